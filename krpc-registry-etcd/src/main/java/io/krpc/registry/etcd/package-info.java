@@ -1,0 +1,2 @@
+/** The etcd registry and the etcd:// name resolver scheme. */
+package io.krpc.registry.etcd;
