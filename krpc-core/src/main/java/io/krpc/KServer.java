@@ -51,6 +51,7 @@ public final class KServer implements AutoCloseable {
   private static final Logger logger = LoggerFactory.getLogger(KServer.class);
 
   private final Server server;
+  private final int port;
   private final HealthStatusManager health;
   private final Registry registry;
   private final ServiceInstance instance;
@@ -64,6 +65,7 @@ public final class KServer implements AutoCloseable {
   private KServer(Builder builder, Server server, HealthStatusManager health,
       ServiceInstance instance, InterceptorChains.ServerResources resources) {
     this.server = server;
+    this.port = server.getPort();
     this.health = health;
     this.registry = builder.registry;
     this.instance = instance;
@@ -79,7 +81,7 @@ public final class KServer implements AutoCloseable {
 
   /** The port the server is bound to (the chosen one when the builder asked for port 0). */
   public int port() {
-    return server.getPort();
+    return port;
   }
 
   /** The service name this server registered under. */
