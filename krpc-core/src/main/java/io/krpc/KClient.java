@@ -114,6 +114,10 @@ public final class KClient implements AutoCloseable {
     private ChannelCredentials credentials = InsecureChannelCredentials.create();
     private String overrideAuthority;
     private Duration closeTimeout = Duration.ofSeconds(30);
+    private RetryPolicy retryPolicy;
+    private HedgingPolicy hedgingPolicy;
+    private int throttlingMaxTokens = 10;
+    private double throttlingTokenRatio = 0.1;
     private final InterceptorChains.ClientOptions chainOptions = new InterceptorChains.ClientOptions();
 
     private Builder(String serviceName, String fixedTarget) {
@@ -183,6 +187,33 @@ public final class KClient implements AutoCloseable {
       return this;
     }
 
+    /** Retries failed calls of every method per {@code policy}; default: no retries. */
+    public Builder retry(RetryPolicy policy) {
+      this.retryPolicy = notNull(policy, "retry");
+      return this;
+    }
+
+    /** Hedges calls of every method per {@code policy}; default: no hedging. */
+    public Builder hedging(HedgingPolicy policy) {
+      this.hedgingPolicy = notNull(policy, "hedging");
+      return this;
+    }
+
+    /**
+     * Retry throttling, in force whenever retries or hedging are on, so that they cannot amplify
+     * an outage: each failed call takes a token, each success gives back {@code tokenRatio}, and
+     * retries stop while fewer than half of {@code maxTokens} are left. Default 10 and 0.1.
+     */
+    public Builder retryThrottling(int maxTokens, double tokenRatio) {
+      check(maxTokens >= 1 && maxTokens <= 1000, "retryThrottling maxTokens", maxTokens,
+          "1..1000");
+      check(tokenRatio > 0 && tokenRatio <= 1, "retryThrottling tokenRatio", tokenRatio,
+          "> 0 and <= 1");
+      this.throttlingMaxTokens = maxTokens;
+      this.throttlingTokenRatio = tokenRatio;
+      return this;
+    }
+
     /** How long {@link KClient#close()} lets calls in flight finish; default 30 s. */
     public Builder closeTimeout(Duration closeTimeout) {
       this.closeTimeout = Checks.nonNegative(closeTimeout, "closeTimeout");
@@ -216,6 +247,23 @@ public final class KClient implements AutoCloseable {
       Map<String, Object> serviceConfig = new LinkedHashMap<>();
       serviceConfig.put("loadBalancingConfig",
           List.of(Map.of(loadBalancingPolicy, loadBalancingConfig)));
+      if (retryPolicy != null && hedgingPolicy != null) {
+        throw new IllegalStateException("retry: " + retryPolicy + " and hedging: " + hedgingPolicy
+            + " (expected: at most one of retry and hedging)");
+      }
+      if (retryPolicy != null || hedgingPolicy != null) {
+        Map<String, Object> methodConfig = new LinkedHashMap<>();
+        methodConfig.put("name", List.of(Map.of()));
+        if (retryPolicy != null) {
+          methodConfig.put("retryPolicy", retryPolicy.toServiceConfig());
+        } else {
+          methodConfig.put("hedgingPolicy", hedgingPolicy.toServiceConfig());
+        }
+        serviceConfig.put("methodConfig", List.of(methodConfig));
+        serviceConfig.put("retryThrottling", Map.of(
+            "maxTokens", (double) throttlingMaxTokens, "tokenRatio", throttlingTokenRatio));
+        builder.enableRetry();
+      }
       builder.defaultServiceConfig(serviceConfig);
       if (maxInboundMessageSize != null) {
         builder.maxInboundMessageSize(maxInboundMessageSize);
