@@ -67,7 +67,9 @@ public final class PrometheusHttpServer implements AutoCloseable {
     server.setExecutor(executor);
     server.createContext(PATH, PrometheusScrapeHandler.of(registry));
     server.start();
-    logger.info("Serving Prometheus metrics at http://{}{}", server.getAddress(), PATH);
+    InetSocketAddress bound = server.getAddress();
+    logger.info("Serving Prometheus metrics at http://{}:{}{}", bound.getHostString(),
+        bound.getPort(), PATH);
     return new PrometheusHttpServer(server, executor);
   }
 
