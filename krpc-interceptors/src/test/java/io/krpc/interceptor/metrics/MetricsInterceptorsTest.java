@@ -144,6 +144,34 @@ class MetricsInterceptorsTest {
     assertThat(registry.getMeters()).hasSize(2 * 2 * 3);
   }
 
+  @Test
+  void serversSharingRegistryAndLabelsShareTheInFlightGauge() throws Exception {
+    ObservedSimpleService secondService = new ObservedSimpleService();
+    String name = InProcessServerBuilder.generateName();
+    Server second = InProcessServerBuilder.forName(name)
+        .addService(ServerInterceptors.intercept(secondService,
+            ServerMetricsInterceptor.create(registry, SERVER)))
+        .build()
+        .start();
+    ManagedChannel secondChannel = InProcessChannelBuilder.forName(name).build();
+    try {
+      CallType.Call first = CallType.UNARY.start(intercepted, ObservedSimpleService.HANG);
+      CallType.Call other = CallType.UNARY.start(secondChannel, ObservedSimpleService.HANG);
+      assertThat(service.hanging.await(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(secondService.hanging.await(10, TimeUnit.SECONDS)).isTrue();
+
+      assertThat(inFlight("server", CallType.UNARY)).isEqualTo(2.0);
+
+      first.cancel();
+      other.cancel();
+      await().atMost(Duration.ofSeconds(10))
+          .untilAsserted(() -> assertThat(inFlight("server", CallType.UNARY)).isZero());
+    } finally {
+      secondChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      second.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
   private double count(String side, CallType type, String code) {
     Counter counter = registry.find("prpc." + side + ".req.client.handle.total")
         .tags(tags(type)).tag("code", code).counter();

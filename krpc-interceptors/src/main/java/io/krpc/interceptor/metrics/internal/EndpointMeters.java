@@ -2,7 +2,6 @@ package io.krpc.interceptor.metrics.internal;
 
 import io.grpc.Status;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -34,7 +33,7 @@ public final class EndpointMeters {
   private final InetAddress ip;
   private final Tags tags;
   private final Timer timer;
-  private final LongAdder inFlight = new LongAdder();
+  private final LongAdder inFlight;
   private final AtomicReferenceArray<Counter> counters = new AtomicReferenceArray<>(CODES.length);
 
   EndpointMeters(MeterRegistry registry, RpcMetricNames names, String method, String server,
@@ -48,11 +47,8 @@ public final class EndpointMeters {
         .tags(tags)
         .serviceLevelObjectives(LATENCY_BUCKETS)
         .register(registry);
-    Gauge.builder(names.inFlight(), inFlight, LongAdder::doubleValue)
-        .description("RPCs started and not yet closed on the " + names.side())
-        .tags(tags)
-        .strongReference(true)
-        .register(registry);
+    this.inFlight = InFlightGauges.register(registry, names.inFlight(),
+        "RPCs started and not yet closed on the " + names.side(), tags);
   }
 
   InetAddress ip() {
