@@ -24,6 +24,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Base of the KRPC policies: one subchannel per address group, kept across resolutions while its
@@ -34,11 +36,17 @@ import org.jspecify.annotations.Nullable;
  * factor {@link #slowStartFactor}; while any endpoint ramps, the picker is rebuilt every
  * 1/{@value #RAMP_STEPS} of the window.
  *
+ * <p>It creates subchannels through {@link Helper#createSubchannel} itself rather than extending
+ * grpc-util's {@code MultiChildLoadBalancer}, which is {@code @Internal} and may change between
+ * grpc-java releases.
+ *
  * <p>Threading: grpc-java's {@link LoadBalancer} contract. Every method, subchannel state
  * listener and timer runs in the channel's SynchronizationContext, so the fields need no locks;
  * pickers handed to the channel are immutable snapshots that may be called from any thread.
  */
 abstract class EndpointSetLoadBalancer extends LoadBalancer {
+
+  private static final Logger logger = LoggerFactory.getLogger(EndpointSetLoadBalancer.class);
 
   static final int RAMP_STEPS = 20;
   /** Share factor of an endpoint that has just become READY under slow start. */
@@ -93,6 +101,8 @@ abstract class EndpointSetLoadBalancer extends LoadBalancer {
     for (TrackedEndpoint gone : endpoints.values()) {
       gone.remove();
     }
+    logger.debug("{}: {} endpoints ({} removed), slowStart={}ns", policyName, next.size(),
+        endpoints.size(), slowStartNanos);
     endpoints = next;
     updateOverallState();
     return Status.OK;
@@ -120,6 +130,7 @@ abstract class EndpointSetLoadBalancer extends LoadBalancer {
     }
     if (state == TRANSIENT_FAILURE) {
       lastFailure = info.getStatus();
+      logger.debug("{}: {} failed: {}", policyName, endpoint, lastFailure);
     }
     if (endpoint.state() == TRANSIENT_FAILURE && state != READY) {
       return; // sticky: a failed endpoint counts as failed until it is READY again

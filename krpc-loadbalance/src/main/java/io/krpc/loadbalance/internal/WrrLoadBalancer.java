@@ -9,7 +9,9 @@ import org.jspecify.annotations.Nullable;
  * The {@value KrpcLoadBalancers#WRR} load balancer: smooth weighted round robin over the READY
  * endpoints' {@link io.krpc.loadbalance.EndpointAttributes#WEIGHT}s. A new resolution with other
  * weights for the same addresses only rebuilds the picker; subchannels are kept. Under slow start
- * an endpoint's weight is multiplied by its ramp factor (at least 1).
+ * an endpoint's weight is multiplied by its ramp factor; all weights are first scaled by {@value
+ * EndpointSetLoadBalancer#RAMP_STEPS} so that even weight 1 ramps in steps (the schedule divides
+ * the common factor out again).
  *
  * <p>Threading: grpc-java's {@code LoadBalancer} contract, as described in {@link
  * EndpointSetLoadBalancer}: all methods run in the channel's SynchronizationContext.
@@ -39,7 +41,7 @@ public final class WrrLoadBalancer extends EndpointSetLoadBalancer {
     for (int i = 0; i < weights.length; i++) {
       TrackedEndpoint endpoint = ready.get(i);
       double factor = slowStartFactor(endpoint, nowNanos);
-      weights[i] = Math.max(1, (int) Math.round(endpoint.weight() * factor));
+      weights[i] = Math.max(1, (int) Math.round(endpoint.weight() * factor * RAMP_STEPS));
     }
     return new SmoothWrrPicker(ready, weights);
   }

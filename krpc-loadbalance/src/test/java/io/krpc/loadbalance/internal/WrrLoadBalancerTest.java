@@ -98,6 +98,19 @@ class WrrLoadBalancerTest {
   }
 
   @Test
+  void slowStartRampsEvenTheSmallestWeight() {
+    Object config = WrrConfig.parse(Map.of("slowStart", 10)).getConfig();
+    accept(config, eag(1, 1));
+    helper.setState(1, READY);
+    helper.clock.forward(20, TimeUnit.SECONDS);
+    accept(config, eag(1, 1), eag(2, 1));
+    helper.setState(2, READY);
+    helper.clock.forward(5, TimeUnit.SECONDS);
+
+    assertThat(count(picks(300), 2)).isEqualTo(100); // weights 1 : 1 x 0.5
+  }
+
+  @Test
   void emptyAddressListIsUnavailable() {
     Status status = accept(null);
 
