@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The parsed JSON config of {@value KrpcLoadBalancers#P2C}: {@code decayTime}, {@code
- * forcePickInterval} and {@code slowStart}. Immutable.
+ * forcePickInterval} and {@code slowStart}. Immutable, so safe to share between threads.
  */
 @Immutable
 public final class P2cConfig {

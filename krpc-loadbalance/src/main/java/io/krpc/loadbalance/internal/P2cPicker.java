@@ -9,6 +9,7 @@ import io.grpc.LoadBalancer.SubchannelPicker;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Picks by power of two choices: draws two distinct READY endpoints at random (weighted by their
@@ -25,7 +26,7 @@ final class P2cPicker extends SubchannelPicker {
   private final EndpointLoad[] loads;
   private final PickResult[] results;
   /** Cumulative slow-start factors, or null when every endpoint has the full share. */
-  private final double[] cumulativeFactors;
+  private final double @Nullable [] cumulativeFactors;
   private final Deadline.Ticker ticker;
   private final long decayNanos;
   private final long forcePickNanos;
@@ -46,7 +47,7 @@ final class P2cPicker extends SubchannelPicker {
     this.forcePickNanos = config.forcePickNanos;
   }
 
-  private static double[] cumulate(double[] factors) {
+  private static double @Nullable [] cumulate(double[] factors) {
     if (Arrays.stream(factors).allMatch(f -> f >= 1)) {
       return null;
     }
@@ -69,13 +70,21 @@ final class P2cPicker extends SubchannelPicker {
 
   private int choose(long now) {
     ThreadLocalRandom random = ThreadLocalRandom.current();
-    int first = draw(random);
-    int second = draw(random);
-    for (int tries = 0; second == first && tries < 8; tries++) {
-      second = draw(random);
-    }
-    if (second == first) {
-      second = (first + 1 + random.nextInt(loads.length - 1)) % loads.length;
+    int first;
+    int second;
+    if (cumulativeFactors == null) {
+      first = random.nextInt(loads.length);
+      second = random.nextInt(loads.length - 1);
+      second = second >= first ? second + 1 : second;
+    } else {
+      first = drawWeighted(random);
+      second = drawWeighted(random);
+      for (int tries = 0; second == first && tries < 8; tries++) {
+        second = drawWeighted(random);
+      }
+      if (second == first) { // all weight on one endpoint: any other will do
+        second = (first + 1 + random.nextInt(loads.length - 1)) % loads.length;
+      }
     }
     if (forcePickNanos > 0) {
       if (loads[first].claimForcedPick(now, forcePickNanos)) {
@@ -89,12 +98,10 @@ final class P2cPicker extends SubchannelPicker {
         ? first : second;
   }
 
-  private int draw(ThreadLocalRandom random) {
-    if (cumulativeFactors == null) {
-      return random.nextInt(loads.length);
-    }
-    double target = random.nextDouble(cumulativeFactors[cumulativeFactors.length - 1]);
-    int index = Arrays.binarySearch(cumulativeFactors, target);
+  private int drawWeighted(ThreadLocalRandom random) {
+    double[] cumulative = cumulativeFactors;
+    double target = random.nextDouble(cumulative[cumulative.length - 1]);
+    int index = Arrays.binarySearch(cumulative, target);
     return index >= 0 ? index + 1 : -index - 1;
   }
 

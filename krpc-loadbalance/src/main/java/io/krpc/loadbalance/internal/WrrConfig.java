@@ -7,7 +7,10 @@ import io.krpc.loadbalance.KrpcLoadBalancers;
 import java.util.Map;
 import java.util.Set;
 
-/** The parsed JSON config of {@value KrpcLoadBalancers#WRR}: {@code slowStart}. Immutable. */
+/**
+ * The parsed JSON config of {@value KrpcLoadBalancers#WRR}: {@code slowStart}. Immutable, so safe
+ * to share between threads.
+ */
 @Immutable
 public final class WrrConfig {
 
