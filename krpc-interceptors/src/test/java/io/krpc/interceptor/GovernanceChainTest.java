@@ -85,7 +85,8 @@ class GovernanceChainTest {
             List.of(TimeoutInterceptor.of(Duration.ofSeconds(5), Duration.ofSeconds(1))));
 
     assertThat(harness.call(type, "a").status().isOk()).isTrue();
-    assertThat(harness.call(type, "b").status().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(harness.call(type, "b").status().getCode())
+        .isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
 
     await().until(() -> observedCloses.size() == 2);
     assertThat(observedCloses)
@@ -98,11 +99,15 @@ class GovernanceChainTest {
     harness =
         InProcessHarness.start(
             service,
-            List.of(RecoveryInterceptor.create(), closeObserver, oneCallPerSecond(Duration.ofSeconds(2))),
+            List.of(
+                RecoveryInterceptor.create(),
+                closeObserver,
+                oneCallPerSecond(Duration.ofSeconds(2))),
             List.of());
     assertThat(harness.call(CallType.BIDI_STREAMING, "a").status().isOk()).isTrue();
 
-    CompletableFuture<InProcessHarness.Result> waiting = harness.start(CallType.BIDI_STREAMING, "throw");
+    CompletableFuture<InProcessHarness.Result> waiting =
+        harness.start(CallType.BIDI_STREAMING, "throw");
     await().until(() -> scheduler.pending() == 1);
     scheduler.advance(Duration.ofSeconds(1));
 

@@ -33,10 +33,10 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>A call "has no deadline" when neither its {@link CallOptions} nor the current {@link Context}
- * carries one; a deadline the caller set, even a longer one, is left alone. The slow-call log covers
- * every call type and measures from {@code start()} until the call closes, so a long stream is slow
- * by design: raise the threshold, or set {@link Duration#ZERO} to turn the log off. The log line
- * names the method, the target authority, the peer address when the transport knows it, the
+ * carries one; a deadline the caller set, even a longer one, is left alone. The slow-call log
+ * covers every call type and measures from {@code start()} until the call closes, so a long stream
+ * is slow by design: raise the threshold, or set {@link Duration#ZERO} to turn the log off. The log
+ * line names the method, the target authority, the peer address when the transport knows it, the
  * duration and the status code.
  */
 @ThreadSafe
@@ -86,7 +86,11 @@ public final class TimeoutInterceptor implements ClientInterceptor {
 
   /** What the slow-call log reports; package-private for tests. */
   record SlowCall(
-      String method, String target, @Nullable SocketAddress peer, Duration duration, Status.Code code) {}
+      String method,
+      String target,
+      @Nullable SocketAddress peer,
+      Duration duration,
+      Status.Code code) {}
 
   private final class TimedCall<ReqT, RespT>
       extends ForwardingClientCall.SimpleForwardingClientCall<ReqT, RespT> {
@@ -124,7 +128,8 @@ public final class TimeoutInterceptor implements ClientInterceptor {
       } catch (RuntimeException e) {
         // Some calls (failed before a transport was picked) have no attributes to offer.
       }
-      SlowCall slow = new SlowCall(method, target, peer, Duration.ofNanos(elapsedNanos), status.getCode());
+      SlowCall slow =
+          new SlowCall(method, target, peer, Duration.ofNanos(elapsedNanos), status.getCode());
       logger.warn(
           "slow call: method={} target={} peer={} duration={}ms status={}",
           method,
@@ -158,7 +163,9 @@ public final class TimeoutInterceptor implements ClientInterceptor {
       return this;
     }
 
-    /** Calls that take longer are logged at WARN. Default: {@link Duration#ZERO}, meaning no log. */
+    /**
+     * Calls that take longer are logged at WARN. Default: {@link Duration#ZERO}, meaning no log.
+     */
     public Builder slowThreshold(Duration slowThreshold) {
       Objects.requireNonNull(slowThreshold, "slowThreshold");
       if (slowThreshold.isNegative()) {

@@ -11,8 +11,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The JVM process's CPU load, sampled in the background and smoothed; see
- * {@link CpuUsageSource#processCpu()}. One per process because it measures the process.
+ * The JVM process's CPU load, sampled in the background and smoothed; see {@link
+ * CpuUsageSource#processCpu()}. One per process because it measures the process.
  */
 @ThreadSafe
 public final class ProcessCpuSampler implements CpuUsageSource {

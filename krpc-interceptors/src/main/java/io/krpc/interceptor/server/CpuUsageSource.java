@@ -19,11 +19,11 @@ public interface CpuUsageSource {
   double cpuUsage();
 
   /**
-   * Returns the process-wide source: the JVM process's CPU load
-   * ({@code com.sun.management.OperatingSystemMXBean#getProcessCpuLoad()}, a fraction of all cores)
-   * sampled every 500 ms on one daemon thread and smoothed by an exponential moving average
-   * (each sample weighs 0.3, so a step change shows after 1 to 2 s). The thread starts on the first
-   * call and is shared by every limiter of the process. Reports 0 where the JVM cannot measure.
+   * Returns the process-wide source: the JVM process's CPU load ({@code
+   * com.sun.management.OperatingSystemMXBean#getProcessCpuLoad()}, a fraction of all cores) sampled
+   * every 500 ms on one daemon thread and smoothed by an exponential moving average (each sample
+   * weighs 0.3, so a step change shows after 1 to 2 s). The thread starts on the first call and is
+   * shared by every limiter of the process. Reports 0 where the JVM cannot measure.
    */
   static CpuUsageSource processCpu() {
     return ProcessCpuSampler.shared();

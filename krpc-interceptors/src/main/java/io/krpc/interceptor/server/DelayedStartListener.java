@@ -11,8 +11,8 @@ import javax.annotation.Nullable;
 import javax.annotation.concurrent.GuardedBy;
 
 /**
- * Stands in for a handler that starts later: holds the call's listener events until {@link #start()}
- * runs the handler, then replays them in order and passes later events straight through.
+ * Stands in for a handler that starts later: holds the call's listener events until {@link
+ * #start()} runs the handler, then replays them in order and passes later events straight through.
  *
  * <p>Events arrive serialized from the call's executor; {@link #start()} runs once on another
  * thread. The lock only guards the hand-over, never a handler invocation.

@@ -37,17 +37,17 @@ import javax.annotation.concurrent.ThreadSafe;
  *     .build();
  * }</pre>
  *
- * <p>Each method has its own bucket, which starts full. A call takes one token when it starts
- * (a stream takes one token, not one per message). When the bucket is empty the call reserves the
- * next token if it will be there within the method's {@link RateLimitConfig#maxWait()}; the handler
- * is then started after that delay, with the call's early events (messages, half-close) held and
- * replayed in order. No gRPC thread blocks: the delay is a task on a {@link ScheduledExecutorService}
- * and the handler starts on the {@linkplain Builder#executor(Executor) executor}. A call whose token
- * is further away than {@code maxWait} is refused at once (waiting would not help), and a call
- * cancelled while it waits gives its token back. Refused calls end with {@code RESOURCE_EXHAUSTED}
- * and a description such as {@code "rate limited: greeter.Greeter/SayHello allows 10.0 calls/s
- * (burst 100), no token within PT0.1S"}. Methods without a config and without a default pass
- * untouched.
+ * <p>Each method has its own bucket, which starts full. A call takes one token when it starts (a
+ * stream takes one token, not one per message). When the bucket is empty the call reserves the next
+ * token if it will be there within the method's {@link RateLimitConfig#maxWait()}; the handler is
+ * then started after that delay, with the call's early events (messages, half-close) held and
+ * replayed in order. No gRPC thread blocks: the delay is a task on a {@link
+ * ScheduledExecutorService} and the handler starts on the {@linkplain Builder#executor(Executor)
+ * executor}. A call whose token is further away than {@code maxWait} is refused at once (waiting
+ * would not help), and a call cancelled while it waits gives its token back. Refused calls end with
+ * {@code RESOURCE_EXHAUSTED} and a description such as {@code "rate limited:
+ * greeter.Greeter/SayHello allows 10.0 calls/s (burst 100), no token within PT0.1S"}. Methods
+ * without a config and without a default pass untouched.
  */
 @ThreadSafe
 public final class RateLimitInterceptor implements ServerInterceptor {

@@ -98,7 +98,8 @@ class AdaptiveLimitInterceptorTest {
     Status status = shed.call().closes.get(0);
     assertThat(status.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
     assertThat(status.getDescription())
-        .startsWith("server overloaded, load shed: 3 calls in flight > estimated capacity 2, CPU 90%");
+        .startsWith(
+            "server overloaded, load shed: 3 calls in flight > estimated capacity 2, CPU 90%");
     assertThat(registry.get("krpc_server_limiter_shed").counter().count()).isEqualTo(1.0);
     assertThat(registry.get("krpc_server_limiter_inflight").gauge().value()).isEqualTo(3.0);
     assertThat(registry.get("krpc_server_limiter_estimated_capacity").gauge().value())

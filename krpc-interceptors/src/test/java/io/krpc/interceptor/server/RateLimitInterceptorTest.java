@@ -44,7 +44,10 @@ class RateLimitInterceptorTest {
   }
 
   private RateLimitInterceptor.Builder limiter() {
-    return RateLimitInterceptor.builder().ticker(ticker).scheduler(scheduler).executor(Runnable::run);
+    return RateLimitInterceptor.builder()
+        .ticker(ticker)
+        .scheduler(scheduler)
+        .executor(Runnable::run);
   }
 
   @Test
@@ -58,14 +61,19 @@ class RateLimitInterceptorTest {
     assertThatThrownBy(() -> new RateLimitConfig(1, 1, Duration.ofSeconds(-1)))
         .hasMessage("maxWait: PT-1S (expected: >= 0)");
     assertThatThrownBy(
-            () -> RateLimitInterceptor.builder().method("SayHello", new RateLimitConfig(1, 1, Duration.ZERO)))
+            () ->
+                RateLimitInterceptor.builder()
+                    .method("SayHello", new RateLimitConfig(1, 1, Duration.ZERO)))
         .hasMessage("fullMethodName: SayHello (expected: service/method)");
   }
 
   @ParameterizedTest
   @EnumSource(CallType.class)
   void callsOverTheBurstAreRefusedWithResourceExhaustedUntilRefilled(CallType type) {
-    startWith(limiter().method(type.fullMethodName(), new RateLimitConfig(2, 1.0, Duration.ZERO)).build());
+    startWith(
+        limiter()
+            .method(type.fullMethodName(), new RateLimitConfig(2, 1.0, Duration.ZERO))
+            .build());
 
     assertThat(harness.call(type, "a").status().isOk()).isTrue();
     assertThat(harness.call(type, "b").status().isOk()).isTrue();
@@ -86,7 +94,9 @@ class RateLimitInterceptorTest {
   void aCallWaitsForTheNextTokenWithinMaxWaitWithoutBlocking(CallType type) throws Exception {
     // 10 tokens/s: one token every 100 ms; a call may wait 150 ms.
     startWith(
-        limiter().method(type.fullMethodName(), new RateLimitConfig(1, 10.0, Duration.ofMillis(150))).build());
+        limiter()
+            .method(type.fullMethodName(), new RateLimitConfig(1, 10.0, Duration.ofMillis(150)))
+            .build());
     assertThat(harness.call(type, "first").status().isOk()).isTrue();
 
     CompletableFuture<InProcessHarness.Result> waiting = harness.start(type, "second");
@@ -148,7 +158,9 @@ class RateLimitInterceptorTest {
     RateLimitInterceptor onlyUnary =
         RateLimitInterceptor.of(
             Map.of(CallType.UNARY.fullMethodName(), new RateLimitConfig(1, 1.0, Duration.ZERO)));
-    RecordingServerCall other = new RecordingServerCall(io.grpc.testing.protobuf.SimpleServiceGrpc.getBidiStreamingRpcMethod());
+    RecordingServerCall other =
+        new RecordingServerCall(
+            io.grpc.testing.protobuf.SimpleServiceGrpc.getBidiStreamingRpcMethod());
     for (int i = 0; i < 5; i++) {
       onlyUnary.interceptCall(other, new Metadata(), (c, h) -> new ServerCall.Listener<>() {});
     }
