@@ -3,8 +3,6 @@ package io.krpc.interceptor.internal;
 import io.krpc.interceptor.server.CpuUsageSource;
 import java.lang.management.ManagementFactory;
 import java.lang.management.OperatingSystemMXBean;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import javax.annotation.concurrent.ThreadSafe;
 import org.slf4j.Logger;
@@ -51,9 +49,8 @@ public final class ProcessCpuSampler implements CpuUsageSource {
 
     private static ProcessCpuSampler start() {
       ProcessCpuSampler sampler = new ProcessCpuSampler();
-      ScheduledExecutorService timer =
-          Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("krpc-cpu-sampler"));
-      timer.scheduleAtFixedRate(
+      SharedExecutors.timer()
+          .scheduleAtFixedRate(
           () -> {
             try {
               sampler.sample();

@@ -2,25 +2,24 @@ package io.krpc.interceptor.server;
 
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.TimeMeter;
+import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
-import io.krpc.interceptor.internal.DaemonThreads;
+import io.krpc.interceptor.internal.SharedExecutors;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import javax.annotation.Nullable;
-import javax.annotation.concurrent.GuardedBy;
 import javax.annotation.concurrent.ThreadSafe;
 
 /**
@@ -55,17 +54,8 @@ public final class RateLimitInterceptor implements ServerInterceptor {
   @Nullable private final RateLimitConfig defaultConfig;
   private final TimeMeter timeMeter;
   private final Map<String, Limiter> limiters = new ConcurrentHashMap<>();
-  private final Object executorsLock = new Object();
-  @Nullable private final ScheduledExecutorService configuredScheduler;
-  @Nullable private final Executor configuredExecutor;
-
-  @GuardedBy("executorsLock")
-  @Nullable
-  private ScheduledExecutorService scheduler;
-
-  @GuardedBy("executorsLock")
-  @Nullable
-  private Executor executor;
+  private final ScheduledExecutorService scheduler;
+  private final Executor executor;
 
   private RateLimitInterceptor(Builder builder) {
     this.configs = Map.copyOf(builder.configs);
@@ -83,8 +73,8 @@ public final class RateLimitInterceptor implements ServerInterceptor {
             return false;
           }
         };
-    this.configuredScheduler = builder.scheduler;
-    this.configuredExecutor = builder.executor;
+    this.scheduler = builder.scheduler != null ? builder.scheduler : SharedExecutors.timer();
+    this.executor = builder.executor != null ? builder.executor : SharedExecutors.handlerPool();
   }
 
   /**
@@ -117,13 +107,14 @@ public final class RateLimitInterceptor implements ServerInterceptor {
       call.close(Status.RESOURCE_EXHAUSTED.withDescription(limiter.refusal), new Metadata());
       return new ServerCall.Listener<ReqT>() {};
     }
+    // The handler starts on another thread: carry the call's Context (deadline, cancellation,
+    // values set by outer interceptors) over to it.
     DelayedStartListener<ReqT, RespT> delayed =
-        new DelayedStartListener<>(call, headers, next, () -> limiter.bucket.addTokens(1));
-    Executor handlerExecutor = executor();
+        new DelayedStartListener<>(
+            call, headers, next, Context.current(), () -> limiter.bucket.addTokens(1));
     ScheduledFuture<?> timer =
-        scheduler()
-            .schedule(
-                () -> handlerExecutor.execute(delayed::start), waitNanos, TimeUnit.NANOSECONDS);
+        scheduler.schedule(
+            () -> executor.execute(delayed::start), waitNanos, TimeUnit.NANOSECONDS);
     delayed.setTimer(timer);
     return delayed;
   }
@@ -139,32 +130,6 @@ public final class RateLimitInterceptor implements ServerInterceptor {
       return null;
     }
     return limiters.computeIfAbsent(method, m -> new Limiter(m, config, timeMeter));
-  }
-
-  private ScheduledExecutorService scheduler() {
-    if (configuredScheduler != null) {
-      return configuredScheduler;
-    }
-    synchronized (executorsLock) {
-      if (scheduler == null) {
-        scheduler =
-            Executors.newSingleThreadScheduledExecutor(
-                DaemonThreads.factory("krpc-rate-limit-timer"));
-      }
-      return scheduler;
-    }
-  }
-
-  private Executor executor() {
-    if (configuredExecutor != null) {
-      return configuredExecutor;
-    }
-    synchronized (executorsLock) {
-      if (executor == null) {
-        executor = Executors.newCachedThreadPool(DaemonThreads.factory("krpc-rate-limit-handler"));
-      }
-      return executor;
-    }
   }
 
   private static final class Limiter {
@@ -242,7 +207,8 @@ public final class RateLimitInterceptor implements ServerInterceptor {
     }
 
     /**
-     * Runs the timers of waiting calls. Default: one daemon thread per interceptor, started the
+     * Runs the timers of waiting calls (short tasks that hand the call to the {@link
+     * #executor(Executor) executor}). Default: a process-wide daemon timer thread, started the
      * first time a call has to wait. The caller owns a scheduler passed here.
      */
     public Builder scheduler(ScheduledExecutorService scheduler) {
@@ -252,7 +218,8 @@ public final class RateLimitInterceptor implements ServerInterceptor {
 
     /**
      * Starts the handlers of calls that waited (only those; others start on the server's own
-     * thread). Default: a cached pool of daemon threads; pass the server's executor to share it.
+     * thread). Default: a process-wide cached pool of daemon threads; pass the server's executor
+     * to share it.
      */
     public Builder executor(Executor executor) {
       this.executor = Objects.requireNonNull(executor, "executor");

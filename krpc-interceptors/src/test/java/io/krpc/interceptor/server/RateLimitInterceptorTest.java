@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.grpc.Context;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -20,6 +21,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -165,5 +167,32 @@ class RateLimitInterceptorTest {
       onlyUnary.interceptCall(other, new Metadata(), (c, h) -> new ServerCall.Listener<>() {});
     }
     assertThat(other.closes).isEmpty();
+  }
+
+  @Test
+  void aDelayedHandlerRunsInTheCallsContext() throws Exception {
+    Context.Key<String> key = Context.key("test-key");
+    RateLimitInterceptor limiter =
+        limiter().defaultConfig(new RateLimitConfig(1, 10.0, Duration.ofMillis(150))).build();
+    List<String> seen = new CopyOnWriteArrayList<>();
+    ServerCallHandler<SimpleRequest, SimpleResponse> handler =
+        (call, headers) -> {
+          seen.add("start:" + key.get());
+          return new ServerCall.Listener<>() {
+            @Override
+            public void onHalfClose() {
+              seen.add("halfClose:" + key.get());
+            }
+          };
+        };
+    Context context = Context.current().withValue(key, "outer");
+
+    context.run(() -> limiter.interceptCall(new RecordingServerCall(), new Metadata(), handler));
+    ServerCall.Listener<SimpleRequest> waiting =
+        context.call(() -> limiter.interceptCall(new RecordingServerCall(), new Metadata(), handler));
+    waiting.onHalfClose();
+    scheduler.advance(Duration.ofMillis(100));
+
+    assertThat(seen).containsExactly("start:outer", "start:outer", "halfClose:outer");
   }
 }
