@@ -75,10 +75,11 @@ public final class RecoveryInterceptor implements ServerInterceptor {
 
     @Override
     public void close(Status status, Metadata trailers) {
-      // A handler that closes twice still gets grpc's IllegalStateException; only our own close is
-      // suppressed when the handler got there first.
-      closed.set(true);
+      // A handler that closes twice still gets grpc's IllegalStateException; only recovery's own
+      // close is skipped when the handler got there first. Marked after the fact: a close that
+      // threw did not close, and recovery should try again.
       super.close(status, trailers);
+      closed.set(true);
     }
 
     void markFinished() {

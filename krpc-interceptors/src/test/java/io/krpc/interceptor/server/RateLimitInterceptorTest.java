@@ -195,4 +195,21 @@ class RateLimitInterceptorTest {
 
     assertThat(seen).containsExactly("start:outer", "start:outer", "halfClose:outer");
   }
+
+  @Test
+  void withTheDefaultTimerAndPoolAWaitingCallStartsOnItsOwn() {
+    // Real time: one token every 50 ms, a call may wait 2 s.
+    startWith(
+        RateLimitInterceptor.builder()
+            .defaultConfig(new RateLimitConfig(1, 20.0, Duration.ofSeconds(2)))
+            .build());
+
+    assertThat(harness.call(CallType.UNARY, "a").status().isOk()).isTrue();
+    InProcessHarness.Result waited = harness.call(CallType.CLIENT_STREAMING, "b");
+    InProcessHarness.Result waitedToo = harness.call(CallType.CLIENT_STREAMING, "c");
+
+    assertThat(waited.status().isOk()).isTrue();
+    assertThat(waited.responses()).containsExactly("b");
+    assertThat(waitedToo.status().isOk()).isTrue();
+  }
 }
