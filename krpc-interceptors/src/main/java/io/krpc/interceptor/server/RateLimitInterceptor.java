@@ -16,11 +16,14 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import javax.annotation.Nullable;
 import javax.annotation.concurrent.ThreadSafe;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A token bucket (Bucket4j) per full method name; calls over the limit wait a bounded time for a
@@ -50,6 +53,8 @@ import javax.annotation.concurrent.ThreadSafe;
  */
 @ThreadSafe
 public final class RateLimitInterceptor implements ServerInterceptor {
+  private static final Logger logger = LoggerFactory.getLogger(RateLimitInterceptor.class);
+
   private final Map<String, RateLimitConfig> configs;
   @Nullable private final RateLimitConfig defaultConfig;
   private final TimeMeter timeMeter;
@@ -113,10 +118,20 @@ public final class RateLimitInterceptor implements ServerInterceptor {
         new DelayedStartListener<>(
             call, headers, next, Context.current(), () -> limiter.bucket.addTokens(1));
     ScheduledFuture<?> timer =
-        scheduler.schedule(
-            () -> executor.execute(delayed::start), waitNanos, TimeUnit.NANOSECONDS);
+        scheduler.schedule(() -> startOnExecutor(delayed, method), waitNanos, TimeUnit.NANOSECONDS);
     delayed.setTimer(timer);
     return delayed;
+  }
+
+  private void startOnExecutor(DelayedStartListener<?, ?> delayed, String method) {
+    try {
+      executor.execute(delayed::start);
+    } catch (RejectedExecutionException e) {
+      // The executor is shutting down (so is the server, usually): start here rather than leave
+      // the call hanging until its deadline.
+      logger.warn("{}: executor rejected a delayed start; starting on the timer thread", method, e);
+      delayed.start();
+    }
   }
 
   @Nullable

@@ -212,4 +212,30 @@ class RateLimitInterceptorTest {
     assertThat(waited.responses()).containsExactly("b");
     assertThat(waitedToo.status().isOk()).isTrue();
   }
+
+  @Test
+  void aRejectingExecutorDoesNotStrandAWaitingCall() {
+    RateLimitInterceptor limiter =
+        RateLimitInterceptor.builder()
+            .defaultConfig(new RateLimitConfig(1, 10.0, Duration.ofMillis(150)))
+            .ticker(ticker)
+            .scheduler(scheduler)
+            .executor(
+                task -> {
+                  throw new java.util.concurrent.RejectedExecutionException("shut down");
+                })
+            .build();
+    AtomicInteger handlerStarts = new AtomicInteger();
+    ServerCallHandler<SimpleRequest, SimpleResponse> handler =
+        (call, headers) -> {
+          handlerStarts.incrementAndGet();
+          return new ServerCall.Listener<>() {};
+        };
+
+    limiter.interceptCall(new RecordingServerCall(), new Metadata(), handler);
+    limiter.interceptCall(new RecordingServerCall(), new Metadata(), handler);
+    scheduler.advance(Duration.ofMillis(100));
+
+    assertThat(handlerStarts).hasValue(2);
+  }
 }
