@@ -51,16 +51,16 @@ public final class ProcessCpuSampler implements CpuUsageSource {
       ProcessCpuSampler sampler = new ProcessCpuSampler();
       SharedExecutors.timer()
           .scheduleAtFixedRate(
-          () -> {
-            try {
-              sampler.sample();
-            } catch (RuntimeException e) {
-              logger.warn("CPU sampling failed; keeping the last value", e);
-            }
-          },
-          0,
-          PERIOD_MILLIS,
-          TimeUnit.MILLISECONDS);
+              () -> {
+                try {
+                  sampler.sample();
+                } catch (RuntimeException e) {
+                  logger.warn("CPU sampling failed; keeping the last value", e);
+                }
+              },
+              0,
+              PERIOD_MILLIS,
+              TimeUnit.MILLISECONDS);
       return sampler;
     }
   }

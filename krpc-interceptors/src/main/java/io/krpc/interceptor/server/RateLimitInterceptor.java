@@ -103,14 +103,17 @@ public final class RateLimitInterceptor implements ServerInterceptor {
     if (limiter == null) {
       return next.startCall(call, headers);
     }
+    if (limiter.maxWaitNanos == 0) {
+      return limiter.bucket.tryConsume(1) ? next.startCall(call, headers) : refuse(call, limiter);
+    }
+    // Reserve a token, possibly one that has yet to be refilled, and learn how long until then.
     long waitNanos = limiter.bucket.consumeIgnoringRateLimits(1);
     if (waitNanos == 0) {
       return next.startCall(call, headers);
     }
-    if (waitNanos > limiter.config.maxWait().toNanos()) {
+    if (waitNanos > limiter.maxWaitNanos) {
       limiter.bucket.addTokens(1); // give the reservation back: this call will not use it
-      call.close(Status.RESOURCE_EXHAUSTED.withDescription(limiter.refusal), new Metadata());
-      return new ServerCall.Listener<ReqT>() {};
+      return refuse(call, limiter);
     }
     // The handler starts on another thread: carry the call's Context (deadline, cancellation,
     // values set by outer interceptors) over to it.
@@ -121,6 +124,12 @@ public final class RateLimitInterceptor implements ServerInterceptor {
         scheduler.schedule(() -> startOnExecutor(delayed, method), waitNanos, TimeUnit.NANOSECONDS);
     delayed.setTimer(timer);
     return delayed;
+  }
+
+  private static <ReqT> ServerCall.Listener<ReqT> refuse(
+      ServerCall<ReqT, ?> call, Limiter limiter) {
+    call.close(Status.RESOURCE_EXHAUSTED.withDescription(limiter.refusal), new Metadata());
+    return new ServerCall.Listener<ReqT>() {};
   }
 
   private void startOnExecutor(DelayedStartListener<?, ?> delayed, String method) {
@@ -148,12 +157,12 @@ public final class RateLimitInterceptor implements ServerInterceptor {
   }
 
   private static final class Limiter {
-    final RateLimitConfig config;
+    final long maxWaitNanos;
     final Bucket bucket;
     final String refusal;
 
     Limiter(String method, RateLimitConfig config, TimeMeter timeMeter) {
-      this.config = config;
+      this.maxWaitNanos = config.maxWait().toNanos();
       // One token every 1/rate seconds, added greedily (fractions accrue continuously).
       long nanosPerToken = Math.max(1, Math.round(1e9 / config.tokensPerSecond()));
       this.bucket =
@@ -233,8 +242,8 @@ public final class RateLimitInterceptor implements ServerInterceptor {
 
     /**
      * Starts the handlers of calls that waited (only those; others start on the server's own
-     * thread). Default: a process-wide cached pool of daemon threads; pass the server's executor
-     * to share it.
+     * thread). Default: a process-wide cached pool of daemon threads; pass the server's executor to
+     * share it.
      */
     public Builder executor(Executor executor) {
       this.executor = Objects.requireNonNull(executor, "executor");

@@ -189,7 +189,8 @@ class RateLimitInterceptorTest {
 
     context.run(() -> limiter.interceptCall(new RecordingServerCall(), new Metadata(), handler));
     ServerCall.Listener<SimpleRequest> waiting =
-        context.call(() -> limiter.interceptCall(new RecordingServerCall(), new Metadata(), handler));
+        context.call(
+            () -> limiter.interceptCall(new RecordingServerCall(), new Metadata(), handler));
     waiting.onHalfClose();
     scheduler.advance(Duration.ofMillis(100));
 
