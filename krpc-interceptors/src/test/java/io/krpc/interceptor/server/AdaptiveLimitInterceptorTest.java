@@ -196,8 +196,9 @@ class AdaptiveLimitInterceptorTest {
   }
 
   @Test
-  void theDefaultCpuSourceReportsAFraction() {
-    double usage = CpuUsageSource.processCpu().cpuUsage();
-    assertThat(usage).isBetween(0.0, 1.0);
+  void theBuiltInCpuSourcesReportAFraction() {
+    assertThat(CpuUsageSource.processCpu().cpuUsage()).isBetween(0.0, 1.0);
+    assertThat(CpuUsageSource.systemCpu().cpuUsage()).isBetween(0.0, 1.0);
+    assertThat(CpuUsageSource.processCpu()).isSameAs(CpuUsageSource.processCpu());
   }
 }
