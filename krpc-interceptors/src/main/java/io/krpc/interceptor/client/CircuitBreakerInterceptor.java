@@ -15,7 +15,6 @@ import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.krpc.interceptor.StatusClassification;
-import io.krpc.interceptor.internal.TickerClock;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -181,7 +180,8 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
     GobreakerRule rule =
         gobreaker == null
             ? null
-            : new GobreakerRule(breaker, gobreaker.readyToTrip, gobreaker.intervalNanos(), ticker);
+            : new GobreakerRule(
+                breaker, gobreaker.readyToTrip(), gobreaker.intervalNanos(), ticker);
     Counter notPermitted = null;
     if (meterRegistry != null) {
       MeterRegistry registry = meterRegistry;
@@ -268,37 +268,6 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
 
   private record Guard(
       CircuitBreaker breaker, @Nullable GobreakerRule rule, @Nullable Counter notPermitted) {}
-
-  private record GobreakerSettings(
-      int maxRequests,
-      Duration interval,
-      Duration timeout,
-      @Nullable Predicate<Counts> readyToTrip) {
-    long intervalNanos() {
-      return interval.toNanos();
-    }
-
-    CircuitBreakerConfig toConfig(Deadline.Ticker ticker) {
-      CircuitBreakerConfig.Builder b =
-          CircuitBreakerConfig.custom()
-              .permittedNumberOfCallsInHalfOpenState(maxRequests == 0 ? 1 : maxRequests)
-              .waitDurationInOpenState(timeout.isZero() ? Duration.ofSeconds(60) : timeout)
-              .failureRateThreshold(100)
-              .clock(new TickerClock(ticker));
-      long seconds = Math.max(1, (interval.toNanos() + 999_999_999L) / 1_000_000_000L);
-      int windowSeconds = (int) Math.min(Integer.MAX_VALUE, seconds);
-      if (readyToTrip != null) {
-        // GobreakerRule trips; a minimum no window reaches keeps Resilience4j's rate rule silent.
-        b.slidingWindow(
-            windowSeconds, Integer.MAX_VALUE, CircuitBreakerConfig.SlidingWindowType.TIME_BASED);
-      } else if (interval.isZero()) {
-        b.slidingWindow(6, 6, CircuitBreakerConfig.SlidingWindowType.COUNT_BASED);
-      } else {
-        b.slidingWindow(windowSeconds, 6, CircuitBreakerConfig.SlidingWindowType.TIME_BASED);
-      }
-      return b.build();
-    }
-  }
 
   private final class GuardedCall<ReqT, RespT>
       extends ForwardingClientCall.SimpleForwardingClientCall<ReqT, RespT> {
@@ -424,17 +393,6 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
         Duration interval,
         Duration timeout,
         @Nullable Predicate<Counts> readyToTrip) {
-      if (maxRequests < 0) {
-        throw new IllegalArgumentException("maxRequests: " + maxRequests + " (expected: >= 0)");
-      }
-      Objects.requireNonNull(interval, "interval");
-      if (interval.isNegative()) {
-        throw new IllegalArgumentException("interval: " + interval + " (expected: >= 0)");
-      }
-      Objects.requireNonNull(timeout, "timeout");
-      if (timeout.isNegative()) {
-        throw new IllegalArgumentException("timeout: " + timeout + " (expected: >= 0)");
-      }
       this.gobreaker = new GobreakerSettings(maxRequests, interval, timeout, readyToTrip);
       return this;
     }

@@ -12,6 +12,7 @@ import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.Objects;
@@ -84,6 +85,18 @@ public final class TimeoutInterceptor implements ClientInterceptor {
     return new TimedCall<>(call, method.getFullMethodName(), next.authority());
   }
 
+  /** Formats a peer for the log: {@code 10.0.0.5:9001}, {@code [::1]:9001}, or as it prints. */
+  static String describePeer(@Nullable SocketAddress peer) {
+    if (peer == null) {
+      return "unknown";
+    }
+    if (peer instanceof InetSocketAddress inet) {
+      String host = inet.getHostString();
+      return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
+    }
+    return peer.toString();
+  }
+
   /** What the slow-call log reports; package-private for tests. */
   record SlowCall(
       String method,
@@ -134,7 +147,7 @@ public final class TimeoutInterceptor implements ClientInterceptor {
           "slow call: method={} target={} peer={} duration={}ms status={}",
           method,
           target,
-          peer == null ? "unknown" : peer,
+          describePeer(peer),
           TimeUnit.NANOSECONDS.toMillis(elapsedNanos),
           status.getCode());
       if (slowCallObserver != null) {
