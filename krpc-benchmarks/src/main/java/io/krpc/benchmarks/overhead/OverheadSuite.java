@@ -12,10 +12,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -26,20 +28,55 @@ import java.util.concurrent.TimeoutException;
  * run, then a table with the ratios b/a and c/a, a markdown file and an SVG chart.
  *
  * <p>Options: {@code --duration=10s} (measurement per cell), {@code --warmup=5s}, {@code
- * --concurrency=32}, {@code --results=DIR}, {@code --no-files}.
+ * --concurrency=32}, {@code --rounds=1}, {@code --configs=a,b,c,d}, {@code --results=DIR}, {@code --no-files}.
  */
 public final class OverheadSuite {
   private final Duration duration;
   private final Duration warmup;
   private final int concurrency;
   private final PrintStream out;
+  private final EnumSet<Target.Kind> kinds;
+  private int rounds = 1;
 
   /** A suite with the given run lengths and concurrency, printing to {@code out}. */
   public OverheadSuite(Duration duration, Duration warmup, int concurrency, PrintStream out) {
+    this(duration, warmup, concurrency, out, EnumSet.allOf(Target.Kind.class));
+  }
+
+  /** A suite of only the configurations in {@code kinds}. */
+  public OverheadSuite(Duration duration, Duration warmup, int concurrency, PrintStream out,
+      Set<Target.Kind> kinds) {
     this.duration = duration;
     this.warmup = warmup;
     this.concurrency = concurrency;
     this.out = out;
+    this.kinds = EnumSet.copyOf(kinds);
+  }
+
+  /** Runs every cell {@code rounds} times, interleaved, and merges them; default 1. */
+  public OverheadSuite rounds(int rounds) {
+    if (rounds < 1) {
+      throw new IllegalArgumentException("rounds: " + rounds + " (expected: >= 1)");
+    }
+    this.rounds = rounds;
+    return this;
+  }
+
+  /** {@code --configs=a,b,c,d} as kinds. */
+  static Set<Target.Kind> parseKinds(String keys) {
+    Set<Target.Kind> kinds = EnumSet.noneOf(Target.Kind.class);
+    for (String key : keys.split(",")) {
+      Target.Kind kind = switch (key.trim()) {
+        case "a" -> Target.Kind.RAW;
+        case "b" -> Target.Kind.KRPC_DEFAULT;
+        case "c" -> Target.Kind.KRPC_GOVERNED;
+        case "d" -> Target.Kind.ARMERIA;
+        default -> throw new IllegalArgumentException(
+            "--configs: " + keys + " (expected: a comma list of a, b, c, d)");
+      };
+      kinds.add(kind);
+    }
+    return kinds;
   }
 
   /** Runs the suite from command-line options; returns the results, workload then config. */
@@ -48,7 +85,9 @@ public final class OverheadSuite {
     OverheadSuite suite = new OverheadSuite(
         options.duration("duration", Duration.ofSeconds(10)),
         options.duration("warmup", Duration.ofSeconds(5)),
-        options.integer("concurrency", 32), System.out);
+        options.integer("concurrency", 32), System.out,
+        parseKinds(options.string("configs", "a,b,c,d")))
+        .rounds(options.integer("rounds", 1));
     Map<Workload, Map<Target.Kind, LoadResult>> results = suite.run();
     String table = suite.table(results);
     System.out.println();
@@ -59,27 +98,34 @@ public final class OverheadSuite {
     return results;
   }
 
-  /** Starts every configuration, runs every workload on each, stops them. */
+  /**
+   * Starts every configuration, then runs every workload on each, in {@code rounds} interleaved
+   * rounds (configurations alternate, so that drift in the machine's background load spreads over
+   * all of them), merging each cell's rounds; stops them.
+   */
   public Map<Workload, Map<Target.Kind, LoadResult>> run() throws InterruptedException {
     Map<Target.Kind, Target> targets = new EnumMap<>(Target.Kind.class);
     Map<Workload, Map<Target.Kind, LoadResult>> results = new EnumMap<>(Workload.class);
     try {
-      for (Target.Kind kind : Target.Kind.values()) {
+      for (Target.Kind kind : kinds) {
         Target target = kind.start();
         targets.put(kind, target);
         checkServes(target);
       }
-      for (Workload workload : Workload.values()) {
-        Map<Target.Kind, LoadResult> row = new EnumMap<>(Target.Kind.class);
-        for (Target target : targets.values()) {
-          LoadResult result = LoadGenerator.builder(workload.callOn(target.channel()))
-              .name(target.key() + ") " + target.label() + ", " + workload.label())
-              .concurrency(concurrency).warmup(warmup).duration(duration).progress(out)
-              .build().run();
-          out.println(result.summary());
-          row.put(kindOf(targets, target), result);
+      for (int round = 1; round <= rounds; round++) {
+        for (Workload workload : Workload.values()) {
+          Map<Target.Kind, LoadResult> row =
+              results.computeIfAbsent(workload, w -> new EnumMap<>(Target.Kind.class));
+          for (Map.Entry<Target.Kind, Target> e : targets.entrySet()) {
+            Target target = e.getValue();
+            LoadResult result = LoadGenerator.builder(workload.callOn(target.channel()))
+                .name(target.key() + ") " + target.label() + ", " + workload.label())
+                .concurrency(concurrency).warmup(warmup).duration(duration).progress(out)
+                .build().run();
+            out.println("round " + round + "/" + rounds + ": " + result.summary());
+            row.merge(e.getKey(), result, LoadResult::merge);
+          }
         }
-        results.put(workload, row);
       }
     } finally {
       for (Target target : targets.values()) {
@@ -98,11 +144,6 @@ public final class OverheadSuite {
         throw new IllegalStateException(target.label() + " does not serve " + workload.label(), e);
       }
     }
-  }
-
-  private static Target.Kind kindOf(Map<Target.Kind, Target> targets, Target target) {
-    return targets.entrySet().stream().filter(e -> e.getValue() == target).findFirst()
-        .orElseThrow().getKey();
   }
 
   /** The markdown table: one row per workload and configuration, ratios against (a). */
@@ -154,10 +195,11 @@ public final class OverheadSuite {
     Files.createDirectories(dir);
     String md = "# KRPC overhead against raw grpc-java and Armeria\n\n"
         + Environment.describe() + "\n"
-        + String.format(Locale.ROOT, "Fixed concurrency %d, warm-up %s, measurement %s per cell;"
-            + " client and server in one JVM on loopback. Latency in microseconds; allocation is"
-            + " every thread of the JVM (client and server) per call.%n%n",
-            concurrency, human(warmup), human(duration))
+        + String.format(Locale.ROOT, "Fixed concurrency %d; per cell %d interleaved round(s) of"
+            + " %s warm-up and %s measurement, merged; client and server in one JVM on loopback."
+            + " Latency in microseconds; allocation is every thread of the JVM (client, server and"
+            + " load generator) per call.%n%n",
+            concurrency, rounds, human(warmup), human(duration))
         + table;
     Files.writeString(dir.resolve("overhead.md"), md);
     Files.writeString(dir.resolve("overhead.svg"), chart(results));
@@ -186,8 +228,8 @@ public final class OverheadSuite {
       names.put(kind, key(kind) + ") " + label(kind));
     }
     return SvgBarChart.builder(String.format(Locale.ROOT,
-            "KRPC overhead: concurrency %d, %s per cell, 2 cores shared by client and server",
-            concurrency, human(duration)))
+            "KRPC overhead: concurrency %d, %d x %s per cell, %d cores shared by client and server",
+            concurrency, rounds, human(duration), Runtime.getRuntime().availableProcessors()))
         .series(names.values().toArray(String[]::new))
         .panel("throughput (calls/s, higher is better)", categories,
             throughput.toArray(double[][]::new))
