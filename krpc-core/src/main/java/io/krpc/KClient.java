@@ -1,0 +1,231 @@
+package io.krpc;
+
+import static io.krpc.internal.Checks.check;
+import static io.krpc.internal.Checks.notNull;
+
+import io.grpc.ChannelCredentials;
+import io.grpc.ClientInterceptor;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.LoadBalancerProvider;
+import io.grpc.LoadBalancerRegistry;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.NameResolver;
+import io.krpc.internal.Checks;
+import io.krpc.internal.InterceptorChains;
+import io.krpc.registry.Registry;
+import io.krpc.registry.ServiceInstance;
+import io.krpc.resolver.KrpcNameResolverProvider;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A KRPC client: a grpc-java {@link ManagedChannel} that finds a service through a {@link
+ * Registry}, balances calls over its instances and runs the built-in governance chain.
+ *
+ * <p>{@code
+ * KClient client = KClient.forService("greeter").registry(registry).loadBalancing("krpc_p2c").build();
+ * GreeterGrpc.GreeterBlockingStub stub = GreeterGrpc.newBlockingStub(client.channel());
+ * ...
+ * client.close();
+ * }
+ *
+ * <p>Thread-safe; share one client per target service.
+ */
+public final class KClient implements AutoCloseable {
+
+  private static final Logger logger = LoggerFactory.getLogger(KClient.class);
+
+  private final ManagedChannel channel;
+  private final String target;
+  private final Duration closeTimeout;
+
+  private KClient(ManagedChannel channel, String target, Duration closeTimeout) {
+    this.channel = channel;
+    this.target = target;
+    this.closeTimeout = closeTimeout;
+  }
+
+  /** A client of {@code serviceName}, found through the {@link Builder#registry registry}. */
+  public static Builder forService(String serviceName) {
+    return new Builder(ServiceInstance.checkServiceName(serviceName), null);
+  }
+
+  /**
+   * A client of a fixed target with no registry: {@code host:port}, or any grpc-java target URI
+   * ({@code dns:///host:port}, {@code etcd://127.0.0.1:2379/greeter}).
+   */
+  public static Builder forTarget(String target) {
+    notNull(target, "target");
+    check(!target.isBlank(), "target", "'" + target + "'", "host:port or a target URI");
+    return new Builder(null, target);
+  }
+
+  /** The channel; make stubs on it. It carries the whole interceptor chain. */
+  public ManagedChannel channel() {
+    return channel;
+  }
+
+  /** The target URI the channel resolves. */
+  public String target() {
+    return target;
+  }
+
+  /**
+   * Shuts the channel down gracefully: new calls are refused, calls in flight finish within the
+   * close timeout, then what is left is cancelled. Idempotent; blocks until done.
+   */
+  @Override
+  public void close() {
+    channel.shutdown();
+    try {
+      if (!channel.awaitTermination(closeTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
+        logger.warn("Calls to {} still running after {}; cancelling them", target, closeTimeout);
+        channel.shutdownNow();
+        channel.awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      channel.shutdownNow();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "KClient{" + target + "}";
+  }
+
+  /** Builds a {@link KClient}. Setters validate at once; {@link #build()} checks combinations. */
+  public static final class Builder {
+    private final String serviceName;
+    private final String fixedTarget;
+    private Registry registry;
+    private String loadBalancingPolicy = "round_robin";
+    private Map<String, ?> loadBalancingConfig = Map.of();
+    private final List<ClientInterceptor> interceptors = new ArrayList<>();
+    private Integer maxInboundMessageSize;
+    private ChannelCredentials credentials = InsecureChannelCredentials.create();
+    private String overrideAuthority;
+    private Duration closeTimeout = Duration.ofSeconds(30);
+    private final InterceptorChains.ClientOptions chainOptions = new InterceptorChains.ClientOptions();
+
+    private Builder(String serviceName, String fixedTarget) {
+      this.serviceName = serviceName;
+      this.fixedTarget = fixedTarget;
+    }
+
+    /** The registry to discover the service in; required with {@link KClient#forService}. */
+    public Builder registry(Registry registry) {
+      this.registry = notNull(registry, "registry");
+      return this;
+    }
+
+    /**
+     * The load-balancing policy: {@code round_robin} (default), {@code krpc_p2c}, {@code krpc_wrr},
+     * {@code pick_first} or any policy registered with grpc-java.
+     */
+    public Builder loadBalancing(String policy) {
+      return loadBalancing(policy, Map.of());
+    }
+
+    /**
+     * The load-balancing policy with its JSON config as a map, for example {@code
+     * loadBalancing("krpc_p2c", Map.of("decayTime", "10s"))}. Checked at once by the policy.
+     */
+    public Builder loadBalancing(String policy, Map<String, ?> config) {
+      notNull(policy, "loadBalancing");
+      notNull(config, "loadBalancing config");
+      LoadBalancerProvider provider = LoadBalancerRegistry.getDefaultRegistry().getProvider(policy);
+      check(provider != null, "loadBalancing", "'" + policy + "'",
+          "a registered load-balancing policy such as round_robin, krpc_p2c or krpc_wrr");
+      NameResolver.ConfigOrError parsed = provider.parseLoadBalancingPolicyConfig(config);
+      if (parsed.getError() != null) {
+        throw new IllegalArgumentException("loadBalancing config of " + policy + ": " + config
+            + " (" + parsed.getError().getDescription() + ")");
+      }
+      this.loadBalancingPolicy = policy;
+      this.loadBalancingConfig = Map.copyOf(config);
+      return this;
+    }
+
+    /** Adds user interceptors; they run inside the built-in chain, the first one outermost. */
+    public Builder intercept(ClientInterceptor... interceptors) {
+      for (ClientInterceptor interceptor : notNull(interceptors, "interceptors")) {
+        this.interceptors.add(notNull(interceptor, "interceptor"));
+      }
+      return this;
+    }
+
+    /** The largest response message accepted, in bytes; default grpc-java's 4 MiB. */
+    public Builder maxInboundMessageSize(int bytes) {
+      this.maxInboundMessageSize = Checks.positiveBytes(bytes, "maxInboundMessageSize");
+      return this;
+    }
+
+    /** Transport credentials (TLS, mTLS); default plaintext. */
+    public Builder credentials(ChannelCredentials credentials) {
+      this.credentials = notNull(credentials, "credentials");
+      return this;
+    }
+
+    /** The authority (and TLS server name) to use instead of the service name. */
+    public Builder overrideAuthority(String authority) {
+      notNull(authority, "overrideAuthority");
+      check(!authority.isBlank(), "overrideAuthority", "'" + authority + "'", "not blank");
+      this.overrideAuthority = authority;
+      return this;
+    }
+
+    /** How long {@link KClient#close()} lets calls in flight finish; default 30 s. */
+    public Builder closeTimeout(Duration closeTimeout) {
+      this.closeTimeout = Checks.nonNegative(closeTimeout, "closeTimeout");
+      return this;
+    }
+
+    /**
+     * Builds the client and its channel. The channel connects lazily, on the first call.
+     *
+     * @throws IllegalStateException when {@code forService} was used without a registry
+     */
+    public KClient build() {
+      String target;
+      if (serviceName != null) {
+        if (registry == null) {
+          throw new IllegalStateException("registry: null (expected: a Registry to discover '"
+              + serviceName + "' in; use KClient.forTarget(address) for a fixed address)");
+        }
+        target = KrpcNameResolverProvider.target(serviceName);
+      } else {
+        if (registry != null) {
+          throw new IllegalStateException("registry: " + registry + " (expected: none with "
+              + "forTarget(" + fixedTarget + "); use forService(name) for discovery)");
+        }
+        target = fixedTarget;
+      }
+      ManagedChannelBuilder<?> builder = Grpc.newChannelBuilder(target, credentials);
+      if (registry != null) {
+        builder.setNameResolverArg(KrpcNameResolverProvider.REGISTRY, registry);
+      }
+      Map<String, Object> serviceConfig = new LinkedHashMap<>();
+      serviceConfig.put("loadBalancingConfig",
+          List.of(Map.of(loadBalancingPolicy, loadBalancingConfig)));
+      builder.defaultServiceConfig(serviceConfig);
+      if (maxInboundMessageSize != null) {
+        builder.maxInboundMessageSize(maxInboundMessageSize);
+      }
+      if (overrideAuthority != null) {
+        builder.overrideAuthority(overrideAuthority);
+      }
+      InterceptorChains.installClientChain(builder, serviceName != null ? serviceName : target,
+          chainOptions, interceptors);
+      return new KClient(builder.build(), target, closeTimeout);
+    }
+  }
+}

@@ -1,0 +1,416 @@
+package io.krpc;
+
+import static io.krpc.internal.Checks.check;
+import static io.krpc.internal.Checks.notNull;
+
+import io.grpc.BindableService;
+import io.grpc.Grpc;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.krpc.internal.Checks;
+import io.krpc.internal.HostAddresses;
+import io.krpc.internal.InterceptorChains;
+import io.krpc.registry.Registry;
+import io.krpc.registry.ServiceInstance;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running KRPC server: a grpc-java server that registers itself in a {@link Registry}, serves
+ * health and reflection, and runs the built-in governance chain around its services.
+ *
+ * <p>{@code
+ * KServer server = KServer.builder()
+ *     .serviceName("greeter")
+ *     .port(9001)
+ *     .registry(registry)
+ *     .addService(new GreeterImpl())
+ *     .start();
+ * ...
+ * server.close(); // graceful
+ * }
+ *
+ * <p>Thread-safe. {@link #close()} may be called from any thread, more than once.
+ */
+public final class KServer implements AutoCloseable {
+
+  private static final Logger logger = LoggerFactory.getLogger(KServer.class);
+
+  private final Server server;
+  private final int port;
+  private final HealthStatusManager health;
+  private final Registry registry;
+  private final ServiceInstance instance;
+  private final InterceptorChains.ServerResources resources;
+  private final Duration deregisterDelay;
+  private final Duration shutdownGracePeriod;
+  private final Object closeLock = new Object();
+  private Thread shutdownHook;
+  private boolean closed;
+
+  private KServer(Builder builder, Server server, HealthStatusManager health,
+      ServiceInstance instance, InterceptorChains.ServerResources resources) {
+    this.server = server;
+    this.port = server.getPort();
+    this.health = health;
+    this.registry = builder.registry;
+    this.instance = instance;
+    this.resources = resources;
+    this.deregisterDelay = builder.deregisterDelay;
+    this.shutdownGracePeriod = builder.shutdownGracePeriod;
+  }
+
+  /** Starts a builder; see the class javadoc for an example. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The port the server is bound to (the chosen one when the builder asked for port 0). */
+  public int port() {
+    return port;
+  }
+
+  /** The service name this server registered under. */
+  public String serviceName() {
+    return instance.serviceName();
+  }
+
+  /** The instance announced to the registry (also built when no registry is set). */
+  public ServiceInstance instance() {
+    return instance;
+  }
+
+  /** The port of the Prometheus {@code /metrics} endpoint, or -1 when none was started. */
+  public int metricsPort() {
+    return resources.metricsPort();
+  }
+
+  /** Whether {@link #close()} has been called. */
+  public boolean isClosed() {
+    synchronized (closeLock) {
+      return closed;
+    }
+  }
+
+  /** Waits until the server has terminated (after {@link #close()}). */
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  /** Waits at most {@code timeout} until the server has terminated; returns whether it had. */
+  public boolean awaitTermination(Duration timeout) throws InterruptedException {
+    return server.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Stops gracefully: health turns NOT_SERVING, the instance is deregistered, the server waits
+   * the deregister delay so that clients see it go, stops accepting calls, lets in-flight calls
+   * finish within the grace period, then cancels what is left. Registry failures are logged, never
+   * thrown. Idempotent; blocks until the server has stopped.
+   */
+  @Override
+  public void close() {
+    synchronized (closeLock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    removeShutdownHook();
+    logger.info("Stopping KServer {} on port {}", instance.serviceName(), port());
+    health.enterTerminalState();
+    if (registry != null) {
+      try {
+        registry.deregister(instance);
+      } catch (RuntimeException e) {
+        logger.warn("Could not deregister {} {}; its registration will expire by itself",
+            instance.serviceName(), instance.endpoint(), e);
+      }
+      sleepQuietly(deregisterDelay);
+    }
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(shutdownGracePeriod.toNanos(), TimeUnit.NANOSECONDS)) {
+        logger.warn("Calls still running after the grace period of {}; cancelling them",
+            shutdownGracePeriod);
+        server.shutdownNow();
+        server.awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      server.shutdownNow();
+    } finally {
+      resources.close();
+    }
+    logger.info("KServer {} stopped", instance.serviceName());
+  }
+
+  private void addShutdownHook() {
+    Thread hook = new Thread(this::close, "krpc-shutdown-" + instance.serviceName());
+    synchronized (closeLock) {
+      shutdownHook = hook;
+    }
+    Runtime.getRuntime().addShutdownHook(hook);
+  }
+
+  private void removeShutdownHook() {
+    Thread hook;
+    synchronized (closeLock) {
+      hook = shutdownHook;
+      shutdownHook = null;
+    }
+    if (hook != null && hook != Thread.currentThread()) {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // The JVM is already shutting down; the hook is running or ran.
+      }
+    }
+  }
+
+  private static void sleepQuietly(Duration duration) {
+    if (duration.isZero()) {
+      return;
+    }
+    try {
+      Thread.sleep(duration.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "KServer{" + instance.serviceName() + ", port=" + port() + ", closed=" + isClosed() + "}";
+  }
+
+  /**
+   * Builds and starts a {@link KServer}. Each setter validates its argument at once; {@link
+   * #start()} checks the combination. Not thread-safe; one builder starts one server.
+   */
+  public static final class Builder {
+    private String serviceName;
+    private int port = 0;
+    private String host;
+    private int weight = ServiceInstance.DEFAULT_WEIGHT;
+    private Map<String, String> metadata = Map.of();
+    private Registry registry;
+    private final List<ServerServiceDefinition> services = new ArrayList<>();
+    private final List<ServerInterceptor> interceptors = new ArrayList<>();
+    private Integer maxInboundMessageSize;
+    private ServerCredentials credentials = InsecureServerCredentials.create();
+    private boolean healthService = true;
+    private boolean reflectionService = true;
+    private boolean shutdownHook;
+    private Duration deregisterDelay = Duration.ofSeconds(1);
+    private Duration shutdownGracePeriod = Duration.ofSeconds(30);
+    private final InterceptorChains.ServerOptions chainOptions = new InterceptorChains.ServerOptions();
+    private boolean started;
+
+    private Builder() {}
+
+    /** The service name to register under; required, {@code [a-zA-Z0-9._-]+}. */
+    public Builder serviceName(String serviceName) {
+      this.serviceName = ServiceInstance.checkServiceName(serviceName);
+      return this;
+    }
+
+    /** The port to listen on, 0..65535; 0 (the default) picks a free port. */
+    public Builder port(int port) {
+      this.port = Checks.port(port, "port");
+      return this;
+    }
+
+    /**
+     * The host clients reach this server at, as registered. Default: the first non-loopback IPv4
+     * address of this machine, else {@code 127.0.0.1}.
+     */
+    public Builder host(String host) {
+      notNull(host, "host");
+      check(!host.isBlank(), "host", "'" + host + "'", "a host name or IP literal");
+      this.host = host;
+      return this;
+    }
+
+    /** The load-balancing weight, 1..10000; default 100. */
+    public Builder weight(int weight) {
+      this.weight = ServiceInstance.checkWeight(weight);
+      return this;
+    }
+
+    /** Metadata registered with the instance (never put secrets here); default empty. */
+    public Builder metadata(Map<String, String> metadata) {
+      this.metadata = Map.copyOf(notNull(metadata, "metadata"));
+      return this;
+    }
+
+    /** The registry to announce this server in; default none (a standalone server). */
+    public Builder registry(Registry registry) {
+      this.registry = notNull(registry, "registry");
+      return this;
+    }
+
+    /** Adds a service implementation; repeatable. */
+    public Builder addService(BindableService service) {
+      services.add(notNull(service, "service").bindService());
+      return this;
+    }
+
+    /** Adds a service definition; repeatable. */
+    public Builder addService(ServerServiceDefinition service) {
+      services.add(notNull(service, "service"));
+      return this;
+    }
+
+    /** Adds user interceptors; they run inside the built-in chain, the first one outermost. */
+    public Builder intercept(ServerInterceptor... interceptors) {
+      for (ServerInterceptor interceptor : notNull(interceptors, "interceptors")) {
+        this.interceptors.add(notNull(interceptor, "interceptor"));
+      }
+      return this;
+    }
+
+    /** The largest request message accepted, in bytes; default grpc-java's 4 MiB. */
+    public Builder maxInboundMessageSize(int bytes) {
+      this.maxInboundMessageSize = Checks.positiveBytes(bytes, "maxInboundMessageSize");
+      return this;
+    }
+
+    /**
+     * Serves Prometheus text at {@code http://<host>:<port>/metrics}; 0 picks a free port (see
+     * {@link KServer#metricsPort()}). Default: no endpoint.
+     */
+    public Builder metricsPort(int metricsPort) {
+      chainOptions.metricsPort = Checks.port(metricsPort, "metricsPort");
+      return this;
+    }
+
+    /** Transport credentials (TLS, mTLS); default plaintext. */
+    public Builder credentials(ServerCredentials credentials) {
+      this.credentials = notNull(credentials, "credentials");
+      return this;
+    }
+
+    /** Whether to serve {@code grpc.health.v1.Health}; default true. */
+    public Builder healthService(boolean enabled) {
+      this.healthService = enabled;
+      return this;
+    }
+
+    /** Whether to serve {@code grpc.reflection.v1.ServerReflection}; default true. */
+    public Builder reflectionService(boolean enabled) {
+      this.reflectionService = enabled;
+      return this;
+    }
+
+    /** Whether to close the server gracefully when the JVM shuts down; default false. */
+    public Builder shutdownHook(boolean enabled) {
+      this.shutdownHook = enabled;
+      return this;
+    }
+
+    /**
+     * How long {@link KServer#close()} waits after deregistering, so clients stop picking this
+     * server before it stops accepting calls; default 1 s, 0 allowed.
+     */
+    public Builder deregisterDelay(Duration delay) {
+      this.deregisterDelay = Checks.nonNegative(delay, "deregisterDelay");
+      return this;
+    }
+
+    /** How long {@link KServer#close()} lets in-flight calls finish; default 30 s. */
+    public Builder shutdownGracePeriod(Duration gracePeriod) {
+      this.shutdownGracePeriod = Checks.nonNegative(gracePeriod, "shutdownGracePeriod");
+      return this;
+    }
+
+    /**
+     * Binds, serves, then registers. Returns only once the instance is registered; when
+     * registration fails, stops what it started and throws.
+     *
+     * @throws IllegalStateException when a required option is missing, an option combination is
+     *     invalid, the builder already started a server, or registration failed
+     * @throws UncheckedIOException when the port cannot be bound
+     */
+    public KServer start() {
+      if (started) {
+        throw new IllegalStateException("start(): this builder already started a KServer "
+            + "(expected: one start() per builder)");
+      }
+      if (serviceName == null) {
+        throw new IllegalStateException("serviceName: null (expected: a service name, required"
+            + (registry != null ? " when a registry is set" : "") + ")");
+      }
+      if (chainOptions.metricsPort >= 0 && chainOptions.metricsPort == port && port != 0) {
+        throw new IllegalStateException("metricsPort: " + chainOptions.metricsPort
+            + " (expected: a port other than port " + port + ")");
+      }
+      started = true;
+      String registeredHost = host != null ? host : HostAddresses.defaultHost();
+
+      ServerBuilder<?> serverBuilder = Grpc.newServerBuilderForPort(port, credentials);
+      if (maxInboundMessageSize != null) {
+        serverBuilder.maxInboundMessageSize(maxInboundMessageSize);
+      }
+      HealthStatusManager health = new HealthStatusManager();
+      if (healthService) {
+        serverBuilder.addService(health.getHealthService());
+      }
+      if (reflectionService) {
+        serverBuilder.addService(ProtoReflectionServiceV1.newInstance());
+      }
+      services.forEach(serverBuilder::addService);
+      InterceptorChains.ServerResources resources =
+          InterceptorChains.installServerChain(serverBuilder, serviceName, chainOptions,
+              interceptors);
+
+      Server server = serverBuilder.build();
+      try {
+        server.start();
+      } catch (IOException e) {
+        resources.close();
+        throw new UncheckedIOException("KServer " + serviceName + " cannot bind port " + port, e);
+      }
+      ServiceInstance instance;
+      try {
+        instance = ServiceInstance.builder(serviceName, registeredHost, server.getPort())
+            .weight(weight).metadata(metadata).build();
+        resources.startMetricsEndpoint();
+        for (ServerServiceDefinition service : services) {
+          health.setStatus(service.getServiceDescriptor().getName(), ServingStatus.SERVING);
+        }
+        health.setStatus(serviceName, ServingStatus.SERVING);
+        if (registry != null) {
+          registry.register(instance);
+        }
+      } catch (RuntimeException e) {
+        server.shutdownNow();
+        resources.close();
+        throw new IllegalStateException("KServer " + serviceName + " started on port "
+            + server.getPort() + " but could not " + (registry != null ? "register" : "start")
+            + ": " + e.getMessage() + "; it was stopped", e);
+      }
+      KServer kserver = new KServer(this, server, health, instance, resources);
+      if (shutdownHook) {
+        kserver.addShutdownHook();
+      }
+      logger.info("KServer {} serving on port {}{}", serviceName, server.getPort(),
+          registry != null ? ", registered as " + instance.endpoint() : "");
+      return kserver;
+    }
+  }
+}

@@ -1,0 +1,145 @@
+package io.krpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.testing.protobuf.SimpleRequest;
+import io.grpc.testing.protobuf.SimpleServiceGrpc;
+import io.krpc.registry.InMemoryRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** KServer and KClient over real loopback sockets with the in-memory registry. */
+class DiscoveryTest {
+  private final InMemoryRegistry registry = new InMemoryRegistry();
+  private final List<KServer> servers = new ArrayList<>();
+  private final List<KClient> clients = new ArrayList<>();
+  private final Map<KServer, EchoService> services = new ConcurrentHashMap<>();
+
+  @AfterEach
+  void tearDown() {
+    clients.forEach(KClient::close);
+    servers.forEach(KServer::close);
+    registry.close();
+  }
+
+  private KServer startServer() {
+    AtomicReference<String> id = new AtomicReference<>();
+    EchoService service = new EchoService(id::get);
+    KServer server = KServer.builder()
+        .serviceName("echo")
+        .host("127.0.0.1")
+        .port(0)
+        .registry(registry)
+        .deregisterDelay(Duration.ofMillis(300))
+        .shutdownGracePeriod(Duration.ofSeconds(10))
+        .addService(service)
+        .start();
+    id.set(String.valueOf(server.port()));
+    servers.add(server);
+    services.put(server, service);
+    return server;
+  }
+
+  private SimpleServiceGrpc.SimpleServiceBlockingStub stub() {
+    KClient client = KClient.forService("echo").registry(registry).build();
+    clients.add(client);
+    return SimpleServiceGrpc.newBlockingStub(client.channel());
+  }
+
+  private static String call(SimpleServiceGrpc.SimpleServiceBlockingStub stub, String message) {
+    return stub.withDeadlineAfter(5, TimeUnit.SECONDS)
+        .unaryRpc(SimpleRequest.newBuilder().setRequestMessage(message).build())
+        .getResponseMessage();
+  }
+
+  @Test
+  void threeServersAreDiscoveredAndAllReceiveCalls() {
+    for (int i = 0; i < 3; i++) {
+      startServer();
+    }
+    SimpleServiceGrpc.SimpleServiceBlockingStub stub = stub();
+    Map<String, Integer> spread = new ConcurrentHashMap<>();
+    for (int i = 0; i < 30; i++) {
+      spread.merge(call(stub, "hi"), 1, Integer::sum);
+    }
+    assertThat(spread.keySet()).containsExactlyInAnyOrderElementsOf(
+        servers.stream().map(s -> String.valueOf(s.port())).toList());
+    // round_robin, the default: an even spread once all three are connected
+    assertThat(spread.values()).allSatisfy(count -> assertThat(count).isBetween(8, 12));
+  }
+
+  @Test
+  void followsServersAddedAndRemovedWithinOneSecond() throws Exception {
+    KServer first = startServer();
+    KServer second = startServer();
+    SimpleServiceGrpc.SimpleServiceBlockingStub stub = stub();
+    Set<String> recent = ConcurrentHashMap.newKeySet();
+    AtomicInteger failures = new AtomicInteger();
+    AtomicBoolean running = new AtomicBoolean(true);
+    ExecutorService caller = Executors.newSingleThreadExecutor();
+    Future<?> load = caller.submit(() -> {
+      while (running.get()) {
+        try {
+          recent.add(call(stub, "hi"));
+        } catch (RuntimeException e) {
+          failures.incrementAndGet();
+        }
+      }
+    });
+    try {
+      await().atMost(Duration.ofSeconds(5)).until(() -> recent.size() == 2);
+
+      KServer third = startServer();
+      await().atMost(Duration.ofSeconds(1))
+          .until(() -> recent.contains(String.valueOf(third.port())));
+
+      first.close();
+      recent.clear();
+      await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
+          .until(() -> !recent.contains(String.valueOf(first.port())));
+      assertThat(recent).contains(String.valueOf(second.port()), String.valueOf(third.port()));
+      assertThat(failures).hasValue(0);
+    } finally {
+      running.set(false);
+      load.get(10, TimeUnit.SECONDS);
+      caller.shutdown();
+    }
+  }
+
+  @Test
+  void gracefulCloseLetsCallsInFlightFinish() throws Exception {
+    KServer server = startServer();
+    KClient client = KClient.forService("echo").registry(registry).build();
+    clients.add(client);
+    call(SimpleServiceGrpc.newBlockingStub(client.channel()), "warm-up");
+    SimpleServiceGrpc.SimpleServiceFutureStub stub = SimpleServiceGrpc.newFutureStub(client.channel());
+    List<Future<?>> inFlight = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      inFlight.add(stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+          .unaryRpc(SimpleRequest.newBuilder().setRequestMessage("slow:500").build()));
+    }
+    await().until(() -> services.get(server).calls.get() == 21);
+
+    server.close();
+
+    for (Future<?> future : inFlight) {
+      assertThat(future.get(10, TimeUnit.SECONDS)).isNotNull();
+    }
+    assertThat(server.isClosed()).isTrue();
+    assertThat(registry.lookup("echo")).isEmpty();
+  }
+}
