@@ -186,7 +186,10 @@ public final class ServiceWatcher {
       apply(kv.getKey(), kv.getValue(), kv.getModRevision(), true);
     }
     revision = response.getHeader().getRevision();
-    failing = false;
+    if (failing) {
+      holdEmptyUntilNanos = Math.max(holdEmptyUntilNanos, System.nanoTime() + emptyHold.toNanos());
+      failing = false;
+    }
     backoff.reset();
     publish();
     watchFrom(gen, revision + 1);
@@ -275,6 +278,13 @@ public final class ServiceWatcher {
     ServiceSnapshot internal = new ServiceSnapshot(revision, Map.copyOf(instances));
     internalListeners.forEach(l -> l.accept(internal));
     if (snapshot.isEmpty() && published != null && !published.isEmpty()) {
+      if (failing) {
+        // deletes seen while etcd is failing (leases that expired because nobody could reach
+        // etcd) are outage effects: wait for the re-list after recovery
+        logger.info("etcd reports no instance of {} during an outage; keeping the last ones",
+            serviceName);
+        return;
+      }
       long wait = holdEmptyUntilNanos - System.nanoTime();
       if (wait > 0) {
         logger.info("etcd lists no instance of {} after an outage; waiting {} ms for owners to "
