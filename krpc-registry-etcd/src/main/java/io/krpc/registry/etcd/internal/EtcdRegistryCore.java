@@ -112,8 +112,7 @@ public final class EtcdRegistryCore {
         // a put may still land; delete it so a failed register() leaves nothing behind
         connection.client().getKVClient().delete(bytes(key));
       }
-      String why = cause == null || cause instanceof TimeoutException
-          ? " (etcd did not answer)" : ": " + cause;
+      String why = cause == null ? " (etcd did not answer)" : ": " + EtcdErrors.describe(cause);
       throw new RegistryException("Could not register " + key + " in etcd at " + description
           + (e instanceof TimeoutException ? " within " + requestTimeout : "") + why, cause);
     } catch (InterruptedException e) {
@@ -248,7 +247,7 @@ public final class EtcdRegistryCore {
     } catch (ExecutionException e) {
       Throwable cause = EtcdErrors.unwrap(e);
       throw new RegistryException("Could not " + what + " in etcd at " + description + ": "
-          + cause, cause);
+          + EtcdErrors.describe(cause), cause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new RegistryException("Interrupted: " + what, e);
