@@ -141,6 +141,7 @@ class EtcdFaultIT {
    */
   private long measureReRegistration(long before, String what) throws Exception {
     long start = System.nanoTime();
+    logger.info("etcd answers again; measuring re-registration");
     try (Client raw = Client.builder().endpoints(etcd.endpoints().toArray(String[]::new)).build()) {
       await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10)).until(() -> {
         List<KeyValue> kvs = raw.getKVClient().get(bytes(KEY)).get(1, TimeUnit.SECONDS).getKvs();

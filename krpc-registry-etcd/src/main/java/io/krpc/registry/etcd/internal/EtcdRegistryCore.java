@@ -127,9 +127,9 @@ public final class EtcdRegistryCore {
       return;
     }
     String key = codec.key(instance);
-    CompletableFuture<?> deleted = CompletableFuture.runAsync(() -> keeper.forget(instance),
-        stateExecutor).thenCompose(v -> connection.client().getKVClient().delete(bytes(key)));
-    await(deleted, "deregister " + key);
+    await(CompletableFuture.runAsync(() -> keeper.forget(instance), stateExecutor),
+        "deregister " + key);
+    retrying(() -> connection.client().getKVClient().delete(bytes(key)), "deregister " + key);
   }
 
   /** See {@link Registry#watch}. */
@@ -152,7 +152,7 @@ public final class EtcdRegistryCore {
   public List<ServiceInstance> lookup(String serviceName) {
     checkOpen();
     String prefix = codec.servicePrefix(serviceName);
-    GetResponse response = await(connection.client().getKVClient()
+    GetResponse response = retrying(() -> connection.client().getKVClient()
         .get(bytes(prefix), GetOption.builder().isPrefix(true).build()), "lookup " + serviceName);
     List<ServiceInstance> result = new ArrayList<>();
     for (KeyValue kv : response.getKvs()) {
@@ -234,6 +234,42 @@ public final class EtcdRegistryCore {
       stateExecutor.execute(task);
     } catch (java.util.concurrent.RejectedExecutionException e) {
       throw new IllegalStateException("EtcdRegistry is closed", e);
+    }
+  }
+
+  /**
+   * Runs {@code call} until it succeeds, fails permanently or the request timeout is used up,
+   * with 100 ms between attempts: a blocking call rides out a leader election or a reconnect.
+   */
+  private <T> T retrying(Supplier<CompletableFuture<T>> call, String what) {
+    long deadline = System.nanoTime() + requestTimeout.toNanos();
+    while (true) {
+      long left = deadline - System.nanoTime();
+      CompletableFuture<T> future = call.get();
+      try {
+        return future.get(Math.max(1, left), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        future.cancel(false);
+        throw new RegistryException("Could not " + what + ": etcd at " + description
+            + " did not answer within " + requestTimeout, e);
+      } catch (ExecutionException e) {
+        Throwable cause = EtcdErrors.unwrap(e);
+        if (EtcdErrors.isPermanent(cause)
+            || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100) - deadline > 0) {
+          throw new RegistryException("Could not " + what + " in etcd at " + description + ": "
+              + EtcdErrors.describe(cause), cause);
+        }
+        logger.debug("{} failed, retrying: {}", what, cause.toString());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new RegistryException("Interrupted: " + what, e);
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new RegistryException("Interrupted: " + what, e);
+      }
     }
   }
 
