@@ -48,7 +48,7 @@ class EtcdFaultIT {
     EtcdRegistry registry = EtcdRegistry.builder()
         .endpoints(etcd.endpoints())
         .leaseTtl(Duration.ofSeconds(2))
-        .requestTimeout(Duration.ofSeconds(3))
+        .requestTimeout(Duration.ofSeconds(5))
         .build();
     closeables.add(registry);
     return registry;

@@ -91,6 +91,9 @@ public final class EtcdRegistryCore {
             watchers.values().forEach(w -> w.resync(true));
           }
         });
+    // connect now, in the background: the first call of a JVM pays for class loading and the
+    // connection, which should not count against the first register()'s timeout
+    stateExecutor.execute(monitor::start);
   }
 
   /** See {@link Registry#register}. */
@@ -101,7 +104,6 @@ public final class EtcdRegistryCore {
     run(() -> {
       keeper.register(instance, done);
       watchOwnKeys(instance.serviceName());
-      monitor.start();
     });
     try {
       done.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -143,7 +145,6 @@ public final class EtcdRegistryCore {
     subscriptions.add(subscription);
     run(() -> {
       watcher(serviceName).add(subscription);
-      monitor.start();
     });
     return subscription;
   }
