@@ -9,6 +9,7 @@ import java.net.URI;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.concurrent.Executor;
 
 /**
  * Resolves {@code etcd://} targets: a plain grpc-java channel gets KRPC discovery with no other
@@ -55,7 +56,38 @@ public final class EtcdNameResolverProvider extends NameResolverProvider {
     }
     Target target = parse(targetUri);
     EtcdRegistry registry = EtcdRegistry.builder().endpoints(target.endpoints).build();
-    return RegistryNameResolver.create(registry, target.serviceName, args, true);
+    NameResolver delegate = RegistryNameResolver.create(registry, target.serviceName, args, false);
+    Executor offload = args.getOffloadExecutor();
+    return new NameResolver() {
+      @Override
+      public String getServiceAuthority() {
+        return delegate.getServiceAuthority();
+      }
+
+      @Override
+      public void start(Listener2 listener) {
+        delegate.start(listener);
+      }
+
+      @Override
+      public void refresh() {
+        delegate.refresh();
+      }
+
+      @Override
+      public void shutdown() {
+        delegate.shutdown();
+        // closing may wait for etcd: never on the channel's SynchronizationContext
+        Runnable close = registry::close;
+        if (offload != null) {
+          offload.execute(close);
+        } else {
+          Thread thread = new Thread(close, "krpc-etcd-resolver-close");
+          thread.setDaemon(true);
+          thread.start();
+        }
+      }
+    };
   }
 
   /** The endpoints and service of a target; see the class javadoc for the accepted forms. */
