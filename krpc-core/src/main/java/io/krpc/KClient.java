@@ -15,6 +15,8 @@ import io.grpc.NameResolver;
 import io.krpc.internal.Checks;
 import io.krpc.internal.InterceptorChains;
 import io.krpc.registry.Registry;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.resolver.KrpcNameResolverProvider;
 import java.time.Duration;
@@ -114,6 +116,10 @@ public final class KClient implements AutoCloseable {
     private ChannelCredentials credentials = InsecureChannelCredentials.create();
     private String overrideAuthority;
     private Duration closeTimeout = Duration.ofSeconds(30);
+    private RetryPolicy retryPolicy;
+    private HedgingPolicy hedgingPolicy;
+    private int throttlingMaxTokens = 10;
+    private double throttlingTokenRatio = 0.1;
     private final InterceptorChains.ClientOptions chainOptions = new InterceptorChains.ClientOptions();
 
     private Builder(String serviceName, String fixedTarget) {
@@ -169,6 +175,30 @@ public final class KClient implements AutoCloseable {
       return this;
     }
 
+    /** Where client metrics go; default Micrometer's global registry ({@code Metrics.globalRegistry}). */
+    public Builder meterRegistry(MeterRegistry meterRegistry) {
+      chainOptions.meterRegistry = notNull(meterRegistry, "meterRegistry");
+      return this;
+    }
+
+    /** The OpenTelemetry the tracing interceptor uses; default {@code GlobalOpenTelemetry}. */
+    public Builder openTelemetry(OpenTelemetry openTelemetry) {
+      chainOptions.openTelemetry = notNull(openTelemetry, "openTelemetry");
+      return this;
+    }
+
+    /** Whether the built-in tracing interceptor runs (outermost); default true. */
+    public Builder tracing(boolean enabled) {
+      chainOptions.tracing = enabled;
+      return this;
+    }
+
+    /** Whether the built-in metrics interceptor runs; default true. */
+    public Builder metrics(boolean enabled) {
+      chainOptions.metrics = enabled;
+      return this;
+    }
+
     /** Transport credentials (TLS, mTLS); default plaintext. */
     public Builder credentials(ChannelCredentials credentials) {
       this.credentials = notNull(credentials, "credentials");
@@ -180,6 +210,33 @@ public final class KClient implements AutoCloseable {
       notNull(authority, "overrideAuthority");
       check(!authority.isBlank(), "overrideAuthority", "'" + authority + "'", "not blank");
       this.overrideAuthority = authority;
+      return this;
+    }
+
+    /** Retries failed calls of every method per {@code policy}; default: no retries. */
+    public Builder retry(RetryPolicy policy) {
+      this.retryPolicy = notNull(policy, "retry");
+      return this;
+    }
+
+    /** Hedges calls of every method per {@code policy}; default: no hedging. */
+    public Builder hedging(HedgingPolicy policy) {
+      this.hedgingPolicy = notNull(policy, "hedging");
+      return this;
+    }
+
+    /**
+     * Retry throttling, in force whenever retries or hedging are on, so that they cannot amplify
+     * an outage: each failed call takes a token, each success gives back {@code tokenRatio}, and
+     * retries stop while fewer than half of {@code maxTokens} are left. Default 10 and 0.1.
+     */
+    public Builder retryThrottling(int maxTokens, double tokenRatio) {
+      check(maxTokens >= 1 && maxTokens <= 1000, "retryThrottling maxTokens", maxTokens,
+          "1..1000");
+      check(tokenRatio > 0 && tokenRatio <= 1, "retryThrottling tokenRatio", tokenRatio,
+          "> 0 and <= 1");
+      this.throttlingMaxTokens = maxTokens;
+      this.throttlingTokenRatio = tokenRatio;
       return this;
     }
 
@@ -216,6 +273,23 @@ public final class KClient implements AutoCloseable {
       Map<String, Object> serviceConfig = new LinkedHashMap<>();
       serviceConfig.put("loadBalancingConfig",
           List.of(Map.of(loadBalancingPolicy, loadBalancingConfig)));
+      if (retryPolicy != null && hedgingPolicy != null) {
+        throw new IllegalStateException("retry: " + retryPolicy + " and hedging: " + hedgingPolicy
+            + " (expected: at most one of retry and hedging)");
+      }
+      if (retryPolicy != null || hedgingPolicy != null) {
+        Map<String, Object> methodConfig = new LinkedHashMap<>();
+        methodConfig.put("name", List.of(Map.of()));
+        if (retryPolicy != null) {
+          methodConfig.put("retryPolicy", retryPolicy.toServiceConfig());
+        } else {
+          methodConfig.put("hedgingPolicy", hedgingPolicy.toServiceConfig());
+        }
+        serviceConfig.put("methodConfig", List.of(methodConfig));
+        serviceConfig.put("retryThrottling", Map.of(
+            "maxTokens", (double) throttlingMaxTokens, "tokenRatio", throttlingTokenRatio));
+        builder.enableRetry();
+      }
       builder.defaultServiceConfig(serviceConfig);
       if (maxInboundMessageSize != null) {
         builder.maxInboundMessageSize(maxInboundMessageSize);
