@@ -140,7 +140,11 @@ public final class EtcdRegistryCore {
     ServiceWatcher.Subscription subscription = new ServiceWatcher.Subscription(serviceName,
         listener, s -> {
           subscriptions.remove(s);
-          run(() -> detach(serviceName, s));
+          try {
+            stateExecutor.execute(() -> detach(serviceName, s));
+          } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the registry is closed: nothing left to detach from
+          }
         });
     subscriptions.add(subscription);
     run(() -> {
