@@ -22,6 +22,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
@@ -76,10 +77,17 @@ class LoadBalancingIT {
   }
 
   @Test
+  @SuppressWarnings("deprecation") // nameResolverFactory
   void wrrFollowsTheWeightsWhateverTheLatency() throws Exception {
     List<EquivalentAddressGroup> groups =
         List.of(startServer(SLOW_MILLIS, 1), startServer(0, 3));
-    channel = channel(KrpcLoadBalancers.WRR, groups);
+    // Chosen through a service config this time, with its JSON policy config.
+    channel = NettyChannelBuilder.forTarget("krpc-static:///backends")
+        .nameResolverFactory(new StaticResolverProvider(groups))
+        .defaultServiceConfig(Map.of("loadBalancingConfig",
+            List.of(Map.of(KrpcLoadBalancers.WRR, Map.of("slowStart", "0s")))))
+        .usePlaintext()
+        .build();
     for (int i = 0; i < 200 && served.stream().anyMatch(c -> c.get() == 0); i++) {
       runCalls(1); // until both subchannels are READY and in the picker
     }

@@ -112,9 +112,10 @@ public final class EtcdRegistryCore {
         // a put may still land; delete it so a failed register() leaves nothing behind
         connection.client().getKVClient().delete(bytes(key));
       }
+      String why = cause == null || cause instanceof TimeoutException
+          ? " (etcd did not answer)" : ": " + cause;
       throw new RegistryException("Could not register " + key + " in etcd at " + description
-          + (e instanceof TimeoutException ? " within " + requestTimeout : "")
-          + (cause != null ? ": " + cause : ""), cause);
+          + (e instanceof TimeoutException ? " within " + requestTimeout : "") + why, cause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new RegistryException("Interrupted while registering " + key, e);

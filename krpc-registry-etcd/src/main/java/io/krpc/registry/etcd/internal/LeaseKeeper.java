@@ -229,6 +229,12 @@ public final class LeaseKeeper {
         r.waiters.clear();
       });
     }
+    if (desired.isEmpty()) {
+      // nothing left to keep (a failed register() was withdrawn): wait for the next register()
+      recovering = false;
+      backoff.reset();
+      return;
+    }
     long delay = backoff.nextDelayNanos();
     if (!recovering) {
       logger.warn("Could not register {} in etcd; retrying with backoff until it answers: {}",
