@@ -166,6 +166,9 @@ final class ChaosRig implements AutoCloseable {
     if (first != null) {
       throw first;
     }
+    for (ChildServer child : children) {
+      assertThat(child.isAlive()).as("%s still running", child).isFalse();
+    }
     for (KClient client : clients) {
       assertThat(client.channel().isTerminated()).as("channel of %s terminated", client).isTrue();
     }

@@ -74,6 +74,10 @@ final class ChildServer implements AutoCloseable {
     return "127.0.0.1:" + port;
   }
 
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
   long pid() {
     return process.pid();
   }

@@ -10,7 +10,9 @@ import io.krpc.testing.EtcdMember;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -18,6 +20,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * than the lease TTL, and etcd wiped. Calls never depend on etcd, so none may fail, and every
  * registration must come back.
  */
+@TestMethodOrder(MethodOrderer.MethodName.class)
 class EtcdOutageChaosIT {
   @RegisterExtension
   final EtcdClusterExtension etcd = EtcdClusterExtension.builder()

@@ -9,26 +9,28 @@ import io.krpc.testing.EtcdClusterExtension;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A rolling restart under load: each of three servers is closed gracefully (NOT_SERVING,
  * deregister, deregister delay, drain) and started again on its port, one after the other, while a
- * client sends 200 calls/s. Not one call may fail.
+ * client sends 200 calls/s. Not one call may fail, whichever balancing policy the client uses.
  */
 class RollingRestartChaosIT {
   @RegisterExtension
   static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().build();
 
-  @Test
-  void rollingRestartOfAllServersLosesNoCall() throws Exception {
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"round_robin", "krpc_p2c", "krpc_wrr"})
+  void rollingRestartOfAllServersLosesNoCall(String policy) throws Exception {
     try (ChaosRig rig = new ChaosRig(etcd.cluster(), Duration.ofSeconds(2))) {
       List<LocalServer> servers = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
         servers.add(rig.startServer(0, Duration.ofMillis(2)));
       }
-      KClient client = rig.client(b -> b);
+      KClient client = rig.client(b -> b.loadBalancing(policy));
       ChaosRig.awaitAnswersFrom(client, servers.stream().map(LocalServer::endpoint).toList());
       SteadyLoad load = rig.load(client, 200, ChaosRig.DEADLINE);
       Thread.sleep(500);
@@ -48,7 +50,7 @@ class RollingRestartChaosIT {
 
       assertThat(load.inFlight()).as("calls still running after their deadline").isZero();
       SteadyLoad.Window all = load.all();
-      ChaosReport.record("rolling restart of 3 servers (round_robin)", all,
+      ChaosReport.record("rolling restart of 3 servers (" + policy + ")", all,
           load.window(faultStart, faultEnd),
           "restart took " + (faultEnd - faultStart) / 1_000_000 + " ms; per server "
               + all.okByServer());
