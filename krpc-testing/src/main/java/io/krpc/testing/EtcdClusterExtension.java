@@ -15,13 +15,12 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * JUnit 5 extension that runs a real etcd ({@link EtcdCluster}) for a test class or for each test.
  *
  * <p>{@code
- * @RegisterExtension
+ * // in the test class, on a field annotated with JUnit's RegisterExtension:
  * static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(3).build();
  *
- * @Test void survivesLeaderLoss() {
- *   Client client = Client.builder().endpoints(etcd.endpoints().toArray(String[]::new)).build();
- *   etcd.cluster().member(etcd.cluster().leaderIndex()).kill();
- * }
+ * // in a test:
+ * Client client = Client.builder().endpoints(etcd.endpoints().toArray(String[]::new)).build();
+ * etcd.cluster().member(etcd.cluster().leaderIndex()).kill();
  * }
  *
  * <p>{@link Lifecycle#PER_CLASS} (the default) starts the cluster before the first test and stops

@@ -71,7 +71,9 @@ public final class EtcdRegistry implements Registry {
       ClientBuilder client = Client.builder()
           .endpoints(endpoints.toArray(String[]::new))
           .connectTimeout(dialTimeout)
-          .waitForReady(false);
+          .waitForReady(false)
+          // KRPC retries everything itself; jetcd's own retries only delay noticing an outage
+          .retryMaxAttempts(0);
       if (username != null) {
         client.user(ByteSequence.from(username, StandardCharsets.UTF_8))
             .password(ByteSequence.from(password, StandardCharsets.UTF_8));

@@ -48,7 +48,7 @@ class EtcdFaultIT {
     EtcdRegistry registry = EtcdRegistry.builder()
         .endpoints(etcd.endpoints())
         .leaseTtl(Duration.ofSeconds(2))
-        .requestTimeout(Duration.ofSeconds(3))
+        .requestTimeout(Duration.ofSeconds(5))
         .build();
     closeables.add(registry);
     return registry;
@@ -141,6 +141,7 @@ class EtcdFaultIT {
    */
   private long measureReRegistration(long before, String what) throws Exception {
     long start = System.nanoTime();
+    logger.info("etcd answers again; measuring re-registration");
     try (Client raw = Client.builder().endpoints(etcd.endpoints().toArray(String[]::new)).build()) {
       await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10)).until(() -> {
         List<KeyValue> kvs = raw.getKVClient().get(bytes(KEY)).get(1, TimeUnit.SECONDS).getKvs();

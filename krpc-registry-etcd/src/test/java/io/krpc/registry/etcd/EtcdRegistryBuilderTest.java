@@ -56,13 +56,30 @@ class EtcdRegistryBuilderTest {
   }
 
   @Test
-  void providerParsesAuthority() throws Exception {
-    assertThat(EtcdNameResolverProvider.endpoints(new java.net.URI("etcd://127.0.0.1:2379,127.0.0.1:2380/greeter")))
-        .containsExactly("http://127.0.0.1:2379", "http://127.0.0.1:2380");
-    assertThat(EtcdNameResolverProvider.endpoints(new java.net.URI("etcd:///greeter")))
-        .containsExactly("http://127.0.0.1:2379");
+  void providerParsesTargets() throws Exception {
+    assertThat(parse("etcd://127.0.0.1:2379/greeter"))
+        .isEqualTo(target("greeter", "http://127.0.0.1:2379"));
+    assertThat(parse("etcd:///127.0.0.1:2379,127.0.0.1:2380/greeter"))
+        .isEqualTo(target("greeter", "http://127.0.0.1:2379", "http://127.0.0.1:2380"));
+    assertThat(parse("etcd://127.0.0.1:2379,127.0.0.1:2380/greeter"))
+        .isEqualTo(target("greeter", "http://127.0.0.1:2379", "http://127.0.0.1:2380"));
+    assertThat(parse("etcd://etcd-a,etcd-b:3000/greeter"))
+        .isEqualTo(target("greeter", "http://etcd-a:2379", "http://etcd-b:3000"));
+    assertThat(parse("etcd:///greeter")).isEqualTo(target("greeter", "http://127.0.0.1:2379"));
+    assertThatThrownBy(() -> parse("etcd://127.0.0.1:2379/"))
+        .hasMessageContaining("expected: etcd://host:port/<service>");
+    assertThatThrownBy(() -> parse("etcd://127.0.0.1:2379/a/b"))
+        .hasMessageContaining("expected: etcd://host:port/<service>");
     assertThat(java.util.ServiceLoader.load(io.grpc.NameResolverProvider.class).stream()
         .map(java.util.ServiceLoader.Provider::type))
         .contains(EtcdNameResolverProvider.class);
+  }
+
+  private static EtcdNameResolverProvider.Target parse(String target) throws Exception {
+    return EtcdNameResolverProvider.parse(new java.net.URI(target));
+  }
+
+  private static EtcdNameResolverProvider.Target target(String service, String... endpoints) {
+    return new EtcdNameResolverProvider.Target(java.util.List.of(endpoints), service);
   }
 }

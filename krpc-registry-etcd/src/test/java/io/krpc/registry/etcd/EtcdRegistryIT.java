@@ -53,7 +53,7 @@ class EtcdRegistryIT {
     EtcdRegistry registry = EtcdRegistry.builder()
         .endpoints(etcd.endpoints())
         .leaseTtl(Duration.ofSeconds(2))
-        .requestTimeout(Duration.ofSeconds(3))
+        .requestTimeout(Duration.ofSeconds(5))
         .build();
     closeables.add(registry);
     return registry;

@@ -42,7 +42,8 @@ final class GreeterLoad implements AutoCloseable {
             }
           }).start());
     }
-    channel = ManagedChannelBuilder.forTarget("etcd://" + authority + "/" + service)
+    channel = ManagedChannelBuilder.forTarget(authority.contains(",")
+            ? "etcd:///" + authority + "/" + service : "etcd://" + authority + "/" + service)
         .defaultLoadBalancingPolicy("round_robin").usePlaintext().build();
     SimpleServiceGrpc.SimpleServiceBlockingStub stub = SimpleServiceGrpc.newBlockingStub(channel);
     caller = new Thread(() -> {

@@ -55,18 +55,10 @@ public final class ConnectionMonitor {
     this.probeKey = ByteSequence.from(keyPrefix, StandardCharsets.UTF_8);
   }
 
-  /** Starts probing; idempotent. */
+  /** Starts probing at once (which also opens the connection early); idempotent. */
   void start() {
     if (next == null && !closed) {
-      schedule(interval.toNanos());
-    }
-  }
-
-  /** Records a header seen by another call, so the first probe has something to compare with. */
-  void observe(Response.Header header) {
-    if (lastTerm < 0) {
-      lastTerm = header.getRaftTerm();
-      lastRevision = header.getRevision();
+      schedule(0);
     }
   }
 

@@ -25,6 +25,22 @@ final class EtcdErrors {
     return false;
   }
 
+  /**
+   * What went wrong, in words: the message of the deepest cause (gRPC wraps etcd's own message,
+   * such as "authentication failed", under a bare status), or "etcd did not answer" for timeouts.
+   */
+  static String describe(Throwable error) {
+    Throwable root = error;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    if (root instanceof java.util.concurrent.TimeoutException) {
+      return "etcd did not answer";
+    }
+    String message = root.getMessage();
+    return message == null || message.isBlank() ? root.getClass().getSimpleName() : message;
+  }
+
   /** The cause that says what happened, without the future wrappers. */
   static Throwable unwrap(Throwable error) {
     Throwable t = error;

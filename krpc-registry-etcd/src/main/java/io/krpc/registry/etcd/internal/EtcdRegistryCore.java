@@ -91,6 +91,9 @@ public final class EtcdRegistryCore {
             watchers.values().forEach(w -> w.resync(true));
           }
         });
+    // connect now, in the background: the first call of a JVM pays for class loading and the
+    // connection, which should not count against the first register()'s timeout
+    stateExecutor.execute(monitor::start);
   }
 
   /** See {@link Registry#register}. */
@@ -101,7 +104,6 @@ public final class EtcdRegistryCore {
     run(() -> {
       keeper.register(instance, done);
       watchOwnKeys(instance.serviceName());
-      monitor.start();
     });
     try {
       done.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -112,8 +114,7 @@ public final class EtcdRegistryCore {
         // a put may still land; delete it so a failed register() leaves nothing behind
         connection.client().getKVClient().delete(bytes(key));
       }
-      String why = cause == null || cause instanceof TimeoutException
-          ? " (etcd did not answer)" : ": " + cause;
+      String why = cause == null ? " (etcd did not answer)" : ": " + EtcdErrors.describe(cause);
       throw new RegistryException("Could not register " + key + " in etcd at " + description
           + (e instanceof TimeoutException ? " within " + requestTimeout : "") + why, cause);
     } catch (InterruptedException e) {
@@ -128,9 +129,9 @@ public final class EtcdRegistryCore {
       return;
     }
     String key = codec.key(instance);
-    CompletableFuture<?> deleted = CompletableFuture.runAsync(() -> keeper.forget(instance),
-        stateExecutor).thenCompose(v -> connection.client().getKVClient().delete(bytes(key)));
-    await(deleted, "deregister " + key);
+    await(CompletableFuture.runAsync(() -> keeper.forget(instance), stateExecutor),
+        "deregister " + key);
+    retrying(() -> connection.client().getKVClient().delete(bytes(key)), "deregister " + key);
   }
 
   /** See {@link Registry#watch}. */
@@ -144,7 +145,6 @@ public final class EtcdRegistryCore {
     subscriptions.add(subscription);
     run(() -> {
       watcher(serviceName).add(subscription);
-      monitor.start();
     });
     return subscription;
   }
@@ -153,7 +153,7 @@ public final class EtcdRegistryCore {
   public List<ServiceInstance> lookup(String serviceName) {
     checkOpen();
     String prefix = codec.servicePrefix(serviceName);
-    GetResponse response = await(connection.client().getKVClient()
+    GetResponse response = retrying(() -> connection.client().getKVClient()
         .get(bytes(prefix), GetOption.builder().isPrefix(true).build()), "lookup " + serviceName);
     List<ServiceInstance> result = new ArrayList<>();
     for (KeyValue kv : response.getKvs()) {
@@ -238,6 +238,42 @@ public final class EtcdRegistryCore {
     }
   }
 
+  /**
+   * Runs {@code call} until it succeeds, fails permanently or the request timeout is used up,
+   * with 100 ms between attempts: a blocking call rides out a leader election or a reconnect.
+   */
+  private <T> T retrying(Supplier<CompletableFuture<T>> call, String what) {
+    long deadline = System.nanoTime() + requestTimeout.toNanos();
+    while (true) {
+      long left = deadline - System.nanoTime();
+      CompletableFuture<T> future = call.get();
+      try {
+        return future.get(Math.max(1, left), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        future.cancel(false);
+        throw new RegistryException("Could not " + what + ": etcd at " + description
+            + " did not answer within " + requestTimeout, e);
+      } catch (ExecutionException e) {
+        Throwable cause = EtcdErrors.unwrap(e);
+        if (EtcdErrors.isPermanent(cause)
+            || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100) - deadline > 0) {
+          throw new RegistryException("Could not " + what + " in etcd at " + description + ": "
+              + EtcdErrors.describe(cause), cause);
+        }
+        logger.debug("{} failed, retrying: {}", what, cause.toString());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new RegistryException("Interrupted: " + what, e);
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new RegistryException("Interrupted: " + what, e);
+      }
+    }
+  }
+
   private <T> T await(CompletableFuture<T> future, String what) {
     try {
       return future.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -248,7 +284,7 @@ public final class EtcdRegistryCore {
     } catch (ExecutionException e) {
       Throwable cause = EtcdErrors.unwrap(e);
       throw new RegistryException("Could not " + what + " in etcd at " + description + ": "
-          + cause, cause);
+          + EtcdErrors.describe(cause), cause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new RegistryException("Interrupted: " + what, e);

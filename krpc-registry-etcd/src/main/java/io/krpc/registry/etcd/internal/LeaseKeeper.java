@@ -76,6 +76,7 @@ public final class LeaseKeeper {
               PutOption.builder().withLeaseId(lease).build()))
           .whenCompleteAsync((response, error) -> {
             if (desired.get(key) != registration) {
+              deleteIfForgotten(key);
               return;
             }
             if (error == null) {
@@ -214,9 +215,25 @@ public final class LeaseKeeper {
     for (Registration registration : result.registrations) {
       if (desired.get(registration.key) == registration) {
         registration.confirmed(result.revision);
+      } else {
+        deleteIfForgotten(registration.key);
       }
     }
     scheduleKeepAlive();
+  }
+
+  /**
+   * A put that was in flight while its instance was deregistered may have written the key after
+   * the deregistration's delete: delete it again unless it was registered anew meanwhile.
+   */
+  private void deleteIfForgotten(String key) {
+    if (!desired.containsKey(key)) {
+      timed(connection.client().getKVClient().delete(bytes(key))).whenComplete((r, e) -> {
+        if (e != null) {
+          logger.debug("Could not delete deregistered key {}; it expires with the lease", key, e);
+        }
+      });
+    }
   }
 
   private void onSyncFailed(Throwable failure) {

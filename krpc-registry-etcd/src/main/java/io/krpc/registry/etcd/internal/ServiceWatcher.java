@@ -15,10 +15,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
@@ -62,7 +61,8 @@ public final class ServiceWatcher {
   private final List<Subscription> subscriptions = new ArrayList<>();
   private final List<Consumer<ServiceSnapshot>> internalListeners = new CopyOnWriteArrayList<>();
   private final Map<String, ServiceInstance> instances = new TreeMap<>();
-  private final Set<String> warned = new HashSet<>();
+  // key -> revision of the malformed value already warned about, so each is logged once
+  private final Map<String, Long> warned = new HashMap<>();
   private List<ServiceInstance> published;
   private long revision;
   private long generation;
@@ -232,7 +232,9 @@ public final class ServiceWatcher {
     for (WatchEvent event : response.getEvents()) {
       KeyValue kv = event.getKeyValue();
       if (event.getEventType() == WatchEvent.EventType.DELETE) {
-        instances.remove(kv.getKey().toString(StandardCharsets.UTF_8));
+        String key = kv.getKey().toString(StandardCharsets.UTF_8);
+        instances.remove(key);
+        warned.remove(key);
       } else if (event.getEventType() == WatchEvent.EventType.PUT) {
         apply(kv.getKey(), kv.getValue(), kv.getModRevision(), false);
       }
@@ -246,9 +248,11 @@ public final class ServiceWatcher {
     String key = keyBytes.toString(StandardCharsets.UTF_8);
     try {
       instances.put(key, codec.decode(serviceName, key, value.getBytes()));
+      warned.remove(key);
     } catch (InstanceRecordCodec.MalformedRecordException e) {
       instances.remove(key);
-      if (warned.add(key + "@" + modRevision)) {
+      Long previous = warned.put(key, modRevision);
+      if (previous == null || previous != modRevision) {
         logger.warn("Skipping malformed etcd record {} (revision {}): {}", key, modRevision,
             e.getMessage());
       }
