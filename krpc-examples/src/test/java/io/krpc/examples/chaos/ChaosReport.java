@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,6 +21,8 @@ final class ChaosReport {
   private static final String HEADER = "| scenario | calls sent | failed | failed during fault "
       + "| p99 during fault (ms) | max during fault (ms) | notes |\n"
       + "|---|---|---|---|---|---|---|\n";
+
+  private static boolean headerWritten;
 
   private ChaosReport() {}
 
@@ -49,9 +52,12 @@ final class ChaosReport {
     Path file = Paths.get(System.getProperty("basedir", "."), "target", "chaos-results.md");
     try {
       Files.createDirectories(file.getParent());
-      if (!Files.exists(file)) {
-        Files.writeString(file, "# KRPC chaos suite results\n\n" + HEADER, StandardCharsets.UTF_8,
-            StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      if (!headerWritten) {
+        // One table per test JVM, so reruns without "clean" stay readable.
+        String title = Files.exists(file) ? "" : "# KRPC chaos suite results\n";
+        Files.writeString(file, title + "\n## Run of " + Instant.now() + "\n\n" + HEADER,
+            StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        headerWritten = true;
       }
       Files.writeString(file, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
           StandardOpenOption.APPEND);
