@@ -63,7 +63,7 @@ class PausedServerChaosIT {
       assertThat(all.maxMillis()).as("slowest call, ms")
           .isLessThan(DEADLINE.toMillis() + 1500);
       assertThat(all.failuresByCode().keySet()).as("failure codes")
-          .containsOnly(Status.Code.DEADLINE_EXCEEDED);
+          .isSubsetOf(Status.Code.DEADLINE_EXCEEDED);
       // P2C moved the load away: far fewer lost calls than the third round robin would lose
       // (typically under 1%; a starved CI machine adds deadlines missed by healthy servers).
       assertThat(pause.failed()).as("calls lost during the pause")

@@ -29,7 +29,7 @@ class ServerCrashChaosIT {
   @Test
   void killLosesAtMostTheCallsInFlight() throws Exception {
     Result r = killOneServer("kill -9 of 1 of 3 servers, no retry", b -> b);
-    assertThat(r.failuresByCode.keySet()).as("failure codes").containsOnly(Status.Code.UNAVAILABLE);
+    assertThat(r.failuresByCode.keySet()).as("failure codes").isSubsetOf(Status.Code.UNAVAILABLE);
     assertThat(r.failed).as("failed calls vs calls in flight at the kill")
         .isLessThanOrEqualTo(r.inFlightAtKill);
   }
