@@ -139,7 +139,7 @@ final class ChaosRig implements AutoCloseable {
     return Integer.parseInt(m.group(1));
   }
 
-  /** The number of instances of the greeter service registered in etcd, asked through a new registry. */
+  /** The greeter instances registered in etcd, asked through a new registry; -1 on error. */
   int registeredInstances() {
     try (EtcdRegistry probe = EtcdRegistry.builder().endpoints(etcd.members().stream()
         .filter(EtcdMember::isRunning).map(EtcdMember::endpoint).toList())

@@ -47,7 +47,8 @@ final class ChildServer implements AutoCloseable {
         "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
         "-cp", classPath,
         ChildServerMain.class.getName(),
-        etcdEndpoints, Long.toString(leaseTtl.toSeconds()), Long.toString(handlerDelay.toMillis())));
+        etcdEndpoints, Long.toString(leaseTtl.toSeconds()),
+        Long.toString(handlerDelay.toMillis())));
     Process process = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(log.toFile()).start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

@@ -119,7 +119,8 @@ class FailingServerChaosIT {
           .isLessThan(sentSettled / 10);
       // Phase 2: fast UNAVAILABLE from the open breaker; the servers are spared.
       assertThat(down.failuresByCode().keySet()).containsOnly(Status.Code.UNAVAILABLE);
-      assertThat(refused.count()).as("calls refused by the breaker").isGreaterThan(down.count() / 2);
+      assertThat(refused.count()).as("calls refused by the breaker")
+          .isGreaterThan(down.count() / 2);
       assertThat(refused.percentileMillis(99)).as("p99 of a refused call, ms").isLessThan(50);
       assertThat(serversDuringOutage).isLessThan(down.count() / 2);
       // Phase 3: recovered.

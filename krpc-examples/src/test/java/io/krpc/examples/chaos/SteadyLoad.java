@@ -100,7 +100,8 @@ final class SteadyLoad implements AutoCloseable {
     calls.add(call);
     inFlight.decrementAndGet();
     if (!call.ok()) {
-      logger.debug("call failed after {} us: {} {}", call.latencyMicros(), call.code(), call.error());
+      logger.debug("call failed after {} us: {} {}", call.latencyMicros(), call.code(),
+          call.error());
     }
   }
 
