@@ -48,6 +48,7 @@ public final class EtcdCluster implements AutoCloseable {
   private final Path baseDir;
   private final List<EtcdMember> members;
   private final Duration startTimeout;
+  private final List<String> tlsFlags;
   private int generation;
 
   private EtcdCluster(Builder builder, Path binary) {
@@ -58,11 +59,12 @@ public final class EtcdCluster implements AutoCloseable {
       throw new UncheckedIOException("cannot create a temporary directory for etcd", e);
     }
     int count = builder.members;
-    int[] ports = freePorts(2 * count);
+    this.tlsFlags = builder.tlsFlags();
+    int[] ports = freePorts(3 * count);
     List<EtcdMember> list = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       list.add(new EtcdMember(this, i, "n" + (i + 1), binary, baseDir.resolve("n" + (i + 1)),
-          ports[2 * i], ports[2 * i + 1]));
+          ports[3 * i], ports[3 * i + 1], ports[3 * i + 2]));
     }
     this.members = List.copyOf(list);
   }
@@ -111,15 +113,8 @@ public final class EtcdCluster implements AutoCloseable {
    */
   public int leaderIndex() {
     for (EtcdMember member : members) {
-      long[] ids = member.statusIds();
-      if (ids == null || ids[1] == 0) {
-        continue;
-      }
-      for (EtcdMember candidate : members) {
-        long[] own = candidate.statusIds();
-        if (own != null && own[0] == ids[1]) {
-          return candidate.index();
-        }
+      if (member.isLeader()) {
+        return member.index();
       }
     }
     return -1;
@@ -181,6 +176,14 @@ public final class EtcdCluster implements AutoCloseable {
 
   Duration startTimeout() {
     return startTimeout;
+  }
+
+  boolean tls() {
+    return !tlsFlags.isEmpty();
+  }
+
+  List<String> tlsFlags() {
+    return tlsFlags;
   }
 
   private synchronized void startAll() {
@@ -281,8 +284,51 @@ public final class EtcdCluster implements AutoCloseable {
     private int members = 1;
     private Path binary;
     private Duration startTimeout = Duration.ofSeconds(30);
+    private Path certFile;
+    private Path keyFile;
+    private Path clientCaFile;
 
     private Builder() {}
+
+    /**
+     * Serves clients over TLS with this PEM certificate (valid for {@code 127.0.0.1}) and key;
+     * the endpoints become {@code https://}. Health and leader checks use a plain-HTTP metrics
+     * port. Default: plain HTTP.
+     */
+    public Builder serverTls(Path certFile, Path keyFile) {
+      this.certFile = readable(certFile, "serverTls certFile");
+      this.keyFile = readable(keyFile, "serverTls keyFile");
+      return this;
+    }
+
+    /** Requires client certificates signed by the CAs in {@code caFile}; needs {@link #serverTls}. */
+    public Builder clientCertAuth(Path caFile) {
+      this.clientCaFile = readable(caFile, "clientCertAuth caFile");
+      return this;
+    }
+
+    private List<String> tlsFlags() {
+      if (certFile == null) {
+        if (clientCaFile != null) {
+          throw new IllegalStateException("clientCertAuth: set without serverTls (expected: both)");
+        }
+        return List.of();
+      }
+      List<String> flags = new ArrayList<>(List.of(
+          "--cert-file", certFile.toString(), "--key-file", keyFile.toString()));
+      if (clientCaFile != null) {
+        flags.addAll(List.of("--client-cert-auth", "--trusted-ca-file", clientCaFile.toString()));
+      }
+      return List.copyOf(flags);
+    }
+
+    private static Path readable(Path file, String name) {
+      requireNonNull(file, name);
+      if (!Files.isReadable(file)) {
+        throw new IllegalArgumentException(name + ": " + file + " (expected: a readable file)");
+      }
+      return file;
+    }
 
     /** Number of members: 1 or 3; default 1. */
     public Builder members(int members) {

@@ -10,9 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -23,8 +23,8 @@ public final class EtcdMember {
 
   private static final HttpClient HTTP =
       HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
-  private static final Pattern MEMBER_ID = Pattern.compile("\"member_id\":\"?(\\d+)");
-  private static final Pattern LEADER = Pattern.compile("\"leader\":\"?(\\d+)");
+  private static final Pattern IS_LEADER =
+      Pattern.compile("(?m)^etcd_server_is_leader 1(\\.0)?$");
 
   private final EtcdCluster cluster;
   private final int index;
@@ -33,11 +33,12 @@ public final class EtcdMember {
   private final Path dir;
   private final int clientPort;
   private final int peerPort;
+  private final int metricsPort;
   private Process process;
   private boolean paused;
 
   EtcdMember(EtcdCluster cluster, int index, String name, Path binary, Path dir, int clientPort,
-      int peerPort) {
+      int peerPort, int metricsPort) {
     this.cluster = cluster;
     this.index = index;
     this.name = name;
@@ -45,6 +46,7 @@ public final class EtcdMember {
     this.dir = dir;
     this.clientPort = clientPort;
     this.peerPort = peerPort;
+    this.metricsPort = metricsPort;
   }
 
   /** This member's index in its cluster, 0-based. */
@@ -57,9 +59,9 @@ public final class EtcdMember {
     return name;
   }
 
-  /** The client URL, {@code http://127.0.0.1:port}. */
+  /** The client URL, {@code http://127.0.0.1:port} ({@code https} with TLS). */
   public String endpoint() {
-    return "http://127.0.0.1:" + clientPort;
+    return (cluster.tls() ? "https" : "http") + "://127.0.0.1:" + clientPort;
   }
 
   /** The client port; it stays the same across restarts. */
@@ -160,7 +162,7 @@ public final class EtcdMember {
   public boolean isHealthy() {
     try {
       HttpResponse<String> response = HTTP.send(
-          HttpRequest.newBuilder(URI.create(endpoint() + "/health"))
+          HttpRequest.newBuilder(URI.create(metricsUrl() + "/health"))
               .timeout(Duration.ofMillis(500)).GET().build(),
           HttpResponse.BodyHandlers.ofString());
       return response.statusCode() == 200 && response.body().contains("\"health\":\"true\"");
@@ -179,32 +181,29 @@ public final class EtcdMember {
 
   // ---- package-private, used by EtcdCluster
 
-  /** {@code [own member id, leader id]} from the status API, or null when it does not answer. */
-  long[] statusIds() {
+  /** Whether this member says it is the raft leader (plain-HTTP metrics, even with TLS). */
+  boolean isLeader() {
     synchronized (this) {
       if (!isRunning() || paused) {
-        return null;
+        return false;
       }
     }
     try {
       HttpResponse<String> response = HTTP.send(
-          HttpRequest.newBuilder(URI.create(endpoint() + "/v3/maintenance/status"))
-              .timeout(Duration.ofMillis(500))
-              .POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
+          HttpRequest.newBuilder(URI.create(metricsUrl() + "/metrics"))
+              .timeout(Duration.ofMillis(500)).GET().build(),
           HttpResponse.BodyHandlers.ofString());
-      Matcher own = MEMBER_ID.matcher(response.body());
-      Matcher leader = LEADER.matcher(response.body());
-      if (response.statusCode() != 200 || !own.find()) {
-        return null;
-      }
-      long leaderId = leader.find() ? Long.parseUnsignedLong(leader.group(1)) : 0;
-      return new long[] {Long.parseUnsignedLong(own.group(1)), leaderId};
-    } catch (IOException | NumberFormatException e) {
-      return null;
+      return response.statusCode() == 200 && IS_LEADER.matcher(response.body()).find();
+    } catch (IOException e) {
+      return false;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return null;
+      return false;
     }
+  }
+
+  private String metricsUrl() {
+    return "http://127.0.0.1:" + metricsPort;
   }
 
   synchronized void launch(boolean newCluster) {
@@ -217,7 +216,7 @@ public final class EtcdMember {
       throw new UncheckedIOException("cannot create " + dir, e);
     }
     String peerUrl = "http://127.0.0.1:" + peerPort;
-    List<String> command = List.of(
+    List<String> command = new ArrayList<>(List.of(
         binary.toString(),
         "--name", name,
         "--data-dir", dataDir().toString(),
@@ -228,8 +227,10 @@ public final class EtcdMember {
         "--initial-cluster", cluster.initialCluster(),
         "--initial-cluster-token", cluster.clusterToken(),
         "--initial-cluster-state", "new",
+        "--listen-metrics-urls", metricsUrl(),
         "--logger", "zap",
-        "--log-outputs", "stderr");
+        "--log-outputs", "stderr"));
+    command.addAll(cluster.tlsFlags());
     ProcessBuilder builder = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()));

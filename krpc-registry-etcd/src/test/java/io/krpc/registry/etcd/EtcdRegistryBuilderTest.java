@@ -50,7 +50,10 @@ class EtcdRegistryBuilderTest {
   void buildDoesNotContactEtcd() {
     // nothing listens on port 1; build() must still return at once
     EtcdRegistry registry = EtcdRegistry.builder().endpoints("127.0.0.1:1").build();
+    io.krpc.registry.Registry.Watch watch = registry.watch("greeter", instances -> {});
     registry.close();
+    registry.close(); // idempotent
+    watch.cancel(); // after close: no exception
     assertThatThrownBy(() -> registry.watch("greeter", instances -> {}))
         .isInstanceOf(IllegalStateException.class);
   }

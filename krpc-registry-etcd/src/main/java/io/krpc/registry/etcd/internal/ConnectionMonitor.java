@@ -36,6 +36,8 @@ public final class ConnectionMonitor {
   private final ScheduledExecutorService stateExecutor;
   private final Duration interval;
   private final Duration probeTimeout;
+  private final Duration firstProbeTimeout;
+  private long answeredGeneration = -1;
   private final Callbacks callbacks;
   private final ByteSequence probeKey;
   private ScheduledFuture<?> next;
@@ -46,11 +48,13 @@ public final class ConnectionMonitor {
   private boolean closed;
 
   ConnectionMonitor(EtcdConnection connection, ScheduledExecutorService stateExecutor,
-      String keyPrefix, Duration interval, Duration probeTimeout, Callbacks callbacks) {
+      String keyPrefix, Duration interval, Duration probeTimeout, Duration firstProbeTimeout,
+      Callbacks callbacks) {
     this.connection = connection;
     this.stateExecutor = stateExecutor;
     this.interval = interval;
     this.probeTimeout = probeTimeout;
+    this.firstProbeTimeout = firstProbeTimeout;
     this.callbacks = callbacks;
     this.probeKey = ByteSequence.from(keyPrefix, StandardCharsets.UTF_8);
   }
@@ -78,9 +82,13 @@ public final class ConnectionMonitor {
       return;
     }
     probing = true;
+    long generation = connection.generation();
+    // The first call of a client may take seconds (a cold JVM, a TLS handshake): give it the
+    // request timeout. Later probes must notice a frozen etcd well within a lease TTL.
+    Duration timeout = generation == answeredGeneration ? probeTimeout : firstProbeTimeout;
     connection.client().getKVClient()
         .get(probeKey, GetOption.builder().withCountOnly(true).build())
-        .orTimeout(probeTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .whenCompleteAsync((response, error) -> {
           probing = false;
           if (closed) {
@@ -89,6 +97,7 @@ public final class ConnectionMonitor {
           if (error != null) {
             onFailure(error);
           } else {
+            answeredGeneration = generation;
             onSuccess(response.getHeader());
           }
         }, stateExecutor);

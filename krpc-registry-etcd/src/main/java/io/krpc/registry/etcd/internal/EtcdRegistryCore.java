@@ -76,10 +76,10 @@ public final class EtcdRegistryCore {
     this.stateExecutor.setRemoveOnCancelPolicy(true);
     this.notifier = Executors.newSingleThreadExecutor(daemon("krpc-etcd-notifier-" + id));
     this.keeper = new LeaseKeeper(connection, codec, stateExecutor, leaseTtl, requestTimeout);
-    Duration probeTimeout = requestTimeout.compareTo(Duration.ofSeconds(2)) < 0
-        ? requestTimeout : Duration.ofSeconds(2);
+    Duration probeTimeout = requestTimeout.compareTo(Duration.ofSeconds(1)) < 0
+        ? requestTimeout : Duration.ofSeconds(1);
     this.monitor = new ConnectionMonitor(connection, stateExecutor, keyPrefix,
-        Duration.ofMillis(500), probeTimeout, new ConnectionMonitor.Callbacks() {
+        Duration.ofMillis(500), probeTimeout, requestTimeout, new ConnectionMonitor.Callbacks() {
           @Override
           public void onOutage(Throwable cause) {
             watchers.values().forEach(w -> w.reportOutage(cause));
@@ -140,7 +140,11 @@ public final class EtcdRegistryCore {
     ServiceWatcher.Subscription subscription = new ServiceWatcher.Subscription(serviceName,
         listener, s -> {
           subscriptions.remove(s);
-          run(() -> detach(serviceName, s));
+          try {
+            stateExecutor.execute(() -> detach(serviceName, s));
+          } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the registry is closed: nothing left to detach from
+          }
         });
     subscriptions.add(subscription);
     run(() -> {

@@ -45,7 +45,6 @@ public final class LeaseKeeper {
   private ScheduledFuture<?> retry;
   private ScheduledFuture<?> keepAliveTask;
   private boolean closed;
-  private long lastRecoveredNanos;
   private volatile Throwable lastError;
 
   LeaseKeeper(EtcdConnection connection, InstanceRecordCodec codec,
@@ -208,7 +207,6 @@ public final class LeaseKeeper {
     leaseId = result.leaseId;
     if (recovering) {
       logger.info("Registrations back in etcd: {}", desired.keySet());
-      lastRecoveredNanos = System.nanoTime();
     }
     recovering = false;
     backoff.reset();
@@ -309,11 +307,6 @@ public final class LeaseKeeper {
   /** The last failure of a sync, for the message of a failed {@code register()}; may be null. */
   Throwable lastError() {
     return lastError;
-  }
-
-  /** When the last recovery finished, for diagnostics and tests; 0 when none happened. */
-  long lastRecoveredNanos() {
-    return lastRecoveredNanos;
   }
 
   private <T> CompletableFuture<T> timed(CompletableFuture<T> future) {

@@ -69,6 +69,9 @@ public final class ServiceWatcher {
   private Watch.Watcher etcdWatch;
   private ScheduledFuture<?> retry;
   private boolean failing;
+  // after an error was reported, the next snapshot is delivered even when unchanged: the
+  // Registry contract promises listeners a fresh snapshot once etcd answers again
+  private boolean deliverNext;
   private long holdEmptyUntilNanos;
   private boolean closed;
 
@@ -139,6 +142,7 @@ public final class ServiceWatcher {
   void reportOutage(Throwable cause) {
     if (!failing) {
       failing = true;
+      deliverNext = true;
       RegistryException error = new RegistryException(
           "etcd does not answer; keeping the last known instances of " + serviceName, cause);
       subscriptions.forEach(s -> s.error(notifier, error));
@@ -303,9 +307,10 @@ public final class ServiceWatcher {
         return;
       }
     }
-    if (snapshot.equals(published)) {
+    if (failing || (snapshot.equals(published) && !deliverNext)) {
       return;
     }
+    deliverNext = false;
     published = snapshot;
     List<ServiceInstance> toDeliver = snapshot;
     subscriptions.forEach(s -> s.deliver(notifier, toDeliver));
