@@ -112,6 +112,7 @@ public final class OverheadSuite {
         targets.put(kind, target);
         checkServes(target);
       }
+      prewarm(targets);
       for (int round = 1; round <= rounds; round++) {
         for (Workload workload : Workload.values()) {
           Map<Target.Kind, LoadResult> row =
@@ -133,6 +134,25 @@ public final class OverheadSuite {
       }
     }
     return results;
+  }
+
+  /**
+   * Runs every workload on every configuration once for the warm-up time, unrecorded, so that the
+   * JIT has compiled the shared grpc-java and Netty paths before the first measured cell; without
+   * it the first configuration measured pays for everyone's compilation.
+   */
+  private void prewarm(Map<Target.Kind, Target> targets) throws InterruptedException {
+    if (warmup.isZero()) {
+      return;
+    }
+    out.println("JIT warm-up: every workload on every configuration for " + human(warmup));
+    for (Workload workload : Workload.values()) {
+      for (Target target : targets.values()) {
+        LoadGenerator.builder(workload.callOn(target.channel())).name("warm-up")
+            .concurrency(concurrency).warmup(Duration.ZERO).duration(warmup).progress(null)
+            .build().run();
+      }
+    }
   }
 
   /** One call of each workload before any load, so that connecting never falls in a window. */
