@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -100,8 +101,9 @@ public final class OverheadSuite {
 
   /**
    * Starts every configuration, then runs every workload on each, in {@code rounds} interleaved
-   * rounds (configurations alternate, so that drift in the machine's background load spreads over
-   * all of them), merging each cell's rounds; stops them.
+   * rounds (configurations alternate, and every other round runs them in reverse order, so that
+   * drift in the machine's background load and late JIT work spread over all of them), merging
+   * each cell's rounds; stops them.
    */
   public Map<Workload, Map<Target.Kind, LoadResult>> run() throws InterruptedException {
     Map<Target.Kind, Target> targets = new EnumMap<>(Target.Kind.class);
@@ -117,7 +119,12 @@ public final class OverheadSuite {
         for (Workload workload : Workload.values()) {
           Map<Target.Kind, LoadResult> row =
               results.computeIfAbsent(workload, w -> new EnumMap<>(Target.Kind.class));
-          for (Map.Entry<Target.Kind, Target> e : targets.entrySet()) {
+          // Every other round in reverse order, so that no configuration always runs first.
+          List<Map.Entry<Target.Kind, Target>> order = new ArrayList<>(targets.entrySet());
+          if (round % 2 == 0) {
+            Collections.reverse(order);
+          }
+          for (Map.Entry<Target.Kind, Target> e : order) {
             Target target = e.getValue();
             LoadResult result = LoadGenerator.builder(workload.callOn(target.channel()))
                 .name(target.key() + ") " + target.label() + ", " + workload.label())
