@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.EnumSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -234,34 +233,29 @@ public final class OverheadSuite {
   }
 
   private String chart(Map<Workload, Map<Target.Kind, LoadResult>> results) {
-    List<String> categories = new ArrayList<>();
-    List<double[]> throughput = new ArrayList<>();
-    List<double[]> p99 = new ArrayList<>();
-    Target.Kind[] kinds = Target.Kind.values();
-    for (Map.Entry<Workload, Map<Target.Kind, LoadResult>> w : results.entrySet()) {
-      categories.add(w.getKey().label());
-      double[] t = new double[kinds.length];
-      double[] p = new double[kinds.length];
-      for (int i = 0; i < kinds.length; i++) {
-        LoadResult r = w.getValue().get(kinds[i]);
-        t[i] = r == null ? -1 : r.throughput();
-        p[i] = r == null ? -1 : r.p99Micros();
-      }
-      throughput.add(t);
-      p99.add(p);
+    Target.Kind[] all = Target.Kind.values();
+    String[] names = new String[all.length];
+    for (int i = 0; i < all.length; i++) {
+      names[i] = key(all[i]) + ") " + label(all[i]);
     }
-    Map<Target.Kind, String> names = new LinkedHashMap<>();
-    for (Target.Kind kind : kinds) {
-      names.put(kind, key(kind) + ") " + label(kind));
-    }
-    return SvgBarChart.builder(String.format(Locale.ROOT,
-            "KRPC overhead: concurrency %d, %d x %s per cell, %d cores shared by client and server",
+    SvgBarChart.Builder chart = SvgBarChart.builder(String.format(Locale.ROOT,
+            "KRPC overhead (calls/s: higher is better; p99: lower is better), concurrency %d,"
+                + " %d x %s per cell, %d cores for client and server",
             concurrency, rounds, human(duration), Runtime.getRuntime().availableProcessors()))
-        .series(names.values().toArray(String[]::new))
-        .panel("throughput (calls/s, higher is better)", categories,
-            throughput.toArray(double[][]::new))
-        .panel("p99 latency (µs, lower is better)", categories, p99.toArray(double[][]::new))
-        .build();
+        .series(names).columns(Math.max(1, results.size()));
+    // Row 1: throughput per workload; row 2: p99 per workload. Each panel has its own scale.
+    for (boolean throughputRow : new boolean[] {true, false}) {
+      for (Map.Entry<Workload, Map<Target.Kind, LoadResult>> w : results.entrySet()) {
+        double[] values = new double[all.length];
+        for (int i = 0; i < all.length; i++) {
+          LoadResult r = w.getValue().get(all[i]);
+          values[i] = r == null ? -1 : throughputRow ? r.throughput() : r.p99Micros();
+        }
+        chart.panel(w.getKey().label() + (throughputRow ? ": calls/s" : ": p99 µs"),
+            List.of(""), new double[][] {values});
+      }
+    }
+    return chart.build();
   }
 
   static String human(Duration d) {
