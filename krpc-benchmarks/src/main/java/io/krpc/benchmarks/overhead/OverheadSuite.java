@@ -28,7 +28,8 @@ import java.util.concurrent.TimeoutException;
  * run, then a table with the ratios b/a and c/a, a markdown file and an SVG chart.
  *
  * <p>Options: {@code --duration=10s} (measurement per cell), {@code --warmup=5s}, {@code
- * --concurrency=32}, {@code --rounds=1}, {@code --configs=a,b,c,d}, {@code --results=DIR}, {@code --no-files}.
+ * --concurrency=32}, {@code --rounds=1}, {@code --open-loop=0.6} (a fraction of raw's
+ * throughput; off by default), {@code --configs=a,b,c,d}, {@code --results=DIR}, {@code --no-files}.
  */
 public final class OverheadSuite {
   private final Duration duration;
@@ -37,6 +38,8 @@ public final class OverheadSuite {
   private final PrintStream out;
   private final EnumSet<Target.Kind> kinds;
   private int rounds = 1;
+  private double openLoopLoad;
+  private final Map<Workload, Map<Target.Kind, LoadResult>> openLoop = new EnumMap<>(Workload.class);
 
   /** A suite with the given run lengths and concurrency, printing to {@code out}. */
   public OverheadSuite(Duration duration, Duration warmup, int concurrency, PrintStream out) {
@@ -60,6 +63,25 @@ public final class OverheadSuite {
     }
     this.rounds = rounds;
     return this;
+  }
+
+  /**
+   * After the closed-loop rounds, one open-loop (fixed-rate) cell per configuration and workload at
+   * {@code fractionOfRaw} times the throughput raw grpc-java reached, so that latency compares at
+   * equal offered load; 0 (the default) for none.
+   */
+  public OverheadSuite openLoopLoad(double fractionOfRaw) {
+    if (!(fractionOfRaw >= 0 && fractionOfRaw <= 1)) {
+      throw new IllegalArgumentException(
+          "openLoopLoad: " + fractionOfRaw + " (expected: 0..1, a fraction of raw's throughput)");
+    }
+    this.openLoopLoad = fractionOfRaw;
+    return this;
+  }
+
+  /** The open-loop results of the last {@link #run()}; empty when open loop was off. */
+  public Map<Workload, Map<Target.Kind, LoadResult>> openLoopResults() {
+    return openLoop;
   }
 
   /** {@code --configs=a,b,c,d} as kinds. */
@@ -87,9 +109,13 @@ public final class OverheadSuite {
         options.duration("warmup", Duration.ofSeconds(5)),
         options.integer("concurrency", 32), System.out,
         parseKinds(options.string("configs", "a,b,c,d")))
-        .rounds(options.integer("rounds", 1));
+        .rounds(options.integer("rounds", 1))
+        .openLoopLoad(Double.parseDouble(options.string("open-loop", "0")));
     Map<Workload, Map<Target.Kind, LoadResult>> results = suite.run();
     String table = suite.table(results);
+    if (!suite.openLoop.isEmpty()) {
+      table += "\n" + suite.openLoopTable();
+    }
     System.out.println();
     System.out.println(table);
     if (!options.flag("no-files")) {
@@ -134,12 +160,58 @@ public final class OverheadSuite {
           }
         }
       }
+      runOpenLoop(targets, results);
     } finally {
       for (Target target : targets.values()) {
         target.close();
       }
     }
     return results;
+  }
+
+  private void runOpenLoop(Map<Target.Kind, Target> targets,
+      Map<Workload, Map<Target.Kind, LoadResult>> closedLoop) throws InterruptedException {
+    openLoop.clear();
+    if (openLoopLoad == 0) {
+      return;
+    }
+    for (Workload workload : Workload.values()) {
+      Map<Target.Kind, LoadResult> measured = closedLoop.get(workload);
+      LoadResult base = measured.getOrDefault(Target.Kind.RAW, measured.values().iterator().next());
+      double rate = Math.max(1, openLoopLoad * base.throughput());
+      Map<Target.Kind, LoadResult> row = new EnumMap<>(Target.Kind.class);
+      for (Map.Entry<Target.Kind, Target> e : targets.entrySet()) {
+        Target target = e.getValue();
+        LoadResult result = LoadGenerator.builder(workload.callOn(target.channel()))
+            .name(target.key() + ") " + target.label() + ", " + workload.label() + ", open loop")
+            .rate(rate).warmup(warmup).duration(duration).progress(out).build().run();
+        out.println("open loop: " + result.summary());
+        row.put(e.getKey(), result);
+      }
+      openLoop.put(workload, row);
+    }
+  }
+
+  /** The open-loop table: latency at the same offered rate for every configuration. */
+  public String openLoopTable() {
+    StringBuilder t = new StringBuilder(String.format(Locale.ROOT,
+        "Open loop at %.0f%% of raw grpc-java's closed-loop throughput (latency from each call's"
+            + " intended start):%n%n", openLoopLoad * 100));
+    t.append("| workload | configuration | offered/s | calls/s | p50 µs | p99 µs | p99.9 µs"
+        + " | errors | p99 / (a) |\n");
+    t.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (Map.Entry<Workload, Map<Target.Kind, LoadResult>> w : openLoop.entrySet()) {
+      LoadResult raw = w.getValue().get(Target.Kind.RAW);
+      for (Map.Entry<Target.Kind, LoadResult> e : w.getValue().entrySet()) {
+        LoadResult r = e.getValue();
+        t.append(String.format(Locale.ROOT, "| %s | %s) %s | %s | %.0f | %.0f | %.0f | %.0f | %d | %s |%n",
+            w.getKey().label(), key(e.getKey()), label(e.getKey()),
+            r.mode().replace("rate=", "").replace("/s", ""), r.throughput(), r.p50Micros(),
+            r.p99Micros(), r.p999Micros(), r.errors(),
+            raw == null ? "" : ratio(r.p99Micros(), raw.p99Micros())));
+      }
+    }
+    return t.toString();
   }
 
   /**
@@ -254,6 +326,16 @@ public final class OverheadSuite {
         chart.panel(w.getKey().label() + (throughputRow ? ": calls/s" : ": p99 µs"),
             List.of(""), new double[][] {values});
       }
+    }
+    // Row 3, with --open-loop: p99 at the same offered rate for everyone.
+    for (Map.Entry<Workload, Map<Target.Kind, LoadResult>> w : openLoop.entrySet()) {
+      double[] values = new double[all.length];
+      for (int i = 0; i < all.length; i++) {
+        LoadResult r = w.getValue().get(all[i]);
+        values[i] = r == null ? -1 : r.p99Micros();
+      }
+      chart.panel(String.format(Locale.ROOT, "%s: p99 µs at %.0f%% load", w.getKey().label(),
+          openLoopLoad * 100), List.of(""), new double[][] {values});
     }
     return chart.build();
   }
