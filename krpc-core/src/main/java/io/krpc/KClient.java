@@ -118,7 +118,7 @@ public final class KClient implements AutoCloseable {
     private Duration closeTimeout = Duration.ofSeconds(30);
     private RetryPolicy retryPolicy;
     private HedgingPolicy hedgingPolicy;
-    private int throttlingMaxTokens = 10;
+    private int throttlingMaxTokens = 100;
     private double throttlingTokenRatio = 0.1;
     private final InterceptorChains.ClientOptions chainOptions = new InterceptorChains.ClientOptions();
 
@@ -228,7 +228,10 @@ public final class KClient implements AutoCloseable {
     /**
      * Retry throttling, in force whenever retries or hedging are on, so that they cannot amplify
      * an outage: each failed call takes a token, each success gives back {@code tokenRatio}, and
-     * retries stop while fewer than half of {@code maxTokens} are left. Default 10 and 0.1.
+     * retries stop while fewer than half of {@code maxTokens} are left. Default 100 and 0.1: about
+     * 50 failures in a row stop retries, and ten successes earn back one token. (10 tokens, as
+     * some examples use, stop retries after 5 failures: a crashed server under load then loses
+     * calls the retry policy should have saved.)
      */
     public Builder retryThrottling(int maxTokens, double tokenRatio) {
       check(maxTokens >= 1 && maxTokens <= 1000, "retryThrottling maxTokens", maxTokens,
