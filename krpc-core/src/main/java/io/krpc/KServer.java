@@ -19,6 +19,7 @@ import io.krpc.internal.HostAddresses;
 import io.krpc.internal.InterceptorChains;
 import io.krpc.registry.Registry;
 import io.krpc.registry.ServiceInstance;
+import io.krpc.tls.ServerTls;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -303,6 +304,15 @@ public final class KServer implements AutoCloseable {
     public Builder credentials(ServerCredentials credentials) {
       this.credentials = notNull(credentials, "credentials");
       return this;
+    }
+
+    /**
+     * Serves over TLS, or mutual TLS when {@code tls} has {@link ServerTls#clientAuth(
+     * java.io.File) clientAuth}; the same as {@code credentials(tls.toCredentials())}, and like it
+     * replaces any earlier transport setting. Default: plaintext.
+     */
+    public Builder tls(ServerTls tls) {
+      return credentials(notNull(tls, "tls").toCredentials());
     }
 
     /** Whether to serve {@code grpc.health.v1.Health}; default true. */
