@@ -174,6 +174,25 @@ class HostileInputTest {
   }
 
   @Test
+  void callCancelledByTheClientWhileAnInterceptorRuns() throws Exception {
+    Metadata headers = new Metadata();
+    headers.put(BlockingInterceptor.BLOCK, "yes");
+    Context.CancellableContext context = Context.current().withCancellation();
+    AtomicReference<Throwable> error = new AtomicReference<>();
+    CountDownLatch failed = new CountDownLatch(1);
+    context.run(() -> SimpleServiceGrpc.newStub(client.channel())
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+        .unaryRpc(request("ping"), observer(error, failed)));
+    assertThat(interceptor.blocked.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+    context.cancel(null);
+    assertThat(failed.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+    assertThat(Status.fromThrowable(error.get()).getCode()).isEqualTo(Status.Code.CANCELLED);
+    assertThat(interceptor.released.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+    assertThat(service.calls.get()).as("the handler never ran").isZero();
+    assertServing();
+  }
+
+  @Test
   void hugeMetadataIsRefused() {
     Metadata headers = new Metadata();
     headers.put(Metadata.Key.of("x-huge", Metadata.ASCII_STRING_MARSHALLER), "h".repeat(16 * 1024));
@@ -414,6 +433,7 @@ class HostileInputTest {
   static final class BlockingInterceptor implements ServerInterceptor {
     static final Metadata.Key<String> BLOCK =
         Metadata.Key.of("x-block", Metadata.ASCII_STRING_MARSHALLER);
+    final CountDownLatch blocked = new CountDownLatch(1);
     final CountDownLatch released = new CountDownLatch(1);
 
     @Override
@@ -432,6 +452,7 @@ class HostileInputTest {
           CountDownLatch cancelled = new CountDownLatch(1);
           Context.current().addListener(c -> cancelled.countDown(),
               MoreExecutors.directExecutor());
+          blocked.countDown();
           try {
             if (cancelled.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
               released.countDown();
