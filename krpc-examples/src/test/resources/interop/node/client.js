@@ -1,16 +1,25 @@
 // Node @grpc/grpc-js client for KRPC's interoperability tests.
-// Usage: node client.js TARGET GREETER_PROTO HEALTH_PROTO
+// Usage: node client.js TARGET GREETER_PROTO HEALTH_PROTO [CA_FILE [CERT_FILE KEY_FILE]]
 // Calls greeter.Greeter (unary and server streaming), grpc.health.v1.Health/Check and an unknown
-// method on TARGET, printing one KEY=VALUE line per result; the Java test checks them.
+// method on TARGET, printing one KEY=VALUE line per result; the Java test checks them. With
+// CA_FILE the channel uses TLS trusting that CA (server name "localhost"); with CERT_FILE and
+// KEY_FILE it also presents a client certificate (mutual TLS). A failing first call prints
+// unary.error=CODE.
 'use strict';
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
-const [target, greeterProto, healthProto] = process.argv.slice(2);
+const fs = require('fs');
+const [target, greeterProto, healthProto, ...tlsFiles] = process.argv.slice(2);
 const options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 const greeterPkg = grpc.loadPackageDefinition(protoLoader.loadSync(greeterProto, options));
 const healthPkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, options));
-const credentials = grpc.credentials.createInsecure();
+const credentials = tlsFiles.length === 0
+  ? grpc.credentials.createInsecure()
+  : grpc.credentials.createSsl(fs.readFileSync(tlsFiles[0]),
+    tlsFiles.length > 2 ? fs.readFileSync(tlsFiles[2]) : null,
+    tlsFiles.length > 2 ? fs.readFileSync(tlsFiles[1]) : null);
+const channelOptions = tlsFiles.length === 0 ? {} : { 'grpc.ssl_target_name_override': 'localhost' };
 const deadline = () => new Date(Date.now() + 10000);
 
 function unary(client, method, request) {
@@ -24,8 +33,15 @@ function codeName(err) {
 }
 
 async function main() {
-  const greeter = new greeterPkg.greeter.Greeter(target, credentials);
-  const reply = await unary(greeter, 'SayHello', { name: 'node' });
+  const greeter = new greeterPkg.greeter.Greeter(target, credentials, channelOptions);
+  let reply;
+  try {
+    reply = await unary(greeter, 'SayHello', { name: 'node' });
+  } catch (err) {
+    console.log('unary.error=' + codeName(err));
+    greeter.close();
+    return;
+  }
   console.log('unary=' + reply.message);
   console.log('unary.server=' + reply.server);
 
@@ -38,7 +54,7 @@ async function main() {
   });
   console.log('stream=' + messages.join(';'));
 
-  const health = new healthPkg.grpc.health.v1.Health(target, credentials);
+  const health = new healthPkg.grpc.health.v1.Health(target, credentials, channelOptions);
   for (const service of ['', 'greeter', 'greeter.Greeter']) {
     const status = await unary(health, 'Check', { service });
     console.log('health[' + service + ']=' + status.status);
@@ -50,7 +66,7 @@ async function main() {
     console.log('health[no.such.Service]=' + codeName(err));
   }
 
-  const raw = new grpc.Client(target, credentials);
+  const raw = new grpc.Client(target, credentials, channelOptions);
   try {
     await new Promise((resolve, reject) => {
       raw.makeUnaryRequest('/greeter.Greeter/NoSuchMethod', (b) => b, (b) => b, Buffer.alloc(0),

@@ -2,6 +2,7 @@ package io.krpc.examples.interop;
 
 import io.krpc.KServer;
 import io.krpc.examples.GreeterService;
+import io.krpc.tls.ServerTls;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,8 +14,17 @@ final class GreeterUnderTest {
 
   /** Starts a greeter named "greeter" on 127.0.0.1 and a free port, health and reflection on. */
   static KServer start() {
+    return start(KServer.builder());
+  }
+
+  /** Like {@link #start()}, over TLS (mutual TLS when {@code tls} asks for client auth). */
+  static KServer start(ServerTls tls) {
+    return start(KServer.builder().tls(tls));
+  }
+
+  private static KServer start(KServer.Builder builder) {
     AtomicReference<KServer> self = new AtomicReference<>();
-    KServer server = KServer.builder().serviceName("greeter").host("127.0.0.1").port(0)
+    KServer server = builder.serviceName("greeter").host("127.0.0.1").port(0)
         .deregisterDelay(Duration.ZERO).shutdownGracePeriod(Duration.ofSeconds(5))
         .addService(new GreeterService(() -> "127.0.0.1:" + self.get().port()))
         .start();
