@@ -1,0 +1,98 @@
+package io.krpc.interceptor.internal;
+
+import javax.annotation.concurrent.GuardedBy;
+import javax.annotation.concurrent.ThreadSafe;
+
+/**
+ * Completed calls and their response times over a rolling window of equal buckets, as the BBR
+ * limiter needs them: the most calls completed in one bucket and the lowest mean response time of a
+ * bucket. The bucket being filled is left out of both, because it is not complete yet.
+ *
+ * <p>Thread-safe; each method holds a short lock (one bucket update, or one pass over the buckets).
+ */
+@ThreadSafe
+public final class RollingWindow {
+  private final int buckets;
+  private final long bucketNanos;
+
+  @GuardedBy("this")
+  private final long[] epochs;
+
+  @GuardedBy("this")
+  private final long[] passes;
+
+  @GuardedBy("this")
+  private final long[] rtSums;
+
+  /**
+   * Creates a window of {@code buckets} buckets of {@code bucketNanos} each.
+   *
+   * @throws IllegalArgumentException if either is not positive
+   */
+  public RollingWindow(int buckets, long bucketNanos) {
+    if (buckets < 1) {
+      throw new IllegalArgumentException("buckets: " + buckets + " (expected: >= 1)");
+    }
+    if (bucketNanos < 1) {
+      throw new IllegalArgumentException("bucketNanos: " + bucketNanos + " (expected: >= 1)");
+    }
+    this.buckets = buckets;
+    this.bucketNanos = bucketNanos;
+    this.epochs = new long[buckets];
+    this.passes = new long[buckets];
+    this.rtSums = new long[buckets];
+    java.util.Arrays.fill(epochs, Long.MIN_VALUE);
+  }
+
+  /** The length of one bucket in nanoseconds. */
+  public long bucketNanos() {
+    return bucketNanos;
+  }
+
+  /** Records one call that completed at {@code nowNanos} after {@code rtNanos}. */
+  public synchronized void add(long nowNanos, long rtNanos) {
+    long epoch = Math.floorDiv(nowNanos, bucketNanos);
+    int slot = (int) Math.floorMod(epoch, (long) buckets);
+    if (epochs[slot] != epoch) {
+      epochs[slot] = epoch;
+      passes[slot] = 0;
+      rtSums[slot] = 0;
+    }
+    passes[slot]++;
+    rtSums[slot] += Math.max(0, rtNanos);
+  }
+
+  /**
+   * Returns the most calls completed in one full bucket of the window, or 0 without data.
+   */
+  public synchronized long maxPass(long nowNanos) {
+    long current = Math.floorDiv(nowNanos, bucketNanos);
+    long max = 0;
+    for (int i = 0; i < buckets; i++) {
+      if (inWindow(epochs[i], current)) {
+        max = Math.max(max, passes[i]);
+      }
+    }
+    return max;
+  }
+
+  /**
+   * Returns the lowest mean response time of a full bucket of the window, in nanoseconds, or -1
+   * without data.
+   */
+  public synchronized long minRtNanos(long nowNanos) {
+    long current = Math.floorDiv(nowNanos, bucketNanos);
+    long min = Long.MAX_VALUE;
+    for (int i = 0; i < buckets; i++) {
+      if (inWindow(epochs[i], current) && passes[i] > 0) {
+        min = Math.min(min, rtSums[i] / passes[i]);
+      }
+    }
+    return min == Long.MAX_VALUE ? -1 : min;
+  }
+
+  private boolean inWindow(long epoch, long current) {
+    // Full buckets only: the current one is still filling.
+    return epoch != Long.MIN_VALUE && epoch < current && current - epoch < buckets;
+  }
+}

@@ -1,0 +1,307 @@
+package io.krpc.interceptor.server;
+
+import io.grpc.Deadline;
+import io.grpc.ForwardingServerCallListener;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import io.krpc.interceptor.internal.RollingWindow;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.annotation.Nullable;
+import javax.annotation.concurrent.ThreadSafe;
+
+/**
+ * A BBR-style adaptive limiter (after go-kratos/aegis {@code ratelimit/bbr}): sheds calls only when
+ * the server is overloaded, whatever its capacity, so it needs no per-service tuning.
+ *
+ * <pre>{@code
+ * AdaptiveLimitInterceptor limiter = AdaptiveLimitInterceptor.builder()
+ *     .cpuThreshold(0.8)
+ *     .meterRegistry(registry)
+ *     .build();
+ * Server server = ServerBuilder.forPort(9001)
+ *     .addService(ServerInterceptors.intercept(new GreeterImpl(), limiter))
+ *     .build();
+ * }</pre>
+ *
+ * <h2>The rule</h2>
+ * Completed calls and their response times are kept over a rolling window ({@code window}, 10 s, in
+ * {@code buckets}, 100, of 100 ms each). The estimated capacity is
+ * {@code maxPass × minRT / bucketLength}, that is the most calls completed in one bucket times the
+ * lowest mean response time of a bucket times buckets per second (Little's law: the concurrency the
+ * server sustained at its best throughput and best latency), rounded, at least 1; the bucket still
+ * filling is left out. With no completed call in the window the capacity is 1. A new call is shed
+ * when
+ * <ul>
+ *   <li>the CPU usage is at or above {@code cpuThreshold} (0.8), at least two calls are in flight and
+ *       the number in flight exceeds the capacity; or
+ *   <li>a call was shed less than {@code coolOff} (1 s) ago and in-flight exceeds the capacity, even
+ *       if the CPU usage has dropped meanwhile (it lags, and the load that raised it has not left).
+ * </ul>
+ * A shed call ends at once with {@code RESOURCE_EXHAUSTED} and a description that starts with
+ * {@code "server overloaded, load shed"}; the handler never sees it. A client breaker counts
+ * {@code RESOURCE_EXHAUSTED} as a failure, so callers back off a shedding server.
+ *
+ * <p>Streams count as in flight from the start until they complete or are cancelled, and their
+ * whole duration is their response time. Given a {@link Builder#meterRegistry(MeterRegistry)}, it
+ * exports the gauges {@code krpc_server_limiter_inflight} and
+ * {@code krpc_server_limiter_estimated_capacity} and the counter {@code krpc_server_limiter_shed}
+ * ({@code krpc_server_limiter_shed_total} in Prometheus).
+ *
+ * <p>Use one instance per server: it measures the whole server. Thread-safe; admission costs two
+ * atomic reads and, only while the CPU is high, one pass over the buckets.
+ */
+@ThreadSafe
+public final class AdaptiveLimitInterceptor implements ServerInterceptor {
+  /** The start of every shed call's description. */
+  public static final String SHED_DESCRIPTION = "server overloaded, load shed";
+
+  private static final long NO_DROP = Long.MIN_VALUE;
+
+  private final double cpuThreshold;
+  private final long coolOffNanos;
+  private final CpuUsageSource cpu;
+  private final Deadline.Ticker ticker;
+  private final RollingWindow window;
+  private final AtomicLong inFlight = new AtomicLong();
+  private final AtomicLong lastDropNanos = new AtomicLong(NO_DROP);
+  @Nullable private final Counter shedCounter;
+
+  private AdaptiveLimitInterceptor(Builder builder) {
+    this.cpuThreshold = builder.cpuThreshold;
+    this.coolOffNanos = builder.coolOff.toNanos();
+    this.cpu = builder.cpu != null ? builder.cpu : CpuUsageSource.processCpu();
+    this.ticker = builder.ticker;
+    this.window = new RollingWindow(builder.buckets, builder.window.toNanos() / builder.buckets);
+    if (builder.meterRegistry != null) {
+      MeterRegistry registry = builder.meterRegistry;
+      Gauge.builder("krpc_server_limiter_inflight", inFlight, AtomicLong::get)
+          .description("Calls in flight as the adaptive limiter counts them")
+          .register(registry);
+      Gauge.builder("krpc_server_limiter_estimated_capacity", this, l -> l.estimatedCapacity())
+          .description("The adaptive limiter's estimated capacity: maxPass x minRT x buckets/s")
+          .register(registry);
+      this.shedCounter =
+          Counter.builder("krpc_server_limiter_shed")
+              .description("Calls shed by the adaptive limiter")
+              .register(registry);
+    } else {
+      this.shedCounter = null;
+    }
+  }
+
+  /** Returns a limiter with every default (process CPU, 80%, 10 s in 100 buckets, 1 s cool-off). */
+  public static AdaptiveLimitInterceptor create() {
+    return builder().build();
+  }
+
+  /** Returns a new builder. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Returns the number of calls in flight. */
+  public long inFlight() {
+    return inFlight.get();
+  }
+
+  /** Returns the current estimated capacity ({@code maxPass × minRT / bucketLength}, at least 1). */
+  public long estimatedCapacity() {
+    long now = ticker.nanoTime();
+    long maxPass = window.maxPass(now);
+    long minRt = window.minRtNanos(now);
+    if (maxPass == 0 || minRt < 0) {
+      return 1;
+    }
+    return Math.max(1, Math.round((double) maxPass * minRt / window.bucketNanos()));
+  }
+
+  @Override
+  public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
+      ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
+    long startNanos = ticker.nanoTime();
+    String refusal = refusal(startNanos);
+    if (refusal != null) {
+      if (shedCounter != null) {
+        shedCounter.increment();
+      }
+      call.close(Status.RESOURCE_EXHAUSTED.withDescription(refusal), new Metadata());
+      return new ServerCall.Listener<ReqT>() {};
+    }
+    inFlight.incrementAndGet();
+    Completion completion = new Completion(startNanos);
+    ServerCall.Listener<ReqT> delegate;
+    try {
+      delegate = next.startCall(call, headers);
+    } catch (RuntimeException | Error e) {
+      completion.run();
+      throw e;
+    }
+    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<ReqT>(delegate) {
+      @Override
+      public void onComplete() {
+        try {
+          super.onComplete();
+        } finally {
+          completion.run();
+        }
+      }
+
+      @Override
+      public void onCancel() {
+        try {
+          super.onCancel();
+        } finally {
+          completion.run();
+        }
+      }
+    };
+  }
+
+  /** Returns why a call arriving now must be shed, or null to admit it. */
+  @Nullable
+  private String refusal(long now) {
+    long calls = inFlight.get();
+    if (calls <= 1) {
+      return null;
+    }
+    double usage = cpu.cpuUsage();
+    if (usage < cpuThreshold) {
+      long lastDrop = lastDropNanos.get();
+      if (lastDrop == NO_DROP) {
+        return null;
+      }
+      if (now - lastDrop > coolOffNanos) {
+        lastDropNanos.compareAndSet(lastDrop, NO_DROP);
+        return null;
+      }
+      long capacity = estimatedCapacity();
+      return calls > capacity ? describe(calls, capacity, usage, " (cooling off)") : null;
+    }
+    long capacity = estimatedCapacity();
+    if (calls <= capacity) {
+      return null;
+    }
+    lastDropNanos.set(now);
+    return describe(calls, capacity, usage, "");
+  }
+
+  private String describe(long calls, long capacity, double usage, String suffix) {
+    return String.format(
+        Locale.ROOT,
+        "%s: %d calls in flight > estimated capacity %d, CPU %.0f%% (threshold %.0f%%)%s",
+        SHED_DESCRIPTION,
+        calls,
+        capacity,
+        usage * 100,
+        cpuThreshold * 100,
+        suffix);
+  }
+
+  /** Ends one admitted call exactly once: out of flight, into the window. */
+  private final class Completion implements Runnable {
+    private final long startNanos;
+    private final AtomicBoolean done = new AtomicBoolean();
+
+    Completion(long startNanos) {
+      this.startNanos = startNanos;
+    }
+
+    @Override
+    public void run() {
+      if (done.compareAndSet(false, true)) {
+        long now = ticker.nanoTime();
+        window.add(now, now - startNanos);
+        inFlight.decrementAndGet();
+      }
+    }
+  }
+
+  /** Builds an {@link AdaptiveLimitInterceptor}; every setter validates its argument at once. */
+  public static final class Builder {
+    private double cpuThreshold = 0.8;
+    private Duration window = Duration.ofSeconds(10);
+    private int buckets = 100;
+    private Duration coolOff = Duration.ofSeconds(1);
+    @Nullable private CpuUsageSource cpu;
+    private Deadline.Ticker ticker = Deadline.getSystemTicker();
+    @Nullable private MeterRegistry meterRegistry;
+
+    private Builder() {}
+
+    /** CPU usage (0 to 1) at and above which calls over capacity are shed. Default: 0.8. */
+    public Builder cpuThreshold(double cpuThreshold) {
+      if (!(cpuThreshold > 0 && cpuThreshold <= 1)) {
+        throw new IllegalArgumentException(
+            "cpuThreshold: " + cpuThreshold + " (expected: > 0 and <= 1)");
+      }
+      this.cpuThreshold = cpuThreshold;
+      return this;
+    }
+
+    /** The span of history the capacity is estimated from. Default: 10 s. */
+    public Builder window(Duration window) {
+      Objects.requireNonNull(window, "window");
+      if (window.isNegative() || window.isZero()) {
+        throw new IllegalArgumentException("window: " + window + " (expected: > 0)");
+      }
+      this.window = window;
+      return this;
+    }
+
+    /** How many buckets the window is cut into. Default: 100. */
+    public Builder buckets(int buckets) {
+      if (buckets < 1) {
+        throw new IllegalArgumentException("buckets: " + buckets + " (expected: >= 1)");
+      }
+      this.buckets = buckets;
+      return this;
+    }
+
+    /** How long after a shed call in-flight stays checked although the CPU is low. Default: 1 s. */
+    public Builder coolOff(Duration coolOff) {
+      Objects.requireNonNull(coolOff, "coolOff");
+      if (coolOff.isNegative()) {
+        throw new IllegalArgumentException("coolOff: " + coolOff + " (expected: >= 0)");
+      }
+      this.coolOff = coolOff;
+      return this;
+    }
+
+    /** Where CPU usage is read. Default: {@link CpuUsageSource#processCpu()}. */
+    public Builder cpuUsageSource(CpuUsageSource cpu) {
+      this.cpu = Objects.requireNonNull(cpu, "cpu");
+      return this;
+    }
+
+    /** The time source of the window and cool-off. Default: the system ticker; for tests. */
+    public Builder ticker(Deadline.Ticker ticker) {
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    /** Exports in-flight, estimated capacity and shed calls to this registry. Default: none. */
+    public Builder meterRegistry(MeterRegistry meterRegistry) {
+      this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+      return this;
+    }
+
+    /** Returns the limiter. */
+    public AdaptiveLimitInterceptor build() {
+      if (window.toNanos() / buckets < 1_000_000) {
+        throw new IllegalStateException(
+            "window: " + window + ", buckets: " + buckets + " (expected: buckets of at least 1 ms)");
+      }
+      return new AdaptiveLimitInterceptor(this);
+    }
+  }
+}
