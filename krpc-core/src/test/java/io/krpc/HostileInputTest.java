@@ -2,7 +2,6 @@ package io.krpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
 
 import com.google.common.util.concurrent.MoreExecutors;
 import io.grpc.CallOptions;
@@ -34,12 +33,10 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -56,13 +53,13 @@ class HostileInputTest {
   private final TargetService service = new TargetService();
   private final BlockingInterceptor interceptor = new BlockingInterceptor();
   private final List<AutoCloseable> toClose = new ArrayList<>();
-  private Set<String> threadsBefore;
+  private LiveThreads threads;
   private KServer server;
   private KClient client;
 
   @BeforeEach
   void start() {
-    threadsBefore = liveThreads();
+    threads = new LiveThreads();
     server = track(KServer.builder().serviceName("target").host("127.0.0.1").port(0)
         .deregisterDelay(Duration.ZERO).shutdownGracePeriod(Duration.ofSeconds(5))
         .maxInboundMessageSize(SERVER_MAX_INBOUND).addService(service).intercept(interceptor)
@@ -78,8 +75,7 @@ class HostileInputTest {
     }
     assertThat(client.channel().isTerminated()).as("client channel terminated").isTrue();
     assertThat(server.awaitTermination(Duration.ofSeconds(5))).as("server terminated").isTrue();
-    // grpc-java releases its shared event loops and executors about a second after last use.
-    await().pollInSameThread().atMost(WAIT).untilAsserted(() -> assertThat(newThreads()).isEmpty());
+    threads.assertNoneLeft(WAIT);
   }
 
   @Test
@@ -354,23 +350,6 @@ class HostileInputTest {
   private <T extends AutoCloseable> T track(T closeable) {
     toClose.add(closeable);
     return closeable;
-  }
-
-  private Set<String> newThreads() {
-    Set<String> now = liveThreads();
-    now.removeAll(threadsBefore);
-    return now;
-  }
-
-  private static Set<String> liveThreads() {
-    return Thread.getAllStackTraces().keySet().stream()
-        .filter(Thread::isAlive)
-        .map(Thread::getName)
-        // JVM and test-runner threads that come and go on their own.
-        .filter(name -> !name.startsWith("Attach Listener") && !name.startsWith("process reaper")
-            && !name.startsWith("ForkJoinPool.commonPool") && !name.startsWith("Common-Cleaner")
-            && !name.startsWith("surefire") && !name.startsWith("junit"))
-        .collect(Collectors.toCollection(java.util.TreeSet::new));
   }
 
   /**
