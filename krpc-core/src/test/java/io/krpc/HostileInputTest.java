@@ -257,6 +257,21 @@ class HostileInputTest {
     assertServing();
   }
 
+  @Test
+  void aServerWithAMetricsEndpointLeavesNoThreadBehind() throws Exception {
+    KServer withMetrics = track(KServer.builder().serviceName("metrics").host("127.0.0.1").port(0)
+        .metricsPort(0).deregisterDelay(Duration.ZERO).addService(new TargetService()).start());
+    java.net.HttpURLConnection scrape = (java.net.HttpURLConnection)
+        java.net.URI.create("http://127.0.0.1:" + withMetrics.metricsPort() + "/metrics").toURL()
+            .openConnection();
+    try {
+      assertThat(scrape.getResponseCode()).isEqualTo(200);
+    } finally {
+      scrape.disconnect();
+    }
+    // closeAndCheckForLeaks() closes it and checks that its threads (metrics HTTP included) end.
+  }
+
   // --- helpers ---
 
   private void assertServing() {
