@@ -69,4 +69,13 @@ with open_channel() as channel:
     except grpc.RpcError as e:
         print("unknown=" + e.code().name)
 
+    try:
+        greeter.SayHello(greeter_pb2.HelloRequest(name="huge"), timeout=TIMEOUT,
+                         metadata=[("x-huge", "h" * 16384)])
+        print("huge_metadata=OK")
+    except grpc.RpcError as e:
+        print("huge_metadata=" + e.code().name)
+    print("after_huge=" + greeter.SayHello(greeter_pb2.HelloRequest(name="again"),
+                                           timeout=TIMEOUT).message)
+
 print("grpcio=" + grpc.__version__)

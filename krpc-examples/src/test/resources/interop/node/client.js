@@ -76,6 +76,18 @@ async function main() {
   } catch (err) {
     console.log('unknown=' + codeName(err));
   }
+  const huge = new grpc.Metadata();
+  huge.set('x-huge', 'h'.repeat(16384));
+  try {
+    await new Promise((resolve, reject) => {
+      greeter.SayHello({ name: 'huge' }, huge, { deadline: deadline() },
+        (err, res) => (err ? reject(err) : resolve(res)));
+    });
+    console.log('huge_metadata=OK');
+  } catch (err) {
+    console.log('huge_metadata=' + codeName(err));
+  }
+  console.log('after_huge=' + (await unary(greeter, 'SayHello', { name: 'again' })).message);
   console.log('grpc-js=' + require('@grpc/grpc-js/package.json').version);
   greeter.close();
   health.close();
