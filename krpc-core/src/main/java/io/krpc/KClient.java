@@ -19,6 +19,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.resolver.KrpcNameResolverProvider;
+import io.krpc.tls.ClientTls;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -203,6 +204,16 @@ public final class KClient implements AutoCloseable {
     public Builder credentials(ChannelCredentials credentials) {
       this.credentials = notNull(credentials, "credentials");
       return this;
+    }
+
+    /**
+     * Calls over TLS, presenting a client certificate when {@code tls} has a {@link
+     * ClientTls#keyManager(java.io.File, java.io.File) keyManager} (mutual TLS); the same as
+     * {@code credentials(tls.toCredentials())}, and like it replaces any earlier transport
+     * setting. Default: plaintext.
+     */
+    public Builder tls(ClientTls tls) {
+      return credentials(notNull(tls, "tls").toCredentials());
     }
 
     /** The authority (and TLS server name) to use instead of the service name. */

@@ -21,6 +21,7 @@ import io.krpc.registry.Registry;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.krpc.registry.ServiceInstance;
+import io.krpc.tls.ServerTls;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -344,6 +345,15 @@ public final class KServer implements AutoCloseable {
     public Builder credentials(ServerCredentials credentials) {
       this.credentials = notNull(credentials, "credentials");
       return this;
+    }
+
+    /**
+     * Serves over TLS, or mutual TLS when {@code tls} has {@link ServerTls#clientAuth(
+     * java.io.File) clientAuth}; the same as {@code credentials(tls.toCredentials())}, and like it
+     * replaces any earlier transport setting. Default: plaintext.
+     */
+    public Builder tls(ServerTls tls) {
+      return credentials(notNull(tls, "tls").toCredentials());
     }
 
     /** Whether to serve {@code grpc.health.v1.Health}; default true. */
