@@ -436,9 +436,10 @@ public final class KServer implements AutoCloseable {
         resources.close();
         throw new UncheckedIOException("KServer " + serviceName + " cannot bind port " + port, e);
       }
+      int boundPort = server.getPort(); // read before any shutdown: getPort() throws after it
       ServiceInstance instance;
       try {
-        instance = ServiceInstance.builder(serviceName, registeredHost, server.getPort())
+        instance = ServiceInstance.builder(serviceName, registeredHost, boundPort)
             .weight(weight).metadata(metadata).build();
         resources.startMetricsEndpoint();
         for (ServerServiceDefinition service : services) {
@@ -452,14 +453,14 @@ public final class KServer implements AutoCloseable {
         server.shutdownNow();
         resources.close();
         throw new IllegalStateException("KServer " + serviceName + " started on port "
-            + server.getPort() + " but could not " + (registry != null ? "register" : "start")
+            + boundPort + " but could not " + (registry != null ? "register" : "start")
             + ": " + e.getMessage() + "; it was stopped", e);
       }
       KServer kserver = new KServer(this, server, health, instance, resources);
       if (shutdownHook) {
         kserver.addShutdownHook();
       }
-      logger.info("KServer {} serving on port {}{}", serviceName, server.getPort(),
+      logger.info("KServer {} serving on port {}{}", serviceName, boundPort,
           registry != null ? ", registered as " + instance.endpoint() : "");
       return kserver;
     }
