@@ -85,12 +85,16 @@ public final class DiscoverySuite {
       bench.newClient(-1 - i);
     }
     long[] waiting = new long[runs];
+    long[] startOnly = new long[runs];
     long[] fresh = new long[runs];
     for (int i = 0; i < runs; i++) {
       waiting[i] = bench.waitingClient(i);
+      startOnly[i] = bench.lastStartNanos();
       fresh[i] = bench.newClient(i);
     }
     List<String> rows = List.of(
+        String.format("| KServer.start() alone (bind, serve, register), %s registry | %s |", name,
+            Stats.of(startOnly).row()),
         String.format("| start to first call, %s registry, waiting client | %s |", name,
             Stats.of(waiting).row()),
         String.format("| start to first call, %s registry, new client | %s |", name,

@@ -29,7 +29,8 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>Options: {@code --duration=10s} (measurement per cell), {@code --warmup=5s}, {@code
  * --concurrency=32}, {@code --rounds=1}, {@code --open-loop=0.6} (a fraction of raw's
- * throughput; off by default), {@code --configs=a,b,c,d}, {@code --results=DIR}, {@code --no-files}.
+ * throughput; off by default), {@code --configs=a,b,c,d} (add {@code e} for
+ * raw grpc-java on a direct executor), {@code --results=DIR}, {@code --no-files}.
  */
 public final class OverheadSuite {
   private final Duration duration;
@@ -93,8 +94,9 @@ public final class OverheadSuite {
         case "b" -> Target.Kind.KRPC_DEFAULT;
         case "c" -> Target.Kind.KRPC_GOVERNED;
         case "d" -> Target.Kind.ARMERIA;
+        case "e" -> Target.Kind.RAW_DIRECT;
         default -> throw new IllegalArgumentException(
-            "--configs: " + keys + " (expected: a comma list of a, b, c, d)");
+            "--configs: " + keys + " (expected: a comma list of a, b, c, d, e)");
       };
       kinds.add(kind);
     }
@@ -275,6 +277,7 @@ public final class OverheadSuite {
       case KRPC_DEFAULT -> "b";
       case KRPC_GOVERNED -> "c";
       case ARMERIA -> "d";
+      case RAW_DIRECT -> "e";
     };
   }
 
@@ -284,6 +287,7 @@ public final class OverheadSuite {
       case KRPC_DEFAULT -> "KRPC, default chains";
       case KRPC_GOVERNED -> "KRPC, all governance";
       case ARMERIA -> "Armeria server";
+      case RAW_DIRECT -> "raw grpc-java, direct executor";
     };
   }
 
@@ -305,7 +309,7 @@ public final class OverheadSuite {
   }
 
   private String chart(Map<Workload, Map<Target.Kind, LoadResult>> results) {
-    Target.Kind[] all = Target.Kind.values();
+    Target.Kind[] all = kinds.toArray(Target.Kind[]::new);
     String[] names = new String[all.length];
     for (int i = 0; i < all.length; i++) {
       names[i] = key(all[i]) + ") " + label(all[i]);

@@ -52,7 +52,9 @@ public abstract class Target implements AutoCloseable {
 
   /** The configurations in the order of the table; each is started at once. */
   public enum Kind {
-    RAW, KRPC_DEFAULT, KRPC_GOVERNED, ARMERIA;
+    RAW, KRPC_DEFAULT, KRPC_GOVERNED, ARMERIA,
+    /** Not in the default set: raw grpc-java with handlers and callbacks on the transport threads. */
+    RAW_DIRECT;
 
     /** Starts this configuration. */
     public Target start() {
@@ -63,6 +65,8 @@ public abstract class Target implements AutoCloseable {
           return krpc(false);
         case KRPC_GOVERNED:
           return krpc(true);
+        case RAW_DIRECT:
+          return rawDirect();
         default:
           return armeria();
       }
@@ -94,6 +98,34 @@ public abstract class Target implements AutoCloseable {
     }
     ManagedChannel channel = plainChannel(server.getPort());
     return new Target("a", "raw grpc-java") {
+      @Override
+      public ManagedChannel channel() {
+        return channel;
+      }
+
+      @Override
+      public void close() {
+        closeChannel(channel);
+        server.shutdownNow();
+      }
+    };
+  }
+
+  /**
+   * (e) grpc-java with {@code directExecutor()} on server and channel: handlers run on the Netty
+   * event loops, as Armeria runs them by default. Shows what the default executor hop costs.
+   */
+  static Target rawDirect() {
+    io.grpc.Server server;
+    try {
+      server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
+          .directExecutor().addService(new EchoGreeter()).build().start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:" + server.getPort(),
+        InsecureChannelCredentials.create()).directExecutor().build();
+    return new Target("e", "raw grpc-java, direct executor") {
       @Override
       public ManagedChannel channel() {
         return channel;
