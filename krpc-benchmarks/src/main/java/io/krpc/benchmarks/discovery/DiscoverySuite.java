@@ -2,6 +2,7 @@ package io.krpc.benchmarks.discovery;
 
 import io.krpc.benchmarks.Environment;
 import io.krpc.benchmarks.Options;
+import io.krpc.benchmarks.overhead.EchoGreeter;
 import io.krpc.registry.InMemoryRegistry;
 import io.krpc.registry.Registry;
 import io.krpc.registry.etcd.EtcdRegistry;
@@ -24,6 +25,7 @@ public final class DiscoverySuite {
   public static void main(Options options) throws Exception {
     int runs = options.integer("runs", 50);
     List<String> rows = new ArrayList<>();
+    rows.add(rawBaseline(runs));
     try (InMemoryRegistry registry = new InMemoryRegistry()) {
       rows.addAll(startToFirstCall("in-memory", registry, runs));
     }
@@ -52,10 +54,33 @@ public final class DiscoverySuite {
           + "Start to first call: from the call to `KServer.start()` (bind, serve, register) to"
           + " the first reply a client gets, server and client in one JVM on loopback. "
           + "\"waiting client\": the client's call (wait-for-ready) was already in flight; "
-          + "\"new client\": the client was built after `start()` returned. Resolver update: from"
+          + "\"new client\": the client was built after `start()` returned. The baseline is what"
+          + " any new grpc-java channel pays for its first call (connect, HTTP/2 handshake) to a"
+          + " server already running, with no registry. Resolver update: from"
           + " `register`/`deregister` of one instance to the resolver handing the channel the whole"
           + " new list.\n\n" + table);
       System.out.println("wrote " + dir.resolve("discovery.md"));
+    }
+  }
+
+  /** Baseline: a new plain grpc-java channel's first call to a server that is already running. */
+  static String rawBaseline(int runs) throws Exception {
+    io.grpc.Server server = io.grpc.Grpc.newServerBuilderForPort(0,
+        io.grpc.InsecureServerCredentials.create()).addService(new EchoGreeter()).build().start();
+    try {
+      for (int i = 0; i < Math.min(runs, 5); i++) {
+        StartToFirstCall.rawNewChannel(server.getPort());
+      }
+      long[] nanos = new long[runs];
+      for (int i = 0; i < runs; i++) {
+        nanos[i] = StartToFirstCall.rawNewChannel(server.getPort());
+      }
+      String row = "| baseline: new grpc-java channel's first call to a running server, no registry"
+          + " | " + Stats.of(nanos).row() + " |";
+      System.out.println(row);
+      return row;
+    } finally {
+      server.shutdownNow();
     }
   }
 

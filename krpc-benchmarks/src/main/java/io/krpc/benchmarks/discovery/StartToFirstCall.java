@@ -1,6 +1,9 @@
 package io.krpc.benchmarks.discovery;
 
 import com.google.common.util.concurrent.ListenableFuture;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
 import io.krpc.KClient;
 import io.krpc.KServer;
 import io.krpc.benchmarks.overhead.EchoGreeter;
@@ -59,6 +62,24 @@ final class StartToFirstCall {
       GreeterGrpc.newFutureStub(client.channel()).withWaitForReady()
           .withDeadlineAfter(30, TimeUnit.SECONDS).sayHello(REQUEST).get(30, TimeUnit.SECONDS);
       return System.nanoTime() - start;
+    }
+  }
+
+  /**
+   * The baseline without discovery: nanoseconds from building a plain grpc-java channel to an
+   * already running server to its first reply (connect, HTTP/2 handshake, first call).
+   */
+  static long rawNewChannel(int port) throws Exception {
+    long start = System.nanoTime();
+    ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:" + port,
+        InsecureChannelCredentials.create()).build();
+    try {
+      GreeterGrpc.newFutureStub(channel).withWaitForReady()
+          .withDeadlineAfter(30, TimeUnit.SECONDS).sayHello(REQUEST).get(30, TimeUnit.SECONDS);
+      return System.nanoTime() - start;
+    } finally {
+      channel.shutdownNow();
+      channel.awaitTermination(5, TimeUnit.SECONDS);
     }
   }
 
