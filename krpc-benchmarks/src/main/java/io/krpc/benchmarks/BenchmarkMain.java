@@ -57,6 +57,7 @@ public final class BenchmarkMain {
     GRPC_LOGGER.setLevel(java.util.logging.Level.SEVERE);
     String command = args.length == 0 ? "help" : args[0];
     Options options = Options.parse(args);
+    Environment.command(args);
     switch (command) {
       case "overhead":
         OverheadSuite.main(options);
