@@ -15,6 +15,8 @@ import io.grpc.NameResolver;
 import io.krpc.internal.Checks;
 import io.krpc.internal.InterceptorChains;
 import io.krpc.registry.Registry;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.resolver.KrpcNameResolverProvider;
 import java.time.Duration;
@@ -170,6 +172,30 @@ public final class KClient implements AutoCloseable {
     /** The largest response message accepted, in bytes; default grpc-java's 4 MiB. */
     public Builder maxInboundMessageSize(int bytes) {
       this.maxInboundMessageSize = Checks.positiveBytes(bytes, "maxInboundMessageSize");
+      return this;
+    }
+
+    /** Where client metrics go; default Micrometer's global registry ({@code Metrics.globalRegistry}). */
+    public Builder meterRegistry(MeterRegistry meterRegistry) {
+      chainOptions.meterRegistry = notNull(meterRegistry, "meterRegistry");
+      return this;
+    }
+
+    /** The OpenTelemetry the tracing interceptor uses; default {@code GlobalOpenTelemetry}. */
+    public Builder openTelemetry(OpenTelemetry openTelemetry) {
+      chainOptions.openTelemetry = notNull(openTelemetry, "openTelemetry");
+      return this;
+    }
+
+    /** Whether the built-in tracing interceptor runs (outermost); default true. */
+    public Builder tracing(boolean enabled) {
+      chainOptions.tracing = enabled;
+      return this;
+    }
+
+    /** Whether the built-in metrics interceptor runs; default true. */
+    public Builder metrics(boolean enabled) {
+      chainOptions.metrics = enabled;
       return this;
     }
 

@@ -18,6 +18,8 @@ import io.krpc.internal.Checks;
 import io.krpc.internal.HostAddresses;
 import io.krpc.internal.InterceptorChains;
 import io.krpc.registry.Registry;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import io.krpc.registry.ServiceInstance;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -92,6 +94,11 @@ public final class KServer implements AutoCloseable {
   /** The instance announced to the registry (also built when no registry is set). */
   public ServiceInstance instance() {
     return instance;
+  }
+
+  /** The registry this server's metrics go to. */
+  public MeterRegistry meterRegistry() {
+    return resources.meterRegistry();
   }
 
   /** The port of the Prometheus {@code /metrics} endpoint, or -1 when none was started. */
@@ -296,6 +303,40 @@ public final class KServer implements AutoCloseable {
      */
     public Builder metricsPort(int metricsPort) {
       chainOptions.metricsPort = Checks.port(metricsPort, "metricsPort");
+      return this;
+    }
+
+    /**
+     * Where the server's metrics go; default a new {@code PrometheusMeterRegistry} for this server
+     * (see {@link KServer#meterRegistry()}). With {@link #metricsPort} it must be a {@code
+     * PrometheusMeterRegistry}.
+     */
+    public Builder meterRegistry(MeterRegistry meterRegistry) {
+      chainOptions.meterRegistry = notNull(meterRegistry, "meterRegistry");
+      return this;
+    }
+
+    /** The OpenTelemetry the tracing interceptor uses; default {@code GlobalOpenTelemetry}. */
+    public Builder openTelemetry(OpenTelemetry openTelemetry) {
+      chainOptions.openTelemetry = notNull(openTelemetry, "openTelemetry");
+      return this;
+    }
+
+    /** Whether the built-in recovery interceptor runs (outermost); default true. */
+    public Builder recovery(boolean enabled) {
+      chainOptions.recovery = enabled;
+      return this;
+    }
+
+    /** Whether the built-in tracing interceptor runs; default true. */
+    public Builder tracing(boolean enabled) {
+      chainOptions.tracing = enabled;
+      return this;
+    }
+
+    /** Whether the built-in metrics interceptor runs; default true. */
+    public Builder metrics(boolean enabled) {
+      chainOptions.metrics = enabled;
       return this;
     }
 

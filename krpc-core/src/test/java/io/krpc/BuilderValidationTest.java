@@ -133,6 +133,12 @@ class BuilderValidationTest {
     assertThatThrownBy(() -> b.loadBalancing("fastest"))
         .hasMessage("loadBalancing: 'fastest' (expected: a registered load-balancing policy "
             + "such as round_robin, krpc_p2c or krpc_wrr)");
+    assertThatThrownBy(() -> b.loadBalancing("krpc_p2c", java.util.Map.of("decayTime", "-1s")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("loadBalancing config of krpc_p2c: {decayTime=-1s} (")
+        .hasMessageContaining("decayTime");
+    assertThat(KClient.forService("greeter").loadBalancing("krpc_wrr", java.util.Map.of(
+        "slowStart", "30s"))).isNotNull();
     assertThatThrownBy(() -> b.maxInboundMessageSize(-1))
         .hasMessage("maxInboundMessageSize: -1 (expected: > 0 bytes)");
     assertThatThrownBy(() -> b.intercept((ClientInterceptor) null))

@@ -83,6 +83,35 @@ class DiscoveryTest {
   }
 
   @Test
+  void weightedRoundRobinFollowsTheRegisteredWeights() {
+    Map<String, Integer> weights = new ConcurrentHashMap<>();
+    for (int weight : new int[] {100, 200, 700}) {
+      AtomicReference<String> id = new AtomicReference<>();
+      KServer server = KServer.builder().serviceName("echo").host("127.0.0.1").port(0)
+          .weight(weight).registry(registry).deregisterDelay(Duration.ZERO)
+          .addService(new EchoService(id::get)).start();
+      id.set(String.valueOf(server.port()));
+      servers.add(server);
+      weights.put(id.get(), weight);
+    }
+    KClient client = KClient.forService("echo").registry(registry).loadBalancing("krpc_wrr").build();
+    clients.add(client);
+    SimpleServiceGrpc.SimpleServiceBlockingStub stub = SimpleServiceGrpc.newBlockingStub(client.channel());
+    // Wait until all three are READY: before that the policy spreads over fewer endpoints.
+    Set<String> seen = ConcurrentHashMap.newKeySet();
+    await().atMost(Duration.ofSeconds(5)).until(() -> {
+      seen.add(call(stub, "hi"));
+      return seen.size() == 3;
+    });
+    Map<String, Integer> spread = new ConcurrentHashMap<>();
+    for (int i = 0; i < 1000; i++) {
+      spread.merge(call(stub, "hi"), 1, Integer::sum);
+    }
+    weights.forEach((id, weight) -> assertThat(spread.get(id)).as("server weight " + weight)
+        .isEqualTo(weight));
+  }
+
+  @Test
   void followsServersAddedAndRemovedWithinOneSecond() throws Exception {
     KServer first = startServer();
     KServer second = startServer();

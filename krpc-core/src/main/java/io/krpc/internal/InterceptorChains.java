@@ -4,14 +4,34 @@ import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptor;
+import io.krpc.interceptor.client.ClientMetricsInterceptor;
+import io.krpc.interceptor.client.ClientTracingInterceptor;
+import io.krpc.interceptor.metrics.PrometheusHttpServer;
+import io.krpc.interceptor.server.RecoveryInterceptor;
+import io.krpc.interceptor.server.ServerMetricsInterceptor;
+import io.krpc.interceptor.server.ServerTracingInterceptor;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.opentelemetry.api.GlobalOpenTelemetry;
+import io.opentelemetry.api.OpenTelemetry;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
 /**
  * The one place where KServer and KClient assemble their built-in interceptor chains, in the order
- * API.md fixes. Server, outermost first: recovery, tracing, metrics, then the user's interceptors.
- * Client, outermost first: tracing, metrics, then the user's interceptors.
+ * API.md fixes. Server, outermost first: recovery, tracing, metrics, then the user's interceptors
+ * in the order given. Client, outermost first: tracing, metrics, then the user's interceptors.
+ *
+ * <p>Recovery is outermost so that an exception thrown anywhere inside, a built-in interceptor
+ * included, still ends the call with INTERNAL. A second recovery runs just inside metrics, around
+ * the user's interceptors and the handler: it turns their exceptions into an INTERNAL close that
+ * goes through the tracing and metrics wrappers, so that spans and metrics record the INTERNAL the
+ * client sees (the outer one closes the raw call, which the inner wrappers never see). Tracing
+ * wraps metrics so that the span covers the whole call as the metrics see it.
  */
 public final class InterceptorChains {
   private InterceptorChains() {}
@@ -20,53 +40,124 @@ public final class InterceptorChains {
   public static final class ServerOptions {
     /** Port of the Prometheus endpoint; -1 for none. */
     public int metricsPort = -1;
+    /** Where server metrics go; null for a new {@link PrometheusMeterRegistry} per server. */
+    public MeterRegistry meterRegistry;
+    /** Tracing API; null for {@link GlobalOpenTelemetry}. */
+    public OpenTelemetry openTelemetry;
+    /** Whether each built-in interceptor is on. */
+    public boolean recovery = true;
+    public boolean tracing = true;
+    public boolean metrics = true;
   }
 
   /** Options of the built-in client chain, filled in by {@code KClient.Builder}. */
-  public static final class ClientOptions {}
+  public static final class ClientOptions {
+    /** Where client metrics go; null for Micrometer's global registry. */
+    public MeterRegistry meterRegistry;
+    /** Tracing API; null for {@link GlobalOpenTelemetry}. */
+    public OpenTelemetry openTelemetry;
+    /** Whether each built-in interceptor is on. */
+    public boolean tracing = true;
+    public boolean metrics = true;
+  }
 
   /** What a server chain holds that must be started after binding and closed with the server. */
   public static final class ServerResources implements AutoCloseable {
-    private int metricsPort = -1;
+    private final MeterRegistry meterRegistry;
+    private final int requestedMetricsPort;
+    private PrometheusHttpServer metricsServer;
+
+    ServerResources(MeterRegistry meterRegistry, int requestedMetricsPort) {
+      this.meterRegistry = meterRegistry;
+      this.requestedMetricsPort = requestedMetricsPort;
+    }
+
+    /** The registry the server's metrics go to. */
+    public MeterRegistry meterRegistry() {
+      return meterRegistry;
+    }
 
     /** Starts the metrics endpoint, when one was asked for. */
-    public void startMetricsEndpoint() {}
+    public void startMetricsEndpoint() {
+      if (requestedMetricsPort >= 0) {
+        metricsServer = PrometheusHttpServer.start((PrometheusMeterRegistry) meterRegistry,
+            new InetSocketAddress(requestedMetricsPort));
+      }
+    }
 
     /** The bound metrics port, or -1. */
     public int metricsPort() {
-      return metricsPort;
+      return metricsServer == null ? -1 : metricsServer.port();
     }
 
     @Override
-    public void close() {}
+    public void close() {
+      if (metricsServer != null) {
+        metricsServer.close();
+      }
+    }
   }
 
   /**
    * Installs the server chain on {@code builder}: outermost first, the built-in interceptors, then
    * {@code userInterceptors} in the order given.
+   *
+   * @throws IllegalStateException when a metrics port is asked for with a meter registry that is
+   *     not a {@link PrometheusMeterRegistry}
    */
   public static ServerResources installServerChain(ServerBuilder<?> builder, String serviceName,
       ServerOptions options, List<ServerInterceptor> userInterceptors) {
+    MeterRegistry meterRegistry = options.meterRegistry != null
+        ? options.meterRegistry : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    if (options.metricsPort >= 0 && !(meterRegistry instanceof PrometheusMeterRegistry)) {
+      throw new IllegalStateException("metricsPort: " + options.metricsPort + " with meterRegistry: "
+          + meterRegistry.getClass().getName() + " (expected: a PrometheusMeterRegistry, or no "
+          + "metricsPort and a /metrics endpoint of your own)");
+    }
     List<ServerInterceptor> outerFirst = new ArrayList<>();
+    if (options.recovery) {
+      outerFirst.add(RecoveryInterceptor.create());
+    }
+    if (options.tracing) {
+      outerFirst.add(ServerTracingInterceptor.create(openTelemetry(options.openTelemetry)));
+    }
+    if (options.metrics) {
+      outerFirst.add(ServerMetricsInterceptor.create(meterRegistry, serviceName));
+    }
+    if (options.recovery && (options.tracing || options.metrics)) {
+      outerFirst.add(RecoveryInterceptor.create());
+    }
     outerFirst.addAll(userInterceptors);
     // ServerBuilder.intercept: the interceptor added last runs first.
     List<ServerInterceptor> reversed = new ArrayList<>(outerFirst);
     Collections.reverse(reversed);
     reversed.forEach(builder::intercept);
-    return new ServerResources();
+    return new ServerResources(meterRegistry, options.metricsPort);
   }
 
   /**
    * Installs the client chain on {@code builder}: outermost first, the built-in interceptors, then
    * {@code userInterceptors} in the order given.
    */
-  public static void installClientChain(ManagedChannelBuilder<?> builder, String target,
+  public static void installClientChain(ManagedChannelBuilder<?> builder, String serviceName,
       ClientOptions options, List<ClientInterceptor> userInterceptors) {
     List<ClientInterceptor> outerFirst = new ArrayList<>();
+    if (options.tracing) {
+      outerFirst.add(ClientTracingInterceptor.create(openTelemetry(options.openTelemetry)));
+    }
+    if (options.metrics) {
+      MeterRegistry meterRegistry =
+          options.meterRegistry != null ? options.meterRegistry : Metrics.globalRegistry;
+      outerFirst.add(ClientMetricsInterceptor.create(meterRegistry, serviceName));
+    }
     outerFirst.addAll(userInterceptors);
     // ManagedChannelBuilder.intercept(List): the last interceptor in the list runs first.
     List<ClientInterceptor> reversed = new ArrayList<>(outerFirst);
     Collections.reverse(reversed);
     builder.intercept(reversed);
+  }
+
+  private static OpenTelemetry openTelemetry(OpenTelemetry configured) {
+    return configured != null ? configured : GlobalOpenTelemetry.get();
   }
 }

@@ -116,7 +116,7 @@ class MetricsInterceptorsTest {
 
     String text = registry.scrape();
 
-    String labels = "ip=\"" + IP + "\",method=\"grpc.testing.SimpleService/UnaryRpc\","
+    String labels = "ip=\"" + IP + "\",method=\"/grpc.testing.SimpleService/UnaryRpc\","
         + "server=\"simple\"";
     for (String side : new String[] {"server", "client"}) {
       String prefix = "prpc_" + side + "_req_client_handle";
@@ -183,6 +183,6 @@ class MetricsInterceptorsTest {
   }
 
   private static Tags tags(CallType type) {
-    return Tags.of("method", type.fullMethodName(), "server", SERVER, "ip", IP);
+    return Tags.of("method", "/" + type.fullMethodName(), "server", SERVER, "ip", IP);
   }
 }

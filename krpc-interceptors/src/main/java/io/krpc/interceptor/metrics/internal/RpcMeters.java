@@ -43,7 +43,9 @@ public final class RpcMeters {
     private volatile EndpointMeters last;
 
     MethodMeters(String fullMethodName) {
-      this.fullMethodName = fullMethodName;
+      // The label value is grpc-go's FullMethod ("/pkg.Service/Method"), as the Go KRPC exports
+      // it, so that its dashboards and alerts keep working unchanged.
+      this.fullMethodName = "/" + fullMethodName;
     }
 
     EndpointMeters get(InetAddress ip) {

@@ -1,0 +1,72 @@
+package io.krpc.loadbalance.internal;
+
+import com.google.errorprone.annotations.ThreadSafe;
+import io.grpc.ClientStreamTracer;
+import io.grpc.Deadline;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Feeds an {@link EndpointLoad} from the calls sent to its endpoint, unary and streaming alike: a
+ * stream counts as in flight from creation to close; its latency is the time to the first response
+ * headers (or to the close when none arrive, except for calls the client cancelled); its status
+ * code feeds the success rate.
+ *
+ * <p>Thread-safe: the factory is shared by all picks of one picker; each tracer may be called from
+ * any transport thread.
+ */
+@ThreadSafe
+final class LoadRecordingTracerFactory extends ClientStreamTracer.Factory {
+
+  private final EndpointLoad load;
+  private final Deadline.Ticker ticker;
+  private final long decayNanos;
+
+  LoadRecordingTracerFactory(EndpointLoad load, Deadline.Ticker ticker, long decayNanos) {
+    this.load = load;
+    this.ticker = ticker;
+    this.decayNanos = decayNanos;
+  }
+
+  @Override
+  public ClientStreamTracer newClientStreamTracer(
+      ClientStreamTracer.StreamInfo info, Metadata headers) {
+    load.callStarted();
+    return new Tracer(ticker.nanoTime());
+  }
+
+  private final class Tracer extends ClientStreamTracer {
+    private final long startNanos;
+    private final AtomicBoolean latencyRecorded = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    Tracer(long startNanos) {
+      this.startNanos = startNanos;
+    }
+
+    @Override
+    public void inboundHeaders(Metadata headers) {
+      recordLatencyOnce(ticker.nanoTime());
+    }
+
+    @Override
+    public void streamClosed(Status status) {
+      if (!closed.compareAndSet(false, true)) {
+        return;
+      }
+      long now = ticker.nanoTime();
+      if (status.getCode() != Status.Code.CANCELLED) {
+        recordLatencyOnce(now);
+        load.recordOutcome(status.getCode(), now, decayNanos);
+      }
+      load.callFinished();
+    }
+
+    private void recordLatencyOnce(long nowNanos) {
+      if (latencyRecorded.compareAndSet(false, true)) {
+        load.recordLatency(nowNanos - startNanos, nowNanos, decayNanos);
+      }
+    }
+  }
+}
