@@ -15,7 +15,16 @@ import io.grpc.testing.protobuf.SimpleRequest;
 import io.grpc.testing.protobuf.SimpleResponse;
 import io.grpc.testing.protobuf.SimpleServiceGrpc;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.krpc.interceptor.server.RateLimitConfig;
+import io.krpc.interceptor.server.RateLimitInterceptor;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import java.net.URI;
+import java.util.Map;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -113,6 +122,35 @@ class GovernanceChainTest {
           .contains("prpc_server_req_client_handle_seconds_bucket{")
           .contains("code=\"OK\"")
           .contains("server=\"echo\"");
+    }
+  }
+
+  @Test
+  void aRateLimitedCallIsStillCountedAndTraced() {
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    InMemorySpanExporter spans = InMemorySpanExporter.create();
+    try (SdkTracerProvider tracerProvider = SdkTracerProvider.builder()
+        .addSpanProcessor(SimpleSpanProcessor.create(spans)).build()) {
+      OpenTelemetry otel = OpenTelemetrySdk.builder().setTracerProvider(tracerProvider).build();
+      try (KServer server = KServer.builder().serviceName("echo").host("127.0.0.1").port(0)
+          .deregisterDelay(Duration.ZERO).meterRegistry(meters).openTelemetry(otel)
+          .intercept(RateLimitInterceptor.of(Map.of("grpc.testing.SimpleService/UnaryRpc",
+              new RateLimitConfig(1, 0.001, Duration.ZERO))))
+          .addService(THROWING).start();
+          KClient client = KClient.forTarget("127.0.0.1:" + server.port()).tracing(false).build()) {
+        assertThat(stub(client).unaryRpc(request("hi")).getResponseMessage()).isEqualTo("ok");
+        assertThatThrownBy(() -> stub(client).unaryRpc(request("hi")))
+            .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+              assertThat(e.getStatus().getDescription()).contains("rate limited");
+            });
+        assertThat(meters.get("prpc.server.req.client.handle.total")
+            .tag("code", "RESOURCE_EXHAUSTED").counter().count()).isEqualTo(1.0);
+        org.awaitility.Awaitility.await().until(() -> spans.getFinishedSpanItems().size() == 2);
+        assertThat(spans.getFinishedSpanItems()).extracting(s -> s.getAttributes()
+            .get(AttributeKey.longKey("rpc.grpc.status_code")))
+            .containsExactlyInAnyOrder(0L, (long) Status.Code.RESOURCE_EXHAUSTED.value());
+      }
     }
   }
 

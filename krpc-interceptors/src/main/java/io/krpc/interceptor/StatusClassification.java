@@ -6,18 +6,18 @@ import java.util.EnumSet;
 import java.util.Set;
 
 /**
- * The one table that says which gRPC status codes mean "the server (or the path to it) is unhealthy",
- * as opposed to "the caller made a mistake". Circuit breakers count the former as failures and
- * ignore the latter.
+ * The one table that says which gRPC status codes mean "the server (or the path to it) is
+ * unhealthy", as opposed to "the caller made a mistake". Circuit breakers count the former as
+ * failures and ignore the latter.
  *
  * <pre>{@code
  * boolean failure = StatusClassification.isServerFailure(status.getCode());
  * }</pre>
  *
- * <p>Server failures: {@code UNAVAILABLE}, {@code DEADLINE_EXCEEDED}, {@code INTERNAL},
- * {@code UNKNOWN}, {@code DATA_LOSS} and {@code RESOURCE_EXHAUSTED} (a server that rate limits or
- * sheds load should be backed off). Everything else, for example {@code INVALID_ARGUMENT},
- * {@code NOT_FOUND}, {@code PERMISSION_DENIED} or {@code CANCELLED}, is the caller's business.
+ * <p>Server failures: {@code UNAVAILABLE}, {@code DEADLINE_EXCEEDED}, {@code INTERNAL}, {@code
+ * UNKNOWN}, {@code DATA_LOSS} and {@code RESOURCE_EXHAUSTED} (a server that rate limits or sheds
+ * load should be backed off). Everything else, for example {@code INVALID_ARGUMENT}, {@code
+ * NOT_FOUND}, {@code PERMISSION_DENIED} or {@code CANCELLED}, is the caller's business.
  */
 public final class StatusClassification {
 

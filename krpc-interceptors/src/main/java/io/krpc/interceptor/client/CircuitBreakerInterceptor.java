@@ -15,7 +15,6 @@ import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.krpc.interceptor.StatusClassification;
-import io.krpc.interceptor.internal.TickerClock;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -50,28 +49,31 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <h2>Scope</h2>
+ *
  * By default one breaker, named {@code name}, guards every call through this interceptor: the
- * target service the channel talks to (give each channel its own interceptor). With
- * {@link Builder#perMethod(boolean) perMethod(true)} each full method name gets its own breaker,
- * named {@code name + "/" + fullMethodName}.
+ * target service the channel talks to (give each channel its own interceptor). With {@link
+ * Builder#perMethod(boolean) perMethod(true)} each full method name gets its own breaker, named
+ * {@code name + "/" + fullMethodName}.
  *
  * <h2>Outcomes</h2>
+ *
  * A call takes a permission when it starts and records its outcome when it closes, so streams are
  * judged by their final status. A status in {@link Builder#failureCodes(Set) failureCodes} (default
- * {@link StatusClassification#SERVER_FAILURE_CODES}) is a failure; {@code CANCELLED} (the caller gave
- * up) is not recorded at all; any other status, including caller errors such as
- * {@code INVALID_ARGUMENT} or {@code NOT_FOUND}, is a success because the server answered. A call
- * refused by an open breaker ends with {@code UNAVAILABLE} and the description
- * {@code "circuit breaker 'greeter' is OPEN"}; it never reaches the transport.
+ * {@link StatusClassification#SERVER_FAILURE_CODES}) is a failure; {@code CANCELLED} (the caller
+ * gave up) is not recorded at all; any other status, including caller errors such as {@code
+ * INVALID_ARGUMENT} or {@code NOT_FOUND}, is a success because the server answered. A call refused
+ * by an open breaker ends with {@code UNAVAILABLE} and the description {@code "circuit breaker
+ * 'greeter' is OPEN"}; it never reaches the transport.
  *
  * <h2>How the gobreaker parameters map onto Resilience4j</h2>
+ *
  * <ul>
  *   <li>{@code maxRequests} becomes {@code permittedNumberOfCallsInHalfOpenState} (gobreaker's 0
  *       means 1). As in gobreaker, the breaker closes once that many trial calls succeed, and any
- *       failing trial call opens it again (a rule this class adds; Resilience4j alone would wait for
- *       all trial calls and compare a failure rate).
- *   <li>{@code timeout} becomes {@code waitDurationInOpenState} (gobreaker's 0 means 60 s). The move
- *       to half-open happens on the next call after the wait, as in gobreaker.
+ *       failing trial call opens it again (a rule this class adds; Resilience4j alone would wait
+ *       for all trial calls and compare a failure rate).
+ *   <li>{@code timeout} becomes {@code waitDurationInOpenState} (gobreaker's 0 means 60 s). The
+ *       move to half-open happens on the next call after the wait, as in gobreaker.
  *   <li>{@code interval} becomes a time-based sliding window of that many seconds (rounded up to
  *       whole seconds, Resilience4j's granularity). gobreaker clears its counts at fixed interval
  *       boundaries; the sliding window forgets each outcome {@code interval} after it happened. An
@@ -79,23 +81,24 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code readyToTrip == null} stands for gobreaker's default "more than 5 consecutive
  *       failures": {@code failureRateThreshold(100)} with {@code minimumNumberOfCalls(6)}, that is
  *       at least 6 calls in the window and all of them failed. With interval 0 the window is the
- *       last 6 calls, which is exactly gobreaker's rule; with an interval, one success in the window
- *       holds the breaker closed until it ages out, where gobreaker would have reset the streak.
+ *       last 6 calls, which is exactly gobreaker's rule; with an interval, one success in the
+ *       window holds the breaker closed until it ages out, where gobreaker would have reset the
+ *       streak.
  *   <li>A custom {@code readyToTrip} has no Resilience4j equivalent: this class keeps gobreaker's
  *       {@link Counts} (cleared every interval and on each state change), asks the predicate after
  *       each failure and opens the breaker with {@code transitionToOpenState()}. Resilience4j's own
  *       failure-rate rule is switched off in that case.
- *   <li>Not mapped: gobreaker's {@code OnStateChange} (use the logs, the metrics or
- *       {@link #circuitBreaker(String)} and Resilience4j's event publisher) and {@code IsSuccessful}
- *       (use {@link Builder#failureCodes(Set)}).
+ *   <li>Not mapped: gobreaker's {@code OnStateChange} (use the logs, the metrics or {@link
+ *       #circuitBreaker(String)} and Resilience4j's event publisher) and {@code IsSuccessful} (use
+ *       {@link Builder#failureCodes(Set)}).
  * </ul>
  *
- * <p>State changes are logged (WARN when a breaker opens, INFO otherwise) and, given a
- * {@link Builder#meterRegistry(MeterRegistry) MeterRegistry}, exported as the gauge
- * {@code krpc_client_circuit_breaker_state} (0 closed, 1 open, 2 half-open, 3 other; tag
- * {@code name}) and the counters {@code krpc_client_circuit_breaker_transitions} (tags {@code name},
- * {@code from}, {@code to}) and {@code krpc_client_circuit_breaker_not_permitted} (tag {@code name});
- * a Prometheus registry adds {@code _total} to counters.
+ * <p>State changes are logged (WARN when a breaker opens, INFO otherwise) and, given a {@link
+ * Builder#meterRegistry(MeterRegistry) MeterRegistry}, exported as the gauge {@code
+ * krpc_client_circuit_breaker_state} (0 closed, 1 open, 2 half-open, 3 other; tag {@code name}) and
+ * the counters {@code krpc_client_circuit_breaker_transitions} (tags {@code name}, {@code from},
+ * {@code to}) and {@code krpc_client_circuit_breaker_not_permitted} (tag {@code name}); a
+ * Prometheus registry adds {@code _total} to counters.
  */
 @ThreadSafe
 public final class CircuitBreakerInterceptor implements ClientInterceptor {
@@ -117,7 +120,8 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
     this.meterRegistry = builder.meterRegistry;
     this.ticker = builder.ticker;
     this.gobreaker = builder.gobreaker;
-    this.config = builder.config != null ? builder.config : builder.gobreaker.toConfig(builder.ticker);
+    this.config =
+        builder.config != null ? builder.config : builder.gobreaker.toConfig(builder.ticker);
   }
 
   /**
@@ -161,7 +165,8 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
   @Override
   public <ReqT, RespT> ClientCall<ReqT, RespT> interceptCall(
       MethodDescriptor<ReqT, RespT> method, CallOptions callOptions, Channel next) {
-    return new GuardedCall<>(next.newCall(method, callOptions), guardFor(method.getFullMethodName()));
+    return new GuardedCall<>(
+        next.newCall(method, callOptions), guardFor(method.getFullMethodName()));
   }
 
   private Guard guardFor(String fullMethodName) {
@@ -175,7 +180,8 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
     GobreakerRule rule =
         gobreaker == null
             ? null
-            : new GobreakerRule(breaker, gobreaker.readyToTrip, gobreaker.intervalNanos(), ticker);
+            : new GobreakerRule(
+                breaker, gobreaker.readyToTrip(), gobreaker.intervalNanos(), ticker);
     Counter notPermitted = null;
     if (meterRegistry != null) {
       MeterRegistry registry = meterRegistry;
@@ -250,44 +256,18 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
     static final Counts ZERO = new Counts(0, 0, 0, 0, 0);
 
     Counts withSuccess() {
-      return new Counts(requests + 1, totalSuccesses + 1, totalFailures, consecutiveSuccesses + 1, 0);
+      return new Counts(
+          requests + 1, totalSuccesses + 1, totalFailures, consecutiveSuccesses + 1, 0);
     }
 
     Counts withFailure() {
-      return new Counts(requests + 1, totalSuccesses, totalFailures + 1, 0, consecutiveFailures + 1);
+      return new Counts(
+          requests + 1, totalSuccesses, totalFailures + 1, 0, consecutiveFailures + 1);
     }
   }
 
   private record Guard(
       CircuitBreaker breaker, @Nullable GobreakerRule rule, @Nullable Counter notPermitted) {}
-
-  private record GobreakerSettings(
-      int maxRequests, Duration interval, Duration timeout, @Nullable Predicate<Counts> readyToTrip) {
-    long intervalNanos() {
-      return interval.toNanos();
-    }
-
-    CircuitBreakerConfig toConfig(Deadline.Ticker ticker) {
-      CircuitBreakerConfig.Builder b =
-          CircuitBreakerConfig.custom()
-              .permittedNumberOfCallsInHalfOpenState(maxRequests == 0 ? 1 : maxRequests)
-              .waitDurationInOpenState(timeout.isZero() ? Duration.ofSeconds(60) : timeout)
-              .failureRateThreshold(100)
-              .clock(new TickerClock(ticker));
-      long seconds = Math.max(1, (interval.toNanos() + 999_999_999L) / 1_000_000_000L);
-      int windowSeconds = (int) Math.min(Integer.MAX_VALUE, seconds);
-      if (readyToTrip != null) {
-        // GobreakerRule trips; a minimum no window reaches keeps Resilience4j's rate rule silent.
-        b.slidingWindow(
-            windowSeconds, Integer.MAX_VALUE, CircuitBreakerConfig.SlidingWindowType.TIME_BASED);
-      } else if (interval.isZero()) {
-        b.slidingWindow(6, 6, CircuitBreakerConfig.SlidingWindowType.COUNT_BASED);
-      } else {
-        b.slidingWindow(windowSeconds, 6, CircuitBreakerConfig.SlidingWindowType.TIME_BASED);
-      }
-      return b.build();
-    }
-  }
 
   private final class GuardedCall<ReqT, RespT>
       extends ForwardingClientCall.SimpleForwardingClientCall<ReqT, RespT> {
@@ -413,17 +393,6 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
         Duration interval,
         Duration timeout,
         @Nullable Predicate<Counts> readyToTrip) {
-      if (maxRequests < 0) {
-        throw new IllegalArgumentException("maxRequests: " + maxRequests + " (expected: >= 0)");
-      }
-      Objects.requireNonNull(interval, "interval");
-      if (interval.isNegative()) {
-        throw new IllegalArgumentException("interval: " + interval + " (expected: >= 0)");
-      }
-      Objects.requireNonNull(timeout, "timeout");
-      if (timeout.isNegative()) {
-        throw new IllegalArgumentException("timeout: " + timeout + " (expected: >= 0)");
-      }
       this.gobreaker = new GobreakerSettings(maxRequests, interval, timeout, readyToTrip);
       return this;
     }
@@ -445,8 +414,8 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
     }
 
     /**
-     * The status codes that count as failures. Default:
-     * {@link StatusClassification#SERVER_FAILURE_CODES}. {@code OK} and {@code CANCELLED} are not
+     * The status codes that count as failures. Default: {@link
+     * StatusClassification#SERVER_FAILURE_CODES}. {@code OK} and {@code CANCELLED} are not
      * accepted.
      */
     public Builder failureCodes(Set<Status.Code> failureCodes) {

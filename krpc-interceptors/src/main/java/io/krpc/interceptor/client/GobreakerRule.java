@@ -10,10 +10,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The two gobreaker rules Resilience4j has no setting for, applied next to one Resilience4j breaker:
- * a custom {@code readyToTrip} over gobreaker-style {@link CircuitBreakerInterceptor.Counts} (reset
- * every {@code interval} while closed and on every state change), and "any failure in half-open
- * opens the breaker again".
+ * The two gobreaker rules Resilience4j has no setting for, applied next to one Resilience4j
+ * breaker: a custom {@code readyToTrip} over gobreaker-style {@link
+ * CircuitBreakerInterceptor.Counts} (reset every {@code interval} while closed and on every state
+ * change), and "any failure in half-open opens the breaker again".
  */
 @ThreadSafe
 final class GobreakerRule {
@@ -83,7 +83,8 @@ final class GobreakerRule {
       breaker.transitionToOpenState();
       logger.debug("circuit breaker '{}' opened: {}", breaker.getName(), why);
     } catch (IllegalStateException e) {
-      // Another thread changed the state first (for example Resilience4j's own rule): nothing to do.
+      // Another thread changed the state first (for example Resilience4j's own rule): nothing to
+      // do.
     }
   }
 }

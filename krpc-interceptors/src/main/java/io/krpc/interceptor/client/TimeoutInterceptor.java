@@ -12,6 +12,7 @@ import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.Objects;
@@ -33,10 +34,10 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>A call "has no deadline" when neither its {@link CallOptions} nor the current {@link Context}
- * carries one; a deadline the caller set, even a longer one, is left alone. The slow-call log covers
- * every call type and measures from {@code start()} until the call closes, so a long stream is slow
- * by design: raise the threshold, or set {@link Duration#ZERO} to turn the log off. The log line
- * names the method, the target authority, the peer address when the transport knows it, the
+ * carries one; a deadline the caller set, even a longer one, is left alone. The slow-call log
+ * covers every call type and measures from {@code start()} until the call closes, so a long stream
+ * is slow by design: raise the threshold, or set {@link Duration#ZERO} to turn the log off. The log
+ * line names the method, the target authority, the peer address when the transport knows it, the
  * duration and the status code.
  */
 @ThreadSafe
@@ -84,9 +85,25 @@ public final class TimeoutInterceptor implements ClientInterceptor {
     return new TimedCall<>(call, method.getFullMethodName(), next.authority());
   }
 
+  /** Formats a peer for the log: {@code 10.0.0.5:9001}, {@code [::1]:9001}, or as it prints. */
+  static String describePeer(@Nullable SocketAddress peer) {
+    if (peer == null) {
+      return "unknown";
+    }
+    if (peer instanceof InetSocketAddress inet) {
+      String host = inet.getHostString();
+      return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
+    }
+    return peer.toString();
+  }
+
   /** What the slow-call log reports; package-private for tests. */
   record SlowCall(
-      String method, String target, @Nullable SocketAddress peer, Duration duration, Status.Code code) {}
+      String method,
+      String target,
+      @Nullable SocketAddress peer,
+      Duration duration,
+      Status.Code code) {}
 
   private final class TimedCall<ReqT, RespT>
       extends ForwardingClientCall.SimpleForwardingClientCall<ReqT, RespT> {
@@ -124,12 +141,13 @@ public final class TimeoutInterceptor implements ClientInterceptor {
       } catch (RuntimeException e) {
         // Some calls (failed before a transport was picked) have no attributes to offer.
       }
-      SlowCall slow = new SlowCall(method, target, peer, Duration.ofNanos(elapsedNanos), status.getCode());
+      SlowCall slow =
+          new SlowCall(method, target, peer, Duration.ofNanos(elapsedNanos), status.getCode());
       logger.warn(
           "slow call: method={} target={} peer={} duration={}ms status={}",
           method,
           target,
-          peer == null ? "unknown" : peer,
+          describePeer(peer),
           TimeUnit.NANOSECONDS.toMillis(elapsedNanos),
           status.getCode());
       if (slowCallObserver != null) {
@@ -158,7 +176,9 @@ public final class TimeoutInterceptor implements ClientInterceptor {
       return this;
     }
 
-    /** Calls that take longer are logged at WARN. Default: {@link Duration#ZERO}, meaning no log. */
+    /**
+     * Calls that take longer are logged at WARN. Default: {@link Duration#ZERO}, meaning no log.
+     */
     public Builder slowThreshold(Duration slowThreshold) {
       Objects.requireNonNull(slowThreshold, "slowThreshold");
       if (slowThreshold.isNegative()) {

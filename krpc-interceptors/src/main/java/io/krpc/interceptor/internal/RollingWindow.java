@@ -62,9 +62,7 @@ public final class RollingWindow {
     rtSums[slot] += Math.max(0, rtNanos);
   }
 
-  /**
-   * Returns the most calls completed in one full bucket of the window, or 0 without data.
-   */
+  /** Returns the most calls completed in one full bucket of the window, or 0 without data. */
   public synchronized long maxPass(long nowNanos) {
     long current = Math.floorDiv(nowNanos, bucketNanos);
     long max = 0;

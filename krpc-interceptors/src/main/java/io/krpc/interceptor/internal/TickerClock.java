@@ -10,7 +10,8 @@ import java.util.Objects;
 /**
  * A {@link Clock} driven by a {@link Deadline.Ticker}, so that libraries that take a {@code Clock}
  * (Resilience4j) follow the same fake time as the rest of an interceptor in tests. The instant is
- * the ticker's nanoseconds counted from the epoch; only differences between instants are meaningful.
+ * the ticker's nanoseconds counted from the epoch; only differences between instants are
+ * meaningful.
  */
 public final class TickerClock extends Clock {
   private final Deadline.Ticker ticker;
@@ -32,7 +33,8 @@ public final class TickerClock extends Clock {
   @Override
   public Instant instant() {
     long nanos = ticker.nanoTime();
-    return Instant.ofEpochSecond(Math.floorDiv(nanos, 1_000_000_000L), Math.floorMod(nanos, 1_000_000_000L));
+    return Instant.ofEpochSecond(
+        Math.floorDiv(nanos, 1_000_000_000L), Math.floorMod(nanos, 1_000_000_000L));
   }
 
   @Override

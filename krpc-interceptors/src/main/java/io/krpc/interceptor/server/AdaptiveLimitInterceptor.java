@@ -34,28 +34,31 @@ import javax.annotation.concurrent.ThreadSafe;
  * }</pre>
  *
  * <h2>The rule</h2>
+ *
  * Completed calls and their response times are kept over a rolling window ({@code window}, 10 s, in
- * {@code buckets}, 100, of 100 ms each). The estimated capacity is
- * {@code maxPass × minRT / bucketLength}, that is the most calls completed in one bucket times the
- * lowest mean response time of a bucket times buckets per second (Little's law: the concurrency the
- * server sustained at its best throughput and best latency), rounded, at least 1; the bucket still
- * filling is left out. With no completed call in the window the capacity is 1. A new call is shed
- * when
+ * {@code buckets}, 100, of 100 ms each). The estimated capacity is {@code maxPass × minRT /
+ * bucketLength}, that is the most calls completed in one bucket times the lowest mean response time
+ * of a bucket times buckets per second (Little's law: the concurrency the server sustained at its
+ * best throughput and best latency), rounded, at least 1; the bucket still filling is left out.
+ * With no completed call in the window the capacity is 1. A new call is shed when
+ *
  * <ul>
- *   <li>the CPU usage is at or above {@code cpuThreshold} (0.8), at least two calls are in flight and
- *       the number in flight exceeds the capacity; or
- *   <li>a call was shed less than {@code coolOff} (1 s) ago and in-flight exceeds the capacity, even
- *       if the CPU usage has dropped meanwhile (it lags, and the load that raised it has not left).
+ *   <li>the CPU usage is at or above {@code cpuThreshold} (0.8), at least two calls are in flight
+ *       and the number in flight exceeds the capacity; or
+ *   <li>a call was shed less than {@code coolOff} (1 s) ago and in-flight exceeds the capacity,
+ *       even if the CPU usage has dropped meanwhile (it lags, and the load that raised it has not
+ *       left).
  * </ul>
+ *
  * A shed call ends at once with {@code RESOURCE_EXHAUSTED} and a description that starts with
- * {@code "server overloaded, load shed"}; the handler never sees it. A client breaker counts
- * {@code RESOURCE_EXHAUSTED} as a failure, so callers back off a shedding server.
+ * {@code "server overloaded, load shed"}; the handler never sees it. A client breaker counts {@code
+ * RESOURCE_EXHAUSTED} as a failure, so callers back off a shedding server.
  *
  * <p>Streams count as in flight from the start until they complete or are cancelled, and their
  * whole duration is their response time. Given a {@link Builder#meterRegistry(MeterRegistry)}, it
- * exports the gauges {@code krpc_server_limiter_inflight} and
- * {@code krpc_server_limiter_estimated_capacity} and the counter {@code krpc_server_limiter_shed}
- * ({@code krpc_server_limiter_shed_total} in Prometheus).
+ * exports the gauges {@code krpc_server_limiter_inflight} and {@code
+ * krpc_server_limiter_estimated_capacity} and the counter {@code krpc_server_limiter_shed} ({@code
+ * krpc_server_limiter_shed_total} in Prometheus).
  *
  * <p>Use one instance per server: it measures the whole server. Thread-safe; admission costs two
  * atomic reads and, only while the CPU is high, one pass over the buckets.
@@ -114,7 +117,9 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
     return inFlight.get();
   }
 
-  /** Returns the current estimated capacity ({@code maxPass × minRT / bucketLength}, at least 1). */
+  /**
+   * Returns the current estimated capacity ({@code maxPass × minRT / bucketLength}, at least 1).
+   */
   public long estimatedCapacity() {
     long now = ticker.nanoTime();
     long maxPass = window.maxPass(now);
@@ -299,7 +304,11 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
     public AdaptiveLimitInterceptor build() {
       if (window.toNanos() / buckets < 1_000_000) {
         throw new IllegalStateException(
-            "window: " + window + ", buckets: " + buckets + " (expected: buckets of at least 1 ms)");
+            "window: "
+                + window
+                + ", buckets: "
+                + buckets
+                + " (expected: buckets of at least 1 ms)");
       }
       return new AdaptiveLimitInterceptor(this);
     }

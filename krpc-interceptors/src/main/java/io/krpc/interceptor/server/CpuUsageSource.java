@@ -1,16 +1,17 @@
 package io.krpc.interceptor.server;
 
-import io.krpc.interceptor.internal.ProcessCpuSampler;
+import io.krpc.interceptor.internal.CpuSampler;
 
 /**
  * Where {@link AdaptiveLimitInterceptor} reads the CPU usage it compares with its threshold.
  *
  * <pre>{@code
- * CpuUsageSource fixed = () -> 0.95;   // tests: a CPU that is always busy
+ * CpuUsageSource busy = () -> 0.95;               // tests: a CPU that is always busy
+ * CpuUsageSource machine = CpuUsageSource.systemCpu(); // shared host: watch the whole machine
  * }</pre>
  *
- * <p>Implementations must be cheap and non-blocking: the limiter calls {@link #cpuUsage()} once per
- * incoming call. Sample in the background and return the latest value.
+ * <p>Implementations must be cheap and non-blocking: the limiter may call {@link #cpuUsage()} once
+ * per incoming call. Sample in the background and return the latest value.
  */
 @FunctionalInterface
 public interface CpuUsageSource {
@@ -19,13 +20,22 @@ public interface CpuUsageSource {
   double cpuUsage();
 
   /**
-   * Returns the process-wide source: the JVM process's CPU load
-   * ({@code com.sun.management.OperatingSystemMXBean#getProcessCpuLoad()}, a fraction of all cores)
-   * sampled every 500 ms on one daemon thread and smoothed by an exponential moving average
-   * (each sample weighs 0.3, so a step change shows after 1 to 2 s). The thread starts on the first
-   * call and is shared by every limiter of the process. Reports 0 where the JVM cannot measure.
+   * Returns the process-wide source of this JVM's CPU load ({@code
+   * com.sun.management.OperatingSystemMXBean#getProcessCpuLoad()}, a fraction of all cores),
+   * sampled every 500 ms on the interceptors' shared daemon timer thread and smoothed by an
+   * exponential moving average (each sample weighs 0.3, so a step change shows within 1 to 2 s).
+   * Sampling starts on the first call and is shared by every limiter of the process. Reads 0 where
+   * the JVM cannot measure. The default of {@link AdaptiveLimitInterceptor}.
    */
   static CpuUsageSource processCpu() {
-    return ProcessCpuSampler.shared();
+    return CpuSampler.process();
+  }
+
+  /**
+   * Returns the same as {@link #processCpu()} for the whole machine's CPU load ({@code
+   * getCpuLoad()}), for hosts where other processes compete for the CPU.
+   */
+  static CpuUsageSource systemCpu() {
+    return CpuSampler.system();
   }
 }

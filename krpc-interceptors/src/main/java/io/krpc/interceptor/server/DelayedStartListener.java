@@ -1,5 +1,6 @@
 package io.krpc.interceptor.server;
 
+import io.grpc.Context;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -11,8 +12,8 @@ import javax.annotation.Nullable;
 import javax.annotation.concurrent.GuardedBy;
 
 /**
- * Stands in for a handler that starts later: holds the call's listener events until {@link #start()}
- * runs the handler, then replays them in order and passes later events straight through.
+ * Stands in for a handler that starts later: holds the call's listener events until {@link
+ * #start()} runs the handler, then replays them in order and passes later events straight through.
  *
  * <p>Events arrive serialized from the call's executor; {@link #start()} runs once on another
  * thread. The lock only guards the hand-over, never a handler invocation.
@@ -21,6 +22,7 @@ final class DelayedStartListener<ReqT, RespT> extends ServerCall.Listener<ReqT> 
   private final RecoveryInterceptor.GuardedCall<ReqT, RespT> call;
   private final Metadata headers;
   private final ServerCallHandler<ReqT, RespT> next;
+  private final Context context;
   private final Runnable onAbandon;
   private final Object lock = new Object();
 
@@ -44,10 +46,12 @@ final class DelayedStartListener<ReqT, RespT> extends ServerCall.Listener<ReqT> 
       ServerCall<ReqT, RespT> call,
       Metadata headers,
       ServerCallHandler<ReqT, RespT> next,
+      Context context,
       Runnable onAbandon) {
     this.call = new RecoveryInterceptor.GuardedCall<>(call);
     this.headers = headers;
     this.next = next;
+    this.context = context;
     this.onAbandon = onAbandon;
   }
 
@@ -57,7 +61,7 @@ final class DelayedStartListener<ReqT, RespT> extends ServerCall.Listener<ReqT> 
     }
   }
 
-  /** Starts the handler and replays the held events; runs at most once. */
+  /** Starts the handler and replays the held events, in the call's context; runs at most once. */
   void start() {
     synchronized (lock) {
       if (started || cancelledBeforeStart) {
@@ -65,6 +69,15 @@ final class DelayedStartListener<ReqT, RespT> extends ServerCall.Listener<ReqT> 
       }
       started = true;
     }
+    Context previous = context.attach();
+    try {
+      startAndReplay();
+    } finally {
+      context.detach(previous);
+    }
+  }
+
+  private void startAndReplay() {
     ServerCall.Listener<ReqT> listener;
     try {
       listener = next.startCall(call, headers);

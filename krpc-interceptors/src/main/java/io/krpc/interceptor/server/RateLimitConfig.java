@@ -4,8 +4,8 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * The token bucket of one method: the Go KRPC's {@code Cap}, {@code Rate} and
- * {@code WaitMaxDuration}.
+ * The token bucket of one method: the Go KRPC's {@code Cap}, {@code Rate} and {@code
+ * WaitMaxDuration}.
  *
  * <pre>{@code
  * new RateLimitConfig(100, 10.0, Duration.ofMillis(100)); // burst 100, 10 calls/s, wait <= 100 ms

@@ -2,26 +2,28 @@ package io.krpc.interceptor.server;
 
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.TimeMeter;
+import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
-import io.krpc.interceptor.internal.DaemonThreads;
+import io.krpc.interceptor.internal.SharedExecutors;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import javax.annotation.Nullable;
-import javax.annotation.concurrent.GuardedBy;
 import javax.annotation.concurrent.ThreadSafe;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A token bucket (Bucket4j) per full method name; calls over the limit wait a bounded time for a
@@ -37,35 +39,28 @@ import javax.annotation.concurrent.ThreadSafe;
  *     .build();
  * }</pre>
  *
- * <p>Each method has its own bucket, which starts full. A call takes one token when it starts
- * (a stream takes one token, not one per message). When the bucket is empty the call reserves the
- * next token if it will be there within the method's {@link RateLimitConfig#maxWait()}; the handler
- * is then started after that delay, with the call's early events (messages, half-close) held and
- * replayed in order. No gRPC thread blocks: the delay is a task on a {@link ScheduledExecutorService}
- * and the handler starts on the {@linkplain Builder#executor(Executor) executor}. A call whose token
- * is further away than {@code maxWait} is refused at once (waiting would not help), and a call
- * cancelled while it waits gives its token back. Refused calls end with {@code RESOURCE_EXHAUSTED}
- * and a description such as {@code "rate limited: greeter.Greeter/SayHello allows 10.0 calls/s
- * (burst 100), no token within PT0.1S"}. Methods without a config and without a default pass
- * untouched.
+ * <p>Each method has its own bucket, which starts full. A call takes one token when it starts (a
+ * stream takes one token, not one per message). When the bucket is empty the call reserves the next
+ * token if it will be there within the method's {@link RateLimitConfig#maxWait()}; the handler is
+ * then started after that delay, with the call's early events (messages, half-close) held and
+ * replayed in order. No gRPC thread blocks: the delay is a task on a {@link
+ * ScheduledExecutorService} and the handler starts on the {@linkplain Builder#executor(Executor)
+ * executor}. A call whose token is further away than {@code maxWait} is refused at once (waiting
+ * would not help), and a call cancelled while it waits gives its token back. Refused calls end with
+ * {@code RESOURCE_EXHAUSTED} and a description such as {@code "rate limited:
+ * greeter.Greeter/SayHello allows 10.0 calls/s (burst 100), no token within PT0.1S"}. Methods
+ * without a config and without a default pass untouched.
  */
 @ThreadSafe
 public final class RateLimitInterceptor implements ServerInterceptor {
+  private static final Logger logger = LoggerFactory.getLogger(RateLimitInterceptor.class);
+
   private final Map<String, RateLimitConfig> configs;
   @Nullable private final RateLimitConfig defaultConfig;
   private final TimeMeter timeMeter;
   private final Map<String, Limiter> limiters = new ConcurrentHashMap<>();
-  private final Object executorsLock = new Object();
-  @Nullable private final ScheduledExecutorService configuredScheduler;
-  @Nullable private final Executor configuredExecutor;
-
-  @GuardedBy("executorsLock")
-  @Nullable
-  private ScheduledExecutorService scheduler;
-
-  @GuardedBy("executorsLock")
-  @Nullable
-  private Executor executor;
+  private final ScheduledExecutorService scheduler;
+  private final Executor executor;
 
   private RateLimitInterceptor(Builder builder) {
     this.configs = Map.copyOf(builder.configs);
@@ -83,8 +78,8 @@ public final class RateLimitInterceptor implements ServerInterceptor {
             return false;
           }
         };
-    this.configuredScheduler = builder.scheduler;
-    this.configuredExecutor = builder.executor;
+    this.scheduler = builder.scheduler != null ? builder.scheduler : SharedExecutors.timer();
+    this.executor = builder.executor != null ? builder.executor : SharedExecutors.handlerPool();
   }
 
   /**
@@ -108,24 +103,44 @@ public final class RateLimitInterceptor implements ServerInterceptor {
     if (limiter == null) {
       return next.startCall(call, headers);
     }
+    if (limiter.maxWaitNanos == 0) {
+      return limiter.bucket.tryConsume(1) ? next.startCall(call, headers) : refuse(call, limiter);
+    }
+    // Reserve a token, possibly one that has yet to be refilled, and learn how long until then.
     long waitNanos = limiter.bucket.consumeIgnoringRateLimits(1);
     if (waitNanos == 0) {
       return next.startCall(call, headers);
     }
-    if (waitNanos > limiter.config.maxWait().toNanos()) {
+    if (waitNanos > limiter.maxWaitNanos) {
       limiter.bucket.addTokens(1); // give the reservation back: this call will not use it
-      call.close(Status.RESOURCE_EXHAUSTED.withDescription(limiter.refusal), new Metadata());
-      return new ServerCall.Listener<ReqT>() {};
+      return refuse(call, limiter);
     }
+    // The handler starts on another thread: carry the call's Context (deadline, cancellation,
+    // values set by outer interceptors) over to it.
     DelayedStartListener<ReqT, RespT> delayed =
-        new DelayedStartListener<>(call, headers, next, () -> limiter.bucket.addTokens(1));
-    Executor handlerExecutor = executor();
+        new DelayedStartListener<>(
+            call, headers, next, Context.current(), () -> limiter.bucket.addTokens(1));
     ScheduledFuture<?> timer =
-        scheduler()
-            .schedule(
-                () -> handlerExecutor.execute(delayed::start), waitNanos, TimeUnit.NANOSECONDS);
+        scheduler.schedule(() -> startOnExecutor(delayed, method), waitNanos, TimeUnit.NANOSECONDS);
     delayed.setTimer(timer);
     return delayed;
+  }
+
+  private static <ReqT> ServerCall.Listener<ReqT> refuse(
+      ServerCall<ReqT, ?> call, Limiter limiter) {
+    call.close(Status.RESOURCE_EXHAUSTED.withDescription(limiter.refusal), new Metadata());
+    return new ServerCall.Listener<ReqT>() {};
+  }
+
+  private void startOnExecutor(DelayedStartListener<?, ?> delayed, String method) {
+    try {
+      executor.execute(delayed::start);
+    } catch (RejectedExecutionException e) {
+      // The executor is shutting down (so is the server, usually): start here rather than leave
+      // the call hanging until its deadline.
+      logger.warn("{}: executor rejected a delayed start; starting on the timer thread", method, e);
+      delayed.start();
+    }
   }
 
   @Nullable
@@ -141,39 +156,13 @@ public final class RateLimitInterceptor implements ServerInterceptor {
     return limiters.computeIfAbsent(method, m -> new Limiter(m, config, timeMeter));
   }
 
-  private ScheduledExecutorService scheduler() {
-    if (configuredScheduler != null) {
-      return configuredScheduler;
-    }
-    synchronized (executorsLock) {
-      if (scheduler == null) {
-        scheduler =
-            Executors.newSingleThreadScheduledExecutor(
-                DaemonThreads.factory("krpc-rate-limit-timer"));
-      }
-      return scheduler;
-    }
-  }
-
-  private Executor executor() {
-    if (configuredExecutor != null) {
-      return configuredExecutor;
-    }
-    synchronized (executorsLock) {
-      if (executor == null) {
-        executor = Executors.newCachedThreadPool(DaemonThreads.factory("krpc-rate-limit-handler"));
-      }
-      return executor;
-    }
-  }
-
   private static final class Limiter {
-    final RateLimitConfig config;
+    final long maxWaitNanos;
     final Bucket bucket;
     final String refusal;
 
     Limiter(String method, RateLimitConfig config, TimeMeter timeMeter) {
-      this.config = config;
+      this.maxWaitNanos = config.maxWait().toNanos();
       // One token every 1/rate seconds, added greedily (fractions accrue continuously).
       long nanosPerToken = Math.max(1, Math.round(1e9 / config.tokensPerSecond()));
       this.bucket =
@@ -242,7 +231,8 @@ public final class RateLimitInterceptor implements ServerInterceptor {
     }
 
     /**
-     * Runs the timers of waiting calls. Default: one daemon thread per interceptor, started the
+     * Runs the timers of waiting calls (short tasks that hand the call to the {@link
+     * #executor(Executor) executor}). Default: a process-wide daemon timer thread, started the
      * first time a call has to wait. The caller owns a scheduler passed here.
      */
     public Builder scheduler(ScheduledExecutorService scheduler) {
@@ -252,7 +242,8 @@ public final class RateLimitInterceptor implements ServerInterceptor {
 
     /**
      * Starts the handlers of calls that waited (only those; others start on the server's own
-     * thread). Default: a cached pool of daemon threads; pass the server's executor to share it.
+     * thread). Default: a process-wide cached pool of daemon threads; pass the server's executor to
+     * share it.
      */
     public Builder executor(Executor executor) {
       this.executor = Objects.requireNonNull(executor, "executor");

@@ -22,11 +22,12 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Covers {@code startCall} and every listener callback ({@code onMessage}, {@code onHalfClose},
- * {@code onReady}, {@code onCancel}, {@code onComplete}) of unary and streaming calls. The throwable
- * (any {@link RuntimeException} or {@link Error}, or a checked exception thrown sneakily) is logged at
- * ERROR with its stack and the method name; the client receives {@code INTERNAL} with the fixed
- * description {@value #DESCRIPTION} and nothing of the exception. A call the handler already closed
- * is not closed again, and a call that was already cancelled or completed is only logged.
+ * {@code onReady}, {@code onCancel}, {@code onComplete}) of unary and streaming calls. The
+ * throwable (any {@link RuntimeException} or {@link Error}, or a checked exception thrown sneakily)
+ * is logged at ERROR with its stack and the method name; the client receives {@code INTERNAL} with
+ * the fixed description {@value #DESCRIPTION} and nothing of the exception. A call the handler
+ * already closed is not closed again, and a call that was already cancelled or completed is only
+ * logged.
  *
  * <p>Put it outermost in the server chain so that it also covers the interceptors inside it.
  * Thread-safe and stateless; one instance can serve any number of services.
@@ -64,6 +65,7 @@ public final class RecoveryInterceptor implements ServerInterceptor {
   static final class GuardedCall<ReqT, RespT>
       extends ForwardingServerCall.SimpleForwardingServerCall<ReqT, RespT> {
     private final AtomicBoolean closed = new AtomicBoolean();
+
     /** Set once the transport reported cancel or complete: closing is pointless then. */
     private volatile boolean finished;
 
@@ -73,10 +75,11 @@ public final class RecoveryInterceptor implements ServerInterceptor {
 
     @Override
     public void close(Status status, Metadata trailers) {
-      // A handler that closes twice still gets grpc's IllegalStateException; only our own close is
-      // suppressed when the handler got there first.
-      closed.set(true);
+      // A handler that closes twice still gets grpc's IllegalStateException; only recovery's own
+      // close is skipped when the handler got there first. Marked after the fact: a close that
+      // threw did not close, and recovery should try again.
       super.close(status, trailers);
+      closed.set(true);
     }
 
     void markFinished() {

@@ -142,7 +142,8 @@ class CircuitBreakerInterceptorTest {
     CircuitBreakerInterceptor breaker =
         startWith(
             CircuitBreakerInterceptor.builder("greeter")
-                .gobreaker(1, Duration.ofSeconds(10), Duration.ofSeconds(5), c -> c.totalFailures() >= 3)
+                .gobreaker(
+                    1, Duration.ofSeconds(10), Duration.ofSeconds(5), c -> c.totalFailures() >= 3)
                 .ticker(ticker)
                 .build());
     CircuitBreaker cb = breaker.circuitBreaker(CallType.UNARY.fullMethodName());
@@ -214,7 +215,12 @@ class CircuitBreakerInterceptorTest {
     harness.call(CallType.UNARY, "refused");
     harness.call(CallType.UNARY, "refused");
 
-    assertThat(registry.get("krpc_client_circuit_breaker_state").tag("name", "greeter").gauge().value())
+    assertThat(
+            registry
+                .get("krpc_client_circuit_breaker_state")
+                .tag("name", "greeter")
+                .gauge()
+                .value())
         .isEqualTo(1.0);
     assertThat(
             registry
@@ -229,7 +235,8 @@ class CircuitBreakerInterceptorTest {
 
   @Test
   void validatesArguments() {
-    assertThatThrownBy(() -> CircuitBreakerInterceptor.of("g", -1, Duration.ZERO, Duration.ZERO, null))
+    assertThatThrownBy(
+            () -> CircuitBreakerInterceptor.of("g", -1, Duration.ZERO, Duration.ZERO, null))
         .hasMessage("maxRequests: -1 (expected: >= 0)");
     assertThatThrownBy(
             () -> CircuitBreakerInterceptor.of("g", 1, Duration.ofSeconds(-1), Duration.ZERO, null))

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.grpc.Context;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -20,6 +21,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -44,7 +46,10 @@ class RateLimitInterceptorTest {
   }
 
   private RateLimitInterceptor.Builder limiter() {
-    return RateLimitInterceptor.builder().ticker(ticker).scheduler(scheduler).executor(Runnable::run);
+    return RateLimitInterceptor.builder()
+        .ticker(ticker)
+        .scheduler(scheduler)
+        .executor(Runnable::run);
   }
 
   @Test
@@ -58,14 +63,19 @@ class RateLimitInterceptorTest {
     assertThatThrownBy(() -> new RateLimitConfig(1, 1, Duration.ofSeconds(-1)))
         .hasMessage("maxWait: PT-1S (expected: >= 0)");
     assertThatThrownBy(
-            () -> RateLimitInterceptor.builder().method("SayHello", new RateLimitConfig(1, 1, Duration.ZERO)))
+            () ->
+                RateLimitInterceptor.builder()
+                    .method("SayHello", new RateLimitConfig(1, 1, Duration.ZERO)))
         .hasMessage("fullMethodName: SayHello (expected: service/method)");
   }
 
   @ParameterizedTest
   @EnumSource(CallType.class)
   void callsOverTheBurstAreRefusedWithResourceExhaustedUntilRefilled(CallType type) {
-    startWith(limiter().method(type.fullMethodName(), new RateLimitConfig(2, 1.0, Duration.ZERO)).build());
+    startWith(
+        limiter()
+            .method(type.fullMethodName(), new RateLimitConfig(2, 1.0, Duration.ZERO))
+            .build());
 
     assertThat(harness.call(type, "a").status().isOk()).isTrue();
     assertThat(harness.call(type, "b").status().isOk()).isTrue();
@@ -86,7 +96,9 @@ class RateLimitInterceptorTest {
   void aCallWaitsForTheNextTokenWithinMaxWaitWithoutBlocking(CallType type) throws Exception {
     // 10 tokens/s: one token every 100 ms; a call may wait 150 ms.
     startWith(
-        limiter().method(type.fullMethodName(), new RateLimitConfig(1, 10.0, Duration.ofMillis(150))).build());
+        limiter()
+            .method(type.fullMethodName(), new RateLimitConfig(1, 10.0, Duration.ofMillis(150)))
+            .build());
     assertThat(harness.call(type, "first").status().isOk()).isTrue();
 
     CompletableFuture<InProcessHarness.Result> waiting = harness.start(type, "second");
@@ -148,10 +160,83 @@ class RateLimitInterceptorTest {
     RateLimitInterceptor onlyUnary =
         RateLimitInterceptor.of(
             Map.of(CallType.UNARY.fullMethodName(), new RateLimitConfig(1, 1.0, Duration.ZERO)));
-    RecordingServerCall other = new RecordingServerCall(io.grpc.testing.protobuf.SimpleServiceGrpc.getBidiStreamingRpcMethod());
+    RecordingServerCall other =
+        new RecordingServerCall(
+            io.grpc.testing.protobuf.SimpleServiceGrpc.getBidiStreamingRpcMethod());
     for (int i = 0; i < 5; i++) {
       onlyUnary.interceptCall(other, new Metadata(), (c, h) -> new ServerCall.Listener<>() {});
     }
     assertThat(other.closes).isEmpty();
+  }
+
+  @Test
+  void aDelayedHandlerRunsInTheCallsContext() throws Exception {
+    Context.Key<String> key = Context.key("test-key");
+    RateLimitInterceptor limiter =
+        limiter().defaultConfig(new RateLimitConfig(1, 10.0, Duration.ofMillis(150))).build();
+    List<String> seen = new CopyOnWriteArrayList<>();
+    ServerCallHandler<SimpleRequest, SimpleResponse> handler =
+        (call, headers) -> {
+          seen.add("start:" + key.get());
+          return new ServerCall.Listener<>() {
+            @Override
+            public void onHalfClose() {
+              seen.add("halfClose:" + key.get());
+            }
+          };
+        };
+    Context context = Context.current().withValue(key, "outer");
+
+    context.run(() -> limiter.interceptCall(new RecordingServerCall(), new Metadata(), handler));
+    ServerCall.Listener<SimpleRequest> waiting =
+        context.call(
+            () -> limiter.interceptCall(new RecordingServerCall(), new Metadata(), handler));
+    waiting.onHalfClose();
+    scheduler.advance(Duration.ofMillis(100));
+
+    assertThat(seen).containsExactly("start:outer", "start:outer", "halfClose:outer");
+  }
+
+  @Test
+  void withTheDefaultTimerAndPoolAWaitingCallStartsOnItsOwn() {
+    // Real time: one token every 50 ms, a call may wait 2 s.
+    startWith(
+        RateLimitInterceptor.builder()
+            .defaultConfig(new RateLimitConfig(1, 20.0, Duration.ofSeconds(2)))
+            .build());
+
+    assertThat(harness.call(CallType.UNARY, "a").status().isOk()).isTrue();
+    InProcessHarness.Result waited = harness.call(CallType.CLIENT_STREAMING, "b");
+    InProcessHarness.Result waitedToo = harness.call(CallType.CLIENT_STREAMING, "c");
+
+    assertThat(waited.status().isOk()).isTrue();
+    assertThat(waited.responses()).containsExactly("b");
+    assertThat(waitedToo.status().isOk()).isTrue();
+  }
+
+  @Test
+  void aRejectingExecutorDoesNotStrandAWaitingCall() {
+    RateLimitInterceptor limiter =
+        RateLimitInterceptor.builder()
+            .defaultConfig(new RateLimitConfig(1, 10.0, Duration.ofMillis(150)))
+            .ticker(ticker)
+            .scheduler(scheduler)
+            .executor(
+                task -> {
+                  throw new java.util.concurrent.RejectedExecutionException("shut down");
+                })
+            .build();
+    AtomicInteger handlerStarts = new AtomicInteger();
+    ServerCallHandler<SimpleRequest, SimpleResponse> handler =
+        (call, headers) -> {
+          handlerStarts.incrementAndGet();
+          return new ServerCall.Listener<>() {};
+        };
+
+    limiter.interceptCall(new RecordingServerCall(), new Metadata(), handler);
+    limiter.interceptCall(new RecordingServerCall(), new Metadata(), handler);
+    scheduler.advance(Duration.ofMillis(100));
+
+    assertThat(handlerStarts).hasValue(2);
   }
 }

@@ -92,7 +92,9 @@ class RecoveryInterceptorTest {
     ServerCall.Listener<SimpleRequest> listener =
         RecoveryInterceptor.create()
             .interceptCall(
-                call, new Metadata(), throwingIn("onHalfClose", c -> c.close(Status.OK, new Metadata())));
+                call,
+                new Metadata(),
+                throwingIn("onHalfClose", c -> c.close(Status.OK, new Metadata())));
 
     listener.onHalfClose();
 
