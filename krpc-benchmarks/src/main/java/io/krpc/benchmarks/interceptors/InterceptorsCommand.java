@@ -23,7 +23,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
  *
  * <p>Options: {@code --chains=bare,recovery,...} (default: all), {@code --forks=N} (1),
  * {@code --warmup=N} (3) and {@code --iterations=N} (5) of 1 s each, {@code --out=FILE} to save the
- * table as markdown.
+ * table as markdown, {@code --append=FILE} to add it to a file.
  */
 public final class InterceptorsCommand {
   private InterceptorsCommand() {}
@@ -40,6 +40,7 @@ public final class InterceptorsCommand {
     int warmup = 3;
     int iterations = 5;
     String out = null;
+    boolean append = false;
     for (String arg : args) {
       if (arg.startsWith("--chains=")) {
         chains = arg.substring("--chains=".length());
@@ -49,12 +50,14 @@ public final class InterceptorsCommand {
         warmup = Integer.parseInt(arg.substring("--warmup=".length()));
       } else if (arg.startsWith("--iterations=")) {
         iterations = Integer.parseInt(arg.substring("--iterations=".length()));
-      } else if (arg.startsWith("--out=")) {
-        out = arg.substring("--out=".length());
+      } else if (arg.startsWith("--out=") || arg.startsWith("--append=")) {
+        out = arg.substring(arg.indexOf('=') + 1);
+        append = arg.startsWith("--append=");
       } else {
         throw new IllegalArgumentException(
             "interceptors: unknown option " + arg
-                + " (expected: --chains=a,b --forks=N --warmup=N --iterations=N --out=FILE)");
+                + " (expected: --chains=a,b --forks=N --warmup=N --iterations=N --out=FILE"
+                + " --append=FILE)");
       }
     }
     exposeClassPathToForks();
@@ -76,7 +79,8 @@ public final class InterceptorsCommand {
     System.out.println();
     System.out.println(table);
     if (out != null) {
-      MarkdownReport.write(out, "Interceptor cost (JMH)", table);
+      MarkdownReport.write(out, "Interceptor cost (JMH)", "interceptors " + String.join(" ", args),
+          table, append);
     }
   }
 

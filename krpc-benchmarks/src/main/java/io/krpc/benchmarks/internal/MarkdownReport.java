@@ -6,29 +6,42 @@ import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 
 /** Writes a benchmark's result table as a markdown file with the conditions it ran under. */
 public final class MarkdownReport {
   private MarkdownReport() {}
 
-  /** Writes {@code title}, the run's date, JVM and cores, then {@code body}, to {@code file}. */
-  public static void write(String file, String title, String body) {
-    String header = "# " + title + "\n\n"
+  /**
+   * Writes {@code title}, the command, the run's date, JVM and cores, then {@code body}, to {@code
+   * file}; with {@code append} adds them as a new section at the end of the file instead.
+   */
+  public static void write(String file, String title, String command, String body,
+      boolean append) {
+    List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
+    String text = (append ? "\n## " : "# ") + title + "\n\n"
+        + "`" + command + "`\n\n"
         + "Run " + Instant.now().truncatedTo(ChronoUnit.SECONDS)
         + " on " + Runtime.getRuntime().availableProcessors() + " cores, Java "
         + System.getProperty("java.version") + " (" + ManagementFactory.getRuntimeMXBean().getVmName()
-        + ").\n\n";
+        + (jvmArgs.isEmpty() ? "" : ", " + String.join(" ", jvmArgs)) + ").\n\n" + body;
     try {
       Path path = Path.of(file);
       if (path.getParent() != null) {
         Files.createDirectories(path.getParent());
       }
-      Files.writeString(path, header + body, StandardCharsets.UTF_8);
+      if (append) {
+        Files.writeString(path, text, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+            StandardOpenOption.APPEND);
+      } else {
+        Files.writeString(path, text, StandardCharsets.UTF_8);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file, e);
     }
-    System.out.println("table written to " + file);
+    System.out.println("table " + (append ? "appended to " : "written to ") + file);
   }
 }

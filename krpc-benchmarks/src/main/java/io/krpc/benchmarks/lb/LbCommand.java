@@ -1,0 +1,256 @@
+package io.krpc.benchmarks.lb;
+
+import io.grpc.LoadBalancerRegistry;
+import io.krpc.KClient;
+import io.krpc.KServer;
+import io.krpc.benchmarks.load.LoadGenerator;
+import io.krpc.benchmarks.load.LoadResult;
+import io.krpc.benchmarks.internal.MarkdownReport;
+import io.krpc.examples.greeter.GreeterGrpc;
+import io.krpc.examples.greeter.HelloRequest;
+import io.krpc.registry.InMemoryRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * {@code lb}: four in-JVM greeter servers behind one in-memory registry, one of them slow, driven at
+ * a fixed concurrency through each load-balancing policy in turn; prints p50, p99, p99.9,
+ * throughput and the slow server's share of the calls side by side, plus a {@code krpc_p2c} run
+ * over four healthy servers as the baseline.
+ *
+ * <p>Options: {@code --concurrency=N} (16), {@code --warmup=S} (3) and {@code --duration=S} (10)
+ * seconds per policy, {@code --fast-ms=N} (2) and {@code --slow-ms=N} (20) handler latency,
+ * {@code --tail} to make the slow server answer 5% of its calls in 100 ms (and the rest in
+ * fast-ms) instead, {@code --policies=a,b} to run a subset, {@code --p2c-decay=1s,250ms} to add
+ * {@code krpc_p2c} rows (healthy and slow) with other decay times, {@code --out=FILE} to save the
+ * table as markdown, {@code --append=FILE} to add it to a file as a new section.
+ */
+public final class LbCommand {
+  static final String SLOW_SERVICE = "lb-bench";
+  static final String HEALTHY_SERVICE = "lb-bench-healthy";
+  static final String HEALTHY = "4 healthy";
+  static final String SLOW = "1 of 4 slow";
+  static final List<String> POLICIES =
+      List.of("round_robin", "least_request_experimental", "krpc_p2c", "krpc_wrr");
+
+  private LbCommand() {}
+
+  /** Runs the benchmark on its own: {@code java ... LbCommand [options]}. */
+  public static void main(String[] args) throws Exception {
+    run(args);
+  }
+
+  /** Runs the benchmark with the options in {@code args} (the subcommand name already removed). */
+  public static void run(String[] args) throws Exception {
+    Options options = Options.parse(args);
+    ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, r -> {
+      Thread t = new Thread(r, "lb-bench-timer");
+      t.setDaemon(true);
+      return t;
+    });
+    InMemoryRegistry registry = new InMemoryRegistry();
+    List<KServer> servers = new ArrayList<>();
+    List<DelayedGreeter> slowCluster = new ArrayList<>();
+    List<DelayedGreeter> healthyCluster = new ArrayList<>();
+    List<Row> rows = new ArrayList<>();
+    try {
+      long fast = options.fastMillis * 1000L;
+      for (int i = 0; i < 4; i++) {
+        DelayedGreeter greeter = i > 0 ? new DelayedGreeter(timer, "fast-" + i, fast, 0, 0)
+            : options.tail ? new DelayedGreeter(timer, "slow", fast, 0.05, 100_000)
+            : new DelayedGreeter(timer, "slow", options.slowMillis * 1000L, 0, 0);
+        slowCluster.add(greeter);
+        servers.add(start(SLOW_SERVICE, greeter, registry));
+        DelayedGreeter healthy = new DelayedGreeter(timer, "healthy-" + i, fast, 0, 0);
+        healthyCluster.add(healthy);
+        servers.add(start(HEALTHY_SERVICE, healthy, registry));
+      }
+      // JIT, class loading and connection setup would otherwise land in the first row.
+      measure("JVM warm-up", "round_robin", HEALTHY_SERVICE, healthyCluster, registry, options);
+      if (registered("krpc_p2c")) {
+        rows.add(measure(HEALTHY, "krpc_p2c", HEALTHY_SERVICE, healthyCluster, registry, options));
+      }
+      for (String policy : options.policies) {
+        if (registered(policy)) {
+          rows.add(measure(SLOW, policy, SLOW_SERVICE, slowCluster, registry, options));
+        }
+      }
+      for (String decay : options.p2cDecays) {
+        if (registered("krpc_p2c")) {
+          rows.add(measure(HEALTHY, "krpc_p2c", Map.of("decayTime", decay), HEALTHY_SERVICE,
+              healthyCluster, registry, options));
+          rows.add(measure(SLOW, "krpc_p2c", Map.of("decayTime", decay), SLOW_SERVICE,
+              slowCluster, registry, options));
+        }
+      }
+    } finally {
+      servers.forEach(KServer::close);
+      timer.shutdownNow();
+    }
+    String table = table(rows, options, slowCluster.get(0).describe());
+    System.out.println();
+    System.out.println(table);
+    if (options.out != null) {
+      MarkdownReport.write(options.out, "Load balancing: " + (options.tail
+              ? "one backend of four answers 5% of its calls in 100 ms"
+              : "one backend of four is " + options.slowMillis / options.fastMillis + "x slower")
+              + ", concurrency " + options.concurrency,
+          "lb " + String.join(" ", args), table, options.append);
+    }
+  }
+
+  private static boolean registered(String policy) {
+    if (LoadBalancerRegistry.getDefaultRegistry().getProvider(policy) != null) {
+      return true;
+    }
+    System.out.println("policy " + policy + " is not registered in this JVM; skipped");
+    return false;
+  }
+
+  private static KServer start(String service, DelayedGreeter greeter, InMemoryRegistry registry) {
+    return KServer.builder()
+        .serviceName(service)
+        .host("127.0.0.1")
+        .port(0)
+        .weight(100)
+        .registry(registry)
+        .addService(greeter)
+        .deregisterDelay(Duration.ZERO)
+        .shutdownHook(false)
+        .start();
+  }
+
+  private static Row measure(String scenario, String policy, String service,
+      List<DelayedGreeter> cluster, InMemoryRegistry registry, Options options)
+      throws InterruptedException {
+    return measure(scenario, policy, Map.of(), service, cluster, registry, options);
+  }
+
+  private static Row measure(String scenario, String policy, Map<String, ?> config,
+      String service, List<DelayedGreeter> cluster, InMemoryRegistry registry, Options options)
+      throws InterruptedException {
+    String label = config.isEmpty() ? policy : policy + " " + config;
+    KClient client = KClient.forService(service).registry(registry)
+        .loadBalancing(policy, config).build();
+    try {
+      GreeterGrpc.GreeterFutureStub stub = GreeterGrpc.newFutureStub(client.channel());
+      HelloRequest request = HelloRequest.newBuilder().setName("lb").build();
+      long[] before = cluster.stream().mapToLong(DelayedGreeter::calls).toArray();
+      LoadResult result = LoadGenerator.builder(() -> stub.sayHello(request))
+          .name(label + " / " + scenario)
+          .concurrency(options.concurrency)
+          .warmup(Duration.ofSeconds(options.warmupSeconds))
+          .duration(Duration.ofSeconds(options.durationSeconds))
+          .build()
+          .run();
+      long total = 0;
+      for (int i = 0; i < cluster.size(); i++) {
+        total += cluster.get(i).calls() - before[i];
+      }
+      double firstShare = total == 0 ? 0 : (double) (cluster.get(0).calls() - before[0]) / total;
+      System.out.println(result.summary());
+      return new Row(scenario, label, result, firstShare);
+    } finally {
+      client.close();
+    }
+  }
+
+  static String table(List<Row> rows, Options options, String slowServer) {
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT,
+        "Four in-JVM greeter servers on loopback (in-memory registry), fixed concurrency %d,"
+            + " %d s warm-up + %d s measured per row. Fast servers answer in %d ms; the slow one"
+            + " in %s (a scheduled reply, so it stays responsive). \"Server 0 share\" is the share"
+            + " of calls (warm-up included) that went to server 0, the slow one in the slow"
+            + " scenario (a fair share is 25%%).%n%n",
+        options.concurrency, options.warmupSeconds, options.durationSeconds, options.fastMillis,
+        slowServer));
+    sb.append("| backends | policy | p50 ms | p99 ms | p99.9 ms | calls/s | server 0 share | errors |\n");
+    sb.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for (Row row : rows) {
+      LoadResult r = row.result;
+      sb.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f | %.2f | %.0f | %.1f%% | %d |%n",
+          row.scenario, row.policy, r.p50Micros() / 1000, r.p99Micros() / 1000,
+          r.p999Micros() / 1000, r.throughput(), row.firstShare * 100, r.errors()));
+    }
+    Row baseline = find(rows, HEALTHY, "krpc_p2c");
+    Row p2c = find(rows, SLOW, "krpc_p2c");
+    Row rr = find(rows, SLOW, "round_robin");
+    if (baseline != null && p2c != null && rr != null) {
+      double vsHealthy = p2c.result.p99Micros() / baseline.result.p99Micros();
+      double vsRr = p2c.result.p99Micros() / rr.result.p99Micros();
+      sb.append(String.format(Locale.ROOT,
+          "%nGoal: krpc_p2c p99 with one slow backend <= 1.5x its all-healthy p99: %.2fx (%s);"
+              + " <= 1/5 of round_robin's: %.2fx = 1/%.1f (%s).%n",
+          vsHealthy, vsHealthy <= 1.5 ? "met" : "missed", vsRr, 1 / vsRr,
+          vsRr <= 0.2 ? "met" : "missed"));
+    }
+    return sb.toString();
+  }
+
+  private static Row find(List<Row> rows, String scenario, String policy) {
+    return rows.stream().filter(r -> r.scenario.equals(scenario) && r.policy.equals(policy))
+        .findFirst().orElse(null);
+  }
+
+  record Row(String scenario, String policy, LoadResult result, double firstShare) {}
+
+  /** The command line options. */
+  static final class Options {
+    int concurrency = 16;
+    int warmupSeconds = 3;
+    int durationSeconds = 10;
+    int fastMillis = 2;
+    int slowMillis = 20;
+    boolean tail;
+    List<String> policies = POLICIES;
+    List<String> p2cDecays = List.of();
+    String out;
+    boolean append;
+
+    static Options parse(String[] args) {
+      Options o = new Options();
+      for (String arg : args) {
+        String value = arg.contains("=") ? arg.substring(arg.indexOf('=') + 1) : "";
+        if (arg.startsWith("--concurrency=")) {
+          o.concurrency = positive(arg, value);
+        } else if (arg.startsWith("--warmup=")) {
+          o.warmupSeconds = positive(arg, value);
+        } else if (arg.startsWith("--duration=")) {
+          o.durationSeconds = positive(arg, value);
+        } else if (arg.startsWith("--fast-ms=")) {
+          o.fastMillis = positive(arg, value);
+        } else if (arg.startsWith("--slow-ms=")) {
+          o.slowMillis = positive(arg, value);
+        } else if (arg.equals("--tail")) {
+          o.tail = true;
+        } else if (arg.startsWith("--policies=")) {
+          o.policies = List.of(value.split(","));
+        } else if (arg.startsWith("--p2c-decay=")) {
+          o.p2cDecays = List.of(value.split(","));
+        } else if (arg.startsWith("--out=") || arg.startsWith("--append=")) {
+          o.out = value;
+          o.append = arg.startsWith("--append=");
+        } else {
+          throw new IllegalArgumentException("lb: unknown option " + arg + " (expected: "
+              + "--concurrency=N --warmup=S --duration=S --fast-ms=N --slow-ms=N --tail"
+              + " --policies=a,b --p2c-decay=1s,250ms --out=FILE --append=FILE)");
+        }
+      }
+      return o;
+    }
+
+    private static int positive(String arg, String value) {
+      int n = Integer.parseInt(value);
+      if (n < 1) {
+        throw new IllegalArgumentException(arg + " (expected: >= 1)");
+      }
+      return n;
+    }
+  }
+}

@@ -1,0 +1,214 @@
+package io.krpc.benchmarks.overload;
+
+import io.grpc.Status;
+import io.krpc.KClient;
+import io.krpc.KServer;
+import io.krpc.benchmarks.internal.MarkdownReport;
+import io.krpc.benchmarks.load.LoadGenerator;
+import io.krpc.benchmarks.load.LoadResult;
+import io.krpc.examples.greeter.GreeterGrpc;
+import io.krpc.examples.greeter.HelloRequest;
+import io.krpc.interceptor.server.AdaptiveLimitInterceptor;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code overload}: a server whose handler burns a fixed amount of CPU per call; its capacity is
+ * measured first with a closed loop, then it is offered 1x, 2x and 4x that capacity at a fixed rate
+ * (open loop, latency from each call's intended start), once without and once with the adaptive
+ * (BBR) limiter. Prints goodput (successful calls per second), p99 of the successful calls, the
+ * shed ratio (RESOURCE_EXHAUSTED) and the timeout ratio (the client deadline, which ends the calls
+ * of an unprotected server). Client and server share this JVM and the machine's cores.
+ *
+ * <p>Options: {@code --burn-us=N} CPU per call (1000), {@code --deadline-ms=N} client deadline
+ * (1000), {@code --capacity-concurrency=N} closed-loop concurrency (2 x cores),
+ * {@code --warmup=S} (5) and {@code --duration=S} (8) per run, {@code --factors=1,2,4},
+ * {@code --out=FILE} to save the table as markdown, {@code --append=FILE} to add it to a file.
+ */
+public final class OverloadCommand {
+  private OverloadCommand() {}
+
+  /** Runs the benchmark on its own: {@code java ... OverloadCommand [options]}. */
+  public static void main(String[] args) throws Exception {
+    run(args);
+  }
+
+  /** Runs the benchmark with the options in {@code args} (the subcommand name already removed). */
+  public static void run(String[] args) throws Exception {
+    Options options = Options.parse(args);
+    LoadResult capacityRun = measure(options, false, 0);
+    double capacity = capacityRun.successes() / seconds(capacityRun);
+    System.out.printf(Locale.ROOT, "capacity: %.0f calls/s, p99 %.2f ms (closed loop, %d in flight)%n",
+        capacity, capacityRun.p99Micros() / 1000, options.capacityConcurrency);
+    List<Row> rows = new ArrayList<>();
+    for (double factor : options.factors) {
+      for (boolean limiter : new boolean[] {false, true}) {
+        settle();
+        LoadResult result = measure(options, limiter, factor * capacity);
+        rows.add(new Row(factor, limiter, result));
+      }
+    }
+    String table = table(options, capacity, capacityRun, rows);
+    System.out.println();
+    System.out.println(table);
+    if (options.out != null) {
+      MarkdownReport.write(options.out, "Overload: adaptive (BBR) limiter vs none",
+          "overload " + String.join(" ", args), table, options.append);
+    }
+  }
+
+  /** One run against a fresh server: closed loop when {@code rate} is 0, else fixed rate. */
+  private static LoadResult measure(Options options, boolean withLimiter, double rate)
+      throws InterruptedException {
+    KServer.Builder builder = KServer.builder()
+        .serviceName("overload-bench")
+        .host("127.0.0.1")
+        .port(0)
+        .addService(new CpuBurningGreeter(options.burnMicros))
+        .shutdownHook(false)
+        .deregisterDelay(Duration.ZERO)
+        .shutdownGracePeriod(Duration.ofSeconds(2));
+    if (withLimiter) {
+      builder.intercept(AdaptiveLimitInterceptor.create());
+    }
+    KServer server = builder.start();
+    KClient client = KClient.forTarget("127.0.0.1:" + server.port()).build();
+    try {
+      GreeterGrpc.GreeterFutureStub stub = GreeterGrpc.newFutureStub(client.channel());
+      HelloRequest request = HelloRequest.newBuilder().setName("overload").build();
+      long deadline = options.deadlineMillis;
+      String name = rate == 0 ? "capacity" : String.format(Locale.ROOT, "%s limiter, %.0f/s",
+          withLimiter ? "with" : "no", rate);
+      LoadGenerator.Builder load =
+          LoadGenerator.builder(() -> stub.withDeadlineAfter(deadline, TimeUnit.MILLISECONDS)
+                  .sayHello(request))
+              .name(name)
+              .warmup(Duration.ofSeconds(options.warmupSeconds))
+              .duration(Duration.ofSeconds(options.durationSeconds));
+      if (rate == 0) {
+        load.concurrency(options.capacityConcurrency);
+      } else {
+        // Room for every call the deadline can keep outstanding, so the schedule never waits.
+        load.rate(rate).maxOutstanding((int) Math.max(1000, rate * deadline / 1000 * 2));
+      }
+      LoadResult result = load.build().run();
+      System.out.println(result.summary());
+      return result;
+    } finally {
+      client.close();
+      server.close();
+    }
+  }
+
+  /** Lets the process CPU average and the previous run's threads calm down between runs. */
+  private static void settle() throws InterruptedException {
+    System.gc();
+    Thread.sleep(3000);
+  }
+
+  private static double seconds(LoadResult r) {
+    return r.elapsed().toNanos() / 1e9;
+  }
+
+  private static double ratio(LoadResult r, Status.Code code) {
+    return r.calls() == 0 ? 0 : (double) r.errorsByCode().getOrDefault(code, 0L) / r.calls();
+  }
+
+  static String table(Options options, double capacity, LoadResult capacityRun, List<Row> rows) {
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT,
+        "One KServer whose handler burns %d µs of CPU per call, client in the same JVM;"
+            + " client deadline %d ms; %d s warm-up + %d s measured per row, a fresh server each."
+            + " Capacity measured first with a closed loop of %d calls in flight:"
+            + " **%.0f calls/s**, p99 %.2f ms. Latency of fixed-rate runs counts from each call's"
+            + " intended start.%n%n",
+        options.burnMicros, options.deadlineMillis, options.warmupSeconds,
+        options.durationSeconds, options.capacityConcurrency, capacity,
+        capacityRun.p99Micros() / 1000));
+    sb.append("| offered | limiter | offered calls/s | goodput calls/s | goodput / capacity |"
+        + " p99 ms (OK calls) | shed | deadline exceeded |\n");
+    sb.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for (Row row : rows) {
+      LoadResult r = row.result;
+      double goodput = r.successes() / seconds(r);
+      sb.append(String.format(Locale.ROOT, "| %.0fx | %s | %.0f | %.0f | %.0f%% | %.2f | %.1f%% | %.1f%% |%n",
+          row.factor, row.limiter ? "BBR" : "none", row.factor * capacity, goodput,
+          goodput / capacity * 100, r.p99Micros() / 1000,
+          ratio(r, Status.Code.RESOURCE_EXHAUSTED) * 100,
+          ratio(r, Status.Code.DEADLINE_EXCEEDED) * 100));
+    }
+    Row base = find(rows, 1, true);
+    Row top = find(rows, 4, true);
+    if (base != null && top != null) {
+      double goodput = top.result.successes() / seconds(top.result) / capacity;
+      double p99 = top.result.p99Micros() / base.result.p99Micros();
+      sb.append(String.format(Locale.ROOT,
+          "%nGoal at 4x with the limiter: goodput >= 90%% of capacity: %.0f%% (%s); p99 within 3x"
+              + " of the 1x p99: %.2fx (%s).%n",
+          goodput * 100, goodput >= 0.9 ? "met" : "missed", p99, p99 <= 3 ? "met" : "missed"));
+    }
+    return sb.toString();
+  }
+
+  private static Row find(List<Row> rows, double factor, boolean limiter) {
+    return rows.stream().filter(r -> r.factor == factor && r.limiter == limiter).findFirst()
+        .orElse(null);
+  }
+
+  record Row(double factor, boolean limiter, LoadResult result) {}
+
+  /** The command line options. */
+  static final class Options {
+    int burnMicros = 1000;
+    int deadlineMillis = 1000;
+    int capacityConcurrency = 2 * Runtime.getRuntime().availableProcessors();
+    int warmupSeconds = 5;
+    int durationSeconds = 8;
+    double[] factors = {1, 2, 4};
+    String out;
+    boolean append;
+
+    static Options parse(String[] args) {
+      Options o = new Options();
+      for (String arg : args) {
+        String value = arg.contains("=") ? arg.substring(arg.indexOf('=') + 1) : "";
+        if (arg.startsWith("--burn-us=")) {
+          o.burnMicros = positive(arg, value);
+        } else if (arg.startsWith("--deadline-ms=")) {
+          o.deadlineMillis = positive(arg, value);
+        } else if (arg.startsWith("--capacity-concurrency=")) {
+          o.capacityConcurrency = positive(arg, value);
+        } else if (arg.startsWith("--warmup=")) {
+          o.warmupSeconds = positive(arg, value);
+        } else if (arg.startsWith("--duration=")) {
+          o.durationSeconds = positive(arg, value);
+        } else if (arg.startsWith("--factors=")) {
+          String[] parts = value.split(",");
+          o.factors = new double[parts.length];
+          for (int i = 0; i < parts.length; i++) {
+            o.factors[i] = Double.parseDouble(parts[i]);
+          }
+        } else if (arg.startsWith("--out=") || arg.startsWith("--append=")) {
+          o.out = value;
+          o.append = arg.startsWith("--append=");
+        } else {
+          throw new IllegalArgumentException("overload: unknown option " + arg + " (expected: "
+              + "--burn-us=N --deadline-ms=N --capacity-concurrency=N --warmup=S --duration=S"
+              + " --factors=1,2,4 --out=FILE --append=FILE)");
+        }
+      }
+      return o;
+    }
+
+    private static int positive(String arg, String value) {
+      int n = Integer.parseInt(value);
+      if (n < 1) {
+        throw new IllegalArgumentException(arg + " (expected: >= 1)");
+      }
+      return n;
+    }
+  }
+}
