@@ -1,0 +1,101 @@
+package io.krpc.benchmarks;
+
+import io.krpc.benchmarks.discovery.DiscoverySuite;
+import io.krpc.benchmarks.load.LoadResult;
+import io.krpc.benchmarks.overhead.OverheadSuite;
+import io.krpc.benchmarks.overhead.Target;
+import io.krpc.benchmarks.overhead.Workload;
+import java.util.Map;
+
+/**
+ * Entry point of the benchmark suite: {@code BenchmarkMain <command> [--option=value ...]}.
+ *
+ * <pre>
+ * ./mvnw -q -B -DskipTests -pl krpc-benchmarks -am package exec:java \
+ *     -Dexec.args="overhead --duration=10s"
+ * </pre>
+ *
+ * <p>Commands:
+ *
+ * <ul>
+ *   <li>{@code overhead}: raw grpc-java, KRPC (default and full governance) and Armeria on the
+ *       same workloads; options {@code --duration=10s --warmup=5s --concurrency=32
+ *       --results=DIR --no-files}
+ *   <li>{@code discovery}: start-to-first-call through the registries, resolver update cost;
+ *       options {@code --runs=50 --results=DIR --no-files}
+ *   <li>{@code smoke}: every configuration for a moment; fails only when calls fail (CI)
+ * </ul>
+ *
+ * <p>To add a command, add a {@code case} to the switch in {@link #run}.
+ */
+public final class BenchmarkMain {
+  // Held so that the level sticks: grpc-java warns through JUL each time a resolver reports a
+  // service with no instances yet, which the discovery runs do on purpose.
+  private static final java.util.logging.Logger GRPC_LOGGER =
+      java.util.logging.Logger.getLogger("io.grpc");
+
+  private BenchmarkMain() {}
+
+  /** Runs the command in {@code args[0]}; exits with status 1 on failure, 2 on bad usage. */
+  public static void main(String[] args) throws Exception {
+    int status;
+    try {
+      status = run(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("error: " + e.getMessage());
+      status = 2;
+    }
+    // exec:java keeps the JVM; only a standalone run exits with the status.
+    if (status != 0) {
+      System.err.println(usage());
+      throw new IllegalStateException("benchmark command failed with status " + status);
+    }
+  }
+
+  /** Runs one command and returns its exit status. */
+  public static int run(String[] args) throws Exception {
+    GRPC_LOGGER.setLevel(java.util.logging.Level.SEVERE);
+    String command = args.length == 0 ? "help" : args[0];
+    Options options = Options.parse(args);
+    switch (command) {
+      case "overhead":
+        OverheadSuite.main(options);
+        return 0;
+      case "discovery":
+        DiscoverySuite.main(options);
+        return 0;
+      case "smoke":
+        return smoke(options);
+      case "help":
+        System.out.println(usage());
+        return 0;
+      default:
+        System.err.println("unknown command: " + command);
+        return 2;
+    }
+  }
+
+  /** Every configuration and workload for a moment, then a short discovery run. */
+  static int smoke(Options options) throws Exception {
+    Map<Workload, Map<Target.Kind, LoadResult>> results =
+        OverheadSuite.main(Options.parse(new String[] {"overhead", "--duration=150ms",
+            "--warmup=50ms", "--concurrency=4", "--no-files"}));
+    int failures = 0;
+    for (Map<Target.Kind, LoadResult> row : results.values()) {
+      for (LoadResult r : row.values()) {
+        if (r.successes() == 0 || r.errors() > 0) {
+          System.err.println("smoke: failing cell: " + r.summary());
+          failures++;
+        }
+      }
+    }
+    DiscoverySuite.main(Options.parse(new String[] {"discovery", "--runs=3",
+        "--instances=100", "--no-files"}));
+    System.out.println(failures == 0 ? "smoke: OK" : "smoke: " + failures + " cells failed");
+    return failures == 0 ? 0 : 1;
+  }
+
+  static String usage() {
+    return "usage: BenchmarkMain overhead|discovery|smoke [--option=value ...]";
+  }
+}
