@@ -1,9 +1,11 @@
 package io.krpc.benchmarks.interceptors;
 
+import io.krpc.benchmarks.Options;
 import io.krpc.benchmarks.internal.MarkdownReport;
 import java.io.File;
 import java.net.URL;
 import java.net.URLClassLoader;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -21,44 +23,26 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * {@code interceptors}: runs {@link InterceptorBenchmark} under JMH with the GC profiler and prints
  * one markdown row per interceptor: ns/op and B/op, and what each adds to the bare call.
  *
- * <p>Options: {@code --chains=bare,recovery,...} (default: all), {@code --forks=N} (1),
- * {@code --warmup=N} (3) and {@code --iterations=N} (5) of 1 s each, {@code --out=FILE} to save the
- * table as markdown, {@code --append=FILE} to add it to a file.
+ * <p>Options: {@code --chains=bare,recovery,...} (default: all), {@code --forks=1},
+ * {@code --warmup-iterations=3} and {@code --iterations=5} of 1 s each; the table goes to
+ * {@code interceptors.md} in the results directory ({@code --results=DIR}), replaced, or added to
+ * with {@code --append}; {@code --no-files} writes nothing.
  */
 public final class InterceptorsCommand {
   private InterceptorsCommand() {}
 
-  /** Runs the benchmark on its own: {@code java ... InterceptorsCommand [options]}. */
-  public static void main(String[] args) throws RunnerException {
-    run(args);
-  }
-
-  /** Runs the benchmark with the options in {@code args} (the subcommand name already removed). */
+  /** Runs the benchmark with the options in {@code args}, {@code args[0]} being {@code interceptors}. */
   public static void run(String[] args) throws RunnerException {
-    String chains = null;
-    int forks = 1;
-    int warmup = 3;
-    int iterations = 5;
-    String out = null;
-    boolean append = false;
-    for (String arg : args) {
-      if (arg.startsWith("--chains=")) {
-        chains = arg.substring("--chains=".length());
-      } else if (arg.startsWith("--forks=")) {
-        forks = Integer.parseInt(arg.substring("--forks=".length()));
-      } else if (arg.startsWith("--warmup=")) {
-        warmup = Integer.parseInt(arg.substring("--warmup=".length()));
-      } else if (arg.startsWith("--iterations=")) {
-        iterations = Integer.parseInt(arg.substring("--iterations=".length()));
-      } else if (arg.startsWith("--out=") || arg.startsWith("--append=")) {
-        out = arg.substring(arg.indexOf('=') + 1);
-        append = arg.startsWith("--append=");
-      } else {
-        throw new IllegalArgumentException(
-            "interceptors: unknown option " + arg
-                + " (expected: --chains=a,b --forks=N --warmup=N --iterations=N --out=FILE"
-                + " --append=FILE)");
-      }
+    Options parsed = Options.parse(args);
+    String chains = parsed.string("chains", null);
+    int forks = parsed.integer("forks", 1);
+    int warmup = parsed.integer("warmup-iterations", 3);
+    int iterations = parsed.integer("iterations", 5);
+    Path out = parsed.flag("no-files") ? null : parsed.resultsDir().resolve("interceptors.md");
+    boolean append = parsed.flag("append");
+    if (forks < 0 || warmup < 0 || iterations < 1) {
+      throw new IllegalArgumentException("--forks: " + forks + ", --warmup-iterations: " + warmup
+          + ", --iterations: " + iterations + " (expected: >= 0, >= 0, >= 1)");
     }
     exposeClassPathToForks();
     ChainedOptionsBuilder options =
@@ -79,8 +63,7 @@ public final class InterceptorsCommand {
     System.out.println();
     System.out.println(table);
     if (out != null) {
-      MarkdownReport.write(out, "Interceptor cost (JMH)", "interceptors " + String.join(" ", args),
-          table, append);
+      MarkdownReport.write(out, "Interceptor cost (JMH)", String.join(" ", args), table, append);
     }
   }
 

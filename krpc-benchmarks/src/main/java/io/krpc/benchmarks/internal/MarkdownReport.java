@@ -19,17 +19,17 @@ public final class MarkdownReport {
    * Writes {@code title}, the command, the run's date, JVM and cores, then {@code body}, to {@code
    * file}; with {@code append} adds them as a new section at the end of the file instead.
    */
-  public static void write(String file, String title, String command, String body,
+  public static void write(Path file, String title, String command, String body,
       boolean append) {
     List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
     String text = (append ? "\n## " : "# ") + title + "\n\n"
-        + "`" + command + "`\n\n"
+        + "`BenchmarkMain " + command + "`\n\n"
         + "Run " + Instant.now().truncatedTo(ChronoUnit.SECONDS)
         + " on " + Runtime.getRuntime().availableProcessors() + " cores, Java "
         + System.getProperty("java.version") + " (" + ManagementFactory.getRuntimeMXBean().getVmName()
         + (jvmArgs.isEmpty() ? "" : ", " + String.join(" ", jvmArgs)) + ").\n\n" + body;
     try {
-      Path path = Path.of(file);
+      Path path = file;
       if (path.getParent() != null) {
         Files.createDirectories(path.getParent());
       }

@@ -1,6 +1,7 @@
 package io.krpc.benchmarks.lb;
 
 import io.grpc.LoadBalancerRegistry;
+import io.krpc.benchmarks.Options;
 import io.krpc.KClient;
 import io.krpc.KServer;
 import io.krpc.benchmarks.load.LoadGenerator;
@@ -9,6 +10,7 @@ import io.krpc.benchmarks.internal.MarkdownReport;
 import io.krpc.examples.greeter.GreeterGrpc;
 import io.krpc.examples.greeter.HelloRequest;
 import io.krpc.registry.InMemoryRegistry;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code lb}: four in-JVM greeter servers behind one in-memory registry, one of them slow, driven at
@@ -23,12 +26,13 @@ import java.util.concurrent.ScheduledExecutorService;
  * throughput and the slow server's share of the calls side by side, plus a {@code krpc_p2c} run
  * over four healthy servers as the baseline.
  *
- * <p>Options: {@code --concurrency=N} (16), {@code --warmup=S} (3) and {@code --duration=S} (10)
- * seconds per policy, {@code --fast-ms=N} (2) and {@code --slow-ms=N} (20) handler latency,
- * {@code --tail} to make the slow server answer 5% of its calls in 100 ms (and the rest in
- * fast-ms) instead, {@code --policies=a,b} to run a subset, {@code --p2c-decay=1s,250ms} to add
- * {@code krpc_p2c} rows (healthy and slow) with other decay times, {@code --out=FILE} to save the
- * table as markdown, {@code --append=FILE} to add it to a file as a new section.
+ * <p>Options: {@code --concurrency=16}, {@code --warmup=2s} and {@code --duration=8s} per row,
+ * {@code --fast=2ms} and {@code --slow=20ms} handler latency, {@code --tail} to make the slow
+ * server answer 5% of its calls in 100 ms (and the rest in the fast time) instead,
+ * {@code --policies=a,b} to run a subset, {@code --p2c-decay=1s,250ms} to add {@code krpc_p2c}
+ * rows (healthy and slow) with other decay times; the table goes to {@code lb.md} in the results
+ * directory ({@code --results=DIR}), replaced, or added to with {@code --append}; {@code
+ * --no-files} writes nothing.
  */
 public final class LbCommand {
   static final String SLOW_SERVICE = "lb-bench";
@@ -40,14 +44,9 @@ public final class LbCommand {
 
   private LbCommand() {}
 
-  /** Runs the benchmark on its own: {@code java ... LbCommand [options]}. */
-  public static void main(String[] args) throws Exception {
-    run(args);
-  }
-
-  /** Runs the benchmark with the options in {@code args} (the subcommand name already removed). */
+  /** Runs the benchmark with the options in {@code args}, {@code args[0]} being {@code lb}. */
   public static void run(String[] args) throws Exception {
-    Options options = Options.parse(args);
+    Settings options = Settings.from(Options.parse(args));
     ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, r -> {
       Thread t = new Thread(r, "lb-bench-timer");
       t.setDaemon(true);
@@ -59,11 +58,12 @@ public final class LbCommand {
     List<DelayedGreeter> healthyCluster = new ArrayList<>();
     List<Row> rows = new ArrayList<>();
     try {
-      long fast = options.fastMillis * 1000L;
+      long fast = TimeUnit.NANOSECONDS.toMicros(options.fast.toNanos());
       for (int i = 0; i < 4; i++) {
         DelayedGreeter greeter = i > 0 ? new DelayedGreeter(timer, "fast-" + i, fast, 0, 0)
             : options.tail ? new DelayedGreeter(timer, "slow", fast, 0.05, 100_000)
-            : new DelayedGreeter(timer, "slow", options.slowMillis * 1000L, 0, 0);
+            : new DelayedGreeter(timer, "slow", TimeUnit.NANOSECONDS.toMicros(options.slow.toNanos()),
+                0, 0);
         slowCluster.add(greeter);
         servers.add(start(SLOW_SERVICE, greeter, registry));
         DelayedGreeter healthy = new DelayedGreeter(timer, "healthy-" + i, fast, 0, 0);
@@ -98,9 +98,10 @@ public final class LbCommand {
     if (options.out != null) {
       MarkdownReport.write(options.out, "Load balancing: " + (options.tail
               ? "one backend of four answers 5% of its calls in 100 ms"
-              : "one backend of four is " + options.slowMillis / options.fastMillis + "x slower")
+              : "one backend of four is " + options.slow.toNanos() / options.fast.toNanos()
+                  + "x slower")
               + ", concurrency " + options.concurrency,
-          "lb " + String.join(" ", args), table, options.append);
+          String.join(" ", args), table, options.append);
     }
   }
 
@@ -126,13 +127,13 @@ public final class LbCommand {
   }
 
   private static Row measure(String scenario, String policy, String service,
-      List<DelayedGreeter> cluster, InMemoryRegistry registry, Options options)
+      List<DelayedGreeter> cluster, InMemoryRegistry registry, Settings options)
       throws InterruptedException {
     return measure(scenario, policy, Map.of(), service, cluster, registry, options);
   }
 
   private static Row measure(String scenario, String policy, Map<String, ?> config,
-      String service, List<DelayedGreeter> cluster, InMemoryRegistry registry, Options options)
+      String service, List<DelayedGreeter> cluster, InMemoryRegistry registry, Settings options)
       throws InterruptedException {
     String label = config.isEmpty() ? policy : policy + " " + config;
     KClient client = KClient.forService(service).registry(registry)
@@ -144,8 +145,8 @@ public final class LbCommand {
       LoadResult result = LoadGenerator.builder(() -> stub.sayHello(request))
           .name(label + " / " + scenario)
           .concurrency(options.concurrency)
-          .warmup(Duration.ofSeconds(options.warmupSeconds))
-          .duration(Duration.ofSeconds(options.durationSeconds))
+          .warmup(options.warmup)
+          .duration(options.duration)
           .build()
           .run();
       long total = 0;
@@ -160,15 +161,15 @@ public final class LbCommand {
     }
   }
 
-  static String table(List<Row> rows, Options options, String slowServer) {
+  static String table(List<Row> rows, Settings options, String slowServer) {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT,
         "Four in-JVM greeter servers on loopback (in-memory registry), fixed concurrency %d,"
-            + " %d s warm-up + %d s measured per row. Fast servers answer in %d ms; the slow one"
+            + " %s warm-up + %s measured per row. Fast servers answer in %s; the slow one"
             + " in %s (a scheduled reply, so it stays responsive). \"Server 0 share\" is the share"
             + " of calls (warm-up included) that went to server 0, the slow one in the slow"
             + " scenario (a fair share is 25%%).%n%n",
-        options.concurrency, options.warmupSeconds, options.durationSeconds, options.fastMillis,
+        options.concurrency, human(options.warmup), human(options.duration), human(options.fast),
         slowServer));
     sb.append("| backends | policy | p50 ms | p99 ms | p99.9 ms | calls/s | server 0 share | errors |\n");
     sb.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
@@ -193,6 +194,10 @@ public final class LbCommand {
     return sb.toString();
   }
 
+  private static String human(Duration d) {
+    return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+  }
+
   private static Row find(List<Row> rows, String scenario, String policy) {
     return rows.stream().filter(r -> r.scenario.equals(scenario) && r.policy.equals(policy))
         .findFirst().orElse(null);
@@ -200,57 +205,41 @@ public final class LbCommand {
 
   record Row(String scenario, String policy, LoadResult result, double firstShare) {}
 
-  /** The command line options. */
-  static final class Options {
-    int concurrency = 16;
-    int warmupSeconds = 3;
-    int durationSeconds = 10;
-    int fastMillis = 2;
-    int slowMillis = 20;
+  /** The command's options, read from the shared {@link Options}. */
+  static final class Settings {
+    int concurrency;
+    Duration warmup;
+    Duration duration;
+    Duration fast;
+    Duration slow;
     boolean tail;
-    List<String> policies = POLICIES;
-    List<String> p2cDecays = List.of();
-    String out;
+    List<String> policies;
+    List<String> p2cDecays;
+    Path out;
     boolean append;
 
-    static Options parse(String[] args) {
-      Options o = new Options();
-      for (String arg : args) {
-        String value = arg.contains("=") ? arg.substring(arg.indexOf('=') + 1) : "";
-        if (arg.startsWith("--concurrency=")) {
-          o.concurrency = positive(arg, value);
-        } else if (arg.startsWith("--warmup=")) {
-          o.warmupSeconds = positive(arg, value);
-        } else if (arg.startsWith("--duration=")) {
-          o.durationSeconds = positive(arg, value);
-        } else if (arg.startsWith("--fast-ms=")) {
-          o.fastMillis = positive(arg, value);
-        } else if (arg.startsWith("--slow-ms=")) {
-          o.slowMillis = positive(arg, value);
-        } else if (arg.equals("--tail")) {
-          o.tail = true;
-        } else if (arg.startsWith("--policies=")) {
-          o.policies = List.of(value.split(","));
-        } else if (arg.startsWith("--p2c-decay=")) {
-          o.p2cDecays = List.of(value.split(","));
-        } else if (arg.startsWith("--out=") || arg.startsWith("--append=")) {
-          o.out = value;
-          o.append = arg.startsWith("--append=");
-        } else {
-          throw new IllegalArgumentException("lb: unknown option " + arg + " (expected: "
-              + "--concurrency=N --warmup=S --duration=S --fast-ms=N --slow-ms=N --tail"
-              + " --policies=a,b --p2c-decay=1s,250ms --out=FILE --append=FILE)");
-        }
+    static Settings from(Options options) {
+      Settings s = new Settings();
+      s.concurrency = options.integer("concurrency", 16);
+      s.warmup = options.duration("warmup", Duration.ofSeconds(2));
+      s.duration = options.duration("duration", Duration.ofSeconds(8));
+      s.fast = options.duration("fast", Duration.ofMillis(2));
+      s.slow = options.duration("slow", Duration.ofMillis(20));
+      s.tail = options.flag("tail");
+      s.policies = List.of(options.string("policies", String.join(",", POLICIES)).split(","));
+      String decays = options.string("p2c-decay", "");
+      s.p2cDecays = decays.isEmpty() ? List.of() : List.of(decays.split(","));
+      s.out = options.flag("no-files") ? null : options.resultsDir().resolve("lb.md");
+      s.append = options.flag("append");
+      if (s.concurrency < 1) {
+        throw new IllegalArgumentException(
+            "--concurrency: " + s.concurrency + " (expected: >= 1)");
       }
-      return o;
-    }
-
-    private static int positive(String arg, String value) {
-      int n = Integer.parseInt(value);
-      if (n < 1) {
-        throw new IllegalArgumentException(arg + " (expected: >= 1)");
+      if (s.fast.isNegative() || s.fast.compareTo(s.slow) > 0) {
+        throw new IllegalArgumentException("--fast: " + s.fast + ", --slow: " + s.slow
+            + " (expected: 0 <= fast <= slow)");
       }
-      return n;
+      return s;
     }
   }
 }

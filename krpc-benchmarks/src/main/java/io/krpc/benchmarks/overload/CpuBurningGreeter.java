@@ -21,8 +21,8 @@ final class CpuBurningGreeter extends GreeterGrpc.GreeterImplBase {
   private final long burnNanos;
   private volatile long sink;
 
-  CpuBurningGreeter(long burnMicros) {
-    this.burnNanos = burnMicros * 1000;
+  CpuBurningGreeter(long burnNanos) {
+    this.burnNanos = burnNanos;
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.krpc.benchmarks.overload;
 
 import io.grpc.Status;
+import io.krpc.benchmarks.Options;
 import io.krpc.KClient;
 import io.krpc.KServer;
 import io.krpc.benchmarks.internal.MarkdownReport;
@@ -9,6 +10,7 @@ import io.krpc.benchmarks.load.LoadResult;
 import io.krpc.examples.greeter.GreeterGrpc;
 import io.krpc.examples.greeter.HelloRequest;
 import io.krpc.interceptor.server.AdaptiveLimitInterceptor;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,22 +25,20 @@ import java.util.concurrent.TimeUnit;
  * shed ratio (RESOURCE_EXHAUSTED) and the timeout ratio (the client deadline, which ends the calls
  * of an unprotected server). Client and server share this JVM and the machine's cores.
  *
- * <p>Options: {@code --burn-us=N} CPU per call (1000), {@code --deadline-ms=N} client deadline
- * (1000), {@code --capacity-concurrency=N} closed-loop concurrency (2 x cores),
- * {@code --warmup=S} (5) and {@code --duration=S} (8) per run, {@code --factors=1,2,4},
- * {@code --out=FILE} to save the table as markdown, {@code --append=FILE} to add it to a file.
+ * <p>Options: {@code --burn=1ms} CPU per call, {@code --deadline=1s} client deadline,
+ * {@code --capacity-concurrency=N} closed-loop concurrency (2 x cores), {@code --warmup=5s} and
+ * {@code --duration=8s} per run, {@code --factors=1,2,4}; the table goes to {@code overload.md}
+ * in the results directory ({@code --results=DIR}), replaced, or added to with {@code --append};
+ * {@code --no-files} writes nothing.
  */
 public final class OverloadCommand {
   private OverloadCommand() {}
 
-  /** Runs the benchmark on its own: {@code java ... OverloadCommand [options]}. */
-  public static void main(String[] args) throws Exception {
-    run(args);
-  }
-
-  /** Runs the benchmark with the options in {@code args} (the subcommand name already removed). */
+  /** Runs the benchmark with the options in {@code args}, {@code args[0]} being {@code overload}. */
   public static void run(String[] args) throws Exception {
-    Options options = Options.parse(args);
+    Settings options = Settings.from(Options.parse(args));
+    measure(options, false, 0); // JIT and class loading would otherwise lower the capacity
+    settle();
     LoadResult capacityRun = measure(options, false, 0);
     double capacity = capacityRun.successes() / seconds(capacityRun);
     System.out.printf(Locale.ROOT, "capacity: %.0f calls/s, p99 %.2f ms (closed loop, %d in flight)%n",
@@ -56,18 +56,18 @@ public final class OverloadCommand {
     System.out.println(table);
     if (options.out != null) {
       MarkdownReport.write(options.out, "Overload: adaptive (BBR) limiter vs none",
-          "overload " + String.join(" ", args), table, options.append);
+          String.join(" ", args), table, options.append);
     }
   }
 
   /** One run against a fresh server: closed loop when {@code rate} is 0, else fixed rate. */
-  private static LoadResult measure(Options options, boolean withLimiter, double rate)
+  private static LoadResult measure(Settings options, boolean withLimiter, double rate)
       throws InterruptedException {
     KServer.Builder builder = KServer.builder()
         .serviceName("overload-bench")
         .host("127.0.0.1")
         .port(0)
-        .addService(new CpuBurningGreeter(options.burnMicros))
+        .addService(new CpuBurningGreeter(options.burn.toNanos()))
         .shutdownHook(false)
         .deregisterDelay(Duration.ZERO)
         .shutdownGracePeriod(Duration.ofSeconds(2));
@@ -79,15 +79,15 @@ public final class OverloadCommand {
     try {
       GreeterGrpc.GreeterFutureStub stub = GreeterGrpc.newFutureStub(client.channel());
       HelloRequest request = HelloRequest.newBuilder().setName("overload").build();
-      long deadline = options.deadlineMillis;
+      long deadline = options.deadline.toMillis();
       String name = rate == 0 ? "capacity" : String.format(Locale.ROOT, "%s limiter, %.0f/s",
           withLimiter ? "with" : "no", rate);
       LoadGenerator.Builder load =
           LoadGenerator.builder(() -> stub.withDeadlineAfter(deadline, TimeUnit.MILLISECONDS)
                   .sayHello(request))
               .name(name)
-              .warmup(Duration.ofSeconds(options.warmupSeconds))
-              .duration(Duration.ofSeconds(options.durationSeconds));
+              .warmup(options.warmup)
+              .duration(options.duration);
       if (rate == 0) {
         load.concurrency(options.capacityConcurrency);
       } else {
@@ -117,7 +117,7 @@ public final class OverloadCommand {
     return r.calls() == 0 ? 0 : (double) r.errorsByCode().getOrDefault(code, 0L) / r.calls();
   }
 
-  static String table(Options options, double capacity, LoadResult capacityRun, List<Row> rows) {
+  static String table(Settings options, double capacity, LoadResult capacityRun, List<Row> rows) {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT,
         "One KServer whose handler burns %d µs of CPU per call, client in the same JVM;"
@@ -125,8 +125,8 @@ public final class OverloadCommand {
             + " Capacity measured first with a closed loop of %d calls in flight:"
             + " **%.0f calls/s**, p99 %.2f ms. Latency of fixed-rate runs counts from each call's"
             + " intended start.%n%n",
-        options.burnMicros, options.deadlineMillis, options.warmupSeconds,
-        options.durationSeconds, options.capacityConcurrency, capacity,
+        options.burn.toNanos() / 1000, options.deadline.toMillis(), options.warmup.toSeconds(),
+        options.duration.toSeconds(), options.capacityConcurrency, capacity,
         capacityRun.p99Micros() / 1000));
     sb.append("| offered | limiter | offered calls/s | goodput calls/s | goodput / capacity |"
         + " p99 ms (OK calls) | shed | deadline exceeded |\n");
@@ -160,55 +160,41 @@ public final class OverloadCommand {
 
   record Row(double factor, boolean limiter, LoadResult result) {}
 
-  /** The command line options. */
-  static final class Options {
-    int burnMicros = 1000;
-    int deadlineMillis = 1000;
-    int capacityConcurrency = 2 * Runtime.getRuntime().availableProcessors();
-    int warmupSeconds = 5;
-    int durationSeconds = 8;
-    double[] factors = {1, 2, 4};
-    String out;
+  /** The command's options, read from the shared {@link Options}. */
+  static final class Settings {
+    Duration burn;
+    Duration deadline;
+    int capacityConcurrency;
+    Duration warmup;
+    Duration duration;
+    double[] factors;
+    Path out;
     boolean append;
 
-    static Options parse(String[] args) {
-      Options o = new Options();
-      for (String arg : args) {
-        String value = arg.contains("=") ? arg.substring(arg.indexOf('=') + 1) : "";
-        if (arg.startsWith("--burn-us=")) {
-          o.burnMicros = positive(arg, value);
-        } else if (arg.startsWith("--deadline-ms=")) {
-          o.deadlineMillis = positive(arg, value);
-        } else if (arg.startsWith("--capacity-concurrency=")) {
-          o.capacityConcurrency = positive(arg, value);
-        } else if (arg.startsWith("--warmup=")) {
-          o.warmupSeconds = positive(arg, value);
-        } else if (arg.startsWith("--duration=")) {
-          o.durationSeconds = positive(arg, value);
-        } else if (arg.startsWith("--factors=")) {
-          String[] parts = value.split(",");
-          o.factors = new double[parts.length];
-          for (int i = 0; i < parts.length; i++) {
-            o.factors[i] = Double.parseDouble(parts[i]);
-          }
-        } else if (arg.startsWith("--out=") || arg.startsWith("--append=")) {
-          o.out = value;
-          o.append = arg.startsWith("--append=");
-        } else {
-          throw new IllegalArgumentException("overload: unknown option " + arg + " (expected: "
-              + "--burn-us=N --deadline-ms=N --capacity-concurrency=N --warmup=S --duration=S"
-              + " --factors=1,2,4 --out=FILE --append=FILE)");
+    static Settings from(Options options) {
+      Settings s = new Settings();
+      s.burn = options.duration("burn", Duration.ofMillis(1));
+      s.deadline = options.duration("deadline", Duration.ofSeconds(1));
+      s.capacityConcurrency = options.integer("capacity-concurrency",
+          2 * Runtime.getRuntime().availableProcessors());
+      s.warmup = options.duration("warmup", Duration.ofSeconds(5));
+      s.duration = options.duration("duration", Duration.ofSeconds(8));
+      String[] parts = options.string("factors", "1,2,4").split(",");
+      s.factors = new double[parts.length];
+      for (int i = 0; i < parts.length; i++) {
+        s.factors[i] = Double.parseDouble(parts[i]);
+        if (!(s.factors[i] > 0)) {
+          throw new IllegalArgumentException("--factors: " + parts[i] + " (expected: > 0)");
         }
       }
-      return o;
-    }
-
-    private static int positive(String arg, String value) {
-      int n = Integer.parseInt(value);
-      if (n < 1) {
-        throw new IllegalArgumentException(arg + " (expected: >= 1)");
+      s.out = options.flag("no-files") ? null : options.resultsDir().resolve("overload.md");
+      s.append = options.flag("append");
+      if (s.burn.isNegative() || s.burn.isZero() || s.deadline.isNegative()
+          || s.deadline.isZero() || s.capacityConcurrency < 1) {
+        throw new IllegalArgumentException("--burn: " + s.burn + ", --deadline: " + s.deadline
+            + ", --capacity-concurrency: " + s.capacityConcurrency + " (expected: all > 0)");
       }
-      return n;
+      return s;
     }
   }
 }
