@@ -1,12 +1,13 @@
 package io.krpc.examples;
 
 import io.krpc.registry.Registry;
+import io.krpc.registry.etcd.EtcdRegistry;
 
-/** Builds the etcd registry for the examples' {@code --etcd=URL} option. */
+/** Builds the etcd registry for the examples' {@code --etcd=URL[,URL...]} option. */
 final class EtcdSupport {
   private EtcdSupport() {}
 
   static Registry registry(String endpoints) {
-    throw new UnsupportedOperationException("--etcd needs krpc-registry-etcd: " + endpoints);
+    return EtcdRegistry.builder().endpoints(endpoints.split(",")).build();
   }
 }

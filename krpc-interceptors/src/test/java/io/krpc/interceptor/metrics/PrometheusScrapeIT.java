@@ -112,13 +112,13 @@ class PrometheusScrapeIT {
         .untilAsserted(() -> assertThat(
             query(prometheusPort, "prpc_server_req_client_handle_total{code=\"OK\"}"))
             .contains("\"__name__\":\"prpc_server_req_client_handle_total\"")
-            .contains("\"method\":\"grpc.testing.SimpleService/UnaryRpc\"")
+            .contains("\"method\":\"/grpc.testing.SimpleService/UnaryRpc\"")
             .contains("\"server\":\"simple\"")
             .contains("\"ip\":\"127.0.0.1\"")
             .contains("\"code\":\"OK\"")
             .contains(",\"3\"]"));
     assertThat(query(prometheusPort, "prpc_server_req_client_handle_total{code!=\"OK\"}"))
-        .contains("\"method\":\"grpc.testing.SimpleService/BidiStreamingRpc\"")
+        .contains("\"method\":\"/grpc.testing.SimpleService/BidiStreamingRpc\"")
         .contains("\"code\":\"INVALID_ARGUMENT\"")
         .contains(",\"1\"]");
     assertThat(query(prometheusPort, "sum(prpc_client_req_client_handle_total)"))

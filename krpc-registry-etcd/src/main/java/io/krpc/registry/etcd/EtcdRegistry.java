@@ -1,0 +1,315 @@
+package io.krpc.registry.etcd;
+
+import static java.util.Objects.requireNonNull;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.ClientBuilder;
+import io.grpc.netty.GrpcSslContexts;
+import io.krpc.registry.Registry;
+import io.krpc.registry.ServiceInstance;
+import io.krpc.registry.etcd.internal.EtcdRegistryCore;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import javax.annotation.concurrent.ThreadSafe;
+
+/**
+ * A {@link Registry} on etcd v3: servers register under a lease that is kept alive and restored
+ * after any etcd failure; clients list and watch with a shared cache per service.
+ *
+ * <p>{@code
+ * Registry registry = EtcdRegistry.builder()
+ *     .endpoints("http://127.0.0.1:2379")
+ *     .dialTimeout(Duration.ofSeconds(5))
+ *     .leaseTtl(Duration.ofSeconds(10))
+ *     .build();
+ * }
+ *
+ * <h2>Records</h2>
+ * An instance lives under the key {@code <keyPrefix><service>/<host>:<port>} (IPv6 hosts in
+ * brackets) with the UTF-8 JSON value {@code
+ * {"version":1,"host":"10.0.0.5","port":9001,"weight":100,"metadata":{"zone":"a"}}}. Values that
+ * do not parse, have wrong types, an empty host, a port outside 1..65535, a weight outside
+ * 1..10000 or an unknown version are skipped with one WARN per key and revision.
+ *
+ * <h2>Registration</h2>
+ * One lease per registry, kept alive every TTL/3; every instance is put under it, all of them in
+ * one transaction when they are restored. When the lease may be lost (a failed keep-alive, etcd
+ * restarted, wiped or unreachable, a key deleted by someone else) the registry grants a new lease
+ * if needed and puts every instance again, retrying with capped exponential backoff (100 ms to
+ * 1 s) for as long as it is open. {@link #register} returns once the key is written; {@link
+ * #close()} revokes the lease.
+ *
+ * <h2>Discovery</h2>
+ * One cache and one etcd watch per watched service, shared by all its listeners: a prefix get,
+ * then a watch from the next revision; after a watch failure, a compaction or an outage it lists
+ * and watches again. While etcd does not answer, listeners get {@link Listener#onError} once and
+ * keep the last snapshot; they never get an empty list because of an outage.
+ *
+ * <p>Thread-safe; see {@link Registry} for which calls block.
+ */
+@ThreadSafe
+public final class EtcdRegistry implements Registry {
+
+  private final EtcdRegistryCore core;
+
+  private EtcdRegistry(Builder builder, SslContext sslContext) {
+    List<String> endpoints = List.copyOf(builder.endpoints);
+    Duration dialTimeout = builder.dialTimeout;
+    String username = builder.username;
+    String password = builder.password;
+    this.core = new EtcdRegistryCore(() -> {
+      ClientBuilder client = Client.builder()
+          .endpoints(endpoints.toArray(String[]::new))
+          .connectTimeout(dialTimeout)
+          .waitForReady(false)
+          // KRPC retries everything itself; jetcd's own retries only delay noticing an outage
+          .retryMaxAttempts(0);
+      if (username != null) {
+        client.user(ByteSequence.from(username, StandardCharsets.UTF_8))
+            .password(ByteSequence.from(password, StandardCharsets.UTF_8));
+      }
+      if (sslContext != null) {
+        client.sslContext(sslContext);
+      }
+      return client.build();
+    }, String.join(",", endpoints), builder.keyPrefix, builder.leaseTtl, builder.requestTimeout);
+  }
+
+  /** Starts a builder; {@link Builder#endpoints(String...)} is required. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Blocks until etcd has stored the key, at most the request timeout.
+   */
+  @Override
+  public void register(ServiceInstance instance) {
+    core.register(requireNonNull(instance, "instance"));
+  }
+
+  @Override
+  public void deregister(ServiceInstance instance) {
+    core.deregister(requireNonNull(instance, "instance"));
+  }
+
+  @Override
+  public Watch watch(String serviceName, Listener listener) {
+    ServiceInstance.checkServiceName(serviceName);
+    return core.watch(serviceName, requireNonNull(listener, "listener"));
+  }
+
+  @Override
+  public List<ServiceInstance> lookup(String serviceName) {
+    return core.lookup(ServiceInstance.checkServiceName(serviceName));
+  }
+
+  /** Cancels every watch and revokes the lease, so every registered instance disappears at once. */
+  @Override
+  public void close() {
+    core.close(true);
+  }
+
+  /** Test hook: stops like a crashed process, leaving the lease to expire. */
+  void closeWithoutRevoking() {
+    core.close(false);
+  }
+
+  /** Builder of {@link EtcdRegistry}; each setter validates its argument at once. */
+  public static final class Builder {
+    private final List<String> endpoints = new ArrayList<>();
+    private Duration dialTimeout = Duration.ofSeconds(5);
+    private Duration leaseTtl = Duration.ofSeconds(10);
+    private Duration requestTimeout = Duration.ofSeconds(5);
+    private String keyPrefix = "/krpc/services/";
+    private String username;
+    private String password;
+    private Path trustCertificates;
+    private Path clientCertificate;
+    private Path clientKey;
+
+    private Builder() {}
+
+    /**
+     * The etcd client URLs, {@code http://host:port} or {@code https://host:port}; required. A
+     * URL without a scheme gets {@code http://}. Replaces earlier calls.
+     */
+    public Builder endpoints(String... endpoints) {
+      requireNonNull(endpoints, "endpoints");
+      return endpoints(Arrays.asList(endpoints));
+    }
+
+    /** Same as {@link #endpoints(String...)}. */
+    public Builder endpoints(List<String> endpoints) {
+      requireNonNull(endpoints, "endpoints");
+      if (endpoints.isEmpty()) {
+        throw new IllegalArgumentException("endpoints: [] (expected: at least one)");
+      }
+      List<String> checked = new ArrayList<>();
+      for (String endpoint : endpoints) {
+        checked.add(checkEndpoint(endpoint));
+      }
+      this.endpoints.clear();
+      this.endpoints.addAll(checked);
+      return this;
+    }
+
+    /** How long to wait for a TCP connection to an etcd member; default 5 s. */
+    public Builder dialTimeout(Duration dialTimeout) {
+      this.dialTimeout = positive(dialTimeout, "dialTimeout");
+      return this;
+    }
+
+    /**
+     * The lease TTL: how long a crashed server stays discoverable; default 10 s. Rounded up to
+     * whole seconds; etcd raises values below its minimum (about 2 s by default).
+     */
+    public Builder leaseTtl(Duration leaseTtl) {
+      requireNonNull(leaseTtl, "leaseTtl");
+      if (leaseTtl.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new IllegalArgumentException("leaseTtl: " + leaseTtl + " (expected: >= PT1S)");
+      }
+      this.leaseTtl = leaseTtl;
+      return this;
+    }
+
+    /**
+     * The bound of each blocking call ({@code register}, {@code deregister}, {@code lookup}, the
+     * lease revocation in {@code close}); default 5 s.
+     */
+    public Builder requestTimeout(Duration requestTimeout) {
+      this.requestTimeout = positive(requestTimeout, "requestTimeout");
+      return this;
+    }
+
+    /** The key prefix of all records; starts and ends with {@code /}; default {@code /krpc/services/}. */
+    public Builder keyPrefix(String keyPrefix) {
+      requireNonNull(keyPrefix, "keyPrefix");
+      if (keyPrefix.length() < 2 || !keyPrefix.startsWith("/") || !keyPrefix.endsWith("/")
+          || keyPrefix.chars().anyMatch(Character::isWhitespace)) {
+        throw new IllegalArgumentException("keyPrefix: '" + keyPrefix
+            + "' (expected: starts and ends with '/', no whitespace, e.g. /krpc/services/)");
+      }
+      this.keyPrefix = keyPrefix;
+      return this;
+    }
+
+    /** The etcd user, for etcd with authentication enabled; default none. Needs a password. */
+    public Builder username(String username) {
+      requireNonNull(username, "username");
+      if (username.isEmpty()) {
+        throw new IllegalArgumentException("username: '' (expected: not empty)");
+      }
+      this.username = username;
+      return this;
+    }
+
+    /** The etcd user's password; default none. Needs a {@link #username}. */
+    public Builder password(String password) {
+      this.password = requireNonNull(password, "password");
+      return this;
+    }
+
+    /** PEM file of the CAs that sign etcd's certificate; default: the JVM's trust store. */
+    public Builder trustCertificates(Path caFile) {
+      this.trustCertificates = readable(caFile, "trustCertificates");
+      return this;
+    }
+
+    /** PEM files of the client certificate chain and its PKCS#8 private key, for mutual TLS. */
+    public Builder clientCertificate(Path certificateChainFile, Path privateKeyFile) {
+      this.clientCertificate = readable(certificateChainFile, "clientCertificate");
+      this.clientKey = readable(privateKeyFile, "clientCertificate key");
+      return this;
+    }
+
+    /**
+     * Builds the registry. Does not contact etcd: a wrong address or password shows up as a
+     * {@code RegistryException} from the first {@code register} or {@code lookup}, and as {@code
+     * onError} on watches.
+     *
+     * @throws IllegalStateException when options do not fit together
+     */
+    public EtcdRegistry build() {
+      if (endpoints.isEmpty()) {
+        throw new IllegalStateException("endpoints: not set (expected: at least one etcd URL)");
+      }
+      if ((username == null) != (password == null)) {
+        throw new IllegalStateException("username and password: only "
+            + (username == null ? "password" : "username") + " is set (expected: both or neither)");
+      }
+      long https = endpoints.stream().filter(e -> e.startsWith("https://")).count();
+      if (https != 0 && https != endpoints.size()) {
+        throw new IllegalStateException("endpoints: " + endpoints
+            + " (expected: all http:// or all https://)");
+      }
+      boolean tlsFiles = trustCertificates != null || clientCertificate != null;
+      if (tlsFiles && https == 0) {
+        throw new IllegalStateException("trustCertificates/clientCertificate: set, but endpoints "
+            + endpoints + " use http:// (expected: https:// endpoints)");
+      }
+      return new EtcdRegistry(this, https > 0 ? sslContext() : null);
+    }
+
+    private SslContext sslContext() {
+      try {
+        SslContextBuilder ssl = GrpcSslContexts.forClient();
+        if (trustCertificates != null) {
+          ssl.trustManager(trustCertificates.toFile());
+        }
+        if (clientCertificate != null) {
+          ssl.keyManager(clientCertificate.toFile(), clientKey.toFile());
+        }
+        return ssl.build();
+      } catch (IOException | RuntimeException e) {
+        throw new IllegalStateException("TLS: cannot load trustCertificates " + trustCertificates
+            + " / clientCertificate " + clientCertificate + ": " + e.getMessage(), e);
+      }
+    }
+
+    private static String checkEndpoint(String endpoint) {
+      requireNonNull(endpoint, "endpoint");
+      String url = endpoint.contains("://") ? endpoint.trim() : "http://" + endpoint.trim();
+      try {
+        URI uri = URI.create(url);
+        if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
+            && uri.getHost() != null && uri.getPort() > 0
+            && (uri.getPath() == null || uri.getPath().isEmpty() || "/".equals(uri.getPath()))) {
+          return uri.getScheme() + "://" + uri.getHost() + ":" + uri.getPort();
+        }
+      } catch (IllegalArgumentException e) {
+        // reported below
+      }
+      throw new IllegalArgumentException("endpoints: '" + endpoint
+          + "' (expected: http://host:port or https://host:port)");
+    }
+
+    private static Duration positive(Duration value, String name) {
+      requireNonNull(value, name);
+      if (value.isNegative() || value.isZero()) {
+        throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+      }
+      return value;
+    }
+
+    private static Path readable(Path file, String name) {
+      requireNonNull(file, name);
+      if (!Files.isReadable(file) || Files.isDirectory(file)) {
+        throw new IllegalArgumentException(name + ": " + file + " (expected: a readable file)");
+      }
+      return file;
+    }
+  }
+}

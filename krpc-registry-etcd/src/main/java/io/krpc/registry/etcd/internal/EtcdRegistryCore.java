@@ -1,0 +1,315 @@
+package io.krpc.registry.etcd.internal;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.options.GetOption;
+import io.krpc.registry.Registry;
+import io.krpc.registry.RegistryException;
+import io.krpc.registry.ServiceInstance;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import javax.annotation.concurrent.ThreadSafe;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The machinery behind {@code EtcdRegistry}: one state thread that owns the {@link LeaseKeeper},
+ * the {@link ServiceWatcher}s and the {@link ConnectionMonitor}, and one notifier thread that runs
+ * listener callbacks (so callbacks of one watch never overlap, and a slow listener never delays
+ * etcd traffic). Blocking calls wait on futures completed by the state thread, bounded by the
+ * request timeout.
+ */
+@ThreadSafe
+public final class EtcdRegistryCore {
+  private static final Logger logger = LoggerFactory.getLogger(EtcdRegistryCore.class);
+  private static final AtomicInteger ids = new AtomicInteger();
+  private static final Comparator<ServiceInstance> BY_ENDPOINT =
+      Comparator.comparing(ServiceInstance::endpoint);
+
+  private final String description;
+  private final Duration requestTimeout;
+  private final InstanceRecordCodec codec;
+  private final EtcdConnection connection;
+  private final ScheduledThreadPoolExecutor stateExecutor;
+  private final ExecutorService notifier;
+  private final LeaseKeeper keeper;
+  private final ConnectionMonitor monitor;
+  private final Duration leaseTtl;
+  // confined to stateExecutor
+  private final Map<String, ServiceWatcher> watchers = new HashMap<>();
+  private final Set<String> selfWatched = ConcurrentHashMap.newKeySet();
+  private final Set<ServiceWatcher.Subscription> subscriptions = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
+
+  /**
+   * @param clientFactory builds a new jetcd client (called again after outages)
+   * @param description the endpoints, for messages
+   */
+  public EtcdRegistryCore(Supplier<Client> clientFactory, String description, String keyPrefix,
+      Duration leaseTtl, Duration requestTimeout) {
+    int id = ids.incrementAndGet();
+    this.description = description;
+    this.requestTimeout = requestTimeout;
+    this.leaseTtl = leaseTtl;
+    this.codec = new InstanceRecordCodec(keyPrefix);
+    this.connection = new EtcdConnection(clientFactory);
+    this.stateExecutor = new ScheduledThreadPoolExecutor(1, daemon("krpc-etcd-registry-" + id));
+    this.stateExecutor.setRemoveOnCancelPolicy(true);
+    this.notifier = Executors.newSingleThreadExecutor(daemon("krpc-etcd-notifier-" + id));
+    this.keeper = new LeaseKeeper(connection, codec, stateExecutor, leaseTtl, requestTimeout);
+    Duration probeTimeout = requestTimeout.compareTo(Duration.ofSeconds(1)) < 0
+        ? requestTimeout : Duration.ofSeconds(1);
+    this.monitor = new ConnectionMonitor(connection, stateExecutor, keyPrefix,
+        Duration.ofMillis(500), probeTimeout, requestTimeout, new ConnectionMonitor.Callbacks() {
+          @Override
+          public void onOutage(Throwable cause) {
+            watchers.values().forEach(w -> w.reportOutage(cause));
+          }
+
+          @Override
+          public void onRecovered(String why) {
+            keeper.onEtcdRecovered();
+            watchers.values().forEach(w -> w.resync(true));
+          }
+        });
+    // connect now, in the background: the first call of a JVM pays for class loading and the
+    // connection, which should not count against the first register()'s timeout
+    stateExecutor.execute(monitor::start);
+  }
+
+  /** See {@link Registry#register}. */
+  public void register(ServiceInstance instance) {
+    checkOpen();
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    String key = codec.key(instance);
+    run(() -> {
+      keeper.register(instance, done);
+      watchOwnKeys(instance.serviceName());
+    });
+    try {
+      done.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException | ExecutionException e) {
+      run(() -> keeper.forgetIfSame(instance));
+      Throwable cause = e instanceof ExecutionException ? EtcdErrors.unwrap(e) : keeper.lastError();
+      if (e instanceof TimeoutException) {
+        // a put may still land; delete it so a failed register() leaves nothing behind
+        connection.client().getKVClient().delete(bytes(key));
+      }
+      String why = cause == null ? " (etcd did not answer)" : ": " + EtcdErrors.describe(cause);
+      throw new RegistryException("Could not register " + key + " in etcd at " + description
+          + (e instanceof TimeoutException ? " within " + requestTimeout : "") + why, cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RegistryException("Interrupted while registering " + key, e);
+    }
+  }
+
+  /** See {@link Registry#deregister}. */
+  public void deregister(ServiceInstance instance) {
+    if (closed) {
+      return;
+    }
+    String key = codec.key(instance);
+    await(CompletableFuture.runAsync(() -> keeper.forget(instance), stateExecutor),
+        "deregister " + key);
+    retrying(() -> connection.client().getKVClient().delete(bytes(key)), "deregister " + key);
+  }
+
+  /** See {@link Registry#watch}. */
+  public Registry.Watch watch(String serviceName, Registry.Listener listener) {
+    checkOpen();
+    ServiceWatcher.Subscription subscription = new ServiceWatcher.Subscription(serviceName,
+        listener, s -> {
+          subscriptions.remove(s);
+          try {
+            stateExecutor.execute(() -> detach(serviceName, s));
+          } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the registry is closed: nothing left to detach from
+          }
+        });
+    subscriptions.add(subscription);
+    run(() -> {
+      watcher(serviceName).add(subscription);
+    });
+    return subscription;
+  }
+
+  /** See {@link Registry#lookup}. */
+  public List<ServiceInstance> lookup(String serviceName) {
+    checkOpen();
+    String prefix = codec.servicePrefix(serviceName);
+    GetResponse response = retrying(() -> connection.client().getKVClient()
+        .get(bytes(prefix), GetOption.builder().isPrefix(true).build()), "lookup " + serviceName);
+    List<ServiceInstance> result = new ArrayList<>();
+    for (KeyValue kv : response.getKvs()) {
+      String key = kv.getKey().toString(StandardCharsets.UTF_8);
+      try {
+        result.add(codec.decode(serviceName, key, kv.getValue().getBytes()));
+      } catch (InstanceRecordCodec.MalformedRecordException e) {
+        logger.debug("lookup({}) skips malformed record {}: {}", serviceName, key, e.getMessage());
+      }
+    }
+    result.sort(BY_ENDPOINT);
+    return List.copyOf(result);
+  }
+
+  /**
+   * Cancels the watches, stops keeping the lease alive and, with {@code revoke}, revokes it so
+   * that every instance disappears at once; without, they disappear when the lease expires (what
+   * a crashed process leaves behind). Never throws.
+   */
+  public void close(boolean revoke) {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    subscriptions.forEach(ServiceWatcher.Subscription::cancel);
+    long leaseId = 0;
+    try {
+      leaseId = CompletableFuture.supplyAsync(() -> {
+        monitor.close();
+        watchers.values().forEach(ServiceWatcher::close);
+        watchers.clear();
+        return keeper.shutdown();
+      }, stateExecutor).get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      if (revoke && leaseId != 0) {
+        connection.client().getLeaseClient().revoke(leaseId)
+            .get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException | RuntimeException e) {
+      logger.warn("Closing the etcd registry at {}: could not revoke lease {}; its instances "
+          + "disappear when it expires within {}", description, Long.toHexString(leaseId),
+          leaseTtl, e);
+    }
+    stateExecutor.shutdownNow();
+    notifier.shutdown();
+    connection.close();
+  }
+
+  // ---- on stateExecutor
+
+  private ServiceWatcher watcher(String serviceName) {
+    return watchers.computeIfAbsent(serviceName, name -> {
+      ServiceWatcher watcher = new ServiceWatcher(name, connection, codec, stateExecutor, notifier,
+          requestTimeout, leaseTtl);
+      watcher.start();
+      return watcher;
+    });
+  }
+
+  private void watchOwnKeys(String serviceName) {
+    if (selfWatched.add(serviceName)) {
+      watcher(serviceName).addInternal(snapshot -> keeper.check(serviceName, snapshot));
+    }
+  }
+
+  private void detach(String serviceName, ServiceWatcher.Subscription subscription) {
+    ServiceWatcher watcher = watchers.get(serviceName);
+    if (watcher != null && watcher.remove(subscription)) {
+      watcher.close();
+      watchers.remove(serviceName);
+    }
+  }
+
+  // ---- helpers
+
+  private void run(Runnable task) {
+    try {
+      stateExecutor.execute(task);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      throw new IllegalStateException("EtcdRegistry is closed", e);
+    }
+  }
+
+  /**
+   * Runs {@code call} until it succeeds, fails permanently or the request timeout is used up,
+   * with 100 ms between attempts: a blocking call rides out a leader election or a reconnect.
+   */
+  private <T> T retrying(Supplier<CompletableFuture<T>> call, String what) {
+    long deadline = System.nanoTime() + requestTimeout.toNanos();
+    while (true) {
+      long left = deadline - System.nanoTime();
+      CompletableFuture<T> future = call.get();
+      try {
+        return future.get(Math.max(1, left), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        future.cancel(false);
+        throw new RegistryException("Could not " + what + ": etcd at " + description
+            + " did not answer within " + requestTimeout, e);
+      } catch (ExecutionException e) {
+        Throwable cause = EtcdErrors.unwrap(e);
+        if (EtcdErrors.isPermanent(cause)
+            || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100) - deadline > 0) {
+          throw new RegistryException("Could not " + what + " in etcd at " + description + ": "
+              + EtcdErrors.describe(cause), cause);
+        }
+        logger.debug("{} failed, retrying: {}", what, cause.toString());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new RegistryException("Interrupted: " + what, e);
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new RegistryException("Interrupted: " + what, e);
+      }
+    }
+  }
+
+  private <T> T await(CompletableFuture<T> future, String what) {
+    try {
+      return future.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      future.cancel(false);
+      throw new RegistryException("Could not " + what + ": etcd at " + description
+          + " did not answer within " + requestTimeout, e);
+    } catch (ExecutionException e) {
+      Throwable cause = EtcdErrors.unwrap(e);
+      throw new RegistryException("Could not " + what + " in etcd at " + description + ": "
+          + EtcdErrors.describe(cause), cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RegistryException("Interrupted: " + what, e);
+    }
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("EtcdRegistry is closed");
+    }
+  }
+
+  private static ByteSequence bytes(String s) {
+    return ByteSequence.from(s, StandardCharsets.UTF_8);
+  }
+
+  private static ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

@@ -1,0 +1,208 @@
+package io.krpc.registry.etcd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.options.GetOption;
+import io.krpc.registry.Registry;
+import io.krpc.registry.RegistryException;
+import io.krpc.registry.ServiceInstance;
+import io.krpc.testing.EtcdClusterExtension;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Registration and discovery against one real etcd member. */
+class EtcdRegistryIT {
+  private static final Logger logger = LoggerFactory.getLogger(EtcdRegistryIT.class);
+
+  @RegisterExtension
+  static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().build();
+
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+  private Client raw;
+
+  @BeforeEach
+  void setUp() {
+    raw = Client.builder().endpoints(etcd.endpoints().toArray(String[]::new)).build();
+    closeables.add(raw);
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    Collections.reverse(closeables);
+    for (AutoCloseable c : closeables) {
+      c.close();
+    }
+  }
+
+  private EtcdRegistry registry() {
+    EtcdRegistry registry = EtcdRegistry.builder()
+        .endpoints(etcd.endpoints())
+        .leaseTtl(Duration.ofSeconds(2))
+        .requestTimeout(Duration.ofSeconds(5))
+        .build();
+    closeables.add(registry);
+    return registry;
+  }
+
+  @Test
+  void registerDiscoverDeregister() {
+    EtcdRegistry server = registry();
+    EtcdRegistry client = registry();
+    RecordingListener listener = new RecordingListener();
+    client.watch("greeter-basic", listener);
+    await().until(() -> listener.last() != null);
+    assertThat(listener.last()).isEmpty();
+
+    ServiceInstance a = ServiceInstance.builder("greeter-basic", "127.0.0.2", 9001)
+        .weight(300).metadata(Map.of("zone", "a")).build();
+    ServiceInstance b = ServiceInstance.of("greeter-basic", "127.0.0.1", 9002);
+    server.register(a);
+    server.register(b);
+    await().atMost(Duration.ofSeconds(5)).until(() -> listener.last().size() == 2);
+    assertThat(listener.last()).containsExactly(b, a); // sorted by endpoint
+    assertThat(client.lookup("greeter-basic")).containsExactly(b, a);
+
+    // a second listener shares the watch and gets the current snapshot at once
+    RecordingListener second = new RecordingListener();
+    Registry.Watch secondWatch = client.watch("greeter-basic", second);
+    await().atMost(Duration.ofSeconds(2)).until(() -> second.last() != null);
+    assertThat(second.last()).containsExactly(b, a);
+    secondWatch.cancel();
+
+    ServiceInstance heavier = a.toBuilder().weight(500).build();
+    server.register(heavier);
+    await().atMost(Duration.ofSeconds(5)).until(() -> listener.last().contains(heavier));
+
+    server.deregister(b);
+    await().atMost(Duration.ofSeconds(5)).until(() -> listener.last().equals(List.of(heavier)));
+    server.deregister(b); // not registered: nothing happens
+
+    server.close(); // revokes the lease: gone at once
+    await().atMost(Duration.ofSeconds(1)).until(() -> listener.last().isEmpty());
+    assertThat(listener.overlapped).isFalse();
+    assertThatThrownBy(() -> server.register(a)).isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void crashedServerLeavesWithinTtlPlusOneSecond() {
+    EtcdRegistry server = registry();
+    EtcdRegistry client = registry();
+    RecordingListener listener = new RecordingListener();
+    client.watch("greeter-crash", listener);
+    server.register(ServiceInstance.of("greeter-crash", "127.0.0.1", 9001));
+    await().atMost(Duration.ofSeconds(5)).until(() -> listener.last() != null && listener.last().size() == 1);
+
+    long crashed = System.nanoTime();
+    server.closeWithoutRevoking();
+    await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20))
+        .until(() -> listener.last().isEmpty());
+    long gone = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - crashed);
+    logger.info("MEASURE crashed instance left discovery after {} ms (TTL 2 s)", gone);
+    assertThat(gone).isLessThan(3000);
+  }
+
+  @Test
+  void keyDeletedByHandIsPutBack() throws Exception {
+    EtcdRegistry server = registry();
+    ServiceInstance instance = ServiceInstance.of("greeter-deleted", "127.0.0.1", 9001);
+    server.register(instance);
+    ByteSequence key = bytes("/krpc/services/greeter-deleted/127.0.0.1:9001");
+    assertThat(raw.getKVClient().get(key).get().getCount()).isOne();
+
+    raw.getKVClient().delete(key).get();
+    await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20))
+        .until(() -> raw.getKVClient().get(key).get().getCount() == 1);
+    // and it is under a lease again
+    long lease = raw.getKVClient().get(key).get().getKvs().get(0).getLease();
+    assertThat(lease).isNotZero();
+  }
+
+  @Test
+  void malformedRecordsAreSkipped() throws Exception {
+    String p = "/krpc/services/greeter-bad/";
+    put(p + "127.0.0.1:1", "not json");
+    put(p + "127.0.0.1:2", "{\"version\":1,\"host\":\"127.0.0.1\",\"port\":\"2\"}");
+    put(p + "127.0.0.1:70000", "{\"version\":1,\"host\":\"127.0.0.1\",\"port\":70000}");
+    put(p + ":4", "{\"version\":1,\"host\":\"\",\"port\":4}");
+    put(p + "127.0.0.1:5", "{\"version\":9,\"host\":\"127.0.0.1\",\"port\":5}");
+    put(p + "127.0.0.1:6", "{\"version\":1,\"host\":\"127.0.0.1\",\"port\":6,\"weight\":7}");
+
+    EtcdRegistry client = registry();
+    RecordingListener listener = new RecordingListener();
+    client.watch("greeter-bad", listener);
+    ServiceInstance good = ServiceInstance.builder("greeter-bad", "127.0.0.1", 6).weight(7).build();
+    await().atMost(Duration.ofSeconds(5)).until(() -> listener.last() != null);
+    assertThat(listener.last()).containsExactly(good);
+    assertThat(client.lookup("greeter-bad")).containsExactly(good);
+
+    // a record turning bad through a watch event is dropped; the rest keeps working
+    put(p + "127.0.0.1:6", "{broken");
+    put(p + "127.0.0.1:8", "{\"version\":1,\"host\":\"127.0.0.1\",\"port\":8}");
+    await().atMost(Duration.ofSeconds(5)).until(() -> listener.last()
+        .equals(List.of(ServiceInstance.of("greeter-bad", "127.0.0.1", 8))));
+  }
+
+  @Test
+  void registerWithEtcdUnreachableFailsWithClearMessage() {
+    EtcdRegistry nowhere = EtcdRegistry.builder().endpoints("http://127.0.0.1:1")
+        .requestTimeout(Duration.ofSeconds(1)).build();
+    closeables.add(nowhere);
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> nowhere.register(ServiceInstance.of("greeter-x", "127.0.0.1", 9001)))
+        .isInstanceOf(RegistryException.class)
+        .hasMessageContaining("Could not register /krpc/services/greeter-x/127.0.0.1:9001 in etcd "
+            + "at http://127.0.0.1:1 within PT1S");
+    assertThat(System.nanoTime() - start).isLessThan(TimeUnit.SECONDS.toNanos(3));
+    assertThatThrownBy(() -> nowhere.lookup("greeter-x")).isInstanceOf(RegistryException.class);
+  }
+
+  @Test
+  void registerToWatchLatency() {
+    EtcdRegistry server = registry();
+    EtcdRegistry client = registry();
+    RecordingListener listener = new RecordingListener();
+    client.watch("greeter-latency", listener);
+    await().until(() -> listener.last() != null);
+    List<Long> micros = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      ServiceInstance instance = ServiceInstance.of("greeter-latency", "127.0.0.1", 10_000 + i);
+      long start = System.nanoTime();
+      server.register(instance);
+      await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(1))
+          .until(() -> listener.last().contains(instance));
+      micros.add(TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - start));
+    }
+    Collections.sort(micros);
+    logger.info("MEASURE register() to watch listener: median {} us, min {} us, max {} us (n=20)",
+        (micros.get(9) + micros.get(10)) / 2, micros.get(0), micros.get(19));
+    assertThat(micros.get(10)).isLessThan(1_000_000);
+  }
+
+  private void put(String key, String value) throws Exception {
+    raw.getKVClient().put(bytes(key), bytes(value)).get();
+  }
+
+  static ByteSequence bytes(String s) {
+    return ByteSequence.from(s, StandardCharsets.UTF_8);
+  }
+
+  static long count(Client raw, String prefix) throws Exception {
+    return raw.getKVClient().get(bytes(prefix), GetOption.builder().isPrefix(true).build()).get()
+        .getCount();
+  }
+}
