@@ -10,6 +10,8 @@ import io.krpc.benchmarks.internal.MarkdownReport;
 import io.krpc.examples.greeter.GreeterGrpc;
 import io.krpc.examples.greeter.HelloRequest;
 import io.krpc.registry.InMemoryRegistry;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -142,6 +144,7 @@ public final class LbCommand {
       GreeterGrpc.GreeterFutureStub stub = GreeterGrpc.newFutureStub(client.channel());
       HelloRequest request = HelloRequest.newBuilder().setName("lb").build();
       long[] before = cluster.stream().mapToLong(DelayedGreeter::calls).toArray();
+      long[] gcBefore = gcCountAndMillis();
       LoadResult result = LoadGenerator.builder(() -> stub.sayHello(request))
           .name(label + " / " + scenario)
           .concurrency(options.concurrency)
@@ -154,8 +157,10 @@ public final class LbCommand {
         total += cluster.get(i).calls() - before[i];
       }
       double firstShare = total == 0 ? 0 : (double) (cluster.get(0).calls() - before[0]) / total;
+      long[] gcAfter = gcCountAndMillis();
       System.out.println(result.summary());
-      return new Row(scenario, label, result, firstShare);
+      return new Row(scenario, label, result, firstShare, gcAfter[0] - gcBefore[0],
+          gcAfter[1] - gcBefore[1]);
     } finally {
       client.close();
     }
@@ -168,16 +173,20 @@ public final class LbCommand {
             + " %s warm-up + %s measured per row. Fast servers answer in %s; the slow one"
             + " in %s (a scheduled reply, so it stays responsive). \"Server 0 share\" is the share"
             + " of calls (warm-up included) that went to server 0, the slow one in the slow"
-            + " scenario (a fair share is 25%%).%n%n",
+            + " scenario (a fair share is 25%%). GCs: collections during the row (warm-up"
+            + " included) and their total time.%n%n",
         options.concurrency, human(options.warmup), human(options.duration), human(options.fast),
         slowServer));
-    sb.append("| backends | policy | p50 ms | p99 ms | p99.9 ms | calls/s | server 0 share | errors |\n");
-    sb.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
+    sb.append("| backends | policy | p50 ms | p99 ms | p99.9 ms | calls/s | server 0 share | errors"
+        + " | GCs (ms) |\n");
+    sb.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Row row : rows) {
       LoadResult r = row.result;
-      sb.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f | %.2f | %.0f | %.1f%% | %d |%n",
+      sb.append(String.format(Locale.ROOT,
+          "| %s | %s | %.2f | %.2f | %.2f | %.0f | %.2f%% | %d | %d (%d) |%n",
           row.scenario, row.policy, r.p50Micros() / 1000, r.p99Micros() / 1000,
-          r.p999Micros() / 1000, r.throughput(), row.firstShare * 100, r.errors()));
+          r.p999Micros() / 1000, r.throughput(), row.firstShare * 100, r.errors(), row.gcs,
+          row.gcMillis));
     }
     Row baseline = find(rows, HEALTHY, "krpc_p2c");
     Row p2c = find(rows, SLOW, "krpc_p2c");
@@ -203,7 +212,22 @@ public final class LbCommand {
         .findFirst().orElse(null);
   }
 
-  record Row(String scenario, String policy, LoadResult result, double firstShare) {}
+  /**
+   * GC pauses stall every call in flight at once; krpc_p2c's peak-EWMA remembers such a stall for
+   * the endpoints that had calls out (not for an avoided one), so the table shows them per row.
+   */
+  private static long[] gcCountAndMillis() {
+    long count = 0;
+    long millis = 0;
+    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      count += Math.max(0, gc.getCollectionCount());
+      millis += Math.max(0, gc.getCollectionTime());
+    }
+    return new long[] {count, millis};
+  }
+
+  record Row(String scenario, String policy, LoadResult result, double firstShare, long gcs,
+      long gcMillis) {}
 
   /** The command's options, read from the shared {@link Options}. */
   static final class Settings {
