@@ -5,7 +5,6 @@ import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerInterceptor;
-import io.grpc.ServerInterceptors;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.ClientCalls;
@@ -13,6 +12,7 @@ import io.grpc.stub.StreamObserver;
 import io.grpc.testing.protobuf.SimpleRequest;
 import io.grpc.testing.protobuf.SimpleResponse;
 import io.grpc.testing.protobuf.SimpleServiceGrpc;
+import io.krpc.internal.InterceptorChains;
 import io.krpc.interceptor.client.CircuitBreakerInterceptor;
 import io.krpc.interceptor.client.ClientMetricsInterceptor;
 import io.krpc.interceptor.client.ClientTracingInterceptor;
@@ -68,10 +68,14 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code client-tracing-noop}, {@code client-tracing-sdk}, {@code client-metrics},
  *       {@code breaker} (closed), {@code timeout} (adds the default deadline): one client
  *       interceptor;
- *   <li>{@code default-chain-noop} / {@code default-chain-sdk}: KRPC's built-in chains, server
- *       recovery → tracing → metrics and client tracing → metrics, with a no-op or an SDK tracer;
- *   <li>{@code full-chain-sdk}: the default chain plus every governance interceptor (client
- *       timeout and breaker, server rate limit and BBR limiter).
+ *   <li>{@code default-chain-noop} / {@code default-chain-sdk}: the built-in chains KServer and
+ *       KClient install by default (through the same {@code InterceptorChains}): server recovery →
+ *       tracing → metrics (Prometheus) → recovery, client tracing → metrics (Micrometer's global
+ *       registry, which records nothing until the application adds a registry to it), with a
+ *       no-op or an SDK tracer;
+ *   <li>{@code full-chain-sdk}: the built-in chains with client metrics in Prometheus too, plus
+ *       every governance interceptor as user interceptors (client timeout and breaker, server rate
+ *       limit and BBR limiter).
  * </ul>
  * The SDK tracer samples every span and hands them to a batch processor whose exporter drops them,
  * which is what an application exporting over OTLP pays on the call path. Metrics go to a
@@ -118,6 +122,8 @@ public class InterceptorBenchmark {
     meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     List<ServerInterceptor> serverChain = new ArrayList<>(); // outermost first
     List<ClientInterceptor> clientChain = new ArrayList<>(); // outermost first
+    OpenTelemetry builtIn = null; // KRPC's built-in chains with this OpenTelemetry, or none
+    boolean clientMetricsToPrometheus = false;
     switch (chain) {
       case "bare" -> {}
       case "recovery" -> serverChain.add(RecoveryInterceptor.create());
@@ -131,10 +137,11 @@ public class InterceptorBenchmark {
       case "client-metrics" -> clientChain.add(ClientMetricsInterceptor.create(meterRegistry, "bench"));
       case "breaker" -> clientChain.add(breaker());
       case "timeout" -> clientChain.add(timeout());
-      case "default-chain-noop" -> defaultChain(noop(), serverChain, clientChain);
-      case "default-chain-sdk" -> defaultChain(sdk(), serverChain, clientChain);
+      case "default-chain-noop" -> builtIn = noop();
+      case "default-chain-sdk" -> builtIn = sdk();
       case "full-chain-sdk" -> {
-        defaultChain(sdk(), serverChain, clientChain);
+        builtIn = sdk();
+        clientMetricsToPrometheus = true;
         clientChain.add(timeout());
         clientChain.add(breaker());
         serverChain.add(rateLimit());
@@ -143,22 +150,32 @@ public class InterceptorBenchmark {
       default -> throw new IllegalArgumentException("chain: " + chain + " (unknown)");
     }
     String name = "interceptor-bench-" + chain;
-    // ServerInterceptors.intercept and ManagedChannelBuilder.intercept run the last one first.
-    List<ServerInterceptor> serverInnerFirst = new ArrayList<>(serverChain);
-    Collections.reverse(serverInnerFirst);
-    List<ClientInterceptor> clientInnerFirst = new ArrayList<>(clientChain);
-    Collections.reverse(clientInnerFirst);
-    server =
-        InProcessServerBuilder.forName(name)
-            .directExecutor()
-            .addService(ServerInterceptors.intercept(new EchoService(), serverInnerFirst))
-            .build()
-            .start();
-    channel =
-        InProcessChannelBuilder.forName(name)
-            .directExecutor()
-            .intercept(clientInnerFirst)
-            .build();
+    InProcessServerBuilder serverBuilder =
+        InProcessServerBuilder.forName(name).directExecutor().addService(new EchoService());
+    InProcessChannelBuilder channelBuilder = InProcessChannelBuilder.forName(name).directExecutor();
+    if (builtIn != null) {
+      // Exactly what KServer and KClient install, with the given interceptors as the user's.
+      InterceptorChains.ServerOptions serverOptions = new InterceptorChains.ServerOptions();
+      serverOptions.openTelemetry = builtIn;
+      serverOptions.meterRegistry = meterRegistry;
+      InterceptorChains.installServerChain(serverBuilder, "bench", serverOptions, serverChain);
+      InterceptorChains.ClientOptions clientOptions = new InterceptorChains.ClientOptions();
+      clientOptions.openTelemetry = builtIn;
+      if (clientMetricsToPrometheus) {
+        clientOptions.meterRegistry = meterRegistry;
+      }
+      InterceptorChains.installClientChain(channelBuilder, "bench", clientOptions, clientChain);
+    } else {
+      // ServerBuilder.intercept and ManagedChannelBuilder.intercept run the last one first.
+      List<ServerInterceptor> serverInnerFirst = new ArrayList<>(serverChain);
+      Collections.reverse(serverInnerFirst);
+      serverInnerFirst.forEach(serverBuilder::intercept);
+      List<ClientInterceptor> clientInnerFirst = new ArrayList<>(clientChain);
+      Collections.reverse(clientInnerFirst);
+      channelBuilder.intercept(clientInnerFirst);
+    }
+    server = serverBuilder.build().start();
+    channel = channelBuilder.build();
   }
 
   @TearDown
@@ -179,16 +196,6 @@ public class InterceptorBenchmark {
     return ClientCalls.futureUnaryCall(
             channel.newCall(SimpleServiceGrpc.getUnaryRpcMethod(), CallOptions.DEFAULT), request)
         .get();
-  }
-
-  /** KRPC's built-in chains as API.md orders them, outermost first. */
-  private void defaultChain(
-      OpenTelemetry otel, List<ServerInterceptor> server, List<ClientInterceptor> client) {
-    server.add(RecoveryInterceptor.create());
-    server.add(ServerTracingInterceptor.create(otel));
-    server.add(ServerMetricsInterceptor.create(meterRegistry, "bench"));
-    client.add(ClientTracingInterceptor.create(otel));
-    client.add(ClientMetricsInterceptor.create(meterRegistry, "bench"));
   }
 
   private static OpenTelemetry noop() {
