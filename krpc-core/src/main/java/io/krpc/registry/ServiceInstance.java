@@ -38,7 +38,7 @@ public record ServiceInstance(
   /** Validates every field; see the class javadoc for the accepted ranges. */
   public ServiceInstance {
     checkServiceName(serviceName);
-    requireNonNull(host, "host");
+    requireNonNull(host, "host: null (expected: not null)");
     if (host.isBlank() || host.chars().anyMatch(c -> Character.isWhitespace(c) || c == '/')) {
       throw new IllegalArgumentException(
           "host: '" + host + "' (expected: a host name or IP literal, not blank)");
@@ -47,7 +47,7 @@ public record ServiceInstance(
       throw new IllegalArgumentException("port: " + port + " (expected: 1..65535)");
     }
     checkWeight(weight);
-    requireNonNull(metadata, "metadata");
+    requireNonNull(metadata, "metadata: null (expected: not null)");
     metadata.forEach((k, v) -> {
       requireNonNull(k, "metadata key");
       requireNonNull(v, "metadata value for key " + k);
@@ -80,7 +80,7 @@ public record ServiceInstance(
    * of the form {@code [a-zA-Z0-9._-]+}.
    */
   public static String checkServiceName(String serviceName) {
-    requireNonNull(serviceName, "serviceName");
+    requireNonNull(serviceName, "serviceName: null (expected: not null)");
     if (!SERVICE_NAME.matcher(serviceName).matches()) {
       throw new IllegalArgumentException(
           "serviceName: '" + serviceName + "' (expected: [a-zA-Z0-9._-]+)");
@@ -119,7 +119,7 @@ public record ServiceInstance(
 
     /** Metadata; default empty. The map is copied. */
     public Builder metadata(Map<String, String> metadata) {
-      this.metadata = requireNonNull(metadata, "metadata");
+      this.metadata = requireNonNull(metadata, "metadata: null (expected: not null)");
       return this;
     }
 

@@ -77,6 +77,16 @@ final class EndpointLoad {
     });
   }
 
+  /**
+   * Records the RTT of a failed call: it may raise the estimate but never lowers it, so that an
+   * endpoint that fails fast never looks cheaper than the healthy ones because of its failures.
+   */
+  void recordFailedCallLatency(long rttNanos, long nowNanos) {
+    double rtt = Math.max(0, rttNanos);
+    latency.updateAndGet(old -> old == NO_LATENCY || rtt > old.value
+        ? new Estimate(rtt, nowNanos) : old);
+  }
+
   void recordOutcome(Status.Code code, long nowNanos, long decayNanos) {
     double outcome = isFailure(code) ? 0 : 1;
     success.updateAndGet(old -> new Estimate(

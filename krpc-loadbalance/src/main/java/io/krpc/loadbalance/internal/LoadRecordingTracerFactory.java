@@ -10,8 +10,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * Feeds an {@link EndpointLoad} from the calls sent to its endpoint, unary and streaming alike: a
  * stream counts as in flight from creation to close; its latency is the time to the first response
- * headers (or to the close when none arrive, except for calls the client cancelled); its status
- * code feeds the success rate.
+ * headers (or to the close when none arrive, except for calls the client cancelled; a failed call
+ * may raise the estimate but never lower it); its status code feeds the success rate.
  *
  * <p>Thread-safe: the factory is shared by all picks of one picker; each tracer may be called from
  * any transport thread.
@@ -57,7 +57,15 @@ final class LoadRecordingTracerFactory extends ClientStreamTracer.Factory {
       }
       long now = ticker.nanoTime();
       if (status.getCode() != Status.Code.CANCELLED) {
-        recordLatencyOnce(now);
+        if (EndpointLoad.isFailure(status.getCode())) {
+          // A fast failure must not pull the latency estimate down (the chaos suite saw a
+          // failing server stay the cheapest for ~30 calls): failures may only raise it.
+          if (latencyRecorded.compareAndSet(false, true)) {
+            load.recordFailedCallLatency(now - startNanos, now);
+          }
+        } else {
+          recordLatencyOnce(now);
+        }
         load.recordOutcome(status.getCode(), now, decayNanos);
       }
       load.callFinished();

@@ -93,6 +93,27 @@ class P2cLoadBalancerTest {
   }
 
   @Test
+  void anEndpointThatStartsFailingFastIsAvoidedAtOnce() {
+    start(null, 1, 2);
+    latencyMicros.putAll(Map.of(1, 1_000L, 2, 1_000L));
+    jitter = true;
+    calls(400); // both healthy and measured at about 1 ms
+
+    latencyMicros.put(2, 100L); // now it fails, ten times faster than it served
+    outcome.put(2, Status.UNAVAILABLE.withDescription("broken"));
+    List<Integer> afterFailure = new ArrayList<>();
+    for (int second = 0; second < 20; second++) { // 20 s at 40 calls/s: long enough to decay
+      for (int quarter = 0; quarter < 4; quarter++) {
+        afterFailure.addAll(calls(10));
+        helper.clock.forward(250, TimeUnit.MILLISECONDS);
+      }
+    }
+    // Its fast failures must not make it look cheaper: a few picks (the first failures and one
+    // forced pick a second), far below its former half of 800 calls.
+    assertThat(count(afterFailure, 2)).as("picks of the fast-failing endpoint").isLessThan(40);
+  }
+
+  @Test
   void idleEndpointIsForcePickedOncePerInterval() {
     start(null, 1, 2);
     latencyMicros.putAll(Map.of(1, 1_000L, 2, 50_000L));
