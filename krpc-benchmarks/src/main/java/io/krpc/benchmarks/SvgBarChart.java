@@ -16,15 +16,17 @@ import java.util.Objects;
  * }
  *
  * <p>Each panel is one chart: a group of bars per category, one bar per series, a y axis scaled to
- * the panel's largest value and the value above each bar. Panels stack vertically.
+ * the panel's largest value and the value above each bar. Panels fill a grid of {@link
+ * Builder#columns(int) columns} (default 1), row by row, each with its own scale.
  */
 public final class SvgBarChart {
   private static final String[] COLORS = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
       "#edc948", "#b07aa1"};
-  private static final int WIDTH = 900;
-  private static final int PANEL_HEIGHT = 300;
-  private static final int LEFT = 80;
+  private static final int WIDTH = 960;
+  private static final int PANEL_HEIGHT = 280;
+  private static final int LEFT = 70;
   private static final int RIGHT = 20;
+  private static final int GAP = 60;
   private static final int TOP = 60;
 
   private SvgBarChart() {}
@@ -39,9 +41,19 @@ public final class SvgBarChart {
     private final String title;
     private List<String> series = List.of();
     private final List<Panel> panels = new ArrayList<>();
+    private int columns = 1;
 
     private Builder(String title) {
       this.title = Objects.requireNonNull(title, "title");
+    }
+
+    /** Panels per row, 1..6; default 1. */
+    public Builder columns(int columns) {
+      if (columns < 1 || columns > 6) {
+        throw new IllegalArgumentException("columns: " + columns + " (expected: 1..6)");
+      }
+      this.columns = columns;
+      return this;
     }
 
     /** The series, one bar of each per category, in legend order. */
@@ -70,7 +82,8 @@ public final class SvgBarChart {
 
     /** The SVG document. */
     public String build() {
-      int height = TOP + panels.size() * (PANEL_HEIGHT + 40) + 10;
+      int rows = (panels.size() + columns - 1) / columns;
+      int height = TOP + rows * (PANEL_HEIGHT + 40) + 10;
       StringBuilder svg = new StringBuilder();
       svg.append(String.format(Locale.ROOT,
           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -87,12 +100,13 @@ public final class SvgBarChart {
             "<rect x=\"%d\" y=\"34\" width=\"12\" height=\"12\" fill=\"%s\"/>"
                 + "<text x=\"%d\" y=\"45\">%s</text>%n",
             x, COLORS[s % COLORS.length], x + 16, escape(series.get(s))));
-        x += 16 + 7 * series.get(s).length() + 24;
+        x += 16 + 7 * series.get(s).length() + 20;
       }
-      int top = TOP;
-      for (Panel panel : panels) {
-        panel.render(svg, top, series.size());
-        top += PANEL_HEIGHT + 40;
+      int panelWidth = (WIDTH - LEFT - RIGHT - (columns - 1) * GAP) / columns;
+      for (int i = 0; i < panels.size(); i++) {
+        int left = LEFT + (i % columns) * (panelWidth + GAP);
+        int top = TOP + (i / columns) * (PANEL_HEIGHT + 40);
+        panels.get(i).render(svg, left, panelWidth, top, series.size());
       }
       svg.append("</svg>\n");
       return svg.toString();
@@ -100,7 +114,7 @@ public final class SvgBarChart {
   }
 
   private record Panel(String yLabel, List<String> categories, double[][] values) {
-    void render(StringBuilder svg, int top, int seriesCount) {
+    void render(StringBuilder svg, int left, int plotWidth, int top, int seriesCount) {
       double max = 0;
       for (double[] row : values) {
         for (double v : row) {
@@ -111,9 +125,8 @@ public final class SvgBarChart {
       int plotTop = top + 20;
       int plotHeight = PANEL_HEIGHT - 50;
       int plotBottom = plotTop + plotHeight;
-      int plotWidth = WIDTH - LEFT - RIGHT;
       svg.append(String.format(Locale.ROOT,
-          "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">%s</text>%n", LEFT, top + 8,
+          "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">%s</text>%n", left, top + 8,
           escape(yLabel)));
       for (int i = 0; i <= 4; i++) {
         double v = scaleMax * i / 4;
@@ -121,12 +134,12 @@ public final class SvgBarChart {
         svg.append(String.format(Locale.ROOT,
             "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ddd\"/>"
                 + "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>%n",
-            LEFT, y, LEFT + plotWidth, y, LEFT - 6, y + 4, format(v)));
+            left, y, left + plotWidth, y, left - 6, y + 4, format(v)));
       }
       double groupWidth = (double) plotWidth / Math.max(1, categories.size());
       double barWidth = groupWidth * 0.8 / Math.max(1, seriesCount);
       for (int c = 0; c < categories.size(); c++) {
-        double groupX = LEFT + c * groupWidth + groupWidth * 0.1;
+        double groupX = left + c * groupWidth + groupWidth * 0.1;
         for (int s = 0; s < seriesCount; s++) {
           double v = values[c][s];
           double bx = groupX + s * barWidth;
@@ -145,11 +158,11 @@ public final class SvgBarChart {
         }
         svg.append(String.format(Locale.ROOT,
             "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>%n",
-            LEFT + c * groupWidth + groupWidth / 2, plotBottom + 16, escape(categories.get(c))));
+            left + c * groupWidth + groupWidth / 2, plotBottom + 16, escape(categories.get(c))));
       }
       svg.append(String.format(Locale.ROOT,
           "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>%n",
-          LEFT, plotBottom, LEFT + plotWidth, plotBottom));
+          left, plotBottom, left + plotWidth, plotBottom));
     }
   }
 
@@ -167,6 +180,9 @@ public final class SvgBarChart {
   }
 
   private static String format(double v) {
+    if (v == 0) {
+      return "0";
+    }
     if (v >= 10_000) {
       return String.format(Locale.ROOT, "%.0fk", v / 1000);
     }

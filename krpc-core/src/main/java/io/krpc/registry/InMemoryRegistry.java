@@ -2,8 +2,6 @@ package io.krpc.registry;
 
 import static java.util.Objects.requireNonNull;
 
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,9 +30,6 @@ import org.slf4j.LoggerFactory;
 public final class InMemoryRegistry implements Registry {
 
   private static final Logger logger = LoggerFactory.getLogger(InMemoryRegistry.class);
-  private static final Comparator<ServiceInstance> BY_ENDPOINT =
-      Comparator.comparing(ServiceInstance::endpoint);
-
   private final Object lock = new Object();
   // service name -> endpoint -> instance
   private final Map<String, Map<String, ServiceInstance>> services = new TreeMap<>();
@@ -139,9 +134,10 @@ public final class InMemoryRegistry implements Registry {
     if (endpoints == null) {
       return List.of();
     }
-    List<ServiceInstance> result = new ArrayList<>(endpoints.values());
-    result.sort(BY_ENDPOINT);
-    return List.copyOf(result);
+    // The map is a TreeMap keyed by endpoint: its values already come in endpoint order. Sorting
+    // again with a comparator that builds both endpoint strings per comparison cost ~270k string
+    // concatenations per change at 10,000 instances, under the registry lock.
+    return List.copyOf(endpoints.values());
   }
 
   private void checkOpen() {

@@ -4,6 +4,8 @@ import io.krpc.benchmarks.Environment;
 import io.krpc.benchmarks.Options;
 import io.krpc.registry.InMemoryRegistry;
 import io.krpc.registry.Registry;
+import io.krpc.registry.etcd.EtcdRegistry;
+import io.krpc.testing.EtcdCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,6 +26,9 @@ public final class DiscoverySuite {
     List<String> rows = new ArrayList<>();
     try (InMemoryRegistry registry = new InMemoryRegistry()) {
       rows.addAll(startToFirstCall("in-memory", registry, runs));
+    }
+    if (!options.flag("no-etcd")) {
+      rows.addAll(etcd(runs));
     }
     for (String n : options.string("instances", "1000,10000").split(",")) {
       int instances = Integer.parseInt(n.trim());
@@ -51,6 +56,23 @@ public final class DiscoverySuite {
           + " `register`/`deregister` of one instance to the resolver handing the channel the whole"
           + " new list.\n\n" + table);
       System.out.println("wrote " + dir.resolve("discovery.md"));
+    }
+  }
+
+  /** Start-to-first-call rows through a one-member etcd on loopback, or a note why there are none. */
+  static List<String> etcd(int runs) throws Exception {
+    EtcdCluster cluster;
+    try {
+      cluster = EtcdCluster.builder().members(1).start();
+    } catch (RuntimeException e) {
+      String row = "| start to first call, etcd registry | skipped: " + e.getMessage()
+          + " | | | |";
+      System.out.println(row);
+      return List.of(row);
+    }
+    try (cluster;
+        EtcdRegistry registry = EtcdRegistry.builder().endpoints(cluster.endpoints()).build()) {
+      return startToFirstCall("etcd", registry, runs);
     }
   }
 

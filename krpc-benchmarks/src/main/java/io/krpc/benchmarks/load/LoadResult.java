@@ -2,6 +2,7 @@ package io.krpc.benchmarks.load;
 
 import io.grpc.Status;
 import java.time.Duration;
+import java.util.EnumMap;
 import java.util.Map;
 import java.util.Objects;
 import org.HdrHistogram.Histogram;
@@ -79,6 +80,24 @@ public record LoadResult(
   /** Largest latency in microseconds. */
   public double maxMicros() {
     return latency.getTotalCount() == 0 ? 0 : latency.getMaxValue() / 1000.0;
+  }
+
+  /**
+   * This result and {@code other} as one window: calls, errors and elapsed time add up, the
+   * latency histograms merge, allocation is weighted by calls. For runs repeated in rounds.
+   */
+  public LoadResult merge(LoadResult other) {
+    Map<Status.Code, Long> errors = new EnumMap<>(Status.Code.class);
+    errors.putAll(errorsByCode);
+    other.errorsByCode.forEach((code, n) -> errors.merge(code, n, Long::sum));
+    Histogram latency = this.latency.copy();
+    latency.add(other.latency);
+    long totalCalls = calls + other.calls;
+    double alloc = allocatedBytesPerCall < 0 || other.allocatedBytesPerCall < 0 || totalCalls == 0
+        ? -1
+        : (allocatedBytesPerCall * calls + other.allocatedBytesPerCall * other.calls) / totalCalls;
+    return new LoadResult(name, mode, totalCalls, errors, elapsed.plus(other.elapsed), latency,
+        alloc);
   }
 
   /** One line for logs: calls, throughput, percentiles, errors and allocation. */

@@ -11,11 +11,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumMap;
-import java.util.LinkedHashMap;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -26,20 +28,77 @@ import java.util.concurrent.TimeoutException;
  * run, then a table with the ratios b/a and c/a, a markdown file and an SVG chart.
  *
  * <p>Options: {@code --duration=10s} (measurement per cell), {@code --warmup=5s}, {@code
- * --concurrency=32}, {@code --results=DIR}, {@code --no-files}.
+ * --concurrency=32}, {@code --rounds=1}, {@code --open-loop=0.6} (a fraction of raw's
+ * throughput; off by default), {@code --configs=a,b,c,d}, {@code --results=DIR}, {@code --no-files}.
  */
 public final class OverheadSuite {
   private final Duration duration;
   private final Duration warmup;
   private final int concurrency;
   private final PrintStream out;
+  private final EnumSet<Target.Kind> kinds;
+  private int rounds = 1;
+  private double openLoopLoad;
+  private final Map<Workload, Map<Target.Kind, LoadResult>> openLoop = new EnumMap<>(Workload.class);
 
   /** A suite with the given run lengths and concurrency, printing to {@code out}. */
   public OverheadSuite(Duration duration, Duration warmup, int concurrency, PrintStream out) {
+    this(duration, warmup, concurrency, out, EnumSet.allOf(Target.Kind.class));
+  }
+
+  /** A suite of only the configurations in {@code kinds}. */
+  public OverheadSuite(Duration duration, Duration warmup, int concurrency, PrintStream out,
+      Set<Target.Kind> kinds) {
     this.duration = duration;
     this.warmup = warmup;
     this.concurrency = concurrency;
     this.out = out;
+    this.kinds = EnumSet.copyOf(kinds);
+  }
+
+  /** Runs every cell {@code rounds} times, interleaved, and merges them; default 1. */
+  public OverheadSuite rounds(int rounds) {
+    if (rounds < 1) {
+      throw new IllegalArgumentException("rounds: " + rounds + " (expected: >= 1)");
+    }
+    this.rounds = rounds;
+    return this;
+  }
+
+  /**
+   * After the closed-loop rounds, one open-loop (fixed-rate) cell per configuration and workload at
+   * {@code fractionOfRaw} times the throughput raw grpc-java reached, so that latency compares at
+   * equal offered load; 0 (the default) for none.
+   */
+  public OverheadSuite openLoopLoad(double fractionOfRaw) {
+    if (!(fractionOfRaw >= 0 && fractionOfRaw <= 1)) {
+      throw new IllegalArgumentException(
+          "openLoopLoad: " + fractionOfRaw + " (expected: 0..1, a fraction of raw's throughput)");
+    }
+    this.openLoopLoad = fractionOfRaw;
+    return this;
+  }
+
+  /** The open-loop results of the last {@link #run()}; empty when open loop was off. */
+  public Map<Workload, Map<Target.Kind, LoadResult>> openLoopResults() {
+    return openLoop;
+  }
+
+  /** {@code --configs=a,b,c,d} as kinds. */
+  static Set<Target.Kind> parseKinds(String keys) {
+    Set<Target.Kind> kinds = EnumSet.noneOf(Target.Kind.class);
+    for (String key : keys.split(",")) {
+      Target.Kind kind = switch (key.trim()) {
+        case "a" -> Target.Kind.RAW;
+        case "b" -> Target.Kind.KRPC_DEFAULT;
+        case "c" -> Target.Kind.KRPC_GOVERNED;
+        case "d" -> Target.Kind.ARMERIA;
+        default -> throw new IllegalArgumentException(
+            "--configs: " + keys + " (expected: a comma list of a, b, c, d)");
+      };
+      kinds.add(kind);
+    }
+    return kinds;
   }
 
   /** Runs the suite from command-line options; returns the results, workload then config. */
@@ -48,9 +107,15 @@ public final class OverheadSuite {
     OverheadSuite suite = new OverheadSuite(
         options.duration("duration", Duration.ofSeconds(10)),
         options.duration("warmup", Duration.ofSeconds(5)),
-        options.integer("concurrency", 32), System.out);
+        options.integer("concurrency", 32), System.out,
+        parseKinds(options.string("configs", "a,b,c,d")))
+        .rounds(options.integer("rounds", 1))
+        .openLoopLoad(Double.parseDouble(options.string("open-loop", "0")));
     Map<Workload, Map<Target.Kind, LoadResult>> results = suite.run();
     String table = suite.table(results);
+    if (!suite.openLoop.isEmpty()) {
+      table += "\n" + suite.openLoopTable();
+    }
     System.out.println();
     System.out.println(table);
     if (!options.flag("no-files")) {
@@ -59,34 +124,113 @@ public final class OverheadSuite {
     return results;
   }
 
-  /** Starts every configuration, runs every workload on each, stops them. */
+  /**
+   * Starts every configuration, then runs every workload on each, in {@code rounds} interleaved
+   * rounds (configurations alternate, and every other round runs them in reverse order, so that
+   * drift in the machine's background load and late JIT work spread over all of them), merging
+   * each cell's rounds; stops them.
+   */
   public Map<Workload, Map<Target.Kind, LoadResult>> run() throws InterruptedException {
     Map<Target.Kind, Target> targets = new EnumMap<>(Target.Kind.class);
     Map<Workload, Map<Target.Kind, LoadResult>> results = new EnumMap<>(Workload.class);
     try {
-      for (Target.Kind kind : Target.Kind.values()) {
+      for (Target.Kind kind : kinds) {
         Target target = kind.start();
         targets.put(kind, target);
         checkServes(target);
       }
-      for (Workload workload : Workload.values()) {
-        Map<Target.Kind, LoadResult> row = new EnumMap<>(Target.Kind.class);
-        for (Target target : targets.values()) {
-          LoadResult result = LoadGenerator.builder(workload.callOn(target.channel()))
-              .name(target.key() + ") " + target.label() + ", " + workload.label())
-              .concurrency(concurrency).warmup(warmup).duration(duration).progress(out)
-              .build().run();
-          out.println(result.summary());
-          row.put(kindOf(targets, target), result);
+      prewarm(targets);
+      for (int round = 1; round <= rounds; round++) {
+        for (Workload workload : Workload.values()) {
+          Map<Target.Kind, LoadResult> row =
+              results.computeIfAbsent(workload, w -> new EnumMap<>(Target.Kind.class));
+          // Every other round in reverse order, so that no configuration always runs first.
+          List<Map.Entry<Target.Kind, Target>> order = new ArrayList<>(targets.entrySet());
+          if (round % 2 == 0) {
+            Collections.reverse(order);
+          }
+          for (Map.Entry<Target.Kind, Target> e : order) {
+            Target target = e.getValue();
+            LoadResult result = LoadGenerator.builder(workload.callOn(target.channel()))
+                .name(target.key() + ") " + target.label() + ", " + workload.label())
+                .concurrency(concurrency).warmup(warmup).duration(duration).progress(out)
+                .build().run();
+            out.println("round " + round + "/" + rounds + ": " + result.summary());
+            row.merge(e.getKey(), result, LoadResult::merge);
+          }
         }
-        results.put(workload, row);
       }
+      runOpenLoop(targets, results);
     } finally {
       for (Target target : targets.values()) {
         target.close();
       }
     }
     return results;
+  }
+
+  private void runOpenLoop(Map<Target.Kind, Target> targets,
+      Map<Workload, Map<Target.Kind, LoadResult>> closedLoop) throws InterruptedException {
+    openLoop.clear();
+    if (openLoopLoad == 0) {
+      return;
+    }
+    for (Workload workload : Workload.values()) {
+      Map<Target.Kind, LoadResult> measured = closedLoop.get(workload);
+      LoadResult base = measured.getOrDefault(Target.Kind.RAW, measured.values().iterator().next());
+      double rate = Math.max(1, openLoopLoad * base.throughput());
+      Map<Target.Kind, LoadResult> row = new EnumMap<>(Target.Kind.class);
+      for (Map.Entry<Target.Kind, Target> e : targets.entrySet()) {
+        Target target = e.getValue();
+        LoadResult result = LoadGenerator.builder(workload.callOn(target.channel()))
+            .name(target.key() + ") " + target.label() + ", " + workload.label() + ", open loop")
+            .rate(rate).warmup(warmup).duration(duration).progress(out).build().run();
+        out.println("open loop: " + result.summary());
+        row.put(e.getKey(), result);
+      }
+      openLoop.put(workload, row);
+    }
+  }
+
+  /** The open-loop table: latency at the same offered rate for every configuration. */
+  public String openLoopTable() {
+    StringBuilder t = new StringBuilder(String.format(Locale.ROOT,
+        "Open loop at %.0f%% of raw grpc-java's closed-loop throughput (latency from each call's"
+            + " intended start):%n%n", openLoopLoad * 100));
+    t.append("| workload | configuration | offered/s | calls/s | p50 µs | p99 µs | p99.9 µs"
+        + " | errors | p99 / (a) |\n");
+    t.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (Map.Entry<Workload, Map<Target.Kind, LoadResult>> w : openLoop.entrySet()) {
+      LoadResult raw = w.getValue().get(Target.Kind.RAW);
+      for (Map.Entry<Target.Kind, LoadResult> e : w.getValue().entrySet()) {
+        LoadResult r = e.getValue();
+        t.append(String.format(Locale.ROOT, "| %s | %s) %s | %s | %.0f | %.0f | %.0f | %.0f | %d | %s |%n",
+            w.getKey().label(), key(e.getKey()), label(e.getKey()),
+            r.mode().replace("rate=", "").replace("/s", ""), r.throughput(), r.p50Micros(),
+            r.p99Micros(), r.p999Micros(), r.errors(),
+            raw == null ? "" : ratio(r.p99Micros(), raw.p99Micros())));
+      }
+    }
+    return t.toString();
+  }
+
+  /**
+   * Runs every workload on every configuration once for the warm-up time, unrecorded, so that the
+   * JIT has compiled the shared grpc-java and Netty paths before the first measured cell; without
+   * it the first configuration measured pays for everyone's compilation.
+   */
+  private void prewarm(Map<Target.Kind, Target> targets) throws InterruptedException {
+    if (warmup.isZero()) {
+      return;
+    }
+    out.println("JIT warm-up: every workload on every configuration for " + human(warmup));
+    for (Workload workload : Workload.values()) {
+      for (Target target : targets.values()) {
+        LoadGenerator.builder(workload.callOn(target.channel())).name("warm-up")
+            .concurrency(concurrency).warmup(Duration.ZERO).duration(warmup).progress(null)
+            .build().run();
+      }
+    }
   }
 
   /** One call of each workload before any load, so that connecting never falls in a window. */
@@ -98,11 +242,6 @@ public final class OverheadSuite {
         throw new IllegalStateException(target.label() + " does not serve " + workload.label(), e);
       }
     }
-  }
-
-  private static Target.Kind kindOf(Map<Target.Kind, Target> targets, Target target) {
-    return targets.entrySet().stream().filter(e -> e.getValue() == target).findFirst()
-        .orElseThrow().getKey();
   }
 
   /** The markdown table: one row per workload and configuration, ratios against (a). */
@@ -154,10 +293,11 @@ public final class OverheadSuite {
     Files.createDirectories(dir);
     String md = "# KRPC overhead against raw grpc-java and Armeria\n\n"
         + Environment.describe() + "\n"
-        + String.format(Locale.ROOT, "Fixed concurrency %d, warm-up %s, measurement %s per cell;"
-            + " client and server in one JVM on loopback. Latency in microseconds; allocation is"
-            + " every thread of the JVM (client and server) per call.%n%n",
-            concurrency, human(warmup), human(duration))
+        + String.format(Locale.ROOT, "Fixed concurrency %d; per cell %d interleaved round(s) of"
+            + " %s warm-up and %s measurement, merged; client and server in one JVM on loopback."
+            + " Latency in microseconds; allocation is every thread of the JVM (client, server and"
+            + " load generator) per call.%n%n",
+            concurrency, rounds, human(warmup), human(duration))
         + table;
     Files.writeString(dir.resolve("overhead.md"), md);
     Files.writeString(dir.resolve("overhead.svg"), chart(results));
@@ -165,34 +305,39 @@ public final class OverheadSuite {
   }
 
   private String chart(Map<Workload, Map<Target.Kind, LoadResult>> results) {
-    List<String> categories = new ArrayList<>();
-    List<double[]> throughput = new ArrayList<>();
-    List<double[]> p99 = new ArrayList<>();
-    Target.Kind[] kinds = Target.Kind.values();
-    for (Map.Entry<Workload, Map<Target.Kind, LoadResult>> w : results.entrySet()) {
-      categories.add(w.getKey().label());
-      double[] t = new double[kinds.length];
-      double[] p = new double[kinds.length];
-      for (int i = 0; i < kinds.length; i++) {
-        LoadResult r = w.getValue().get(kinds[i]);
-        t[i] = r == null ? -1 : r.throughput();
-        p[i] = r == null ? -1 : r.p99Micros();
+    Target.Kind[] all = Target.Kind.values();
+    String[] names = new String[all.length];
+    for (int i = 0; i < all.length; i++) {
+      names[i] = key(all[i]) + ") " + label(all[i]);
+    }
+    SvgBarChart.Builder chart = SvgBarChart.builder(String.format(Locale.ROOT,
+            "KRPC overhead (calls/s: higher is better; p99: lower is better), concurrency %d,"
+                + " %d x %s per cell, %d cores for client and server",
+            concurrency, rounds, human(duration), Runtime.getRuntime().availableProcessors()))
+        .series(names).columns(Math.max(1, results.size()));
+    // Row 1: throughput per workload; row 2: p99 per workload. Each panel has its own scale.
+    for (boolean throughputRow : new boolean[] {true, false}) {
+      for (Map.Entry<Workload, Map<Target.Kind, LoadResult>> w : results.entrySet()) {
+        double[] values = new double[all.length];
+        for (int i = 0; i < all.length; i++) {
+          LoadResult r = w.getValue().get(all[i]);
+          values[i] = r == null ? -1 : throughputRow ? r.throughput() : r.p99Micros();
+        }
+        chart.panel(w.getKey().label() + (throughputRow ? ": calls/s" : ": p99 µs"),
+            List.of(""), new double[][] {values});
       }
-      throughput.add(t);
-      p99.add(p);
     }
-    Map<Target.Kind, String> names = new LinkedHashMap<>();
-    for (Target.Kind kind : kinds) {
-      names.put(kind, key(kind) + ") " + label(kind));
+    // Row 3, with --open-loop: p99 at the same offered rate for everyone.
+    for (Map.Entry<Workload, Map<Target.Kind, LoadResult>> w : openLoop.entrySet()) {
+      double[] values = new double[all.length];
+      for (int i = 0; i < all.length; i++) {
+        LoadResult r = w.getValue().get(all[i]);
+        values[i] = r == null ? -1 : r.p99Micros();
+      }
+      chart.panel(String.format(Locale.ROOT, "%s: p99 µs at %.0f%% load", w.getKey().label(),
+          openLoopLoad * 100), List.of(""), new double[][] {values});
     }
-    return SvgBarChart.builder(String.format(Locale.ROOT,
-            "KRPC overhead: concurrency %d, %s per cell, 2 cores shared by client and server",
-            concurrency, human(duration)))
-        .series(names.values().toArray(String[]::new))
-        .panel("throughput (calls/s, higher is better)", categories,
-            throughput.toArray(double[][]::new))
-        .panel("p99 latency (µs, lower is better)", categories, p99.toArray(double[][]::new))
-        .build();
+    return chart.build();
   }
 
   static String human(Duration d) {

@@ -10,6 +10,7 @@ import io.opentelemetry.api.trace.SpanBuilder;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.api.trace.TracerProvider;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapPropagator;
@@ -60,10 +61,23 @@ public final class RpcTracing {
     TextMapPropagator configured = openTelemetry.getPropagators().getTextMapPropagator();
     TextMapPropagator propagator = configured.fields().isEmpty() ? W3C_DEFAULT : configured;
     return new RpcTracing(openTelemetry.getTracer(INSTRUMENTATION_NAME), propagator,
-        openTelemetry == OpenTelemetry.noop());
+        isNoop(openTelemetry, configured));
   }
 
-  /** True when the OpenTelemetry given is {@link OpenTelemetry#noop()}: interceptors step aside. */
+  /**
+   * {@link OpenTelemetry#noop()} itself, or any wrapper of it: {@code GlobalOpenTelemetry.get()}
+   * with nothing installed returns the no-op behind an obfuscating wrapper, which an identity check
+   * misses, and then every call paid for context extraction, a non-recording span, attribute
+   * building and a context attach per callback. A no-op tracer provider with no propagator can
+   * record nothing and pass nothing on, so the interceptors may step aside.
+   */
+  private static boolean isNoop(OpenTelemetry openTelemetry, TextMapPropagator configured) {
+    return openTelemetry == OpenTelemetry.noop()
+        || (openTelemetry.getTracerProvider() == TracerProvider.noop()
+            && configured == TextMapPropagator.noop());
+  }
+
+  /** True when the OpenTelemetry given is {@link OpenTelemetry#noop()} or wraps it: interceptors step aside. */
   public boolean isNoop() {
     return noop;
   }
