@@ -32,14 +32,16 @@ import java.util.concurrent.TimeUnit;
  * {@code --no-files} writes nothing.
  */
 public final class OverloadCommand {
+  static final Duration NORMAL_PHASE = Duration.ofSeconds(3);
+
   private OverloadCommand() {}
 
   /** Runs the benchmark with the options in {@code args}, {@code args[0]} being {@code overload}. */
   public static void run(String[] args) throws Exception {
     Settings options = Settings.from(Options.parse(args));
-    measure(options, false, 0); // JIT and class loading would otherwise lower the capacity
+    measure(options, false, 0, 0); // JIT and class loading would otherwise lower the capacity
     settle();
-    LoadResult capacityRun = measure(options, false, 0);
+    LoadResult capacityRun = measure(options, false, 0, 0);
     double capacity = capacityRun.successes() / seconds(capacityRun);
     System.out.printf(Locale.ROOT, "capacity: %.0f calls/s, p99 %.2f ms (closed loop, %d in flight)%n",
         capacity, capacityRun.p99Micros() / 1000, options.capacityConcurrency);
@@ -47,7 +49,7 @@ public final class OverloadCommand {
     for (double factor : options.factors) {
       for (boolean limiter : new boolean[] {false, true}) {
         settle();
-        LoadResult result = measure(options, limiter, factor * capacity);
+        LoadResult result = measure(options, limiter, factor * capacity, capacity / 2);
         rows.add(new Row(factor, limiter, result));
       }
     }
@@ -60,9 +62,14 @@ public final class OverloadCommand {
     }
   }
 
-  /** One run against a fresh server: closed loop when {@code rate} is 0, else fixed rate. */
-  private static LoadResult measure(Settings options, boolean withLimiter, double rate)
-      throws InterruptedException {
+  /**
+   * One run against a fresh server: closed loop when {@code rate} is 0, else fixed rate. With a
+   * {@code normalRate}, the server first serves that rate for {@link #NORMAL_PHASE} (not
+   * measured): overload hits a server that was running normally, as in production, and the
+   * limiter has seen the server's normal latency (its {@code minRT}) before the step.
+   */
+  private static LoadResult measure(Settings options, boolean withLimiter, double rate,
+      double normalRate) throws InterruptedException {
     KServer.Builder builder = KServer.builder()
         .serviceName("overload-bench")
         .host("127.0.0.1")
@@ -80,6 +87,16 @@ public final class OverloadCommand {
       GreeterGrpc.GreeterFutureStub stub = GreeterGrpc.newFutureStub(client.channel());
       HelloRequest request = HelloRequest.newBuilder().setName("overload").build();
       long deadline = options.deadline.toMillis();
+      if (normalRate > 0) {
+        LoadGenerator.builder(() -> stub.withDeadlineAfter(deadline, TimeUnit.MILLISECONDS)
+                .sayHello(request))
+            .name("normal load before the step")
+            .rate(normalRate)
+            .warmup(Duration.ZERO)
+            .duration(NORMAL_PHASE)
+            .build()
+            .run();
+      }
       String name = rate == 0 ? "capacity" : String.format(Locale.ROOT, "%s limiter, %.0f/s",
           withLimiter ? "with" : "no", rate);
       LoadGenerator.Builder load =
@@ -121,7 +138,8 @@ public final class OverloadCommand {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT,
         "One KServer whose handler burns %d µs of CPU per call, client in the same JVM;"
-            + " client deadline %d ms; %d s warm-up + %d s measured per row, a fresh server each."
+            + " client deadline %d ms; a fresh server for each row serves half its capacity for"
+            + " 3 s, then the offered rate steps up: %d s warm-up (the step) + %d s measured."
             + " Capacity measured first with a closed loop of %d calls in flight:"
             + " **%.0f calls/s**, p99 %.2f ms. Latency of fixed-rate runs counts from each call's"
             + " intended start.%n%n",
