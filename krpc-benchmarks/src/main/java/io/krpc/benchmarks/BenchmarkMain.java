@@ -1,10 +1,13 @@
 package io.krpc.benchmarks;
 
 import io.krpc.benchmarks.discovery.DiscoverySuite;
+import io.krpc.benchmarks.interceptors.InterceptorsCommand;
+import io.krpc.benchmarks.lb.LbCommand;
 import io.krpc.benchmarks.load.LoadResult;
 import io.krpc.benchmarks.overhead.OverheadSuite;
 import io.krpc.benchmarks.overhead.Target;
 import io.krpc.benchmarks.overhead.Workload;
+import io.krpc.benchmarks.overload.OverloadCommand;
 import java.util.Map;
 
 /**
@@ -23,6 +26,12 @@ import java.util.Map;
  *       --results=DIR --no-files}
  *   <li>{@code discovery}: start-to-first-call through the registries, resolver update cost;
  *       options {@code --runs=50 --results=DIR --no-files}
+ *   <li>{@code lb}: one slow backend of four through round_robin, least_request_experimental,
+ *       krpc_p2c and krpc_wrr, plus krpc_p2c over four healthy ones; see {@link LbCommand}
+ *   <li>{@code interceptors}: JMH, the per-call cost of each governance interceptor and of the
+ *       default chain; see {@link InterceptorsCommand}
+ *   <li>{@code overload}: a CPU-bound server at 1x, 2x and 4x its capacity, with and without the
+ *       BBR limiter; see {@link OverloadCommand}
  *   <li>{@code smoke}: every configuration for a moment; fails only when calls fail (CI)
  * </ul>
  *
@@ -65,6 +74,15 @@ public final class BenchmarkMain {
       case "discovery":
         DiscoverySuite.main(options);
         return 0;
+      case "lb":
+        LbCommand.run(args);
+        return 0;
+      case "interceptors":
+        InterceptorsCommand.run(args);
+        return 0;
+      case "overload":
+        OverloadCommand.run(args);
+        return 0;
       case "smoke":
         return smoke(options);
       case "help":
@@ -97,6 +115,7 @@ public final class BenchmarkMain {
   }
 
   static String usage() {
-    return "usage: BenchmarkMain overhead|discovery|smoke [--option=value ...]";
+    return "usage: BenchmarkMain overhead|discovery|lb|interceptors|overload|smoke"
+        + " [--option=value ...]";
   }
 }
