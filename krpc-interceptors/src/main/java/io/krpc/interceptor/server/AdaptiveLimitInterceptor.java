@@ -148,7 +148,7 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
     try {
       delegate = next.startCall(call, headers);
     } catch (RuntimeException | Error e) {
-      completion.run();
+      completion.finish(false);
       throw e;
     }
     return new ForwardingServerCallListener.SimpleForwardingServerCallListener<ReqT>(delegate) {
@@ -157,7 +157,7 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
         try {
           super.onComplete();
         } finally {
-          completion.run();
+          completion.finish(true);
         }
       }
 
@@ -166,7 +166,7 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
         try {
           super.onCancel();
         } finally {
-          completion.run();
+          completion.finish(false);
         }
       }
     };
@@ -213,7 +213,7 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
   }
 
   /** Ends one admitted call exactly once: out of flight, into the window. */
-  private final class Completion implements Runnable {
+  private final class Completion {
     private final long startNanos;
     private final AtomicBoolean done = new AtomicBoolean();
 
@@ -221,11 +221,17 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
       this.startNanos = startNanos;
     }
 
-    @Override
-    public void run() {
+    /**
+     * Leaves flight once. Only completed calls feed the window: a call cancelled by its deadline
+     * or its client says nothing about the server's capacity, and its long response time would
+     * inflate minRT so that the limiter admitted too much right when it is overloaded.
+     */
+    void finish(boolean completed) {
       if (done.compareAndSet(false, true)) {
-        long now = ticker.nanoTime();
-        window.add(now, now - startNanos);
+        if (completed) {
+          long now = ticker.nanoTime();
+          window.add(now, now - startNanos);
+        }
         inFlight.decrementAndGet();
       }
     }

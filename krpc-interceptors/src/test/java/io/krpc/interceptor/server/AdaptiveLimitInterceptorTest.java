@@ -175,6 +175,22 @@ class AdaptiveLimitInterceptorTest {
   }
 
   @Test
+  void cancelledCallsDoNotFeedTheCapacityEstimate() {
+    history(10, Duration.ofMillis(10)); // capacity 10 x 10 ms / 100 ms = 1, floored at 1
+    long before = limiter.estimatedCapacity();
+    List<Attempt> timedOut = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      timedOut.add(attempt());
+    }
+    ticker.advance(Duration.ofSeconds(1)); // they waited a long time, then their deadline fired
+    timedOut.forEach(a -> a.listener().onCancel());
+    ticker.advance(Duration.ofMillis(100));
+    assertThat(limiter.inFlight()).isZero();
+    // Counted, the 50 cancelled calls would raise maxPass to 50: capacity 50 x 10 ms / 100 ms = 5.
+    assertThat(limiter.estimatedCapacity()).isEqualTo(before);
+  }
+
+  @Test
   void validatesEveryOption() {
     assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().cpuThreshold(0))
         .hasMessage("cpuThreshold: 0.0 (expected: > 0 and <= 1)");
