@@ -15,8 +15,8 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.krpc.internal.Checks;
-import io.krpc.internal.HostAddresses;
 import io.krpc.internal.InterceptorChains;
+import io.krpc.interceptor.metrics.internal.HostAddress;
 import io.krpc.registry.Registry;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
@@ -411,7 +411,8 @@ public final class KServer implements AutoCloseable {
             + " (expected: a port other than port " + port + ")");
       }
       started = true;
-      String registeredHost = host != null ? host : HostAddresses.defaultHost();
+      // The same lookup the metrics use for their ip label, so both name the same address.
+      String registeredHost = host != null ? host : HostAddress.hostIpv4().getHostAddress();
 
       ServerBuilder<?> serverBuilder = Grpc.newServerBuilderForPort(port, credentials);
       if (maxInboundMessageSize != null) {
