@@ -6,8 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.testing.EtcdClusterExtension;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -22,24 +20,15 @@ class EtcdClusterFaultIT {
   @RegisterExtension
   static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(3).build();
 
-  private final List<AutoCloseable> closeables = new ArrayList<>();
+  private final TestResources resources = new TestResources();
 
   @AfterEach
   void tearDown() throws Exception {
-    Collections.reverse(closeables);
-    for (AutoCloseable c : closeables) {
-      c.close();
-    }
+    resources.close();
   }
 
   private EtcdRegistry registry() {
-    EtcdRegistry registry = EtcdRegistry.builder()
-        .endpoints(etcd.endpoints())
-        .leaseTtl(Duration.ofSeconds(2))
-        .requestTimeout(Duration.ofSeconds(5))
-        .build();
-    closeables.add(registry);
-    return registry;
+    return resources.shortLeaseRegistry(etcd.endpoints());
   }
 
   @Test

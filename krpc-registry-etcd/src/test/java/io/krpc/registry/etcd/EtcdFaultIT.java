@@ -10,8 +10,6 @@ import io.krpc.registry.ServiceInstance;
 import io.krpc.testing.EtcdClusterExtension;
 import io.krpc.testing.EtcdMember;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -34,24 +32,15 @@ class EtcdFaultIT {
   final EtcdClusterExtension etcd = EtcdClusterExtension.builder()
       .lifecycle(EtcdClusterExtension.Lifecycle.PER_TEST).build();
 
-  private final List<AutoCloseable> closeables = new ArrayList<>();
+  private final TestResources resources = new TestResources();
 
   @AfterEach
   void tearDown() throws Exception {
-    Collections.reverse(closeables);
-    for (AutoCloseable c : closeables) {
-      c.close();
-    }
+    resources.close();
   }
 
   private EtcdRegistry registry() {
-    EtcdRegistry registry = EtcdRegistry.builder()
-        .endpoints(etcd.endpoints())
-        .leaseTtl(Duration.ofSeconds(2))
-        .requestTimeout(Duration.ofSeconds(5))
-        .build();
-    closeables.add(registry);
-    return registry;
+    return resources.shortLeaseRegistry(etcd.endpoints());
   }
 
   @Test

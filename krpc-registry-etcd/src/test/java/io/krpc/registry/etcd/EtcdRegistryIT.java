@@ -32,31 +32,22 @@ class EtcdRegistryIT {
   @RegisterExtension
   static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().build();
 
-  private final List<AutoCloseable> closeables = new ArrayList<>();
+  private final TestResources resources = new TestResources();
   private Client raw;
 
   @BeforeEach
   void setUp() {
     raw = Client.builder().endpoints(etcd.endpoints().toArray(String[]::new)).build();
-    closeables.add(raw);
+    resources.add(raw);
   }
 
   @AfterEach
   void tearDown() throws Exception {
-    Collections.reverse(closeables);
-    for (AutoCloseable c : closeables) {
-      c.close();
-    }
+    resources.close();
   }
 
   private EtcdRegistry registry() {
-    EtcdRegistry registry = EtcdRegistry.builder()
-        .endpoints(etcd.endpoints())
-        .leaseTtl(Duration.ofSeconds(2))
-        .requestTimeout(Duration.ofSeconds(5))
-        .build();
-    closeables.add(registry);
-    return registry;
+    return resources.shortLeaseRegistry(etcd.endpoints());
   }
 
   @Test
@@ -161,7 +152,7 @@ class EtcdRegistryIT {
   void registerWithEtcdUnreachableFailsWithClearMessage() {
     EtcdRegistry nowhere = EtcdRegistry.builder().endpoints("http://127.0.0.1:1")
         .requestTimeout(Duration.ofSeconds(1)).build();
-    closeables.add(nowhere);
+    resources.add(nowhere);
     long start = System.nanoTime();
     assertThatThrownBy(() -> nowhere.register(ServiceInstance.of("greeter-x", "127.0.0.1", 9001)))
         .isInstanceOf(RegistryException.class)
