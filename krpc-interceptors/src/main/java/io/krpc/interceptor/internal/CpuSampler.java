@@ -4,6 +4,8 @@ import io.krpc.interceptor.server.CpuUsageSource;
 import java.lang.management.ManagementFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
+import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 import javax.annotation.concurrent.ThreadSafe;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,10 +73,56 @@ public final class CpuSampler implements CpuUsageSource {
   private static DoubleSupplier osReading(boolean process) {
     if (ManagementFactory.getOperatingSystemMXBean()
         instanceof com.sun.management.OperatingSystemMXBean os) {
-      return process ? os::getProcessCpuLoad : os::getCpuLoad;
+      if (!process) {
+        return os::getCpuLoad;
+      }
+      Runtime runtime = Runtime.getRuntime();
+      return new ProcessCpuShare(os::getProcessCpuTime, System::nanoTime,
+          runtime::availableProcessors);
     }
     logger.warn("this JVM does not report CPU load; the adaptive limiter will read 0");
     return () -> -1;
+  }
+
+  /**
+   * The process's CPU time between two readings over the wall time between them times the CPUs
+   * this JVM may use. {@code getProcessCpuLoad()} divides by every CPU of the host instead, so a
+   * JVM pinned to one core of two (taskset, a Kubernetes cpuset) or given a CPU quota would never
+   * read above 50% and its limiter would never shed. {@link Runtime#availableProcessors()} follows
+   * the affinity mask and the container's quota, and is read again at each sample.
+   */
+  static final class ProcessCpuShare implements DoubleSupplier {
+    private final LongSupplier cpuTimeNanos;
+    private final LongSupplier wallNanos;
+    private final IntSupplier processors;
+    private long lastCpu = -1;
+    private long lastWall;
+
+    ProcessCpuShare(LongSupplier cpuTimeNanos, LongSupplier wallNanos, IntSupplier processors) {
+      this.cpuTimeNanos = cpuTimeNanos;
+      this.wallNanos = wallNanos;
+      this.processors = processors;
+    }
+
+    /** Returns the share since the last call, or -1 on the first call or when unmeasurable. */
+    @Override
+    public synchronized double getAsDouble() {
+      long cpu = cpuTimeNanos.getAsLong();
+      long wall = wallNanos.getAsLong();
+      if (cpu < 0) {
+        return -1;
+      }
+      long previousCpu = lastCpu;
+      long previousWall = lastWall;
+      lastCpu = cpu;
+      lastWall = wall;
+      long elapsed = wall - previousWall;
+      if (previousCpu < 0 || elapsed <= 0) {
+        return -1;
+      }
+      double share = (double) (cpu - previousCpu) / ((double) elapsed * processors.getAsInt());
+      return Math.max(0, Math.min(1, share));
+    }
   }
 
   private static final class ProcessHolder {
