@@ -3,13 +3,14 @@ package io.krpc.benchmarks.overload;
 import io.grpc.Status;
 import io.krpc.benchmarks.Options;
 import io.krpc.KClient;
-import io.krpc.KServer;
 import io.krpc.benchmarks.internal.MarkdownReport;
 import io.krpc.benchmarks.load.LoadGenerator;
 import io.krpc.benchmarks.load.LoadResult;
 import io.krpc.examples.greeter.GreeterGrpc;
 import io.krpc.examples.greeter.HelloRequest;
-import io.krpc.interceptor.server.AdaptiveLimitInterceptor;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,10 +24,14 @@ import java.util.concurrent.TimeUnit;
  * (open loop, latency from each call's intended start), once without and once with the adaptive
  * (BBR) limiter. Prints goodput (successful calls per second), p99 of the successful calls, the
  * shed ratio (RESOURCE_EXHAUSTED) and the timeout ratio (the client deadline, which ends the calls
- * of an unprotected server). Client and server share this JVM and the machine's cores.
+ * of an unprotected server). The server runs in a child JVM ({@link OverloadServer}); with two or
+ * more cores and {@code taskset} at hand it is pinned to the upper half of the cores and this JVM,
+ * the load generator, to the lower half, as if they ran on two machines: otherwise the handlers'
+ * CPU burn starves the load generator, whose own lag then shows as latency.
  *
- * <p>Options: {@code --burn=1ms} CPU per call, {@code --deadline=1s} client deadline,
- * {@code --capacity-concurrency=N} closed-loop concurrency (2 x cores), {@code --warmup=5s} and
+ * <p>Options: {@code --burn=5ms} CPU per call, {@code --deadline=1s} client deadline,
+ * {@code --capacity-concurrency=N} closed-loop concurrency (4 x the server's cores), {@code
+ * --no-pin} to leave both JVMs unpinned, {@code --warmup=5s} and
  * {@code --duration=8s} per run, {@code --factors=1,2,4}; the table goes to {@code overload.md}
  * in the results directory ({@code --results=DIR}), replaced, or added to with {@code --append};
  * {@code --no-files} writes nothing.
@@ -39,8 +44,7 @@ public final class OverloadCommand {
   /** Runs the benchmark with the options in {@code args}, {@code args[0]} being {@code overload}. */
   public static void run(String[] args) throws Exception {
     Settings options = Settings.from(Options.parse(args));
-    measure(options, false, 0, 0); // JIT and class loading would otherwise lower the capacity
-    settle();
+    pin(options);
     LoadResult capacityRun = measure(options, false, 0, 0);
     double capacity = capacityRun.successes() / seconds(capacityRun);
     System.out.printf(Locale.ROOT, "capacity: %.0f calls/s, p99 %.2f ms (closed loop, %d in flight)%n",
@@ -69,19 +73,59 @@ public final class OverloadCommand {
    * limiter has seen the server's normal latency (its {@code minRT}) before the step.
    */
   private static LoadResult measure(Settings options, boolean withLimiter, double rate,
-      double normalRate) throws InterruptedException {
-    KServer.Builder builder = KServer.builder()
-        .serviceName("overload-bench")
-        .host("127.0.0.1")
-        .port(0)
-        .addService(new CpuBurningGreeter(options.burn.toNanos()))
-        .shutdownHook(false)
-        .deregisterDelay(Duration.ZERO)
-        .shutdownGracePeriod(Duration.ofSeconds(2));
-    if (withLimiter) {
-      builder.intercept(AdaptiveLimitInterceptor.create());
+      double normalRate) throws InterruptedException, IOException {
+    try (ServerProcess server =
+            ServerProcess.start(options.burn.toNanos(), withLimiter, options.serverCpus)) {
+      return measure(options, server, withLimiter, rate, normalRate);
     }
-    KServer server = builder.start();
+  }
+
+  /**
+   * Splits the cores between the server JVMs to come ({@code serverCpus}) and this one, or leaves
+   * both unpinned ({@code serverCpus} null) with {@code --no-pin}, fewer than two cores or no
+   * {@code taskset}.
+   */
+  private static void pin(Settings options) throws InterruptedException {
+    int cores = Runtime.getRuntime().availableProcessors();
+    options.serverCores = cores;
+    if (options.pin && cores >= 2 && Files.isExecutable(Path.of("/usr/bin/taskset"))) {
+      int clientCores = cores / 2;
+      String clientCpus = clientCores == 1 ? "0" : "0-" + (clientCores - 1);
+      String serverCpus = clientCores == cores - 1 ? Integer.toString(clientCores)
+          : clientCores + "-" + (cores - 1);
+      String failure = taskset(clientCpus);
+      if (failure == null) {
+        options.serverCpus = serverCpus;
+        options.clientCpus = clientCpus;
+        options.serverCores = cores - clientCores;
+        System.out.println("server JVMs pinned to CPU " + serverCpus + ", load generator to CPU "
+            + clientCpus);
+      } else {
+        System.out.println("taskset failed (" + failure + "); unpinned");
+      }
+    } else {
+      System.out.println("server and load generator unpinned, sharing " + cores + " cores");
+    }
+    if (options.capacityConcurrency == 0) {
+      // Enough that the server never waits for the next call while a reply travels back.
+      options.capacityConcurrency = 4 * options.serverCores;
+    }
+  }
+
+  /** Pins every thread of this JVM to {@code cpus}; returns null, or why it failed. */
+  private static String taskset(String cpus) throws InterruptedException {
+    try {
+      Process p = new ProcessBuilder("taskset", "-a", "-p", "-c", cpus,
+          Long.toString(ProcessHandle.current().pid())).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      return p.waitFor() == 0 ? null : out.trim();
+    } catch (IOException e) {
+      return e.toString();
+    }
+  }
+
+  private static LoadResult measure(Settings options, ServerProcess server, boolean withLimiter,
+      double rate, double normalRate) throws InterruptedException {
     KClient client = KClient.forTarget("127.0.0.1:" + server.port()).build();
     try {
       GreeterGrpc.GreeterFutureStub stub = GreeterGrpc.newFutureStub(client.channel());
@@ -116,7 +160,6 @@ public final class OverloadCommand {
       return result;
     } finally {
       client.close();
-      server.close();
     }
   }
 
@@ -137,13 +180,17 @@ public final class OverloadCommand {
   static String table(Settings options, double capacity, LoadResult capacityRun, List<Row> rows) {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT,
-        "One KServer whose handler burns %d µs of CPU per call, client in the same JVM;"
+        "One KServer whose handler burns %d µs of CPU per call, in its own JVM %s;"
             + " client deadline %d ms; a fresh server for each row serves half its capacity for"
             + " 3 s, then the offered rate steps up: %d s warm-up (the step) + %d s measured."
             + " Capacity measured first with a closed loop of %d calls in flight:"
             + " **%.0f calls/s**, p99 %.2f ms. Latency of fixed-rate runs counts from each call's"
             + " intended start.%n%n",
-        options.burn.toNanos() / 1000, options.deadline.toMillis(), options.warmup.toSeconds(),
+        options.burn.toNanos() / 1000,
+        options.serverCpus == null ? "sharing the cores with the load generator's"
+            : "pinned to CPU " + options.serverCpus + " (the load generator's JVM to CPU "
+                + options.clientCpus + ")",
+        options.deadline.toMillis(), options.warmup.toSeconds(),
         options.duration.toSeconds(), options.capacityConcurrency, capacity,
         capacityRun.p99Micros() / 1000));
     sb.append("| offered | limiter | offered calls/s | goodput calls/s | goodput / capacity |"
@@ -183,7 +230,13 @@ public final class OverloadCommand {
   static final class Settings {
     Duration burn;
     Duration deadline;
+    /** 0 until {@code pin} sets its default, 4 x the server's cores. */
     int capacityConcurrency;
+    boolean pin;
+    /** The CPUs of the server JVMs and of this one, or null when unpinned. */
+    String serverCpus;
+    String clientCpus;
+    int serverCores;
     Duration warmup;
     Duration duration;
     double[] factors;
@@ -192,10 +245,10 @@ public final class OverloadCommand {
 
     static Settings from(Options options) {
       Settings s = new Settings();
-      s.burn = options.duration("burn", Duration.ofMillis(1));
+      s.burn = options.duration("burn", Duration.ofMillis(5));
       s.deadline = options.duration("deadline", Duration.ofSeconds(1));
-      s.capacityConcurrency = options.integer("capacity-concurrency",
-          2 * Runtime.getRuntime().availableProcessors());
+      s.capacityConcurrency = options.integer("capacity-concurrency", 0);
+      s.pin = !options.flag("no-pin");
       s.warmup = options.duration("warmup", Duration.ofSeconds(5));
       s.duration = options.duration("duration", Duration.ofSeconds(8));
       String[] parts = options.string("factors", "1,2,4").split(",");
@@ -209,7 +262,7 @@ public final class OverloadCommand {
       s.out = options.flag("no-files") ? null : options.resultsDir().resolve("overload.md");
       s.append = options.flag("append");
       if (s.burn.isNegative() || s.burn.isZero() || s.deadline.isNegative()
-          || s.deadline.isZero() || s.capacityConcurrency < 1) {
+          || s.deadline.isZero() || s.capacityConcurrency < 0) {
         throw new IllegalArgumentException("--burn: " + s.burn + ", --deadline: " + s.deadline
             + ", --capacity-concurrency: " + s.capacityConcurrency + " (expected: all > 0)");
       }

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 @ThreadSafe
 public final class CpuSampler implements CpuUsageSource {
   private static final Logger logger = LoggerFactory.getLogger(CpuSampler.class);
-  private static final long PERIOD_MILLIS = 500;
+  private static final long PERIOD_MILLIS = 100;
   private static final double SAMPLE_WEIGHT = 0.3;
 
   private final String what;

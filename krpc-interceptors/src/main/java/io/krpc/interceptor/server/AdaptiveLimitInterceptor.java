@@ -130,6 +130,21 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
     return Math.max(1, Math.round((double) maxPass * minRt / window.bucketNanos()));
   }
 
+  /**
+   * Describes the limiter's current state for logs: calls in flight, the window's most calls per
+   * bucket and lowest mean response time, the capacity they give, the CPU usage and the
+   * threshold.
+   */
+  @Override
+  public String toString() {
+    long now = ticker.nanoTime();
+    return String.format(Locale.ROOT,
+        "AdaptiveLimitInterceptor{inFlight=%d, maxPass=%d per %.0f ms, minRt=%.2f ms,"
+            + " capacity=%d, cpu=%.2f, threshold=%.2f}",
+        inFlight.get(), window.maxPass(now), window.bucketNanos() / 1e6,
+        window.minRtNanos(now) / 1e6, estimatedCapacity(), cpu.cpuUsage(), cpuThreshold);
+  }
+
   @Override
   public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
       ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {

@@ -1,0 +1,62 @@
+package io.krpc.benchmarks.overload;
+
+import io.krpc.KServer;
+import io.krpc.interceptor.server.AdaptiveLimitInterceptor;
+import java.io.IOException;
+import java.time.Duration;
+
+/**
+ * The server side of the {@code overload} benchmark, run in its own JVM so that its CPU (which the
+ * limiter watches) is its own and the load generator does not compete with its handlers: a KServer
+ * whose handler burns {@code args[0]} nanoseconds of CPU per call, behind an {@link
+ * AdaptiveLimitInterceptor} with every default when {@code args[1]} is {@code true}. Prints {@code
+ * PORT <port>} on standard output once serving, and stops when its standard input closes.
+ */
+public final class OverloadServer {
+  static final String PORT_LINE = "PORT ";
+
+  private OverloadServer() {}
+
+  /** Serves until standard input closes. */
+  public static void main(String[] args) throws IOException {
+    if (args.length < 2 || args.length > 3) {
+      throw new IllegalArgumentException(
+          "usage: OverloadServer <burn nanos> <limiter true|false> [trace]");
+    }
+    long burnNanos = Long.parseLong(args[0]);
+    boolean limiter = Boolean.parseBoolean(args[1]);
+    KServer.Builder builder = KServer.builder()
+        .serviceName("overload-bench")
+        .host("127.0.0.1")
+        .port(0)
+        .addService(new CpuBurningGreeter(burnNanos))
+        .shutdownHook(false)
+        .deregisterDelay(Duration.ZERO)
+        .shutdownGracePeriod(Duration.ofSeconds(2));
+    AdaptiveLimitInterceptor bbr = limiter ? AdaptiveLimitInterceptor.create() : null;
+    if (bbr != null) {
+      builder.intercept(bbr);
+    }
+    if (bbr != null && args.length == 3) {
+      Thread tracer = new Thread(() -> {
+        try {
+          while (true) {
+            Thread.sleep(250);
+            System.err.println(bbr);
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }, "limiter-trace");
+      tracer.setDaemon(true);
+      tracer.start();
+    }
+    try (KServer server = builder.start()) {
+      System.out.println(PORT_LINE + server.port());
+      System.out.flush();
+      while (System.in.read() >= 0) {
+        // the parent holds our standard input open while it needs us
+      }
+    }
+  }
+}
