@@ -21,7 +21,10 @@ public final class MarkdownReport {
    */
   public static void write(Path file, String title, String command, String body,
       boolean append) {
-    List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
+    // Heap and GC flags change results; the launcher's -D properties (Maven's, under exec:java) do
+    // not, and would name this machine's paths.
+    List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+        .filter(arg -> arg.startsWith("-X")).toList();
     String text = (append ? "\n## " : "# ") + title + "\n\n"
         + "`BenchmarkMain " + command + "`\n\n"
         + "Run " + Instant.now().truncatedTo(ChronoUnit.SECONDS)

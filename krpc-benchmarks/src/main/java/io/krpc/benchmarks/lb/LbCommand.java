@@ -28,8 +28,10 @@ import java.util.concurrent.TimeUnit;
  * throughput and the slow server's share of the calls side by side, plus a {@code krpc_p2c} run
  * over four healthy servers as the baseline.
  *
- * <p>Options: {@code --concurrency=16}, {@code --warmup=2s} and {@code --duration=8s} per row,
- * {@code --fast=2ms} and {@code --slow=20ms} handler latency, {@code --tail} to make the slow
+ * <p>Options: {@code --concurrency=4}, {@code --warmup=2s} and {@code --duration=8s} per row,
+ * {@code --fast=10ms} and {@code --slow=100ms} handler latency (the defaults keep the service time
+ * well above this harness's own scheduling jitter, a few ms at p99 on two cores, which would
+ * otherwise be what the policies compare), {@code --tail} to make the slow
  * server answer 5% of its calls in 100 ms (and the rest in the fast time) instead,
  * {@code --policies=a,b} to run a subset, {@code --p2c-decay=1s,250ms} to add {@code krpc_p2c}
  * rows (healthy and slow) with other decay times; the table goes to {@code lb.md} in the results
@@ -244,11 +246,11 @@ public final class LbCommand {
 
     static Settings from(Options options) {
       Settings s = new Settings();
-      s.concurrency = options.integer("concurrency", 16);
+      s.concurrency = options.integer("concurrency", 4);
       s.warmup = options.duration("warmup", Duration.ofSeconds(2));
       s.duration = options.duration("duration", Duration.ofSeconds(8));
-      s.fast = options.duration("fast", Duration.ofMillis(2));
-      s.slow = options.duration("slow", Duration.ofMillis(20));
+      s.fast = options.duration("fast", Duration.ofMillis(10));
+      s.slow = options.duration("slow", Duration.ofMillis(100));
       s.tail = options.flag("tail");
       s.policies = List.of(options.string("policies", String.join(",", POLICIES)).split(","));
       String decays = options.string("p2c-decay", "");
