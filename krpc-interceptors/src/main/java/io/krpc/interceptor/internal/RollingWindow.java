@@ -30,8 +30,9 @@ public final class RollingWindow {
    * @throws IllegalArgumentException if either is not positive
    */
   public RollingWindow(int buckets, long bucketNanos) {
-    if (buckets < 1) {
-      throw new IllegalArgumentException("buckets: " + buckets + " (expected: >= 1)");
+    if (buckets < 2) {
+      // One bucket would always be the one still filling: the window would never hold data.
+      throw new IllegalArgumentException("buckets: " + buckets + " (expected: >= 2)");
     }
     if (bucketNanos < 1) {
       throw new IllegalArgumentException("bucketNanos: " + bucketNanos + " (expected: >= 1)");
@@ -72,6 +73,41 @@ public final class RollingWindow {
       }
     }
     return max;
+  }
+
+  /**
+   * Returns the most calls completed per bucket over {@code spanBuckets} consecutive full buckets
+   * of the window, averaged over the span (a bucket with no data counts 0), or 0 without data.
+   * With a span of 1 this is {@link #maxPass(long)}; a longer span keeps a burst of completions
+   * in one bucket (a backlog that finishes at once) from passing for throughput. A span longer
+   * than the window's full buckets is cut to them.
+   */
+  public synchronized double maxPassPerBucket(long nowNanos, int spanBuckets) {
+    if (spanBuckets < 1) {
+      throw new IllegalArgumentException("spanBuckets: " + spanBuckets + " (expected: >= 1)");
+    }
+    long current = Math.floorDiv(nowNanos, bucketNanos);
+    int full = buckets - 1;
+    int span = Math.min(spanBuckets, full);
+    long sum = 0;
+    long max = 0;
+    for (int k = 0; k < full; k++) {
+      long epoch = current - full + k; // oldest first
+      sum += passesAt(epoch);
+      if (k >= span) {
+        sum -= passesAt(epoch - span);
+      }
+      if (k >= span - 1) {
+        max = Math.max(max, sum);
+      }
+    }
+    return (double) max / span;
+  }
+
+  @GuardedBy("this")
+  private long passesAt(long epoch) {
+    int slot = (int) Math.floorMod(epoch, (long) buckets);
+    return epochs[slot] == epoch ? passes[slot] : 0;
   }
 
   /**

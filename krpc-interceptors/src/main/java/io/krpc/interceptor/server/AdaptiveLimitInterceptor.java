@@ -1,6 +1,7 @@
 package io.krpc.interceptor.server;
 
 import io.grpc.Deadline;
+import io.grpc.ForwardingServerCall;
 import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -37,9 +38,12 @@ import javax.annotation.concurrent.ThreadSafe;
  *
  * Completed calls and their response times are kept over a rolling window ({@code window}, 10 s, in
  * {@code buckets}, 100, of 100 ms each). The estimated capacity is {@code maxPass × minRT /
- * bucketLength}, that is the most calls completed in one bucket times the lowest mean response time
+ * bucketLength}, that is the most calls completed per bucket times the lowest mean response time
  * of a bucket times buckets per second (Little's law: the concurrency the server sustained at its
  * best throughput and best latency), rounded, at least 1; the bucket still filling is left out.
+ * Unlike go-kratos, {@code maxPass} is averaged over {@code maxPassSpan} (1 s) of consecutive
+ * buckets: calls admitted in a burst before the CPU reading rose finish together on a busy CPU,
+ * and one bucket's count of them would pass for throughput and let in more of the overload.
  * With no completed call in the window the capacity is 1. A new call is shed when
  *
  * <ul>
@@ -75,6 +79,7 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
   private final CpuUsageSource cpu;
   private final Deadline.Ticker ticker;
   private final RollingWindow window;
+  private final int spanBuckets;
   private final AtomicLong inFlight = new AtomicLong();
   private final AtomicLong lastDropNanos = new AtomicLong(NO_DROP);
   @Nullable private final Counter shedCounter;
@@ -85,6 +90,7 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
     this.cpu = builder.cpu != null ? builder.cpu : CpuUsageSource.processCpu();
     this.ticker = builder.ticker;
     this.window = new RollingWindow(builder.buckets, builder.window.toNanos() / builder.buckets);
+    this.spanBuckets = builder.spanBuckets();
     if (builder.meterRegistry != null) {
       MeterRegistry registry = builder.meterRegistry;
       Gauge.builder("krpc_server_limiter_inflight", inFlight, AtomicLong::get)
@@ -122,12 +128,12 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
    */
   public long estimatedCapacity() {
     long now = ticker.nanoTime();
-    long maxPass = window.maxPass(now);
+    double maxPass = window.maxPassPerBucket(now, spanBuckets);
     long minRt = window.minRtNanos(now);
     if (maxPass == 0 || minRt < 0) {
       return 1;
     }
-    return Math.max(1, Math.round((double) maxPass * minRt / window.bucketNanos()));
+    return Math.max(1, Math.round(maxPass * minRt / window.bucketNanos()));
   }
 
   /**
@@ -139,9 +145,9 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
   public String toString() {
     long now = ticker.nanoTime();
     return String.format(Locale.ROOT,
-        "AdaptiveLimitInterceptor{inFlight=%d, maxPass=%d per %.0f ms, minRt=%.2f ms,"
+        "AdaptiveLimitInterceptor{inFlight=%d, maxPass=%.1f per %.0f ms, minRt=%.2f ms,"
             + " capacity=%d, cpu=%.2f, threshold=%.2f}",
-        inFlight.get(), window.maxPass(now), window.bucketNanos() / 1e6,
+        inFlight.get(), window.maxPassPerBucket(now, spanBuckets), window.bucketNanos() / 1e6,
         window.minRtNanos(now) / 1e6, estimatedCapacity(), cpu.cpuUsage(), cpuThreshold);
   }
 
@@ -159,9 +165,23 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
     }
     inFlight.incrementAndGet();
     Completion completion = new Completion(startNanos);
+    // The call leaves flight when the handler closes it: that is when the server's work on it
+    // ends. Waiting for onComplete, which follows the transport's write of the trailers and one
+    // more hop to this call's executor, kept finished calls "in flight" for milliseconds on a
+    // saturated CPU and shed calls the server had room for.
+    ServerCall<ReqT, RespT> tracked = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+      @Override
+      public void close(Status status, Metadata trailers) {
+        try {
+          super.close(status, trailers);
+        } finally {
+          completion.finish(!isCancelled());
+        }
+      }
+    };
     ServerCall.Listener<ReqT> delegate;
     try {
-      delegate = next.startCall(call, headers);
+      delegate = next.startCall(tracked, headers);
     } catch (RuntimeException | Error e) {
       completion.finish(false);
       throw e;
@@ -237,9 +257,11 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
     }
 
     /**
-     * Leaves flight once. Only completed calls feed the window: a call cancelled by its deadline
-     * or its client says nothing about the server's capacity, and its long response time would
-     * inflate minRT so that the limiter admitted too much right when it is overloaded.
+     * Leaves flight once: when the handler closes the call, or when the transport completes or
+     * cancels it without that. Only completed calls feed the window: a call cancelled by its
+     * deadline or its client (even if its handler closes it afterwards) says nothing about the
+     * server's capacity, and its long response time would inflate minRT so that the limiter
+     * admitted too much right when it is overloaded.
      */
     void finish(boolean completed) {
       if (done.compareAndSet(false, true)) {
@@ -258,6 +280,7 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
     private Duration window = Duration.ofSeconds(10);
     private int buckets = 100;
     private Duration coolOff = Duration.ofSeconds(1);
+    @Nullable private Duration maxPassSpan;
     @Nullable private CpuUsageSource cpu;
     private Deadline.Ticker ticker = Deadline.getSystemTicker();
     @Nullable private MeterRegistry meterRegistry;
@@ -286,8 +309,9 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
 
     /** How many buckets the window is cut into. Default: 100. */
     public Builder buckets(int buckets) {
-      if (buckets < 1) {
-        throw new IllegalArgumentException("buckets: " + buckets + " (expected: >= 1)");
+      if (buckets < 2) {
+        // the bucket still filling never counts, so one bucket would never hold data
+        throw new IllegalArgumentException("buckets: " + buckets + " (expected: >= 2)");
       }
       this.buckets = buckets;
       return this;
@@ -301,6 +325,30 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
       }
       this.coolOff = coolOff;
       return this;
+    }
+
+    /**
+     * The span {@code maxPass} is averaged over: the capacity uses the most calls completed per
+     * bucket over this many consecutive buckets' worth of time, so that a backlog finishing at
+     * once (the calls admitted before the CPU reading rose, which a busy CPU completes together)
+     * does not pass for throughput and raise the capacity right when the server is overloaded.
+     * One bucket's length gives go-kratos's per-bucket maximum. Default: 1 s (or the window, if
+     * shorter); must be at least one bucket and at most the window.
+     */
+    public Builder maxPassSpan(Duration maxPassSpan) {
+      Objects.requireNonNull(maxPassSpan, "maxPassSpan");
+      if (maxPassSpan.isNegative() || maxPassSpan.isZero()) {
+        throw new IllegalArgumentException("maxPassSpan: " + maxPassSpan + " (expected: > 0)");
+      }
+      this.maxPassSpan = maxPassSpan;
+      return this;
+    }
+
+    private int spanBuckets() {
+      long bucketNanos = window.toNanos() / buckets;
+      Duration span = maxPassSpan != null ? maxPassSpan
+          : window.compareTo(Duration.ofSeconds(1)) < 0 ? window : Duration.ofSeconds(1);
+      return (int) Math.max(1, Math.round((double) span.toNanos() / bucketNanos));
     }
 
     /** Where CPU usage is read. Default: {@link CpuUsageSource#processCpu()}. */
@@ -330,6 +378,12 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
                 + ", buckets: "
                 + buckets
                 + " (expected: buckets of at least 1 ms)");
+      }
+      if (maxPassSpan != null
+          && (maxPassSpan.compareTo(window) > 0
+              || maxPassSpan.toNanos() < window.toNanos() / buckets)) {
+        throw new IllegalStateException("maxPassSpan: " + maxPassSpan + ", window: " + window
+            + ", buckets: " + buckets + " (expected: at least one bucket and at most the window)");
       }
       return new AdaptiveLimitInterceptor(this);
     }

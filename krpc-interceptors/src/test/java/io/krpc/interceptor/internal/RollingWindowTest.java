@@ -45,7 +45,35 @@ class RollingWindowTest {
 
   @Test
   void validatesItsShape() {
-    assertThatThrownBy(() -> new RollingWindow(0, 1)).hasMessage("buckets: 0 (expected: >= 1)");
-    assertThatThrownBy(() -> new RollingWindow(1, 0)).hasMessage("bucketNanos: 0 (expected: >= 1)");
+    assertThatThrownBy(() -> new RollingWindow(1, 1)).hasMessage("buckets: 1 (expected: >= 2)");
+    assertThatThrownBy(() -> new RollingWindow(2, 0)).hasMessage("bucketNanos: 0 (expected: >= 1)");
+    assertThatThrownBy(() -> window.maxPassPerBucket(0, 0))
+        .hasMessage("spanBuckets: 0 (expected: >= 1)");
+  }
+
+  @Test
+  void maxPassPerBucketAveragesOverTheSpan() {
+    // buckets 0..3 of 100 ms: 2, 2, 20 (a burst), 2 completions
+    int[] passes = {2, 2, 20, 2};
+    for (int b = 0; b < passes.length; b++) {
+      for (int i = 0; i < passes[b]; i++) {
+        window.add(b * 100 * MS, 10 * MS);
+      }
+    }
+    long now = 400 * MS; // buckets 0..3 are full
+
+    assertThat(window.maxPassPerBucket(now, 1)).isEqualTo(20.0).isEqualTo(window.maxPass(now));
+    assertThat(window.maxPassPerBucket(now, 2)).isEqualTo(11.0); // (2 + 20) / 2
+    // Five buckets: the span reaches back before the first data, which counts 0.
+    assertThat(window.maxPassPerBucket(now, 5)).isEqualTo(26.0 / 5);
+  }
+
+  @Test
+  void aSpanLongerThanTheFullBucketsIsCutToThem() {
+    window.add(0, 10 * MS);
+    window.add(0, 10 * MS);
+    // 10 buckets: 9 full at most, so a span of 50 averages over 9.
+    assertThat(window.maxPassPerBucket(900 * MS, 50)).isEqualTo(2.0 / 9);
+    assertThat(window.maxPassPerBucket(50 * MS, 3)).isZero();
   }
 }

@@ -27,17 +27,25 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 class AdaptiveLimitInterceptorTest {
-  private static final ServerCallHandler<SimpleRequest, SimpleResponse> HANDLER =
-      (call, headers) -> new ServerCall.Listener<>() {};
+  /** The call each admitted attempt's handler was given, as the handler sees it. */
+  private final List<ServerCall<SimpleRequest, SimpleResponse>> handled = new ArrayList<>();
+  private final ServerCallHandler<SimpleRequest, SimpleResponse> handler =
+      (call, headers) -> {
+        handled.add(call);
+        return new ServerCall.Listener<>() {};
+      };
 
   private final FakeTicker ticker = new FakeTicker();
   private volatile double cpu = 0.1;
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  // maxPass of one bucket, go-kratos's rule, keeps the arithmetic of these tests short; the
+  // default span is tested on its own below.
   private final AdaptiveLimitInterceptor limiter =
       AdaptiveLimitInterceptor.builder()
           .cpuUsageSource(() -> cpu)
           .ticker(ticker)
           .meterRegistry(registry)
+          .maxPassSpan(Duration.ofMillis(100))
           .build();
   private InProcessHarness harness;
 
@@ -56,15 +64,26 @@ class AdaptiveLimitInterceptorTest {
   }
 
   private Attempt attempt() {
+    return attempt(limiter);
+  }
+
+  private Attempt attempt(AdaptiveLimitInterceptor limiter) {
     RecordingServerCall call = new RecordingServerCall();
-    return new Attempt(call, limiter.interceptCall(call, new Metadata(), HANDLER));
+    return new Attempt(call, limiter.interceptCall(call, new Metadata(), handler));
   }
 
   /** Completes {@code n} calls that each took {@code rt}, in the current bucket, then moves on. */
   private void history(int n, Duration rt) {
+    history(n, rt, limiter);
+  }
+
+  /** The same history on each limiter, in the same bucket. */
+  private void history(int n, Duration rt, AdaptiveLimitInterceptor... limiters) {
     List<Attempt> calls = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      calls.add(attempt());
+    for (AdaptiveLimitInterceptor each : limiters) {
+      for (int i = 0; i < n; i++) {
+        calls.add(attempt(each));
+      }
     }
     ticker.advance(rt);
     calls.forEach(a -> a.listener().onComplete());
@@ -175,6 +194,38 @@ class AdaptiveLimitInterceptorTest {
   }
 
   @Test
+  void aCallLeavesFlightWhenItsHandlerClosesIt() {
+    cpu = 0.9; // no history: capacity 1, two calls in flight at most
+    Attempt first = attempt();
+    Attempt second = attempt();
+    assertThat(attempt().shed()).isTrue();
+
+    ticker.advance(Duration.ofMillis(20));
+    handled.get(0).close(Status.OK, new Metadata()); // the transport has not completed it yet
+    assertThat(first.call().closes).containsExactly(Status.OK);
+    assertThat(limiter.inFlight()).isEqualTo(1);
+    assertThat(attempt().shed()).as("room again as soon as the handler is done").isFalse();
+
+    first.listener().onComplete(); // the transport's completion later: not counted twice
+    assertThat(limiter.inFlight()).isEqualTo(2);
+    ticker.advance(Duration.ofMillis(100));
+    assertThat(limiter.toString()).contains("maxPass=1.0 per 100 ms", "minRt=20.00 ms");
+    assertThat(second.shed()).isFalse();
+  }
+
+  @Test
+  void aHandlerClosingACancelledCallDoesNotFeedTheWindow() {
+    Attempt attempt = attempt();
+    attempt.call().cancelled = true; // the deadline passed while the handler worked
+    ticker.advance(Duration.ofSeconds(1));
+    handled.get(0).close(Status.CANCELLED, new Metadata());
+    ticker.advance(Duration.ofMillis(100));
+
+    assertThat(limiter.inFlight()).isZero();
+    assertThat(limiter.toString()).contains("maxPass=0.0 per 100 ms", "minRt=-0.00 ms");
+  }
+
+  @Test
   void cancelledCallsDoNotFeedTheCapacityEstimate() {
     history(10, Duration.ofMillis(10)); // capacity 10 x 10 ms / 100 ms = 1, floored at 1
     long before = limiter.estimatedCapacity();
@@ -191,6 +242,27 @@ class AdaptiveLimitInterceptorTest {
   }
 
   @Test
+  void aBurstOfCompletionsDoesNotPassForThroughputWithTheDefaultSpan() {
+    AdaptiveLimitInterceptor byDefault =
+        AdaptiveLimitInterceptor.builder().cpuUsageSource(() -> cpu).ticker(ticker).build();
+    for (int i = 0; i < 10; i++) {
+      history(4, Duration.ofMillis(50), byDefault, limiter); // a steady 4 per 100 ms, 50 ms each
+    }
+    assertThat(byDefault.estimatedCapacity()).isEqualTo(2); // 4 x 50 ms / 100 ms
+    assertThat(limiter.estimatedCapacity()).isEqualTo(2);
+
+    // A backlog of 40 calls finishes in one bucket, as on a CPU that ran them all at once.
+    history(40, Duration.ofMillis(50), byDefault, limiter);
+
+    // Per bucket (go-kratos): 40 x 50 / 100 = 20. Over 1 s: (40 + 9 x 4) / 10 = 7.6 per bucket,
+    // 7.6 x 50 / 100 = 3.8, rounded to 4.
+    assertThat(limiter.estimatedCapacity()).isEqualTo(20);
+    assertThat(byDefault.estimatedCapacity()).isEqualTo(4);
+    assertThat(byDefault.toString())
+        .contains("maxPass=7.6 per 100 ms", "minRt=50.00 ms", "capacity=4");
+  }
+
+  @Test
   void validatesEveryOption() {
     assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().cpuThreshold(0))
         .hasMessage("cpuThreshold: 0.0 (expected: > 0 and <= 1)");
@@ -198,8 +270,18 @@ class AdaptiveLimitInterceptorTest {
         .hasMessage("cpuThreshold: 1.5 (expected: > 0 and <= 1)");
     assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().window(Duration.ZERO))
         .hasMessage("window: PT0S (expected: > 0)");
-    assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().buckets(0))
-        .hasMessage("buckets: 0 (expected: >= 1)");
+    assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().buckets(1))
+        .hasMessage("buckets: 1 (expected: >= 2)");
+    assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().maxPassSpan(Duration.ZERO))
+        .hasMessage("maxPassSpan: PT0S (expected: > 0)");
+    assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().maxPassSpan(Duration.ofSeconds(11))
+            .build())
+        .hasMessage("maxPassSpan: PT11S, window: PT10S, buckets: 100"
+            + " (expected: at least one bucket and at most the window)");
+    assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().maxPassSpan(Duration.ofMillis(99))
+            .build())
+        .hasMessage("maxPassSpan: PT0.099S, window: PT10S, buckets: 100"
+            + " (expected: at least one bucket and at most the window)");
     assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().coolOff(Duration.ofSeconds(-1)))
         .hasMessage("coolOff: PT-1S (expected: >= 0)");
     assertThatThrownBy(

@@ -14,6 +14,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class RecordingServerCall extends ServerCall<SimpleRequest, SimpleResponse> {
   public final List<Status> closes = new CopyOnWriteArrayList<>();
   public final List<SimpleResponse> sent = new CopyOnWriteArrayList<>();
+  /** What {@link #isCancelled()} answers; a test sets it to play a cancelled call. */
+  public volatile boolean cancelled;
   private final MethodDescriptor<SimpleRequest, SimpleResponse> method;
 
   public RecordingServerCall() {
@@ -42,7 +44,7 @@ public final class RecordingServerCall extends ServerCall<SimpleRequest, SimpleR
 
   @Override
   public boolean isCancelled() {
-    return false;
+    return cancelled;
   }
 
   @Override
