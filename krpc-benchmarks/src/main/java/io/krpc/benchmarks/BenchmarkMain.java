@@ -94,7 +94,10 @@ public final class BenchmarkMain {
     }
   }
 
-  /** Every configuration and workload for a moment, then a short discovery run. */
+  /**
+   * Every configuration and workload for a moment, then a short discovery run, every load-balancing
+   * row for a moment and one call to an overload server JVM.
+   */
   static int smoke(Options options) throws Exception {
     Map<Workload, Map<Target.Kind, LoadResult>> results =
         OverheadSuite.main(Options.parse(new String[] {"overhead", "--duration=150ms",
@@ -110,6 +113,8 @@ public final class BenchmarkMain {
     }
     DiscoverySuite.main(Options.parse(new String[] {"discovery", "--runs=3",
         "--instances=100", "--no-files"}));
+    LbCommand.run(new String[] {"lb", "--warmup=100ms", "--duration=300ms", "--no-files"});
+    OverloadCommand.smoke();
     System.out.println(failures == 0 ? "smoke: OK" : "smoke: " + failures + " cells failed");
     return failures == 0 ? 0 : 1;
   }

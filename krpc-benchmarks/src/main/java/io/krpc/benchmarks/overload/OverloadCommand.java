@@ -163,6 +163,23 @@ public final class OverloadCommand {
     }
   }
 
+  /**
+   * Starts one server JVM with the limiter and makes one call through it: the child-JVM plumbing
+   * (class path under exec:java, port hand-over, shutdown) works. For {@code smoke}.
+   */
+  public static void smoke() throws Exception {
+    try (ServerProcess server = ServerProcess.start(Duration.ofMillis(1).toNanos(), true, null)) {
+      KClient client = KClient.forTarget("127.0.0.1:" + server.port()).build();
+      try {
+        GreeterGrpc.newBlockingStub(client.channel()).withDeadlineAfter(30, TimeUnit.SECONDS)
+            .sayHello(HelloRequest.newBuilder().setName("smoke").build());
+      } finally {
+        client.close();
+      }
+    }
+    System.out.println("overload: a limited server JVM answered");
+  }
+
   /** Lets the process CPU average and the previous run's threads calm down between runs. */
   private static void settle() throws InterruptedException {
     System.gc();
