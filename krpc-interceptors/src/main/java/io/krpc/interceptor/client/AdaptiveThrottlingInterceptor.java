@@ -1,0 +1,348 @@
+package io.krpc.interceptor.client;
+
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.Deadline;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ForwardingClientCallListener;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.DoubleSupplier;
+import javax.annotation.Nullable;
+import javax.annotation.concurrent.GuardedBy;
+import javax.annotation.concurrent.ThreadSafe;
+
+/**
+ * Client-side adaptive throttling, as the Google SRE book describes it ("Handling Overload"): the
+ * client keeps, over a rolling window, how many calls it attempted ({@code requests}) and how many
+ * the backend accepted ({@code accepts}: every outcome except the rejection codes, by default
+ * {@code RESOURCE_EXHAUSTED}), and refuses a new call locally with probability
+ *
+ * <pre>{@code p = max(0, (requests - K × accepts) / (requests + 1))}</pre>
+ *
+ * <p>While the backend accepts everything, {@code p} is 0. When it sheds load (an {@link
+ * io.krpc.interceptor.server.AdaptiveLimitInterceptor} or a rate limit), the client stops sending
+ * the share of calls that would only have been refused, so the backend no longer spends CPU
+ * refusing them; with {@code K = 2} (the default) it still sends about twice what the backend
+ * accepts, so it notices at once when the backend recovers. Locally refused calls end with {@code
+ * RESOURCE_EXHAUSTED} and a description starting with {@value #THROTTLED_DESCRIPTION}; they count
+ * as requests, as in the book.
+ *
+ * <pre>{@code
+ * KClient.forService("greeter").registry(etcd)
+ *     .intercept(AdaptiveThrottlingInterceptor.builder().k(2).build())
+ *     .build();
+ * }</pre>
+ *
+ * <p>One instance measures one backend (a client or channel); streams count when they start and
+ * are accepted unless they end with a rejection code. Thread-safe; each call takes one short lock.
+ */
+@ThreadSafe
+public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
+  /** The start of every locally refused call's description. */
+  public static final String THROTTLED_DESCRIPTION = "client throttled";
+
+  private final double k;
+  private final Set<Status.Code> rejectionCodes;
+  private final DoubleSupplier random;
+  private final Deadline.Ticker ticker;
+  private final long bucketNanos;
+  @Nullable private final Counter throttledCounter;
+
+  @GuardedBy("this")
+  private final long[] epochs;
+
+  @GuardedBy("this")
+  private final long[] requests;
+
+  @GuardedBy("this")
+  private final long[] accepts;
+
+  @GuardedBy("this")
+  private long totalRequests;
+
+  @GuardedBy("this")
+  private long totalAccepts;
+
+  @GuardedBy("this")
+  private long currentEpoch = Long.MIN_VALUE;
+
+  private AdaptiveThrottlingInterceptor(Builder builder) {
+    this.k = builder.k;
+    this.rejectionCodes = EnumSet.copyOf(builder.rejectionCodes);
+    this.random = builder.random;
+    this.ticker = builder.ticker;
+    this.bucketNanos = builder.window.toNanos() / builder.buckets;
+    this.epochs = new long[builder.buckets];
+    this.requests = new long[builder.buckets];
+    this.accepts = new long[builder.buckets];
+    Arrays.fill(epochs, Long.MIN_VALUE);
+    this.throttledCounter = builder.meterRegistry == null ? null
+        : Counter.builder("krpc_client_throttled")
+            .description("Calls refused by the client's adaptive throttling")
+            .register(builder.meterRegistry);
+  }
+
+  /** Returns an interceptor with every default (K 2, 10 s window, RESOURCE_EXHAUSTED). */
+  public static AdaptiveThrottlingInterceptor create() {
+    return builder().build();
+  }
+
+  /** Returns a new builder. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Returns the probability with which a call starting now would be refused. */
+  public synchronized double rejectionProbability() {
+    roll(ticker.nanoTime());
+    return probability();
+  }
+
+  @GuardedBy("this")
+  private double probability() {
+    return Math.max(0, (totalRequests - k * totalAccepts) / (totalRequests + 1));
+  }
+
+  @Override
+  public <ReqT, RespT> ClientCall<ReqT, RespT> interceptCall(
+      MethodDescriptor<ReqT, RespT> method, CallOptions callOptions, Channel next) {
+    return new ThrottledCall<>(next.newCall(method, callOptions));
+  }
+
+  /** Counts one attempt and returns the refusal to give it, or null to let it go. */
+  @Nullable
+  private String admit() {
+    double p;
+    long seenRequests;
+    long seenAccepts;
+    synchronized (this) {
+      roll(ticker.nanoTime());
+      p = probability();
+      seenRequests = totalRequests;
+      seenAccepts = totalAccepts;
+      add(requests, 1);
+      totalRequests++;
+    }
+    if (p > 0 && random.getAsDouble() < p) {
+      if (throttledCounter != null) {
+        throttledCounter.increment();
+      }
+      return String.format(Locale.ROOT,
+          "%s: the backend accepted %d of %d calls in the window, refusing %.0f%% locally (K=%s)",
+          THROTTLED_DESCRIPTION, seenAccepts, seenRequests, p * 100, k);
+    }
+    return null;
+  }
+
+  private synchronized void accepted() {
+    roll(ticker.nanoTime());
+    add(accepts, 1);
+    totalAccepts++;
+  }
+
+  @GuardedBy("this")
+  private void add(long[] counts, long n) {
+    counts[slot(currentEpoch)] += n;
+  }
+
+  /** Moves the window to {@code nowNanos}: buckets that left it are subtracted and cleared. */
+  @GuardedBy("this")
+  private void roll(long nowNanos) {
+    long epoch = Math.floorDiv(nowNanos, bucketNanos);
+    if (epoch == currentEpoch) {
+      return;
+    }
+    for (int i = 0; i < epochs.length; i++) {
+      if (epochs[i] != Long.MIN_VALUE && epoch - epochs[i] >= epochs.length) {
+        totalRequests -= requests[i];
+        totalAccepts -= accepts[i];
+        requests[i] = 0;
+        accepts[i] = 0;
+        epochs[i] = Long.MIN_VALUE;
+      }
+    }
+    int slot = slot(epoch);
+    if (epochs[slot] != epoch) {
+      totalRequests -= requests[slot];
+      totalAccepts -= accepts[slot];
+      requests[slot] = 0;
+      accepts[slot] = 0;
+      epochs[slot] = epoch;
+    }
+    currentEpoch = epoch;
+  }
+
+  private int slot(long epoch) {
+    return (int) Math.floorMod(epoch, (long) epochs.length);
+  }
+
+  private final class ThrottledCall<ReqT, RespT>
+      extends ForwardingClientCall.SimpleForwardingClientCall<ReqT, RespT> {
+    private boolean refused;
+
+    ThrottledCall(ClientCall<ReqT, RespT> delegate) {
+      super(delegate);
+    }
+
+    @Override
+    public void start(Listener<RespT> responseListener, Metadata headers) {
+      String refusal = admit();
+      if (refusal != null) {
+        refused = true;
+        // The delegate never starts, so it never reaches a transport; cancelling it frees it.
+        delegate().cancel(refusal, null);
+        responseListener.onClose(Status.RESOURCE_EXHAUSTED.withDescription(refusal),
+            new Metadata());
+        return;
+      }
+      super.start(
+          new ForwardingClientCallListener.SimpleForwardingClientCallListener<RespT>(
+              responseListener) {
+            @Override
+            public void onClose(Status status, Metadata trailers) {
+              if (!rejectionCodes.contains(status.getCode())) {
+                accepted();
+              }
+              super.onClose(status, trailers);
+            }
+          },
+          headers);
+    }
+
+    // A refused call was never started: the methods below must not reach the delegate.
+
+    @Override
+    public void request(int numMessages) {
+      if (!refused) {
+        super.request(numMessages);
+      }
+    }
+
+    @Override
+    public void sendMessage(ReqT message) {
+      if (!refused) {
+        super.sendMessage(message);
+      }
+    }
+
+    @Override
+    public void halfClose() {
+      if (!refused) {
+        super.halfClose();
+      }
+    }
+
+    @Override
+    public void cancel(@Nullable String message, @Nullable Throwable cause) {
+      if (!refused) {
+        super.cancel(message, cause);
+      }
+    }
+
+    @Override
+    public boolean isReady() {
+      return !refused && super.isReady();
+    }
+  }
+
+  /** Builds an {@link AdaptiveThrottlingInterceptor}; every setter validates its argument. */
+  public static final class Builder {
+    private double k = 2;
+    private Duration window = Duration.ofSeconds(10);
+    private int buckets = 100;
+    private Set<Status.Code> rejectionCodes = EnumSet.of(Status.Code.RESOURCE_EXHAUSTED);
+    private DoubleSupplier random = () -> ThreadLocalRandom.current().nextDouble();
+    private Deadline.Ticker ticker = Deadline.getSystemTicker();
+    @Nullable private MeterRegistry meterRegistry;
+
+    private Builder() {}
+
+    /**
+     * How many times the accepted calls the client may send before refusing locally: lower is
+     * more aggressive. Default: 2 (the SRE book's choice).
+     */
+    public Builder k(double k) {
+      if (!(k >= 1 && Double.isFinite(k))) {
+        throw new IllegalArgumentException("k: " + k + " (expected: >= 1)");
+      }
+      this.k = k;
+      return this;
+    }
+
+    /** The span of history counted. Default: 10 s. */
+    public Builder window(Duration window) {
+      Objects.requireNonNull(window, "window");
+      if (window.isNegative() || window.isZero()) {
+        throw new IllegalArgumentException("window: " + window + " (expected: > 0)");
+      }
+      this.window = window;
+      return this;
+    }
+
+    /** How many buckets the window is cut into. Default: 100. */
+    public Builder buckets(int buckets) {
+      if (buckets < 1) {
+        throw new IllegalArgumentException("buckets: " + buckets + " (expected: >= 1)");
+      }
+      this.buckets = buckets;
+      return this;
+    }
+
+    /** Status codes that mean the backend refused the call. Default: RESOURCE_EXHAUSTED. */
+    public Builder rejectionCodes(Status.Code... codes) {
+      Objects.requireNonNull(codes, "codes");
+      if (codes.length == 0) {
+        throw new IllegalArgumentException("rejectionCodes: [] (expected: at least one code)");
+      }
+      Set<Status.Code> set = EnumSet.noneOf(Status.Code.class);
+      for (Status.Code code : codes) {
+        if (Objects.requireNonNull(code, "code") == Status.Code.OK) {
+          throw new IllegalArgumentException("rejectionCodes: OK (expected: error codes)");
+        }
+        set.add(code);
+      }
+      this.rejectionCodes = set;
+      return this;
+    }
+
+    /** Where random numbers in [0, 1) come from. Default: ThreadLocalRandom; for tests. */
+    public Builder random(DoubleSupplier random) {
+      this.random = Objects.requireNonNull(random, "random");
+      return this;
+    }
+
+    /** The time source of the window. Default: the system ticker; for tests. */
+    public Builder ticker(Deadline.Ticker ticker) {
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    /** Counts locally refused calls as {@code krpc_client_throttled}. Default: none. */
+    public Builder meterRegistry(MeterRegistry meterRegistry) {
+      this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+      return this;
+    }
+
+    /** Returns the interceptor. */
+    public AdaptiveThrottlingInterceptor build() {
+      if (window.toNanos() / buckets < 1_000_000) {
+        throw new IllegalStateException("window: " + window + ", buckets: " + buckets
+            + " (expected: buckets of at least 1 ms)");
+      }
+      return new AdaptiveThrottlingInterceptor(this);
+    }
+  }
+}
