@@ -6,6 +6,7 @@ import io.krpc.KClient;
 import io.krpc.benchmarks.internal.MarkdownReport;
 import io.krpc.benchmarks.load.LoadGenerator;
 import io.krpc.benchmarks.load.LoadResult;
+import io.krpc.interceptor.client.AdaptiveThrottlingInterceptor;
 import io.krpc.examples.greeter.GreeterGrpc;
 import io.krpc.examples.greeter.HelloRequest;
 import java.io.IOException;
@@ -31,7 +32,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Options: {@code --burn=5ms} CPU per call, {@code --deadline=1s} client deadline,
  * {@code --capacity-concurrency=N} closed-loop concurrency (4 x the server's cores), {@code
- * --no-pin} to leave both JVMs unpinned, {@code --warmup=5s} and
+ * --no-pin} to leave both JVMs unpinned, {@code --throttle} to add rows where the client also runs
+ * {@link AdaptiveThrottlingInterceptor}, {@code --warmup=5s} and
  * {@code --duration=8s} per run, {@code --factors=1,2,4}; the table goes to {@code overload.md}
  * in the results directory ({@code --results=DIR}), replaced, or added to with {@code --append};
  * {@code --no-files} writes nothing.
@@ -45,16 +47,18 @@ public final class OverloadCommand {
   public static void run(String[] args) throws Exception {
     Settings options = Settings.from(Options.parse(args));
     pin(options);
-    LoadResult capacityRun = measure(options, false, 0, 0);
+    LoadResult capacityRun = measure(options, false, false, 0, 0);
     double capacity = capacityRun.successes() / seconds(capacityRun);
     System.out.printf(Locale.ROOT, "capacity: %.0f calls/s, p99 %.2f ms (closed loop, %d in flight)%n",
         capacity, capacityRun.p99Micros() / 1000, options.capacityConcurrency);
     List<Row> rows = new ArrayList<>();
     for (double factor : options.factors) {
-      for (boolean limiter : new boolean[] {false, true}) {
+      for (int mode = 0; mode < (options.throttle ? 3 : 2); mode++) {
+        boolean limiter = mode > 0;
+        boolean throttle = mode == 2;
         settle();
-        LoadResult result = measure(options, limiter, factor * capacity, capacity / 2);
-        rows.add(new Row(factor, limiter, result));
+        LoadResult result = measure(options, limiter, throttle, factor * capacity, capacity / 2);
+        rows.add(new Row(factor, limiter, throttle, result));
       }
     }
     String table = table(options, capacity, capacityRun, rows);
@@ -72,11 +76,11 @@ public final class OverloadCommand {
    * measured): overload hits a server that was running normally, as in production, and the
    * limiter has seen the server's normal latency (its {@code minRT}) before the step.
    */
-  private static LoadResult measure(Settings options, boolean withLimiter, double rate,
-      double normalRate) throws InterruptedException, IOException {
+  private static LoadResult measure(Settings options, boolean withLimiter, boolean throttle,
+      double rate, double normalRate) throws InterruptedException, IOException {
     try (ServerProcess server =
             ServerProcess.start(options.burn.toNanos(), withLimiter, options.serverCpus)) {
-      return measure(options, server, withLimiter, rate, normalRate);
+      return measure(options, server, withLimiter, throttle, rate, normalRate);
     }
   }
 
@@ -125,8 +129,12 @@ public final class OverloadCommand {
   }
 
   private static LoadResult measure(Settings options, ServerProcess server, boolean withLimiter,
-      double rate, double normalRate) throws InterruptedException {
-    KClient client = KClient.forTarget("127.0.0.1:" + server.port()).build();
+      boolean throttle, double rate, double normalRate) throws InterruptedException {
+    KClient.Builder clientBuilder = KClient.forTarget("127.0.0.1:" + server.port());
+    if (throttle) {
+      clientBuilder.intercept(AdaptiveThrottlingInterceptor.create());
+    }
+    KClient client = clientBuilder.build();
     try {
       GreeterGrpc.GreeterFutureStub stub = GreeterGrpc.newFutureStub(client.channel());
       HelloRequest request = HelloRequest.newBuilder().setName("overload").build();
@@ -141,8 +149,8 @@ public final class OverloadCommand {
             .build()
             .run();
       }
-      String name = rate == 0 ? "capacity" : String.format(Locale.ROOT, "%s limiter, %.0f/s",
-          withLimiter ? "with" : "no", rate);
+      String name = rate == 0 ? "capacity" : String.format(Locale.ROOT, "%s limiter%s, %.0f/s",
+          withLimiter ? "with" : "no", throttle ? " + client throttling" : "", rate);
       LoadGenerator.Builder load =
           LoadGenerator.builder(() -> stub.withDeadlineAfter(deadline, TimeUnit.MILLISECONDS)
                   .sayHello(request))
@@ -217,7 +225,7 @@ public final class OverloadCommand {
       LoadResult r = row.result;
       double goodput = r.successes() / seconds(r);
       sb.append(String.format(Locale.ROOT, "| %.0fx | %s | %.0f | %.0f | %.0f%% | %.2f | %.1f%% | %.1f%% |%n",
-          row.factor, row.limiter ? "BBR" : "none", row.factor * capacity, goodput,
+          row.factor, row.throttle ? "BBR + client throttling" : row.limiter ? "BBR" : "none", row.factor * capacity, goodput,
           goodput / capacity * 100, r.p99Micros() / 1000,
           ratio(r, Status.Code.RESOURCE_EXHAUSTED) * 100,
           ratio(r, Status.Code.DEADLINE_EXCEEDED) * 100));
@@ -237,11 +245,12 @@ public final class OverloadCommand {
   }
 
   private static Row find(List<Row> rows, double factor, boolean limiter) {
-    return rows.stream().filter(r -> r.factor == factor && r.limiter == limiter).findFirst()
+    return rows.stream()
+        .filter(r -> r.factor == factor && r.limiter == limiter && !r.throttle).findFirst()
         .orElse(null);
   }
 
-  record Row(double factor, boolean limiter, LoadResult result) {}
+  record Row(double factor, boolean limiter, boolean throttle, LoadResult result) {}
 
   /** The command's options, read from the shared {@link Options}. */
   static final class Settings {
@@ -250,6 +259,8 @@ public final class OverloadCommand {
     /** 0 until {@code pin} sets its default, 4 x the server's cores. */
     int capacityConcurrency;
     boolean pin;
+    /** Adds rows where the client also runs AdaptiveThrottlingInterceptor. */
+    boolean throttle;
     /** The CPUs of the server JVMs and of this one, or null when unpinned. */
     String serverCpus;
     String clientCpus;
@@ -266,6 +277,7 @@ public final class OverloadCommand {
       s.deadline = options.duration("deadline", Duration.ofSeconds(1));
       s.capacityConcurrency = options.integer("capacity-concurrency", 0);
       s.pin = !options.flag("no-pin");
+      s.throttle = options.flag("throttle");
       s.warmup = options.duration("warmup", Duration.ofSeconds(5));
       s.duration = options.duration("duration", Duration.ofSeconds(8));
       String[] parts = options.string("factors", "1,2,4").split(",");
