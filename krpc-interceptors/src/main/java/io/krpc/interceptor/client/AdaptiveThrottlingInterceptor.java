@@ -5,11 +5,11 @@ import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
 import io.grpc.Deadline;
-import io.grpc.ForwardingClientCall;
 import io.grpc.ForwardingClientCallListener;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
+import io.krpc.interceptor.internal.RefusableClientCall;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -189,10 +189,7 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
     return (int) Math.floorMod(epoch, (long) epochs.length);
   }
 
-  private final class ThrottledCall<ReqT, RespT>
-      extends ForwardingClientCall.SimpleForwardingClientCall<ReqT, RespT> {
-    private boolean refused;
-
+  private final class ThrottledCall<ReqT, RespT> extends RefusableClientCall<ReqT, RespT> {
     ThrottledCall(ClientCall<ReqT, RespT> delegate) {
       super(delegate);
     }
@@ -201,11 +198,7 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
     public void start(Listener<RespT> responseListener, Metadata headers) {
       String refusal = admit();
       if (refusal != null) {
-        refused = true;
-        // The delegate never starts, so it never reaches a transport; cancelling it frees it.
-        delegate().cancel(refusal, null);
-        responseListener.onClose(Status.RESOURCE_EXHAUSTED.withDescription(refusal),
-            new Metadata());
+        refuse(responseListener, Status.RESOURCE_EXHAUSTED.withDescription(refusal));
         return;
       }
       super.start(
@@ -220,41 +213,6 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
             }
           },
           headers);
-    }
-
-    // A refused call was never started: the methods below must not reach the delegate.
-
-    @Override
-    public void request(int numMessages) {
-      if (!refused) {
-        super.request(numMessages);
-      }
-    }
-
-    @Override
-    public void sendMessage(ReqT message) {
-      if (!refused) {
-        super.sendMessage(message);
-      }
-    }
-
-    @Override
-    public void halfClose() {
-      if (!refused) {
-        super.halfClose();
-      }
-    }
-
-    @Override
-    public void cancel(@Nullable String message, @Nullable Throwable cause) {
-      if (!refused) {
-        super.cancel(message, cause);
-      }
-    }
-
-    @Override
-    public boolean isReady() {
-      return !refused && super.isReady();
     }
   }
 

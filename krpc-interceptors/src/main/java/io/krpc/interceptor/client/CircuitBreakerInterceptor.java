@@ -8,11 +8,11 @@ import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
 import io.grpc.Deadline;
-import io.grpc.ForwardingClientCall;
 import io.grpc.ForwardingClientCallListener;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
+import io.krpc.interceptor.internal.RefusableClientCall;
 import io.grpc.StatusRuntimeException;
 import io.krpc.interceptor.StatusClassification;
 import io.micrometer.core.instrument.Counter;
@@ -269,10 +269,8 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
   private record Guard(
       CircuitBreaker breaker, @Nullable GobreakerRule rule, @Nullable Counter notPermitted) {}
 
-  private final class GuardedCall<ReqT, RespT>
-      extends ForwardingClientCall.SimpleForwardingClientCall<ReqT, RespT> {
+  private final class GuardedCall<ReqT, RespT> extends RefusableClientCall<ReqT, RespT> {
     private final Guard guard;
-    private boolean refused;
 
     GuardedCall(ClientCall<ReqT, RespT> delegate, Guard guard) {
       super(delegate);
@@ -283,16 +281,11 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
     public void start(Listener<RespT> responseListener, Metadata headers) {
       CircuitBreaker breaker = guard.breaker;
       if (!breaker.tryAcquirePermission()) {
-        refused = true;
         if (guard.notPermitted != null) {
           guard.notPermitted.increment();
         }
-        // The delegate never starts, so it never reaches a transport; cancelling it frees it.
-        delegate().cancel("refused by circuit breaker '" + breaker.getName() + "'", null);
-        responseListener.onClose(
-            Status.UNAVAILABLE.withDescription(
-                "circuit breaker '" + breaker.getName() + "' is " + breaker.getState()),
-            new Metadata());
+        refuse(responseListener, Status.UNAVAILABLE.withDescription(
+            "circuit breaker '" + breaker.getName() + "' is " + breaker.getState()));
         return;
       }
       long startNanos = ticker.nanoTime();
@@ -328,41 +321,6 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
       if (guard.rule != null) {
         guard.rule.onOutcome(failure);
       }
-    }
-
-    // A refused call was never started: the methods below must not reach the delegate.
-
-    @Override
-    public void request(int numMessages) {
-      if (!refused) {
-        super.request(numMessages);
-      }
-    }
-
-    @Override
-    public void sendMessage(ReqT message) {
-      if (!refused) {
-        super.sendMessage(message);
-      }
-    }
-
-    @Override
-    public void halfClose() {
-      if (!refused) {
-        super.halfClose();
-      }
-    }
-
-    @Override
-    public void cancel(@Nullable String message, @Nullable Throwable cause) {
-      if (!refused) {
-        super.cancel(message, cause);
-      }
-    }
-
-    @Override
-    public boolean isReady() {
-      return !refused && super.isReady();
     }
   }
 
