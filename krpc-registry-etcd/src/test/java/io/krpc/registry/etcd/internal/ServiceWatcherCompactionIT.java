@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Delayed;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -57,7 +58,10 @@ class ServiceWatcherCompactionIT {
           Thread.currentThread().interrupt();
         }
       });
-      Thread.sleep(500); // the list answer (revision with only `first`) is now queued
+      // The list answer (revision with only `first`) waits behind the held state thread: it is
+      // the only task queued to run at once (the watcher's timers are scheduled seconds ahead).
+      await().atMost(Duration.ofSeconds(5)).until(() -> state.getQueue().stream()
+          .anyMatch(task -> ((Delayed) task).getDelay(TimeUnit.NANOSECONDS) <= 0));
       put(raw, codec, second);
       raw.getKVClient().delete(bytes(codec.key(first))).get();
       long revision = put(raw, codec, third);
