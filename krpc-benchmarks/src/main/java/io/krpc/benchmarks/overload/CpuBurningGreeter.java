@@ -20,6 +20,12 @@ final class CpuBurningGreeter extends GreeterGrpc.GreeterImplBase {
 
   private final long burnNanos;
   private volatile long sink;
+  private final java.util.concurrent.atomic.LongAdder burned = new java.util.concurrent.atomic.LongAdder();
+
+  /** CPU time spent in handlers so far, finished or not, in nanoseconds. */
+  long burnedNanos() {
+    return burned.sum();
+  }
 
   CpuBurningGreeter(long burnNanos) {
     this.burnNanos = burnNanos;
@@ -39,8 +45,17 @@ final class CpuBurningGreeter extends GreeterGrpc.GreeterImplBase {
 
   /** Burns the CPU time, or less when {@code context} is cancelled; returns whether it finished. */
   private boolean burn(Context context) {
-    long end = THREADS.getCurrentThreadCpuTime() + burnNanos;
+    long begin = THREADS.getCurrentThreadCpuTime();
+    long end = begin + burnNanos;
     long x = sink;
+    try {
+      return burnUntil(context, end, x);
+    } finally {
+      burned.add(THREADS.getCurrentThreadCpuTime() - begin);
+    }
+  }
+
+  private boolean burnUntil(Context context, long end, long x) {
     do {
       if (context.isCancelled()) {
         return false;

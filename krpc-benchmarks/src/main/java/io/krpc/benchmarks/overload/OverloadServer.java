@@ -25,11 +25,12 @@ public final class OverloadServer {
     }
     long burnNanos = Long.parseLong(args[0]);
     boolean limiter = Boolean.parseBoolean(args[1]);
+    CpuBurningGreeter greeter = new CpuBurningGreeter(burnNanos);
     KServer.Builder builder = KServer.builder()
         .serviceName("overload-bench")
         .host("127.0.0.1")
         .port(0)
-        .addService(new CpuBurningGreeter(burnNanos))
+        .addService(greeter)
         .shutdownHook(false)
         .deregisterDelay(Duration.ZERO)
         .shutdownGracePeriod(Duration.ofSeconds(2));
@@ -39,10 +40,25 @@ public final class OverloadServer {
     }
     if (bbr != null && args.length == 3) {
       Thread tracer = new Thread(() -> {
+        com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+            java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        int cores = Runtime.getRuntime().availableProcessors();
         try {
+          long wall = System.nanoTime();
+          long cpu = os.getProcessCpuTime();
+          long burn = greeter.burnedNanos();
           while (true) {
             Thread.sleep(250);
-            System.err.println(bbr);
+            long wall2 = System.nanoTime();
+            long cpu2 = os.getProcessCpuTime();
+            long burn2 = greeter.burnedNanos();
+            double span = (double) (wall2 - wall) * cores;
+            // process CPU and handler CPU as shares of the cores this JVM may use
+            System.err.printf(java.util.Locale.ROOT, "%s process %.2f handlers %.2f%n", bbr,
+                (cpu2 - cpu) / span, (burn2 - burn) / span);
+            wall = wall2;
+            cpu = cpu2;
+            burn = burn2;
           }
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
