@@ -29,7 +29,8 @@ public final class MarkdownReport {
         + "`BenchmarkMain " + command + "`\n\n"
         + "Run " + Instant.now().truncatedTo(ChronoUnit.SECONDS)
         + " on " + Runtime.getRuntime().availableProcessors() + " cores, Java "
-        + System.getProperty("java.version") + " (" + ManagementFactory.getRuntimeMXBean().getVmName()
+        + System.getProperty("java.version") + " ("
+        + ManagementFactory.getRuntimeMXBean().getVmName()
         + (jvmArgs.isEmpty() ? "" : ", " + String.join(" ", jvmArgs)) + ").\n\n" + body;
     try {
       Path path = file;

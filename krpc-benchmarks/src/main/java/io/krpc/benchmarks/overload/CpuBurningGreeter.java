@@ -8,6 +8,7 @@ import io.krpc.examples.greeter.HelloReply;
 import io.krpc.examples.greeter.HelloRequest;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A greeter whose handler burns a fixed amount of CPU time per call (measured as the thread's own
@@ -19,16 +20,16 @@ final class CpuBurningGreeter extends GreeterGrpc.GreeterImplBase {
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
   private final long burnNanos;
+  private final LongAdder burned = new LongAdder();
   private volatile long sink;
-  private final java.util.concurrent.atomic.LongAdder burned = new java.util.concurrent.atomic.LongAdder();
-
-  /** CPU time spent in handlers so far, finished or not, in nanoseconds. */
-  long burnedNanos() {
-    return burned.sum();
-  }
 
   CpuBurningGreeter(long burnNanos) {
     this.burnNanos = burnNanos;
+  }
+
+  /** CPU time spent in handlers so far, finished calls or not, in nanoseconds. */
+  long burnedNanos() {
+    return burned.sum();
   }
 
   @Override
@@ -49,22 +50,18 @@ final class CpuBurningGreeter extends GreeterGrpc.GreeterImplBase {
     long end = begin + burnNanos;
     long x = sink;
     try {
-      return burnUntil(context, end, x);
+      do {
+        if (context.isCancelled()) {
+          return false;
+        }
+        for (int i = 0; i < 2_000; i++) { // a few µs of work between clock reads
+          x = x * 6364136223846793005L + 1442695040888963407L;
+        }
+      } while (THREADS.getCurrentThreadCpuTime() < end);
+      sink = x;
+      return true;
     } finally {
       burned.add(THREADS.getCurrentThreadCpuTime() - begin);
     }
-  }
-
-  private boolean burnUntil(Context context, long end, long x) {
-    do {
-      if (context.isCancelled()) {
-        return false;
-      }
-      for (int i = 0; i < 2_000; i++) { // a few µs of work between clock reads
-        x = x * 6364136223846793005L + 1442695040888963407L;
-      }
-    } while (THREADS.getCurrentThreadCpuTime() < end);
-    sink = x;
-    return true;
   }
 }

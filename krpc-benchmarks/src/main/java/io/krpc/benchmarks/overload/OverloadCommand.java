@@ -49,8 +49,8 @@ public final class OverloadCommand {
     pin(options);
     LoadResult capacityRun = measure(options, false, false, 0, 0);
     double capacity = capacityRun.successes() / seconds(capacityRun);
-    System.out.printf(Locale.ROOT, "capacity: %.0f calls/s, p99 %.2f ms (closed loop, %d in flight)%n",
-        capacity, capacityRun.p99Micros() / 1000, options.capacityConcurrency);
+    System.out.printf(Locale.ROOT,
+        "capacity: %.0f calls/s, p99 %.2f ms (closed loop, %d in flight)%n", capacity, capacityRun.p99Micros() / 1000, options.capacityConcurrency);
     List<Row> rows = new ArrayList<>();
     for (double factor : options.factors) {
       for (int mode = 0; mode < (options.throttle ? 3 : 2); mode++) {
@@ -224,8 +224,10 @@ public final class OverloadCommand {
     for (Row row : rows) {
       LoadResult r = row.result;
       double goodput = r.successes() / seconds(r);
-      sb.append(String.format(Locale.ROOT, "| %.0fx | %s | %.0f | %.0f | %.0f%% | %.2f | %.1f%% | %.1f%% |%n",
-          row.factor, row.throttle ? "BBR + client throttling" : row.limiter ? "BBR" : "none", row.factor * capacity, goodput,
+      String limiter = row.throttle ? "BBR + client throttling" : row.limiter ? "BBR" : "none";
+      sb.append(String.format(Locale.ROOT,
+          "| %.0fx | %s | %.0f | %.0f | %.0f%% | %.2f | %.1f%% | %.1f%% |%n",
+          row.factor, limiter, row.factor * capacity, goodput,
           goodput / capacity * 100, r.p99Micros() / 1000,
           ratio(r, Status.Code.RESOURCE_EXHAUSTED) * 100,
           ratio(r, Status.Code.DEADLINE_EXCEEDED) * 100));

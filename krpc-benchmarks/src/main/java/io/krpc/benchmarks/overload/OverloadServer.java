@@ -2,8 +2,11 @@ package io.krpc.benchmarks.overload;
 
 import io.krpc.KServer;
 import io.krpc.interceptor.server.AdaptiveLimitInterceptor;
+import com.sun.management.OperatingSystemMXBean;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
+import java.util.Locale;
 
 /**
  * The server side of the {@code overload} benchmark, run in its own JVM so that its CPU (which the
@@ -39,33 +42,7 @@ public final class OverloadServer {
       builder.intercept(bbr);
     }
     if (bbr != null && args.length == 3) {
-      Thread tracer = new Thread(() -> {
-        com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
-            java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-        int cores = Runtime.getRuntime().availableProcessors();
-        try {
-          long wall = System.nanoTime();
-          long cpu = os.getProcessCpuTime();
-          long burn = greeter.burnedNanos();
-          while (true) {
-            Thread.sleep(250);
-            long wall2 = System.nanoTime();
-            long cpu2 = os.getProcessCpuTime();
-            long burn2 = greeter.burnedNanos();
-            double span = (double) (wall2 - wall) * cores;
-            // process CPU and handler CPU as shares of the cores this JVM may use
-            System.err.printf(java.util.Locale.ROOT, "%s process %.2f handlers %.2f%n", bbr,
-                (cpu2 - cpu) / span, (burn2 - burn) / span);
-            wall = wall2;
-            cpu = cpu2;
-            burn = burn2;
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }, "limiter-trace");
-      tracer.setDaemon(true);
-      tracer.start();
+      startTrace(bbr, greeter);
     }
     try (KServer server = builder.start()) {
       System.out.println(PORT_LINE + server.port());
@@ -74,5 +51,37 @@ public final class OverloadServer {
         // the parent holds our standard input open while it needs us
       }
     }
+  }
+
+  /**
+   * Prints, four times a second on standard error, the limiter's state and this process's CPU
+   * and its handlers' CPU, both as shares of the cores this JVM may use.
+   */
+  private static void startTrace(AdaptiveLimitInterceptor bbr, CpuBurningGreeter greeter) {
+    OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    int cores = Runtime.getRuntime().availableProcessors();
+    Thread tracer = new Thread(() -> {
+      long wall = System.nanoTime();
+      long cpu = os.getProcessCpuTime();
+      long burned = greeter.burnedNanos();
+      try {
+        while (true) {
+          Thread.sleep(250);
+          long nowWall = System.nanoTime();
+          long nowCpu = os.getProcessCpuTime();
+          long nowBurned = greeter.burnedNanos();
+          double span = (double) (nowWall - wall) * cores;
+          System.err.printf(Locale.ROOT, "%s process %.2f handlers %.2f%n", bbr,
+              (nowCpu - cpu) / span, (nowBurned - burned) / span);
+          wall = nowWall;
+          cpu = nowCpu;
+          burned = nowBurned;
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "limiter-trace");
+    tracer.setDaemon(true);
+    tracer.start();
   }
 }

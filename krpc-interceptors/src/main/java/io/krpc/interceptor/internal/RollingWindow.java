@@ -64,15 +64,8 @@ public final class RollingWindow {
   }
 
   /** Returns the most calls completed in one full bucket of the window, or 0 without data. */
-  public synchronized long maxPass(long nowNanos) {
-    long current = Math.floorDiv(nowNanos, bucketNanos);
-    long max = 0;
-    for (int i = 0; i < buckets; i++) {
-      if (inWindow(epochs[i], current)) {
-        max = Math.max(max, passes[i]);
-      }
-    }
-    return max;
+  public long maxPass(long nowNanos) {
+    return (long) maxPassPerBucket(nowNanos, 1);
   }
 
   /**
