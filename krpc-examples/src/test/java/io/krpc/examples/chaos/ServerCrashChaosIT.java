@@ -29,7 +29,12 @@ class ServerCrashChaosIT {
   @Test
   void killLosesAtMostTheCallsInFlight() throws Exception {
     Result r = killOneServer("kill -9 of 1 of 3 servers, no retry", b -> b);
-    assertThat(r.failuresByCode.keySet()).as("failure codes").isSubsetOf(Status.Code.UNAVAILABLE);
+    // A call whose request was being written when the connection reset ends UNKNOWN "channel
+    // closed" in grpc-java (grpc/grpc-java#10120, open): a transport failure all the same.
+    assertThat(r.failuresByCode.keySet()).as("failure codes")
+        .isSubsetOf(Status.Code.UNAVAILABLE, Status.Code.UNKNOWN);
+    assertThat(r.errors).as("failures").allMatch(
+        e -> e.startsWith("UNAVAILABLE") || e.equals("UNKNOWN: channel closed"));
     assertThat(r.failed).as("failed calls vs calls in flight at the kill")
         .isLessThanOrEqualTo(r.inFlightAtKill);
   }
