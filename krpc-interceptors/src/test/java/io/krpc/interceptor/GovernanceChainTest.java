@@ -119,7 +119,8 @@ class GovernanceChainTest {
   @Test
   void aClientBreakerBacksOffAServerThatSheds() {
     AdaptiveLimitInterceptor shedder =
-        AdaptiveLimitInterceptor.builder().cpuUsageSource(() -> 0.99).ticker(ticker).build();
+        AdaptiveLimitInterceptor.builder()
+            .cpuUsageSource(() -> 0.99).ticker(ticker).minCapacity(1).build();
     CircuitBreakerInterceptor breaker =
         CircuitBreakerInterceptor.builder("greeter")
             .gobreaker(1, Duration.ofSeconds(10), Duration.ofSeconds(5), null)
@@ -130,7 +131,7 @@ class GovernanceChainTest {
             service,
             List.of(RecoveryInterceptor.create(), closeObserver, shedder),
             List.of(breaker));
-    // Two calls held open; with no history the capacity is 1, so every further call is shed.
+    // Two calls held open; with no history the capacity is the floor, 1: further calls are shed.
     harness.start(CallType.SERVER_STREAMING, "hold");
     harness.start(CallType.SERVER_STREAMING, "hold");
     await().until(() -> service.heldCount() == 2);

@@ -7,6 +7,7 @@ import io.krpc.benchmarks.internal.MarkdownReport;
 import io.krpc.benchmarks.load.LoadGenerator;
 import io.krpc.benchmarks.load.LoadResult;
 import io.krpc.interceptor.client.AdaptiveThrottlingInterceptor;
+import io.krpc.interceptor.server.AdaptiveLimitInterceptor;
 import io.krpc.examples.greeter.GreeterGrpc;
 import io.krpc.examples.greeter.HelloRequest;
 import java.io.IOException;
@@ -33,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Options: {@code --burn=5ms} CPU per call, {@code --deadline=1s} client deadline,
  * {@code --capacity-concurrency=N} closed-loop concurrency (4 x the server's cores), {@code
  * --no-pin} to leave both JVMs unpinned, {@code --throttle} to add rows where the client also runs
- * {@link AdaptiveThrottlingInterceptor}, {@code --warmup=5s} and
+ * {@link AdaptiveThrottlingInterceptor}, {@code --min-capacity=N} to give the limiter this
+ * {@code minCapacity} instead of its default, {@code --warmup=5s} and
  * {@code --duration=8s} per run, {@code --factors=1,2,4}; the table goes to {@code overload.md}
  * in the results directory ({@code --results=DIR}), replaced, or added to with {@code --append};
  * {@code --no-files} writes nothing.
@@ -79,7 +81,8 @@ public final class OverloadCommand {
   private static LoadResult measure(Settings options, boolean withLimiter, boolean throttle,
       double rate, double normalRate) throws InterruptedException, IOException {
     try (ServerProcess server =
-            ServerProcess.start(options.burn.toNanos(), withLimiter, options.serverCpus)) {
+            ServerProcess.start(options.burn.toNanos(), withLimiter, options.serverCpus,
+                options.minCapacity)) {
       return measure(options, server, withLimiter, throttle, rate, normalRate);
     }
   }
@@ -176,7 +179,7 @@ public final class OverloadCommand {
    * (class path under exec:java, port hand-over, shutdown) works. For {@code smoke}.
    */
   public static void smoke() throws Exception {
-    try (ServerProcess server = ServerProcess.start(Duration.ofMillis(1).toNanos(), true, null)) {
+    try (ServerProcess server = ServerProcess.start(Duration.ofMillis(1).toNanos(), true, null, 0)) {
       KClient client = KClient.forTarget("127.0.0.1:" + server.port()).build();
       try {
         GreeterGrpc.newBlockingStub(client.channel()).withDeadlineAfter(30, TimeUnit.SECONDS)
@@ -206,7 +209,7 @@ public final class OverloadCommand {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT,
         "One KServer whose handler burns %d µs of CPU per call, in its own JVM %s;"
-            + " client deadline %d ms; a fresh server for each row serves half its capacity for"
+            + " limiter minCapacity %d; client deadline %d ms; a fresh server for each row serves half its capacity for"
             + " 3 s, then the offered rate steps up: %d s warm-up (the step) + %d s measured."
             + " Capacity measured first with a closed loop of %d calls in flight:"
             + " **%.0f calls/s**, p99 %.2f ms. Latency of fixed-rate runs counts from each call's"
@@ -215,6 +218,8 @@ public final class OverloadCommand {
         options.serverCpus == null ? "sharing the cores with the load generator's"
             : "pinned to CPU " + options.serverCpus + " (the load generator's JVM to CPU "
                 + options.clientCpus + ")",
+        options.minCapacity > 0
+            ? options.minCapacity : AdaptiveLimitInterceptor.DEFAULT_MIN_CAPACITY,
         options.deadline.toMillis(), options.warmup.toSeconds(),
         options.duration.toSeconds(), options.capacityConcurrency, capacity,
         capacityRun.p99Micros() / 1000));
@@ -263,6 +268,8 @@ public final class OverloadCommand {
     boolean pin;
     /** Adds rows where the client also runs AdaptiveThrottlingInterceptor. */
     boolean throttle;
+    /** The limiter's minCapacity, or 0 for its default. */
+    int minCapacity;
     /** The CPUs of the server JVMs and of this one, or null when unpinned. */
     String serverCpus;
     String clientCpus;
@@ -280,6 +287,7 @@ public final class OverloadCommand {
       s.capacityConcurrency = options.integer("capacity-concurrency", 0);
       s.pin = !options.flag("no-pin");
       s.throttle = options.flag("throttle");
+      s.minCapacity = options.integer("min-capacity", 0);
       s.warmup = options.duration("warmup", Duration.ofSeconds(5));
       s.duration = options.duration("duration", Duration.ofSeconds(8));
       String[] parts = options.string("factors", "1,2,4").split(",");
@@ -293,9 +301,10 @@ public final class OverloadCommand {
       s.out = options.flag("no-files") ? null : options.resultsDir().resolve("overload.md");
       s.append = options.flag("append");
       if (s.burn.isNegative() || s.burn.isZero() || s.deadline.isNegative()
-          || s.deadline.isZero() || s.capacityConcurrency < 0) {
+          || s.deadline.isZero() || s.capacityConcurrency < 0 || s.minCapacity < 0) {
         throw new IllegalArgumentException("--burn: " + s.burn + ", --deadline: " + s.deadline
-            + ", --capacity-concurrency: " + s.capacityConcurrency + " (expected: all > 0)");
+            + ", --capacity-concurrency: " + s.capacityConcurrency + ", --min-capacity: "
+            + s.minCapacity + " (expected: --burn and --deadline > 0, the others >= 0)");
       }
       return s;
     }

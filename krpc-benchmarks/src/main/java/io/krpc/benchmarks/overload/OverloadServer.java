@@ -12,11 +12,14 @@ import java.util.Locale;
  * The server side of the {@code overload} benchmark, run in its own JVM so that its CPU (which the
  * limiter watches) is its own and the load generator does not compete with its handlers: a KServer
  * whose handler burns {@code args[0]} nanoseconds of CPU per call, behind an {@link
- * AdaptiveLimitInterceptor} with every default when {@code args[1]} is {@code true}. Prints {@code
+ * AdaptiveLimitInterceptor} with every default (but {@code minCapacity} when the system property
+ * {@value #MIN_CAPACITY_PROPERTY} is set) when {@code args[1]} is {@code true}. Prints {@code
  * PORT <port>} on standard output once serving, and stops when its standard input closes.
  */
 public final class OverloadServer {
   static final String PORT_LINE = "PORT ";
+  /** The limiter's minCapacity when set; its default otherwise. */
+  static final String MIN_CAPACITY_PROPERTY = "krpc.overload.minCapacity";
 
   private OverloadServer() {}
 
@@ -37,7 +40,10 @@ public final class OverloadServer {
         .shutdownHook(false)
         .deregisterDelay(Duration.ZERO)
         .shutdownGracePeriod(Duration.ofSeconds(2));
-    AdaptiveLimitInterceptor bbr = limiter ? AdaptiveLimitInterceptor.create() : null;
+    int minCapacity = Integer.getInteger(MIN_CAPACITY_PROPERTY, 0);
+    AdaptiveLimitInterceptor bbr = !limiter ? null
+        : minCapacity > 0 ? AdaptiveLimitInterceptor.builder().minCapacity(minCapacity).build()
+        : AdaptiveLimitInterceptor.create();
     if (bbr != null) {
       builder.intercept(bbr);
     }

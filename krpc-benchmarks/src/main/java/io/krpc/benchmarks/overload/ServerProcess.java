@@ -34,15 +34,19 @@ final class ServerProcess implements AutoCloseable {
 
   /**
    * Starts the server with this burn per call, with or without the limiter, on {@code cpus} (a
-   * taskset CPU list such as {@code "1"}) or unpinned when {@code cpus} is null.
+   * taskset CPU list such as {@code "1"}) or unpinned when {@code cpus} is null; {@code
+   * minCapacity} is the limiter's, or 0 for its default.
    */
-  static ServerProcess start(long burnNanos, boolean limiter, String cpus)
+  static ServerProcess start(long burnNanos, boolean limiter, String cpus, int minCapacity)
       throws IOException, InterruptedException {
     List<String> command = new ArrayList<>();
     if (cpus != null) {
       command.addAll(List.of("taskset", "-c", cpus));
     }
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+    if (minCapacity > 0) {
+      command.add("-D" + OverloadServer.MIN_CAPACITY_PROPERTY + "=" + minCapacity);
+    }
     command.addAll(List.of("-Xms256m", "-Xmx256m", "-cp", classPath(),
         OverloadServer.class.getName(), Long.toString(burnNanos), Boolean.toString(limiter)));
     if (Boolean.getBoolean("krpc.overload.trace")) {

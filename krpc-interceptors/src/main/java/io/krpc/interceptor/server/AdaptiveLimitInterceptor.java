@@ -40,15 +40,21 @@ import javax.annotation.concurrent.ThreadSafe;
  * {@code buckets}, 100, of 100 ms each). The estimated capacity is {@code maxPass × minRT /
  * bucketLength}, that is the most calls completed per bucket times the lowest mean response time
  * of a bucket times buckets per second (Little's law: the concurrency the server sustained at its
- * best throughput and best latency), rounded, at least 1; the bucket still filling is left out.
+ * best throughput and best latency), rounded, at least {@code minCapacity} (4); the bucket still
+ * filling is left out.
  * Unlike go-kratos, {@code maxPass} is averaged over {@code maxPassSpan} (1 s) of consecutive
  * buckets: calls admitted in a burst before the CPU reading rose finish together on a busy CPU,
  * and one bucket's count of them would pass for throughput and let in more of the overload.
- * With no completed call in the window the capacity is 1. A new call is shed when
+ * With no completed call in the window the capacity is {@code minCapacity}. The floor is new
+ * too (go-kratos's is 1): on a server with a core or two and CPU-bound handlers Little's estimate
+ * is 1, and under overload so few handlers left a larger share of the CPU to the transport
+ * threads receiving and refusing the excess (see {@link Builder#minCapacity(int)}).
+ *
+ * <p>A new call is shed when
  *
  * <ul>
- *   <li>the CPU usage is at or above {@code cpuThreshold} (0.8), at least two calls are in flight
- *       and the number in flight exceeds the capacity; or
+ *   <li>the CPU usage is at or above {@code cpuThreshold} (0.8) and the number in flight exceeds
+ *       the capacity; or
  *   <li>a call was shed less than {@code coolOff} (1 s) ago and in-flight exceeds the capacity,
  *       even if the CPU usage has dropped meanwhile (it lags, and the load that raised it has not
  *       left).
@@ -72,6 +78,9 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
   /** The start of every shed call's description. */
   public static final String SHED_DESCRIPTION = "server overloaded, load shed";
 
+  /** The lowest estimated capacity by default; see {@link Builder#minCapacity(int)}. */
+  public static final int DEFAULT_MIN_CAPACITY = 4;
+
   private static final long NO_DROP = Long.MIN_VALUE;
 
   private final double cpuThreshold;
@@ -80,6 +89,7 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
   private final Deadline.Ticker ticker;
   private final RollingWindow window;
   private final int spanBuckets;
+  private final long minCapacity;
   private final AtomicLong inFlight = new AtomicLong();
   private final AtomicLong lastDropNanos = new AtomicLong(NO_DROP);
   @Nullable private final Counter shedCounter;
@@ -91,6 +101,7 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
     this.ticker = builder.ticker;
     this.window = new RollingWindow(builder.buckets, builder.window.toNanos() / builder.buckets);
     this.spanBuckets = builder.spanBuckets();
+    this.minCapacity = builder.minCapacity;
     if (builder.meterRegistry != null) {
       MeterRegistry registry = builder.meterRegistry;
       Gauge.builder("krpc_server_limiter_inflight", inFlight, AtomicLong::get)
@@ -124,16 +135,17 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
   }
 
   /**
-   * Returns the current estimated capacity ({@code maxPass × minRT / bucketLength}, at least 1).
+   * Returns the current estimated capacity ({@code maxPass × minRT / bucketLength}, at least
+   * {@code minCapacity}).
    */
   public long estimatedCapacity() {
     long now = ticker.nanoTime();
     double maxPass = window.maxPassPerBucket(now, spanBuckets);
     long minRt = window.minRtNanos(now);
     if (maxPass == 0 || minRt < 0) {
-      return 1;
+      return minCapacity;
     }
-    return Math.max(1, Math.round(maxPass * minRt / window.bucketNanos()));
+    return Math.max(minCapacity, Math.round(maxPass * minRt / window.bucketNanos()));
   }
 
   /**
@@ -211,7 +223,7 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
   @Nullable
   private String refusal(long now) {
     long calls = inFlight.get();
-    if (calls <= 1) {
+    if (calls <= minCapacity) {
       return null;
     }
     double usage = cpu.cpuUsage();
@@ -280,6 +292,7 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
     private Duration window = Duration.ofSeconds(10);
     private int buckets = 100;
     private Duration coolOff = Duration.ofSeconds(1);
+    private int minCapacity = DEFAULT_MIN_CAPACITY;
     @Nullable private Duration maxPassSpan;
     @Nullable private CpuUsageSource cpu;
     private Deadline.Ticker ticker = Deadline.getSystemTicker();
@@ -324,6 +337,22 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
         throw new IllegalArgumentException("coolOff: " + coolOff + " (expected: >= 0)");
       }
       this.coolOff = coolOff;
+      return this;
+    }
+
+    /**
+     * The lowest the estimated capacity goes: however small Little's estimate, this many calls
+     * (plus the one arriving) are always admitted. On a server with few cores and CPU-bound
+     * handlers the estimate is 1 or 2, and under overload those few handler threads share the CPU
+     * with the transport threads receiving and refusing the excess; admitting a few more lets the
+     * handlers keep most of the CPU while the refusals are batched. 1 gives go-kratos's rule (at
+     * least two calls in flight). Default: {@value AdaptiveLimitInterceptor#DEFAULT_MIN_CAPACITY}.
+     */
+    public Builder minCapacity(int minCapacity) {
+      if (minCapacity < 1) {
+        throw new IllegalArgumentException("minCapacity: " + minCapacity + " (expected: >= 1)");
+      }
+      this.minCapacity = minCapacity;
       return this;
     }
 

@@ -38,14 +38,15 @@ class AdaptiveLimitInterceptorTest {
   private final FakeTicker ticker = new FakeTicker();
   private volatile double cpu = 0.1;
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-  // maxPass of one bucket, go-kratos's rule, keeps the arithmetic of these tests short; the
-  // default span is tested on its own below.
+  // maxPass of one bucket and a capacity floor of 1, go-kratos's rules, keep the arithmetic of
+  // these tests short; the default span and floor are tested on their own below.
   private final AdaptiveLimitInterceptor limiter =
       AdaptiveLimitInterceptor.builder()
           .cpuUsageSource(() -> cpu)
           .ticker(ticker)
           .meterRegistry(registry)
           .maxPassSpan(Duration.ofMillis(100))
+          .minCapacity(1)
           .build();
   private InProcessHarness harness;
 
@@ -243,8 +244,8 @@ class AdaptiveLimitInterceptorTest {
 
   @Test
   void aBurstOfCompletionsDoesNotPassForThroughputWithTheDefaultSpan() {
-    AdaptiveLimitInterceptor byDefault =
-        AdaptiveLimitInterceptor.builder().cpuUsageSource(() -> cpu).ticker(ticker).build();
+    AdaptiveLimitInterceptor byDefault = AdaptiveLimitInterceptor.builder()
+        .cpuUsageSource(() -> cpu).ticker(ticker).minCapacity(1).build(); // the default span
     for (int i = 0; i < 10; i++) {
       history(4, Duration.ofMillis(50), byDefault, limiter); // a steady 4 per 100 ms, 50 ms each
     }
@@ -263,7 +264,37 @@ class AdaptiveLimitInterceptorTest {
   }
 
   @Test
+  void theCapacityNeverFallsBelowTheFloor() {
+    AdaptiveLimitInterceptor byDefault =
+        AdaptiveLimitInterceptor.builder().cpuUsageSource(() -> cpu).ticker(ticker).build();
+    assertThat(byDefault.estimatedCapacity()).as("no data in the window").isEqualTo(4);
+    for (int i = 0; i < 10; i++) {
+      history(4, Duration.ofMillis(25), byDefault); // Little's estimate: 4 x 25 ms / 100 ms = 1
+    }
+    assertThat(byDefault.estimatedCapacity())
+        .isEqualTo(AdaptiveLimitInterceptor.DEFAULT_MIN_CAPACITY);
+    cpu = 0.95;
+
+    List<Attempt> admitted = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      admitted.add(attempt(byDefault));
+    }
+    Attempt shed = attempt(byDefault);
+
+    assertThat(admitted).noneMatch(Attempt::shed);
+    assertThat(shed.shed()).isTrue();
+    assertThat(shed.call().closes.get(0).getDescription())
+        .startsWith("server overloaded, load shed: 5 calls in flight > estimated capacity 4");
+
+    AdaptiveLimitInterceptor raised = AdaptiveLimitInterceptor.builder()
+        .cpuUsageSource(() -> cpu).ticker(ticker).minCapacity(8).build();
+    assertThat(raised.estimatedCapacity()).isEqualTo(8);
+  }
+
+  @Test
   void validatesEveryOption() {
+    assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().minCapacity(0))
+        .hasMessage("minCapacity: 0 (expected: >= 1)");
     assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().cpuThreshold(0))
         .hasMessage("cpuThreshold: 0.0 (expected: > 0 and <= 1)");
     assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().cpuThreshold(1.5))
