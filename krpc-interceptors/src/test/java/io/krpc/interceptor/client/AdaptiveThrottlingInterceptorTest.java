@@ -12,6 +12,7 @@ import io.krpc.interceptor.testing.InProcessHarness;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -86,24 +87,95 @@ class AdaptiveThrottlingInterceptorTest {
 
   @Test
   void forgetsRejectionsThatLeftTheWindow() {
-    start();
+    // The SRE book's rule alone: the recent span is the whole window.
+    AdaptiveThrottlingInterceptor plain = AdaptiveThrottlingInterceptor.builder()
+        .ticker(ticker).random(() -> random).recoveryWindow(Duration.ofSeconds(10)).build();
+    harness = InProcessHarness.start(new EchoService(), List.of(), List.of(plain));
     random = 0.999;
     for (int i = 0; i < 20; i++) {
       call("fail:RESOURCE_EXHAUSTED");
     }
-    assertThat(throttling.rejectionProbability()).isCloseTo(20.0 / 21, within(1e-9));
+    assertThat(plain.rejectionProbability()).isCloseTo(20.0 / 21, within(1e-9));
 
     ticker.advance(Duration.ofSeconds(5));
     for (int i = 0; i < 10; i++) {
       call("hello");
     }
     // 30 requests, 10 accepts, all inside the 10 s window.
-    assertThat(throttling.rejectionProbability()).isCloseTo(10.0 / 31, within(1e-9));
+    assertThat(plain.rejectionProbability()).isCloseTo(10.0 / 31, within(1e-9));
 
     ticker.advance(Duration.ofMillis(5_001)); // the rejections are 10 s old now
-    assertThat(throttling.rejectionProbability()).isZero();
+    assertThat(plain.rejectionProbability()).isZero();
     random = 0.0;
     assertThat(call("hello").isOk()).isTrue();
+  }
+
+  /**
+   * A backend that refuses everything for 2 s (a cold start), then accepts everything, offered
+   * 100 calls per second (one every 10 ms of fake time); returns the calls sent in each second
+   * after the backend recovered. Calls go out with probability 1 - p, drawn deterministically: a
+   * call goes out whenever the running share sent falls a whole call behind.
+   */
+  private long[] sentPerSecondAfterABurstOfRejections(AdaptiveThrottlingInterceptor throttle,
+      int seconds) {
+    harness = InProcessHarness.start(new EchoService(), List.of(), List.of(throttle));
+    random = 0.999; // the burst reaches the backend
+    for (int i = 0; i < 200; i++) {
+      call("fail:RESOURCE_EXHAUSTED");
+      ticker.advance(Duration.ofMillis(10));
+    }
+    assertThat(throttle.rejectionProbability()).isGreaterThan(0.99);
+    long[] sent = new long[seconds];
+    double owed = 0;
+    for (int i = 0; i < seconds * 100; i++) {
+      owed += 1 - throttle.rejectionProbability();
+      boolean send = owed >= 1;
+      random = send ? 1.0 : 0.0; // 1.0 is never below p: sent; 0.0 is, whenever p > 0: refused
+      Status status = call("hello");
+      if (send) {
+        owed -= 1;
+        sent[i / 100]++;
+        assertThat(status.isOk()).isTrue();
+      }
+      ticker.advance(Duration.ofMillis(10));
+    }
+    return sent;
+  }
+
+  @Test
+  void recoversWithinSecondsOnceTheBackendAcceptsAgain() {
+    AdaptiveThrottlingInterceptor recovering = AdaptiveThrottlingInterceptor.builder()
+        .ticker(ticker).random(() -> random).build();
+    long[] sent = sentPerSecondAfterABurstOfRejections(recovering, 8);
+
+    // A probe after 1 s of silence, then the recent span's accepts: full traffic from the 4th s.
+    assertThat(sent[0]).isZero();
+    assertThat(sent[1]).isPositive();
+    assertThat(sent).endsWith(100, 100, 100, 100, 100);
+    assertThat(recovering.rejectionProbability()).isZero();
+  }
+
+  @Test
+  void theBookRuleAloneRecoversSlowly() {
+    AdaptiveThrottlingInterceptor plain = AdaptiveThrottlingInterceptor.builder()
+        .ticker(ticker).random(() -> random).recoveryWindow(Duration.ofSeconds(10)).build();
+    long[] sent = sentPerSecondAfterABurstOfRejections(plain, 8);
+
+    // Few accepts in the window, so few calls go out, so few new accepts: e-fold every 5 s.
+    assertThat(LongStream.of(sent).sum()).isLessThan(10);
+    assertThat(plain.rejectionProbability()).isGreaterThan(0.9);
+  }
+
+  @Test
+  void keepsRefusingWhileTheBackendKeepsRejecting() {
+    start();
+    random = 0.999;
+    for (int i = 0; i < 200; i++) { // 2 s: one accepted call in four
+      call(i % 4 == 0 ? "hello" : "fail:RESOURCE_EXHAUSTED");
+      ticker.advance(Duration.ofMillis(10));
+    }
+    // Whole window: (200 - 2 x 50) / 201; the last second alone: (100 - 2 x 25) / 101.
+    assertThat(throttling.rejectionProbability()).isCloseTo(100.0 / 201, within(1e-9));
   }
 
   @ParameterizedTest
@@ -154,5 +226,12 @@ class AdaptiveThrottlingInterceptorTest {
     assertThatThrownBy(() -> AdaptiveThrottlingInterceptor.builder()
             .window(Duration.ofMillis(10)).buckets(100).build())
         .hasMessage("window: PT0.01S, buckets: 100 (expected: buckets of at least 1 ms)");
+    assertThatThrownBy(() -> AdaptiveThrottlingInterceptor.builder()
+            .recoveryWindow(Duration.ZERO))
+        .hasMessage("recoveryWindow: PT0S (expected: > 0)");
+    assertThatThrownBy(() -> AdaptiveThrottlingInterceptor.builder()
+            .recoveryWindow(Duration.ofSeconds(11)).build())
+        .hasMessage("recoveryWindow: PT11S, window: PT10S, buckets: 100"
+            + " (expected: at least one bucket and at most the window)");
   }
 }
