@@ -58,7 +58,8 @@ import javax.annotation.concurrent.ThreadSafe;
  * }</pre>
  *
  * <p>One instance measures one backend (a client or channel); streams count when they start and
- * are accepted unless they end with a rejection code. Thread-safe; each call takes one short lock.
+ * are accepted unless they end with a rejection code. Thread-safe; each call takes one short lock
+ * (and, while the window says to refuse, one pass over its buckets).
  */
 @ThreadSafe
 public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
@@ -125,7 +126,7 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
     return new Builder();
   }
 
-  /** Returns the probability with which a call starting now would be refused. */
+  /** Returns the probability with which a call starting now would be refused (unless a probe). */
   public synchronized double rejectionProbability() {
     roll(ticker.nanoTime());
     return probability();
