@@ -119,6 +119,7 @@ public final class KClient implements AutoCloseable {
     private Duration closeTimeout = Duration.ofSeconds(30);
     private RetryPolicy retryPolicy;
     private HedgingPolicy hedgingPolicy;
+    private String healthCheckService;
     private int throttlingMaxTokens = 100;
     private double throttlingTokenRatio = 0.1;
     private final InterceptorChains.ClientOptions chainOptions = new InterceptorChains.ClientOptions();
@@ -230,6 +231,20 @@ public final class KClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Client-side health checking: each connection watches {@code grpc.health.v1.Health} for
+     * {@code serviceName} on its server, and the load balancer (round_robin, krpc_p2c and
+     * krpc_wrr alike) sends no new call to a server that reports anything but SERVING, whether it
+     * drains ({@link KServer#setServing(boolean)}) or is shutting down, before discovery even
+     * sees it go. {@code ""} asks about the whole server; a KServer also answers for its KRPC
+     * service name and each gRPC service. A server without the health service counts as healthy.
+     * Default: off.
+     */
+    public Builder healthCheck(String serviceName) {
+      this.healthCheckService = notNull(serviceName, "healthCheck");
+      return this;
+    }
+
     /** Hedges calls of every method per {@code policy}; default: no hedging. */
     public Builder hedging(HedgingPolicy policy) {
       this.hedgingPolicy = notNull(policy, "hedging");
@@ -303,6 +318,9 @@ public final class KClient implements AutoCloseable {
         serviceConfig.put("retryThrottling", Map.of(
             "maxTokens", (double) throttlingMaxTokens, "tokenRatio", throttlingTokenRatio));
         builder.enableRetry();
+      }
+      if (healthCheckService != null) {
+        serviceConfig.put("healthCheckConfig", Map.of("serviceName", healthCheckService));
       }
       builder.defaultServiceConfig(serviceConfig);
       if (maxInboundMessageSize != null) {

@@ -58,6 +58,7 @@ public final class KServer implements AutoCloseable {
   private final HealthStatusManager health;
   private final Registry registry;
   private final ServiceInstance instance;
+  private final List<String> healthNames;
   private final InterceptorChains.ServerResources resources;
   private final Duration deregisterDelay;
   private final Duration shutdownGracePeriod;
@@ -72,6 +73,11 @@ public final class KServer implements AutoCloseable {
     this.health = health;
     this.registry = builder.registry;
     this.instance = instance;
+    List<String> names = new ArrayList<>();
+    names.add(HealthStatusManager.SERVICE_NAME_ALL_SERVICES);
+    names.add(instance.serviceName());
+    builder.services.forEach(s -> names.add(s.getServiceDescriptor().getName()));
+    this.healthNames = List.copyOf(names);
     this.resources = resources;
     this.deregisterDelay = builder.deregisterDelay;
     this.shutdownGracePeriod = builder.shutdownGracePeriod;
@@ -122,6 +128,21 @@ public final class KServer implements AutoCloseable {
   /** Waits at most {@code timeout} until the server has terminated; returns whether it had. */
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
     return server.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Sets what the health service reports for the whole server ({@code ""}), its KRPC service name
+   * and each of its gRPC services: SERVING, or NOT_SERVING to drain it without stopping it. Clients
+   * with {@link KClient.Builder#healthCheck(String)} stop sending new calls to a NOT_SERVING server
+   * and come back when it serves again; calls in flight finish. Ignored once {@link #close()} has
+   * begun (health is NOT_SERVING for good then).
+   */
+  public void setServing(boolean serving) {
+    ServingStatus status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+    for (String name : healthNames) {
+      health.setStatus(name, status);
+    }
+    logger.info("KServer {} on port {} is now {}", instance.serviceName(), port, status);
   }
 
   /**

@@ -8,6 +8,7 @@ import io.grpc.testing.protobuf.SimpleServiceGrpc;
 import io.krpc.registry.InMemoryRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -19,8 +20,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** KServer and KClient over real loopback sockets with the in-memory registry. */
 class DiscoveryTest {
@@ -55,7 +59,12 @@ class DiscoveryTest {
   }
 
   private SimpleServiceGrpc.SimpleServiceBlockingStub stub() {
-    KClient client = KClient.forService("echo").registry(registry).build();
+    return stub(b -> b);
+  }
+
+  private SimpleServiceGrpc.SimpleServiceBlockingStub stub(
+      UnaryOperator<KClient.Builder> options) {
+    KClient client = options.apply(KClient.forService("echo").registry(registry)).build();
     clients.add(client);
     return SimpleServiceGrpc.newBlockingStub(client.channel());
   }
@@ -64,6 +73,54 @@ class DiscoveryTest {
     return stub.withDeadlineAfter(5, TimeUnit.SECONDS)
         .unaryRpc(SimpleRequest.newBuilder().setRequestMessage(message).build())
         .getResponseMessage();
+  }
+
+  /** The servers (named by port) that answered {@code n} calls. */
+  private static Set<String> answering(SimpleServiceGrpc.SimpleServiceBlockingStub stub, int n) {
+    Set<String> ids = new HashSet<>();
+    for (int i = 0; i < n; i++) {
+      ids.add(call(stub, "hi"));
+    }
+    return ids;
+  }
+
+  /** The servers that answered calls made one after another for {@code span}. */
+  private static Set<String> answeringFor(SimpleServiceGrpc.SimpleServiceBlockingStub stub,
+      Duration span) {
+    Set<String> ids = new HashSet<>();
+    long end = System.nanoTime() + span.toNanos();
+    while (System.nanoTime() < end) {
+      ids.add(call(stub, "hi"));
+    }
+    return ids;
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"round_robin", "krpc_p2c", "krpc_wrr"})
+  void healthCheckingClientsSkipADrainedServerUntilItServesAgain(String policy) {
+    KServer drained = startServer();
+    startServer();
+    startServer();
+    String drainedId = String.valueOf(drained.port());
+    SimpleServiceGrpc.SimpleServiceBlockingStub checked =
+        stub(b -> b.loadBalancing(policy).healthCheck("echo"));
+    SimpleServiceGrpc.SimpleServiceBlockingStub unchecked = stub(b -> b.loadBalancing(policy));
+    await().atMost(Duration.ofSeconds(10)).until(() -> answering(checked, 30).size() == 3);
+
+    drained.setServing(false); // still registered and serving calls: only health says no
+
+    await().atMost(Duration.ofSeconds(5))
+        .until(() -> !answering(checked, 30).contains(drainedId));
+    // Longer than krpc_p2c's forced-pick interval (1 s), which would otherwise reach it.
+    assertThat(answeringFor(checked, Duration.ofMillis(2500))).isNotEmpty()
+        .doesNotContain(drainedId);
+    // Without health checking the client keeps sending it calls (krpc_p2c by its forced picks).
+    await().atMost(Duration.ofSeconds(5))
+        .until(() -> answering(unchecked, 30).contains(drainedId));
+
+    drained.setServing(true);
+    await().atMost(Duration.ofSeconds(5))
+        .until(() -> answering(checked, 30).contains(drainedId));
   }
 
   @Test

@@ -1,5 +1,9 @@
 package io.krpc.loadbalance;
 
+import io.grpc.LoadBalancer;
+import io.grpc.protobuf.services.HealthCheckingLoadBalancerUtil;
+import java.util.function.Function;
+
 /**
  * Names of the load-balancing policies this module registers with grpc-java's
  * {@link io.grpc.LoadBalancerRegistry} through {@link java.util.ServiceLoader}.
@@ -35,4 +39,21 @@ public final class KrpcLoadBalancers {
   public static final String WRR = "krpc_wrr";
 
   private KrpcLoadBalancers() {}
+
+  /**
+   * Wraps a policy in grpc's client-side health checking, which stays out of the way unless the
+   * service config has a {@code healthCheckConfig}; then a server reporting anything but SERVING
+   * counts as not READY.
+   */
+  static LoadBalancer withHealthChecking(
+      LoadBalancer.Helper helper, Function<LoadBalancer.Helper, LoadBalancer> policy) {
+    return HealthCheckingLoadBalancerUtil.newHealthCheckingLoadBalancer(
+        new LoadBalancer.Factory() {
+          @Override
+          public LoadBalancer newLoadBalancer(LoadBalancer.Helper wrapped) {
+            return policy.apply(wrapped);
+          }
+        },
+        helper);
+  }
 }

@@ -44,9 +44,10 @@ public final class P2cLoadBalancerProvider extends LoadBalancerProvider {
     return KrpcLoadBalancers.P2C;
   }
 
+  /** Returns the policy wrapped in grpc's client-side health checking (off unless configured). */
   @Override
   public LoadBalancer newLoadBalancer(LoadBalancer.Helper helper) {
-    return new P2cLoadBalancer(helper);
+    return KrpcLoadBalancers.withHealthChecking(helper, P2cLoadBalancer::new);
   }
 
   @Override

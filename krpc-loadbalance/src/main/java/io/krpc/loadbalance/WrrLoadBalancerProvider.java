@@ -44,9 +44,10 @@ public final class WrrLoadBalancerProvider extends LoadBalancerProvider {
     return KrpcLoadBalancers.WRR;
   }
 
+  /** Returns the policy wrapped in grpc's client-side health checking (off unless configured). */
   @Override
   public LoadBalancer newLoadBalancer(LoadBalancer.Helper helper) {
-    return new WrrLoadBalancer(helper);
+    return KrpcLoadBalancers.withHealthChecking(helper, WrrLoadBalancer::new);
   }
 
   @Override
