@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -120,6 +121,7 @@ public final class KClient implements AutoCloseable {
     private RetryPolicy retryPolicy;
     private HedgingPolicy hedgingPolicy;
     private String healthCheckService;
+    private Executor executor;
     private int throttlingMaxTokens = 100;
     private double throttlingTokenRatio = 0.1;
     private final InterceptorChains.ClientOptions chainOptions = new InterceptorChains.ClientOptions();
@@ -245,6 +247,16 @@ public final class KClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Runs call callbacks (responses, stream observers, interceptors' listeners) on this executor
+     * instead of grpc-java's default cached thread pool. The caller owns it: closing the KClient
+     * does not shut it down.
+     */
+    public Builder executor(Executor executor) {
+      this.executor = notNull(executor, "executor");
+      return this;
+    }
+
     /** Hedges calls of every method per {@code policy}; default: no hedging. */
     public Builder hedging(HedgingPolicy policy) {
       this.hedgingPolicy = notNull(policy, "hedging");
@@ -325,6 +337,9 @@ public final class KClient implements AutoCloseable {
       builder.defaultServiceConfig(serviceConfig);
       if (maxInboundMessageSize != null) {
         builder.maxInboundMessageSize(maxInboundMessageSize);
+      }
+      if (executor != null) {
+        builder.executor(executor);
       }
       if (overrideAuthority != null) {
         builder.overrideAuthority(overrideAuthority);

@@ -28,6 +28,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -241,6 +242,7 @@ public final class KServer implements AutoCloseable {
     private final List<ServerServiceDefinition> services = new ArrayList<>();
     private final List<ServerInterceptor> interceptors = new ArrayList<>();
     private Integer maxInboundMessageSize;
+    private Executor executor;
     private ServerCredentials credentials = InsecureServerCredentials.create();
     private boolean healthService = true;
     private boolean reflectionService = true;
@@ -310,6 +312,16 @@ public final class KServer implements AutoCloseable {
       for (ServerInterceptor interceptor : notNull(interceptors, "interceptors")) {
         this.interceptors.add(notNull(interceptor, "interceptor"));
       }
+      return this;
+    }
+
+    /**
+     * Runs handlers, and the governance chain around them, on this executor instead of grpc-java's
+     * default unbounded cached thread pool, e.g. a bounded pool sized for the host. The caller
+     * owns it: closing the KServer does not shut it down.
+     */
+    public Builder executor(Executor executor) {
+      this.executor = notNull(executor, "executor");
       return this;
     }
 
@@ -438,6 +450,9 @@ public final class KServer implements AutoCloseable {
       ServerBuilder<?> serverBuilder = Grpc.newServerBuilderForPort(port, credentials);
       if (maxInboundMessageSize != null) {
         serverBuilder.maxInboundMessageSize(maxInboundMessageSize);
+      }
+      if (executor != null) {
+        serverBuilder.executor(executor);
       }
       HealthStatusManager health = new HealthStatusManager();
       if (healthService) {
