@@ -15,18 +15,20 @@ import io.grpc.NameResolver;
 import io.krpc.internal.Checks;
 import io.krpc.internal.InterceptorChains;
 import io.krpc.registry.Registry;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.opentelemetry.api.OpenTelemetry;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.resolver.KrpcNameResolverProvider;
 import io.krpc.tls.ClientTls;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -108,25 +110,25 @@ public final class KClient implements AutoCloseable {
 
   /** Builds a {@link KClient}. Setters validate at once; {@link #build()} checks combinations. */
   public static final class Builder {
-    private final String serviceName;
-    private final String fixedTarget;
-    private Registry registry;
+    private final @Nullable String serviceName;
+    private final @Nullable String fixedTarget;
+    private @Nullable Registry registry;
     private String loadBalancingPolicy = "round_robin";
     private Map<String, ?> loadBalancingConfig = Map.of();
     private final List<ClientInterceptor> interceptors = new ArrayList<>();
-    private Integer maxInboundMessageSize;
+    private @Nullable Integer maxInboundMessageSize;
     private ChannelCredentials credentials = InsecureChannelCredentials.create();
-    private String overrideAuthority;
+    private @Nullable String overrideAuthority;
     private Duration closeTimeout = Duration.ofSeconds(30);
-    private RetryPolicy retryPolicy;
-    private HedgingPolicy hedgingPolicy;
-    private String healthCheckService;
-    private Executor executor;
+    private @Nullable RetryPolicy retryPolicy;
+    private @Nullable HedgingPolicy hedgingPolicy;
+    private @Nullable String healthCheckService;
+    private @Nullable Executor executor;
     private int throttlingMaxTokens = 100;
     private double throttlingTokenRatio = 0.1;
     private final InterceptorChains.ClientOptions chainOptions = new InterceptorChains.ClientOptions();
 
-    private Builder(String serviceName, String fixedTarget) {
+    private Builder(@Nullable String serviceName, @Nullable String fixedTarget) {
       this.serviceName = serviceName;
       this.fixedTarget = fixedTarget;
     }
@@ -305,7 +307,8 @@ public final class KClient implements AutoCloseable {
           throw new IllegalStateException("registry: " + registry + " (expected: none with "
               + "forTarget(" + fixedTarget + "); use forService(name) for discovery)");
         }
-        target = fixedTarget;
+        // forTarget() set it: exactly one of serviceName and fixedTarget is set
+        target = Objects.requireNonNull(fixedTarget, "fixedTarget");
       }
       ManagedChannelBuilder<?> builder = Grpc.newChannelBuilder(target, credentials);
       if (registry != null) {
@@ -323,7 +326,7 @@ public final class KClient implements AutoCloseable {
         methodConfig.put("name", List.of(Map.of()));
         if (retryPolicy != null) {
           methodConfig.put("retryPolicy", retryPolicy.toServiceConfig());
-        } else {
+        } else if (hedgingPolicy != null) {
           methodConfig.put("hedgingPolicy", hedgingPolicy.toServiceConfig());
         }
         serviceConfig.put("methodConfig", List.of(methodConfig));

@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,14 +58,14 @@ public final class KServer implements AutoCloseable {
   private final Server server;
   private final int port;
   private final HealthStatusManager health;
-  private final Registry registry;
+  private final @Nullable Registry registry;
   private final ServiceInstance instance;
   private final List<String> healthNames;
   private final InterceptorChains.ServerResources resources;
   private final Duration deregisterDelay;
   private final Duration shutdownGracePeriod;
   private final Object closeLock = new Object();
-  private Thread shutdownHook;
+  private @Nullable Thread shutdownHook;
   private boolean closed;
 
   private KServer(Builder builder, Server server, HealthStatusManager health,
@@ -233,16 +234,16 @@ public final class KServer implements AutoCloseable {
    * #start()} checks the combination. Not thread-safe; one builder starts one server.
    */
   public static final class Builder {
-    private String serviceName;
+    private @Nullable String serviceName;
     private int port = 0;
-    private String host;
+    private @Nullable String host;
     private int weight = ServiceInstance.DEFAULT_WEIGHT;
     private Map<String, String> metadata = Map.of();
-    private Registry registry;
+    private @Nullable Registry registry;
     private final List<ServerServiceDefinition> services = new ArrayList<>();
     private final List<ServerInterceptor> interceptors = new ArrayList<>();
-    private Integer maxInboundMessageSize;
-    private Executor executor;
+    private @Nullable Integer maxInboundMessageSize;
+    private @Nullable Executor executor;
     private ServerCredentials credentials = InsecureServerCredentials.create();
     private boolean healthService = true;
     private boolean reflectionService = true;

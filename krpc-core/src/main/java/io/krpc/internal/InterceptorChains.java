@@ -20,6 +20,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The one place where KServer and KClient assemble their built-in interceptor chains, in the order
@@ -41,9 +42,9 @@ public final class InterceptorChains {
     /** Port of the Prometheus endpoint; -1 for none. */
     public int metricsPort = -1;
     /** Where server metrics go; null for a new {@link PrometheusMeterRegistry} per server. */
-    public MeterRegistry meterRegistry;
+    public @Nullable MeterRegistry meterRegistry;
     /** Tracing API; null for {@link GlobalOpenTelemetry}. */
-    public OpenTelemetry openTelemetry;
+    public @Nullable OpenTelemetry openTelemetry;
     /** Whether each built-in interceptor is on. */
     public boolean recovery = true;
     public boolean tracing = true;
@@ -53,9 +54,9 @@ public final class InterceptorChains {
   /** Options of the built-in client chain, filled in by {@code KClient.Builder}. */
   public static final class ClientOptions {
     /** Where client metrics go; null for Micrometer's global registry. */
-    public MeterRegistry meterRegistry;
+    public @Nullable MeterRegistry meterRegistry;
     /** Tracing API; null for {@link GlobalOpenTelemetry}. */
-    public OpenTelemetry openTelemetry;
+    public @Nullable OpenTelemetry openTelemetry;
     /** Whether each built-in interceptor is on. */
     public boolean tracing = true;
     public boolean metrics = true;
@@ -65,7 +66,7 @@ public final class InterceptorChains {
   public static final class ServerResources implements AutoCloseable {
     private final MeterRegistry meterRegistry;
     private final int requestedMetricsPort;
-    private PrometheusHttpServer metricsServer;
+    private @Nullable PrometheusHttpServer metricsServer;
 
     ServerResources(MeterRegistry meterRegistry, int requestedMetricsPort) {
       this.meterRegistry = meterRegistry;
@@ -157,7 +158,7 @@ public final class InterceptorChains {
     builder.intercept(reversed);
   }
 
-  private static OpenTelemetry openTelemetry(OpenTelemetry configured) {
+  private static OpenTelemetry openTelemetry(@Nullable OpenTelemetry configured) {
     return configured != null ? configured : GlobalOpenTelemetry.get();
   }
 }

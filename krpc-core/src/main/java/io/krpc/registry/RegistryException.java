@@ -1,5 +1,7 @@
 package io.krpc.registry;
 
+import org.jspecify.annotations.Nullable;
+
 /** A registry backend failed or could not be reached. Unchecked, like {@code StatusRuntimeException}. */
 public class RegistryException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -9,8 +11,8 @@ public class RegistryException extends RuntimeException {
     super(message);
   }
 
-  /** An exception with a message that says what failed, and its cause. */
-  public RegistryException(String message, Throwable cause) {
+  /** An exception with a message that says what failed, and its cause (null when unknown). */
+  public RegistryException(String message, @Nullable Throwable cause) {
     super(message, cause);
   }
 }

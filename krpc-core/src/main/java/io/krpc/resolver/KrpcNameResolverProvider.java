@@ -8,6 +8,7 @@ import java.net.SocketAddress;
 import java.net.URI;
 import java.util.Collection;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Resolves {@code krpc:///<service>} targets through the {@link Registry} handed to the channel
@@ -40,7 +41,7 @@ public final class KrpcNameResolverProvider extends NameResolverProvider {
   }
 
   @Override
-  public NameResolver newNameResolver(URI targetUri, NameResolver.Args args) {
+  public @Nullable NameResolver newNameResolver(URI targetUri, NameResolver.Args args) {
     if (!SCHEME.equals(targetUri.getScheme())) {
       return null;
     }

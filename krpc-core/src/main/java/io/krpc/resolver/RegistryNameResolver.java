@@ -17,6 +17,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,8 +51,8 @@ final class RegistryNameResolver extends NameResolver {
   private final SynchronizationContext syncContext;
 
   // All fields below are confined to syncContext.
-  private Listener2 listener;
-  private Registry.Watch watch;
+  private @Nullable Listener2 listener;
+  private Registry.@Nullable Watch watch;
   private boolean hasGoodList;
   private boolean shutdown;
 
@@ -116,10 +117,15 @@ final class RegistryNameResolver extends NameResolver {
       result.setAddressesOrError(StatusOr.fromValue(addresses));
       hasGoodList = true;
     }
-    Status accepted = listener.onResult2(result.build());
+    Status accepted = started().onResult2(result.build());
     if (!accepted.isOk()) {
       logger.debug("Channel did not accept the addresses of {}: {}", serviceName, accepted);
     }
+  }
+
+  /** The channel's listener: set by {@link #start}, before any watch event can arrive. */
+  private Listener2 started() {
+    return requireNonNull(listener, "listener");
   }
 
   private void reportError(Status status) {
@@ -131,7 +137,7 @@ final class RegistryNameResolver extends NameResolver {
           serviceName, status);
       return;
     }
-    listener.onResult2(ResolutionResult.newBuilder()
+    started().onResult2(ResolutionResult.newBuilder()
         .setAddressesOrError(StatusOr.fromStatus(status))
         .build());
   }

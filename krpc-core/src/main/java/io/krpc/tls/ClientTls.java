@@ -9,6 +9,7 @@ import java.io.UncheckedIOException;
 import java.util.List;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.TrustManager;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The TLS settings of a client: which servers it trusts and, for mutual TLS, the certificate it
@@ -25,14 +26,18 @@ import javax.net.ssl.TrustManager;
  * value of {@code overrideAuthority}.
  */
 public final class ClientTls {
-  private final byte[] trustedCaPem;
-  private final List<TrustManager> trustManagers;
-  private final byte[] certChainPem;
-  private final byte[] privateKeyPem;
-  private final List<KeyManager> keyManagers;
+  private final byte @Nullable [] trustedCaPem;
+  private final @Nullable List<TrustManager> trustManagers;
+  private final byte @Nullable [] certChainPem;
+  private final byte @Nullable [] privateKeyPem;
+  private final @Nullable List<KeyManager> keyManagers;
 
-  private ClientTls(byte[] trustedCaPem, List<TrustManager> trustManagers, byte[] certChainPem,
-      byte[] privateKeyPem, List<KeyManager> keyManagers) {
+  private ClientTls(
+      byte @Nullable [] trustedCaPem,
+      @Nullable List<TrustManager> trustManagers,
+      byte @Nullable [] certChainPem,
+      byte @Nullable [] privateKeyPem,
+      @Nullable List<KeyManager> keyManagers) {
     this.trustedCaPem = trustedCaPem;
     this.trustManagers = trustManagers;
     this.certChainPem = certChainPem;

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads PEM files once, when a TLS option is set, so that a missing file or one that holds no
@@ -58,7 +59,7 @@ final class PemFiles {
   }
 
   private static IllegalArgumentException invalid(File file, String option, String expected,
-      Exception cause) {
+      @Nullable Exception cause) {
     return new IllegalArgumentException(
         option + ": " + file + " (expected: " + expected + ")", cause);
   }

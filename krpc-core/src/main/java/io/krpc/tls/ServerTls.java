@@ -9,6 +9,7 @@ import java.io.UncheckedIOException;
 import java.util.List;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.TrustManager;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The TLS settings of a server: its identity and, for mutual TLS, whom it accepts as clients.
@@ -20,14 +21,14 @@ import javax.net.ssl.TrustManager;
  * }
  */
 public final class ServerTls {
-  private final byte[] certChainPem;
-  private final byte[] privateKeyPem;
-  private final List<KeyManager> keyManagers;
-  private final byte[] clientCaPem;
-  private final List<TrustManager> clientTrustManagers;
+  private final byte @Nullable [] certChainPem;
+  private final byte @Nullable [] privateKeyPem;
+  private final @Nullable List<KeyManager> keyManagers;
+  private final byte @Nullable [] clientCaPem;
+  private final @Nullable List<TrustManager> clientTrustManagers;
 
-  private ServerTls(byte[] certChainPem, byte[] privateKeyPem, List<KeyManager> keyManagers,
-      byte[] clientCaPem, List<TrustManager> clientTrustManagers) {
+  private ServerTls(byte @Nullable [] certChainPem, byte @Nullable [] privateKeyPem, @Nullable List<KeyManager> keyManagers,
+      byte @Nullable [] clientCaPem, @Nullable List<TrustManager> clientTrustManagers) {
     this.certChainPem = certChainPem;
     this.privateKeyPem = privateKeyPem;
     this.keyManagers = keyManagers;

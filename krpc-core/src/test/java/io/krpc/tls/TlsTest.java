@@ -143,7 +143,7 @@ class TlsTest {
   void discoveryThroughARegistryVerifiesTheServiceName() {
     InMemoryRegistry registry = track(new InMemoryRegistry());
     track(KServer.builder().serviceName("echo").host("127.0.0.1").port(0).registry(registry)
-        .deregisterDelay(Duration.ZERO).addService(new Pong(null))
+        .deregisterDelay(Duration.ZERO).addService(new Pong())
         .tls(KrpcTls.server(serverCert.cert(), serverCert.key())).start());
     KClient client = track(KClient.forService("echo").registry(registry)
         .tls(KrpcTls.client(pki.caFile())).build());
@@ -203,7 +203,7 @@ class TlsTest {
   private KServer start(ServerTls tls, AtomicReference<String> peer) {
     return track(KServer.builder().serviceName("echo").host("127.0.0.1").port(0)
         .deregisterDelay(Duration.ZERO).shutdownGracePeriod(Duration.ofSeconds(5))
-        .addService(new Pong(peer)).intercept(new PeerCapture(peer)).tls(tls).start());
+        .addService(new Pong()).intercept(new PeerCapture(peer)).tls(tls).start());
   }
 
   private KClient client(KServer server, ClientTls tls) {
@@ -259,12 +259,6 @@ class TlsTest {
 
   /** Answers "pong". */
   private static final class Pong extends SimpleServiceGrpc.SimpleServiceImplBase {
-    private final AtomicReference<String> peer;
-
-    Pong(AtomicReference<String> peer) {
-      this.peer = peer;
-    }
-
     @Override
     public void unaryRpc(SimpleRequest request, StreamObserver<SimpleResponse> observer) {
       observer.onNext(SimpleResponse.newBuilder().setResponseMessage("pong").build());

@@ -3,6 +3,7 @@ package io.krpc.examples;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /** Parses {@code --name=value} arguments of the example mains, refusing unknown names. */
 final class Args {
@@ -31,8 +32,12 @@ final class Args {
     return values.containsKey(name);
   }
 
-  String get(String name) {
+  @Nullable String get(String name) {
     return values.get(name);
+  }
+
+  String get(String name, String defaultValue) {
+    return values.getOrDefault(name, defaultValue);
   }
 
   String require(String name) {

@@ -13,6 +13,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The KRPC demo: starts three greeter KServers registered in a registry, calls them through one
@@ -91,7 +92,7 @@ public final class Demo {
     volatile String value = "?";
   }
 
-  private record Options(String etcd, int calls, String lb) {
+  private record Options(@Nullable String etcd, int calls, String lb) {
     static Options parse(String[] args) {
       Args parsed = Args.parse(args, "etcd", "calls", "lb");
       int calls = parsed.intValue("calls", 300);
@@ -99,7 +100,7 @@ public final class Demo {
         throw new IllegalArgumentException("--calls: " + calls + " (expected: >= 1)");
       }
       return new Options(parsed.get("etcd"), calls,
-          parsed.has("lb") ? parsed.get("lb") : "round_robin");
+          parsed.get("lb", "round_robin"));
     }
 
     Registry registry() {

@@ -25,7 +25,7 @@ public final class ServerMain {
         .shutdownHook(true)
         .addService(new GreeterService(endpoint::get));
     if (parsed.has("host")) {
-      builder.host(parsed.get("host"));
+      builder.host(parsed.require("host"));
     }
     KServer server = builder.start();
     endpoint.set(server.instance().endpoint());

@@ -132,8 +132,8 @@ class GovernanceChainTest {
             List.of(RecoveryInterceptor.create(), closeObserver, shedder),
             List.of(breaker));
     // Two calls held open; with no history the capacity is the floor, 1: further calls are shed.
-    harness.start(CallType.SERVER_STREAMING, "hold");
-    harness.start(CallType.SERVER_STREAMING, "hold");
+    var unused1 = harness.start(CallType.SERVER_STREAMING, "hold");
+    var unused2 = harness.start(CallType.SERVER_STREAMING, "hold");
     await().until(() -> service.heldCount() == 2);
 
     for (int i = 0; i < 6; i++) {

@@ -133,7 +133,7 @@ class LoadBalancingIT {
               response.onCompleted();
             };
             if (delayMillis > 0) {
-              delays.schedule(reply, delayMillis, TimeUnit.MILLISECONDS);
+              var unused = delays.schedule(reply, delayMillis, TimeUnit.MILLISECONDS);
             } else {
               reply.run();
             }

@@ -4,19 +4,21 @@ import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.List;
-import java.util.Set;
 import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -242,7 +244,8 @@ public final class EtcdCluster implements AutoCloseable {
     return ports;
   }
 
-  static Path findBinary(Path configured, String envValue, String pathValue) {
+  static Path findBinary(@Nullable Path configured, @Nullable String envValue,
+      @Nullable String pathValue) {
     if (configured != null) {
       if (!Files.isExecutable(configured)) {
         throw new IllegalStateException("etcd binary " + configured + " is not an executable file. "
@@ -282,11 +285,11 @@ public final class EtcdCluster implements AutoCloseable {
   /** Builder of {@link EtcdCluster}; {@link #start()} launches it. */
   public static final class Builder {
     private int members = 1;
-    private Path binary;
+    private @Nullable Path binary;
     private Duration startTimeout = Duration.ofSeconds(30);
-    private Path certFile;
-    private Path keyFile;
-    private Path clientCaFile;
+    private @Nullable Path certFile;
+    private @Nullable Path keyFile;
+    private @Nullable Path clientCaFile;
 
     private Builder() {}
 
@@ -315,7 +318,7 @@ public final class EtcdCluster implements AutoCloseable {
         return List.of();
       }
       List<String> flags = new ArrayList<>(List.of(
-          "--cert-file", certFile.toString(), "--key-file", keyFile.toString()));
+          "--cert-file", certFile.toString(), "--key-file", Objects.requireNonNull(keyFile, "keyFile").toString()));
       if (clientCaFile != null) {
         flags.addAll(List.of("--client-cert-auth", "--trusted-ca-file", clientCaFile.toString()));
       }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -41,7 +42,7 @@ public final class EtcdClusterExtension
 
   private final EtcdCluster.Builder clusterBuilder;
   private final Lifecycle lifecycle;
-  private volatile EtcdCluster cluster;
+  private volatile @Nullable EtcdCluster cluster;
 
   private EtcdClusterExtension(Builder builder) {
     this.clusterBuilder = builder.cluster;

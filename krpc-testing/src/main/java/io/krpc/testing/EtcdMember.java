@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One member of an {@link EtcdCluster}: a child process that tests can stop, kill, restart and
@@ -34,7 +35,7 @@ public final class EtcdMember {
   private final int clientPort;
   private final int peerPort;
   private final int metricsPort;
-  private Process process;
+  private @Nullable Process process;
   private boolean paused;
 
   EtcdMember(EtcdCluster cluster, int index, String name, Path binary, Path dir, int clientPort,
@@ -96,7 +97,7 @@ public final class EtcdMember {
   /** The process id; fails when the member is not running. */
   public synchronized long pid() {
     checkRunning("pid");
-    return process.pid();
+    return process().pid();
   }
 
   /** Stops the member gracefully (SIGTERM), then kill -9 after 10 s. Does nothing if not running. */
@@ -107,9 +108,9 @@ public final class EtcdMember {
     if (paused) {
       resume();
     }
-    process.destroy();
+    process().destroy();
     if (!waitFor(Duration.ofSeconds(10))) {
-      process.destroyForcibly();
+      process().destroyForcibly();
       waitFor(Duration.ofSeconds(10));
     }
   }
@@ -119,7 +120,7 @@ public final class EtcdMember {
     if (!isRunning()) {
       return;
     }
-    process.destroyForcibly();
+    process().destroyForcibly();
     waitFor(Duration.ofSeconds(10));
     paused = false;
   }
@@ -254,7 +255,7 @@ public final class EtcdMember {
       synchronized (this) {
         if (!isRunning()) {
           throw new IllegalStateException("etcd member " + name + " exited with code "
-              + (process == null ? "?" : process.exitValue()) + "; see " + logFile() + ":\n"
+              + (process == null ? "?" : process().exitValue()) + "; see " + logFile() + ":\n"
               + logTail());
         }
       }
@@ -286,7 +287,7 @@ public final class EtcdMember {
 
   private boolean waitFor(Duration timeout) {
     try {
-      return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return process().waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;
@@ -295,10 +296,10 @@ public final class EtcdMember {
 
   private void signal(String signal) {
     try {
-      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid()))
+      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process().pid()))
           .redirectErrorStream(true).start();
       if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-        throw new IllegalStateException("kill -" + signal + " " + process.pid() + " failed");
+        throw new IllegalStateException("kill -" + signal + " " + process().pid() + " failed");
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot run kill -" + signal, e);
@@ -312,5 +313,14 @@ public final class EtcdMember {
     if (!isRunning()) {
       throw new IllegalStateException(operation + ": etcd member " + name + " is not running");
     }
+  }
+
+  /** The process, once started (callers have checked that it runs). */
+  private Process process() {
+    Process p = process;
+    if (p == null) {
+      throw new IllegalStateException("etcd member " + name + " was never started");
+    }
+    return p;
   }
 }

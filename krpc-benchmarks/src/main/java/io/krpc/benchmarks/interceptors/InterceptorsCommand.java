@@ -86,8 +86,8 @@ public final class InterceptorsCommand {
     for (Row row : rows) {
       sb.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.0f | %s | %s |%n",
           row.chain, row.nanos, row.error, row.bytes,
-          bare == null || row == bare ? "–" : String.format(Locale.ROOT, "%+.0f", row.nanos - bare.nanos),
-          bare == null || row == bare ? "–" : String.format(Locale.ROOT, "%+.0f", row.bytes - bare.bytes)));
+          bare == null || row.equals(bare) ? "–" : String.format(Locale.ROOT, "%+.0f", row.nanos - bare.nanos),
+          bare == null || row.equals(bare) ? "–" : String.format(Locale.ROOT, "%+.0f", row.bytes - bare.bytes)));
     }
     return sb.toString();
   }

@@ -57,7 +57,7 @@ final class DelayedGreeter extends GreeterGrpc.GreeterImplBase {
         ? tailMicros : baseMicros;
     HelloReply reply = HelloReply.newBuilder().setMessage("Hello, " + request.getName())
         .setServer(name).build();
-    timer.schedule(() -> {
+    var unused = timer.schedule(() -> {
       responseObserver.onNext(reply);
       responseObserver.onCompleted();
     }, delay, TimeUnit.MICROSECONDS);

@@ -25,7 +25,7 @@ class LoadGeneratorTest {
 
   private ListenableFuture<String> delayed(long micros) {
     SettableFuture<String> future = SettableFuture.create();
-    timer.schedule(() -> future.set("ok"), micros, TimeUnit.MICROSECONDS);
+    var unused = timer.schedule(() -> future.set("ok"), micros, TimeUnit.MICROSECONDS);
     return future;
   }
 

@@ -193,14 +193,12 @@ final class ChaosRig implements AutoCloseable {
   /** A greeter KServer in this JVM with a switchable handler; restartable on the same port. */
   static final class LocalServer implements AutoCloseable {
     private final EtcdRegistry registry;
-    private final Duration handlerDelay;
     final ChaosGreeter greeter;
     private volatile KServer server;
     private volatile int port;
 
     LocalServer(EtcdRegistry registry, int port, Duration handlerDelay) {
       this.registry = registry;
-      this.handlerDelay = handlerDelay;
       this.greeter = new ChaosGreeter(() -> "127.0.0.1:" + this.port, handlerDelay);
       this.port = port;
       start();

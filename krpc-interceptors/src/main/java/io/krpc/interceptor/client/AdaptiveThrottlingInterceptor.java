@@ -1,5 +1,7 @@
 package io.krpc.interceptor.client;
 
+import com.google.errorprone.annotations.ThreadSafe;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
@@ -20,9 +22,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
-import javax.annotation.Nullable;
-import javax.annotation.concurrent.GuardedBy;
-import javax.annotation.concurrent.ThreadSafe;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Client-side adaptive throttling, as the Google SRE book describes it ("Handling Overload"): the
@@ -234,6 +234,7 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
     currentEpoch = epoch;
   }
 
+  @GuardedBy("this")
   private int slot(long epoch) {
     return (int) Math.floorMod(epoch, (long) epochs.length);
   }

@@ -1,5 +1,6 @@
 package io.krpc.interceptor.client;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.event.CircuitBreakerOnStateTransitionEvent;
@@ -12,9 +13,9 @@ import io.grpc.ForwardingClientCallListener;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
-import io.krpc.interceptor.internal.RefusableClientCall;
 import io.grpc.StatusRuntimeException;
 import io.krpc.interceptor.StatusClassification;
+import io.krpc.interceptor.internal.RefusableClientCall;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -26,8 +27,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import javax.annotation.Nullable;
-import javax.annotation.concurrent.ThreadSafe;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -113,15 +113,15 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
   private final Deadline.Ticker ticker;
   private final Map<String, Guard> guards = new ConcurrentHashMap<>();
 
-  private CircuitBreakerInterceptor(Builder builder) {
+  private CircuitBreakerInterceptor(Builder builder, @Nullable GobreakerSettings gobreaker) {
     this.name = builder.name;
     this.perMethod = builder.perMethod;
     this.failureCodes = Set.copyOf(builder.failureCodes);
     this.meterRegistry = builder.meterRegistry;
     this.ticker = builder.ticker;
-    this.gobreaker = builder.gobreaker;
-    this.config =
-        builder.config != null ? builder.config : builder.gobreaker.toConfig(builder.ticker);
+    this.gobreaker = gobreaker;
+    this.config = gobreaker != null ? gobreaker.toConfig(builder.ticker)
+        : Objects.requireNonNull(builder.config, "config");
   }
 
   /**
@@ -403,16 +403,18 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
       return this;
     }
 
-    /** Returns the interceptor. */
+    /**
+     * Returns the interceptor. The builder is left as it was: a second {@code build()} makes an
+     * equal, independent interceptor.
+     */
     public CircuitBreakerInterceptor build() {
       if (config != null && gobreaker != null) {
         throw new IllegalStateException(
             "config and gobreaker: both set (expected: at most one of them)");
       }
-      if (config == null && gobreaker == null) {
-        gobreaker = new GobreakerSettings(0, Duration.ZERO, Duration.ZERO, null);
-      }
-      return new CircuitBreakerInterceptor(this);
+      GobreakerSettings settings = config == null && gobreaker == null
+          ? new GobreakerSettings(0, Duration.ZERO, Duration.ZERO, null) : gobreaker;
+      return new CircuitBreakerInterceptor(this, settings);
     }
   }
 }

@@ -1,11 +1,11 @@
 package io.krpc.interceptor.client;
 
+import com.google.errorprone.annotations.ThreadSafe;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.grpc.Deadline;
 import java.util.function.Predicate;
-import javax.annotation.Nullable;
-import javax.annotation.concurrent.GuardedBy;
-import javax.annotation.concurrent.ThreadSafe;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -6,7 +6,7 @@ import io.krpc.common.TickerClock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Predicate;
-import javax.annotation.Nullable;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The Go KRPC's (sony/gobreaker) breaker parameters and their Resilience4j translation; the mapping

@@ -1,11 +1,11 @@
 package io.krpc.interceptor.internal;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import java.lang.management.ManagementFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
-import javax.annotation.concurrent.ThreadSafe;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,7 +55,7 @@ public final class CpuSampler {
 
   private static CpuSampler start(String what, DoubleSupplier reading) {
     CpuSampler sampler = new CpuSampler(what, reading);
-    SharedExecutors.timer()
+    var unused = SharedExecutors.timer()
         .scheduleAtFixedRate(
             () -> {
               try {

@@ -4,7 +4,7 @@ import io.grpc.ClientCall;
 import io.grpc.ForwardingClientCall;
 import io.grpc.Metadata;
 import io.grpc.Status;
-import javax.annotation.Nullable;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A client call that an interceptor may refuse in {@code start}: {@link #refuse} never starts the

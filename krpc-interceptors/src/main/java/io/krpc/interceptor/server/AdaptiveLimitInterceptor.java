@@ -1,5 +1,6 @@
 package io.krpc.interceptor.server;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import io.grpc.Deadline;
 import io.grpc.ForwardingServerCall;
 import io.grpc.ForwardingServerCallListener;
@@ -17,8 +18,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import javax.annotation.Nullable;
-import javax.annotation.concurrent.ThreadSafe;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A BBR-style adaptive limiter (after go-kratos/aegis {@code ratelimit/bbr}): sheds calls only when

@@ -29,7 +29,7 @@ public interface CpuUsageSource {
    * the JVM cannot measure. The default of {@link AdaptiveLimitInterceptor}.
    */
   static CpuUsageSource processCpu() {
-    return SampledCpu.Process.INSTANCE;
+    return SampledCpu.ProcessCpu.INSTANCE;
   }
 
   /**
@@ -37,6 +37,6 @@ public interface CpuUsageSource {
    * getCpuLoad()}), for hosts where other processes compete for the CPU.
    */
   static CpuUsageSource systemCpu() {
-    return SampledCpu.Machine.INSTANCE;
+    return SampledCpu.MachineCpu.INSTANCE;
   }
 }

@@ -1,5 +1,6 @@
 package io.krpc.interceptor.server;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.Context;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -8,8 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 import java.util.function.Consumer;
-import javax.annotation.Nullable;
-import javax.annotation.concurrent.GuardedBy;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Stands in for a handler that starts later: holds the call's listener events until {@link
@@ -40,7 +40,7 @@ final class DelayedStartListener<ReqT, RespT> extends ServerCall.Listener<ReqT> 
   private ScheduledFuture<?> timer;
 
   /** Non-null once all held events were replayed; then events go straight to it. */
-  @Nullable private volatile ServerCall.Listener<ReqT> passThrough;
+  private volatile ServerCall.@Nullable Listener<ReqT> passThrough;
 
   DelayedStartListener(
       ServerCall<ReqT, RespT> call,
@@ -90,7 +90,7 @@ final class DelayedStartListener<ReqT, RespT> extends ServerCall.Listener<ReqT> 
       synchronized (lock) {
         if (pending.isEmpty()) {
           passThrough = listener;
-          pending = null;
+          pending = List.of(); // never read again: events now go to passThrough
           return;
         }
         batch = pending;

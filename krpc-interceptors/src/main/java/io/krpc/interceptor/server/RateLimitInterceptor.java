@@ -1,5 +1,6 @@
 package io.krpc.interceptor.server;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.TimeMeter;
 import io.grpc.Context;
@@ -20,8 +21,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import javax.annotation.Nullable;
-import javax.annotation.concurrent.ThreadSafe;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -9,15 +9,15 @@ import io.krpc.interceptor.internal.CpuSampler;
 final class SampledCpu {
   private SampledCpu() {}
 
-  static final class Process {
+  static final class ProcessCpu {
     static final CpuUsageSource INSTANCE = CpuSampler.process()::cpuUsage;
 
-    private Process() {}
+    private ProcessCpu() {}
   }
 
-  static final class Machine {
+  static final class MachineCpu {
     static final CpuUsageSource INSTANCE = CpuSampler.system()::cpuUsage;
 
-    private Machine() {}
+    private MachineCpu() {}
   }
 }

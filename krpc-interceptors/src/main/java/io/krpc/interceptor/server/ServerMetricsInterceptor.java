@@ -94,6 +94,7 @@ public final class ServerMetricsInterceptor implements ServerInterceptor {
 
     private final EndpointMeters endpoint;
     private final long startNanos;
+    @SuppressWarnings("UnusedVariable") // read and written through ENDED
     private volatile int ended;
 
     MeteredServerCall(ServerCall<ReqT, RespT> delegate, EndpointMeters endpoint) {

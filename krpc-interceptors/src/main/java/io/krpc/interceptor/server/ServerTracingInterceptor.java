@@ -96,6 +96,7 @@ public final class ServerTracingInterceptor implements ServerInterceptor {
         newEndedUpdater();
 
     private final Span span;
+    @SuppressWarnings("UnusedVariable") // read and written through ENDED
     private volatile int ended;
 
     TracingServerCall(ServerCall<ReqT, RespT> delegate, Span span) {

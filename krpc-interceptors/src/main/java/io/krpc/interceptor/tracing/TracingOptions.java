@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The settings of a {@link TracingAgent}: where spans go (an OTLP/gRPC endpoint), the service name
@@ -28,9 +29,9 @@ public final class TracingOptions {
   private final Duration exportTimeout;
   private final boolean registerGlobal;
 
-  private TracingOptions(Builder builder) {
+  private TracingOptions(Builder builder, String serviceName) {
     this.endpoint = builder.endpoint;
-    this.serviceName = builder.serviceName;
+    this.serviceName = serviceName;
     this.samplingRatio = builder.samplingRatio;
     this.exportTimeout = builder.exportTimeout;
     this.registerGlobal = builder.registerGlobal;
@@ -87,7 +88,7 @@ public final class TracingOptions {
   /** Builds {@link TracingOptions}; every setter checks its value at once. Not thread-safe. */
   public static final class Builder {
     private String endpoint = DEFAULT_ENDPOINT;
-    private String serviceName;
+    private @Nullable String serviceName;
     private double samplingRatio = 1.0;
     private Duration exportTimeout = Duration.ofSeconds(10);
     private boolean registerGlobal;
@@ -165,7 +166,7 @@ public final class TracingOptions {
       if (serviceName == null) {
         throw new IllegalStateException("serviceName: not set (expected: a service name)");
       }
-      return new TracingOptions(this);
+      return new TracingOptions(this, serviceName);
     }
   }
 }

@@ -13,6 +13,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /** The four gRPC call types, each able to make one call of {@code grpc.testing.SimpleService}. */
+// MethodDescriptor is not annotated @Immutable, but it is immutable.
+@SuppressWarnings("ImmutableEnumChecker")
 public enum CallType {
   UNARY(SimpleServiceGrpc.getUnaryRpcMethod()),
   SERVER_STREAMING(SimpleServiceGrpc.getServerStreamingRpcMethod()),

@@ -8,6 +8,7 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads duration values from a policy's JSON config map. A duration is a JSON number of seconds
@@ -64,7 +65,7 @@ final class ConfigDurations {
     return nanos.setScale(0, RoundingMode.HALF_UP).longValueExact();
   }
 
-  private static BigDecimal toNanos(Object value) {
+  private static @Nullable BigDecimal toNanos(Object value) {
     if (value instanceof Number) {
       double seconds = ((Number) value).doubleValue();
       if (!Double.isFinite(seconds)) {

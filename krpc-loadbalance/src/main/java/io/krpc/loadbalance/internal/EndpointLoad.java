@@ -21,6 +21,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * it from application threads. Each estimate is an immutable pair swapped by compare-and-set.
  */
 @ThreadSafe
+// NullAway models AtomicReference.get() and updateAndGet's argument as nullable; these references
+// start non-null and are only ever set to non-null estimates.
+@SuppressWarnings("NullAway")
 final class EndpointLoad {
 
   /** Cost of an endpoint with calls in flight but no answer yet: never preferred while waiting. */

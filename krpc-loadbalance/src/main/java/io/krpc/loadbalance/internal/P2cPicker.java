@@ -72,15 +72,16 @@ final class P2cPicker extends SubchannelPicker {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     int first;
     int second;
-    if (cumulativeFactors == null) {
+    double[] cumulative = cumulativeFactors;
+    if (cumulative == null) {
       first = random.nextInt(loads.length);
       second = random.nextInt(loads.length - 1);
       second = second >= first ? second + 1 : second;
     } else {
-      first = drawWeighted(random);
-      second = drawWeighted(random);
+      first = drawWeighted(random, cumulative);
+      second = drawWeighted(random, cumulative);
       for (int tries = 0; second == first && tries < 8; tries++) {
-        second = drawWeighted(random);
+        second = drawWeighted(random, cumulative);
       }
       if (second == first) { // all weight on one endpoint: any other will do
         second = (first + 1 + random.nextInt(loads.length - 1)) % loads.length;
@@ -98,8 +99,7 @@ final class P2cPicker extends SubchannelPicker {
         ? first : second;
   }
 
-  private int drawWeighted(ThreadLocalRandom random) {
-    double[] cumulative = cumulativeFactors;
+  private static int drawWeighted(ThreadLocalRandom random, double[] cumulative) {
     double target = random.nextDouble(cumulative[cumulative.length - 1]);
     int index = Arrays.binarySearch(cumulative, target);
     return index >= 0 ? index + 1 : -index - 1;

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.Executor;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Resolves {@code etcd://} targets: a plain grpc-java channel gets KRPC discovery with no other
@@ -51,7 +52,7 @@ public final class EtcdNameResolverProvider extends NameResolverProvider {
   public EtcdNameResolverProvider() {}
 
   @Override
-  public NameResolver newNameResolver(URI targetUri, NameResolver.Args args) {
+  public @Nullable NameResolver newNameResolver(URI targetUri, NameResolver.Args args) {
     if (!SCHEME.equals(targetUri.getScheme())) {
       return null;
     }

@@ -2,6 +2,7 @@ package io.krpc.registry.etcd;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.ClientBuilder;
@@ -20,7 +21,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import javax.annotation.concurrent.ThreadSafe;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link Registry} on etcd v3: servers register under a lease that is kept alive and restored
@@ -62,7 +64,7 @@ public final class EtcdRegistry implements Registry {
 
   private final EtcdRegistryCore core;
 
-  private EtcdRegistry(Builder builder, SslContext sslContext) {
+  private EtcdRegistry(Builder builder, @Nullable SslContext sslContext) {
     List<String> endpoints = List.copyOf(builder.endpoints);
     Duration dialTimeout = builder.dialTimeout;
     String username = builder.username;
@@ -134,11 +136,11 @@ public final class EtcdRegistry implements Registry {
     private Duration leaseTtl = Duration.ofSeconds(10);
     private Duration requestTimeout = Duration.ofSeconds(5);
     private String keyPrefix = "/krpc/services/";
-    private String username;
-    private String password;
-    private Path trustCertificates;
-    private Path clientCertificate;
-    private Path clientKey;
+    private @Nullable String username;
+    private @Nullable String password;
+    private @Nullable Path trustCertificates;
+    private @Nullable Path clientCertificate;
+    private @Nullable Path clientKey;
 
     private Builder() {}
 
@@ -270,7 +272,8 @@ public final class EtcdRegistry implements Registry {
           ssl.trustManager(trustCertificates.toFile());
         }
         if (clientCertificate != null) {
-          ssl.keyManager(clientCertificate.toFile(), clientKey.toFile());
+          ssl.keyManager(clientCertificate.toFile(),
+              Objects.requireNonNull(clientKey, "clientKey").toFile()); // set with the chain
         }
         return ssl.build();
       } catch (IOException | RuntimeException e) {

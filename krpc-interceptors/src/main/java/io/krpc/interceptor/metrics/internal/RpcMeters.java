@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.net.InetAddress;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The meters of one side (server or client) of one KRPC service, created on first use and cached per
@@ -40,7 +41,7 @@ public final class RpcMeters {
   private final class MethodMeters {
     private final String fullMethodName;
     private final ConcurrentMap<InetAddress, EndpointMeters> byIp = new ConcurrentHashMap<>(2);
-    private volatile EndpointMeters last;
+    private volatile @Nullable EndpointMeters last;
 
     MethodMeters(String fullMethodName) {
       // The label value is grpc-go's FullMethod ("/pkg.Service/Method"), as the Go KRPC exports

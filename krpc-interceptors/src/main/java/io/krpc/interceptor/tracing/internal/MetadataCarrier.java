@@ -14,13 +14,16 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Thread-safe, stateless apart from a bounded cache of {@link Metadata.Key}s.
  */
-public enum MetadataCarrier implements TextMapGetter<Metadata>, TextMapSetter<Metadata> {
-  INSTANCE;
+public final class MetadataCarrier implements TextMapGetter<Metadata>, TextMapSetter<Metadata> {
+  /** The one carrier; its key cache is shared. */
+  public static final MetadataCarrier INSTANCE = new MetadataCarrier();
 
   /** Propagators use a handful of fields; the bound only guards against odd getters. */
   private static final int MAX_CACHED_KEYS = 64;
 
   private final ConcurrentMap<String, Metadata.Key<String>> keys = new ConcurrentHashMap<>();
+
+  private MetadataCarrier() {}
 
   @Override
   public Iterable<String> keys(Metadata carrier) {

@@ -8,7 +8,7 @@ import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import javax.annotation.concurrent.NotThreadSafe;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,7 +21,6 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Confined to the registry's state executor.
  */
-@NotThreadSafe
 public final class ConnectionMonitor {
   private static final Logger logger = LoggerFactory.getLogger(ConnectionMonitor.class);
 
@@ -40,7 +39,7 @@ public final class ConnectionMonitor {
   private long answeredGeneration = -1;
   private final Callbacks callbacks;
   private final ByteSequence probeKey;
-  private ScheduledFuture<?> next;
+  private @Nullable ScheduledFuture<?> next;
   private int failures;
   private long lastTerm = -1;
   private long lastRevision = -1;
@@ -86,7 +85,7 @@ public final class ConnectionMonitor {
     // The first call of a client may take seconds (a cold JVM, a TLS handshake): give it the
     // request timeout. Later probes must notice a frozen etcd well within a lease TTL.
     Duration timeout = generation == answeredGeneration ? probeTimeout : firstProbeTimeout;
-    connection.client().getKVClient()
+    var unused = connection.client().getKVClient()
         .get(probeKey, GetOption.builder().withCountOnly(true).build())
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .whenCompleteAsync((response, error) -> {

@@ -1,8 +1,8 @@
 package io.krpc.registry.etcd.internal;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import io.etcd.jetcd.Client;
 import java.util.function.Supplier;
-import javax.annotation.concurrent.ThreadSafe;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

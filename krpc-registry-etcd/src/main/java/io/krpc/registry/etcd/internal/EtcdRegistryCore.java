@@ -1,5 +1,6 @@
 package io.krpc.registry.etcd.internal;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
@@ -30,7 +31,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
-import javax.annotation.concurrent.ThreadSafe;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -119,7 +119,7 @@ public final class EtcdRegistryCore {
       Throwable cause = e instanceof ExecutionException ? EtcdErrors.unwrap(e) : keeper.lastError();
       if (e instanceof TimeoutException) {
         // a put may still land; delete it so a failed register() leaves nothing behind
-        connection.client().getKVClient().delete(bytes(key));
+        var unused = connection.client().getKVClient().delete(bytes(key));
       }
       String why = cause == null ? " (etcd did not answer)" : ": " + EtcdErrors.describe(cause);
       throw new RegistryException("Could not register " + key + " in etcd at " + description

@@ -97,7 +97,7 @@ public final class InstanceRecordCodec {
     try {
       instance = new ServiceInstance(serviceName, host, port, weight, metadata);
     } catch (IllegalArgumentException e) {
-      throw new MalformedRecordException(e.getMessage());
+      throw new MalformedRecordException(String.valueOf(e.getMessage()));
     }
     if (!key.equals(key(instance))) {
       throw new MalformedRecordException("key does not match the record's endpoint "

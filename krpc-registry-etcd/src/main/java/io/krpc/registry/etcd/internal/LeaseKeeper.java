@@ -15,7 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import javax.annotation.concurrent.NotThreadSafe;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +28,6 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Confined to the registry's state executor: every method must be called on it.
  */
-@NotThreadSafe
 public final class LeaseKeeper {
   private static final Logger logger = LoggerFactory.getLogger(LeaseKeeper.class);
 
@@ -43,10 +42,10 @@ public final class LeaseKeeper {
   private boolean syncing;
   private boolean syncAgain;
   private boolean recovering;
-  private ScheduledFuture<?> retry;
-  private ScheduledFuture<?> keepAliveTask;
+  private @Nullable ScheduledFuture<?> retry;
+  private @Nullable ScheduledFuture<?> keepAliveTask;
   private boolean closed;
-  private volatile Throwable lastError;
+  private volatile @Nullable Throwable lastError;
 
   LeaseKeeper(EtcdConnection connection, InstanceRecordCodec codec,
       ScheduledExecutorService stateExecutor, Duration leaseTtl, Duration requestTimeout) {
@@ -72,7 +71,7 @@ public final class LeaseKeeper {
     registration.waiters.add(done);
     if (leaseId != 0 && !syncing && !recovering) {
       long lease = leaseId;
-      timed(connection.client().getKVClient().put(bytes(key), bytes(registration.value),
+      var unused = timed(connection.client().getKVClient().put(bytes(key), bytes(registration.value),
               PutOption.builder().withLeaseId(lease).build()))
           .whenCompleteAsync((response, error) -> {
             if (desired.get(key) != registration) {
@@ -138,7 +137,7 @@ public final class LeaseKeeper {
    * Checks the lease (granting a new one if it is gone) and puts every instance again. Coalesces:
    * a request during a running sync runs one more sync after it.
    */
-  void requestSync(String reason) {
+  void requestSync(@Nullable String reason) {
     if (closed) {
       return;
     }
@@ -164,7 +163,7 @@ public final class LeaseKeeper {
     } else {
       lease = grant();
     }
-    lease.thenCompose(this::putAll).whenCompleteAsync((pair, error) -> {
+    var unused = lease.thenCompose(this::putAll).whenCompleteAsync((pair, error) -> {
       syncing = false;
       if (closed) {
         return;
@@ -227,7 +226,7 @@ public final class LeaseKeeper {
    */
   private void deleteIfForgotten(String key) {
     if (!desired.containsKey(key)) {
-      timed(connection.client().getKVClient().delete(bytes(key))).whenComplete((r, e) -> {
+      var unused = timed(connection.client().getKVClient().delete(bytes(key))).whenComplete((r, e) -> {
         if (e != null) {
           logger.debug("Could not delete deregistered key {}; it expires with the lease", key, e);
         }
@@ -277,7 +276,7 @@ public final class LeaseKeeper {
       return;
     }
     long lease = leaseId;
-    timed(connection.client().getLeaseClient().keepAliveOnce(lease))
+    var unused = timed(connection.client().getLeaseClient().keepAliveOnce(lease))
         .whenCompleteAsync((response, error) -> {
           if (lease != leaseId || syncing || recovering) {
             return;
@@ -306,7 +305,7 @@ public final class LeaseKeeper {
   }
 
   /** The last failure of a sync, for the message of a failed {@code register()}; may be null. */
-  Throwable lastError() {
+  @Nullable Throwable lastError() {
     return lastError;
   }
 

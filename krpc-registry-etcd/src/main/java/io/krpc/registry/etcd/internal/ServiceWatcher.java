@@ -26,7 +26,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import javax.annotation.concurrent.NotThreadSafe;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,7 +44,6 @@ import org.slf4j.LoggerFactory;
  * <p>Confined to the registry's state executor: every method must be called on it; listener
  * callbacks are handed to the notifier executor.
  */
-@NotThreadSafe
 public final class ServiceWatcher {
   private static final Logger logger = LoggerFactory.getLogger(ServiceWatcher.class);
   private static final Comparator<ServiceInstance> BY_ENDPOINT =
@@ -64,11 +63,11 @@ public final class ServiceWatcher {
   private final Map<String, ServiceInstance> instances = new TreeMap<>();
   // key -> revision of the malformed value already warned about, so each is logged once
   private final Map<String, Long> warned = new HashMap<>();
-  private List<ServiceInstance> published;
+  private @Nullable List<ServiceInstance> published;
   private long revision;
   private long generation;
-  private Watch.Watcher etcdWatch;
-  private ScheduledFuture<?> retry;
+  private Watch.@Nullable Watcher etcdWatch;
+  private @Nullable ScheduledFuture<?> retry;
   private boolean failing;
   // after an error was reported, the next snapshot is delivered even when unchanged: the
   // Registry contract promises listeners a fresh snapshot once etcd answers again
@@ -165,7 +164,7 @@ public final class ServiceWatcher {
       retry = null;
     }
     ByteSequence key = bytes(prefix);
-    connection.client().getKVClient()
+    var unused = connection.client().getKVClient()
         .get(key, GetOption.builder().isPrefix(true).build())
         .orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
         .whenCompleteAsync((response, error) -> {
@@ -183,7 +182,7 @@ public final class ServiceWatcher {
   private void onListed(long gen, GetResponse response) {
     instances.clear();
     for (KeyValue kv : response.getKvs()) {
-      apply(kv.getKey(), kv.getValue(), kv.getModRevision(), true);
+      apply(kv.getKey(), kv.getValue(), kv.getModRevision());
     }
     revision = response.getHeader().getRevision();
     if (failing) {
@@ -236,7 +235,7 @@ public final class ServiceWatcher {
         instances.remove(key);
         warned.remove(key);
       } else if (event.getEventType() == WatchEvent.EventType.PUT) {
-        apply(kv.getKey(), kv.getValue(), kv.getModRevision(), false);
+        apply(kv.getKey(), kv.getValue(), kv.getModRevision());
       }
       revision = Math.max(revision, kv.getModRevision());
     }
@@ -244,7 +243,7 @@ public final class ServiceWatcher {
     publish();
   }
 
-  private void apply(ByteSequence keyBytes, ByteSequence value, long modRevision, boolean listing) {
+  private void apply(ByteSequence keyBytes, ByteSequence value, long modRevision) {
     String key = keyBytes.toString(StandardCharsets.UTF_8);
     try {
       instances.put(key, codec.decode(serviceName, key, value.getBytes()));
@@ -295,7 +294,7 @@ public final class ServiceWatcher {
             + "register again before publishing that", serviceName,
             TimeUnit.NANOSECONDS.toMillis(wait));
         long gen = generation;
-        stateExecutor.schedule(() -> {
+        var unused = stateExecutor.schedule(() -> {
           if (gen == generation) {
             publish();
           }
