@@ -101,7 +101,7 @@ public final class EtcdRegistryCore {
   public void register(ServiceInstance instance) {
     checkOpen();
     CompletableFuture<Void> done = new CompletableFuture<>();
-    String key = LeaseKeeper.identity(instance);
+    String key = describeKey(instance);
     run(() -> {
       keeper.register(instance, done);
       watchOwnKeys(instance.serviceName());
@@ -132,7 +132,7 @@ public final class EtcdRegistryCore {
     if (closed) {
       return;
     }
-    String key = LeaseKeeper.identity(instance);
+    String key = describeKey(instance);
     io.etcd.jetcd.op.Op[] deletes = await(CompletableFuture.supplyAsync(() -> {
       keeper.forget(instance);
       return keeper.deletes(instance);
@@ -264,6 +264,11 @@ public final class EtcdRegistryCore {
   }
 
   // ---- helpers
+
+  /** The key of {@code instance} in the first format, for messages. */
+  private String describeKey(ServiceInstance instance) {
+    return formats.get(0).key(instance, 0) + (formats.size() > 1 ? " (and its other formats)" : "");
+  }
 
   private void run(Runnable task) {
     try {
