@@ -4,6 +4,7 @@ import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.PutOption;
+import io.krpc.common.Backoff;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.RecordFormat;
 import java.nio.charset.StandardCharsets;
@@ -38,7 +39,7 @@ public final class LeaseKeeper {
   private final ScheduledExecutorService stateExecutor;
   private final long ttlSeconds;
   private final Duration requestTimeout;
-  private final Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(1));
+  private final Backoff backoff = EtcdErrors.retryBackoff();
   private final Map<String, Registration> desired = new LinkedHashMap<>();
   private long leaseId;
   private boolean syncing;
