@@ -205,6 +205,41 @@ class GoFleetIT {
   }
 
   @Test
+  void everyFormatComesBackAfterTheLeaseIsLostAndBadRecordsAreSkipped() throws Exception {
+    String service = "restored";
+    ServiceInstance instance = ServiceInstance.of(service, "127.0.0.1", 9001);
+    EtcdRegistry registry = registry(ALL);
+    registry.register(instance);
+    RecordingListener listener = new RecordingListener();
+    registry.watch(service, listener);
+    await().atMost(WAIT).until(() -> List.of(instance).equals(listener.last()));
+    long lease = keys(RecordFormat.KRPC.servicePrefix(service)).get(0).getLease();
+    for (RecordFormat format : ALL) {
+      assertThat(keys(format.servicePrefix(service))).as("%s", format).singleElement()
+          .satisfies(kv -> assertThat(kv.getLease()).isEqualTo(lease));
+    }
+    // a record no Go library would read, next to ours: skipped, the rest keeps working
+    raw.getKVClient().put(ByteSequence.from("/kim/prpc/restored/10.0.0.9/1", StandardCharsets.UTF_8),
+        ByteSequence.from("{\"ip\":", StandardCharsets.UTF_8)).get(5, TimeUnit.SECONDS);
+
+    raw.getLeaseClient().revoke(lease).get(5, TimeUnit.SECONDS); // every key goes at once
+    await().atMost(WAIT).untilAsserted(() -> {
+      for (RecordFormat format : ALL) {
+        List<KeyValue> kvs = keys(format.servicePrefix(service));
+        if (format == RecordFormat.KRPC_GO) {
+          kvs = kvs.stream().filter(kv -> kv.getLease() != 0).toList();
+        }
+        assertThat(kvs).as("%s restored", format).singleElement()
+            .satisfies(kv -> assertThat(kv.getLease()).isNotZero().isNotEqualTo(lease));
+        assertThat(kvs.get(0).getKey().toString(StandardCharsets.UTF_8))
+            .isEqualTo(format.key(instance, kvs.get(0).getLease()));
+      }
+    });
+    assertThat(registry.lookup(service)).containsExactly(instance);
+    assertThat(listener.last()).containsExactly(instance);
+  }
+
+  @Test
   void migrationFromGoKrpcUnderLoadLosesNoCall() throws Exception {
     String service = "migrating";
     EtcdRegistry clientRegistry = registry(RecordFormat.KRPC, RecordFormat.KRPC_GO);
