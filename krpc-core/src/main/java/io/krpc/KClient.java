@@ -343,7 +343,10 @@ public final class KClient implements AutoCloseable {
       return this;
     }
 
-    /** Retries failed calls of every method per {@code policy}; default: no retries. */
+    /**
+     * Retries failed calls of every method without a {@link #methodPolicy} per {@code policy};
+     * default: no retries.
+     */
     public Builder retry(RetryPolicy policy) {
       this.retryPolicy = notNull(policy, "retry");
       return this;
@@ -373,7 +376,10 @@ public final class KClient implements AutoCloseable {
       return this;
     }
 
-    /** Hedges calls of every method per {@code policy}; default: no hedging. */
+    /**
+     * Hedges calls of every method without a {@link #methodPolicy} per {@code policy}; default: no
+     * hedging.
+     */
     public Builder hedging(HedgingPolicy policy) {
       this.hedgingPolicy = notNull(policy, "hedging");
       return this;
