@@ -6,6 +6,7 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.NameResolver;
 import io.krpc.HedgingPolicy;
 import io.krpc.RetryPolicy;
+import io.krpc.loadbalance.KrpcLoadBalancers;
 import io.krpc.resolver.KrpcNameResolverProvider;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -108,11 +109,22 @@ final class KrpcChannelConfigurer<T extends ManagedChannelBuilder<T>>
     putDuration(lbOptions, "slowStart", options.getSlowStart());
     if (!lbOptions.isEmpty()) {
       String policy = policy(channel);
+      String policyProperty = "spring.grpc.client.channel." + channel
+          + ".default.load-balancing-policy: '" + policy + "'";
+      if (!policy.equals(KrpcLoadBalancers.P2C) && !policy.equals(KrpcLoadBalancers.WRR)) {
+        throw new IllegalStateException(prefix + "*: " + lbOptions + " with " + policyProperty
+            + " (expected: krpc_p2c or krpc_wrr, the policies these options belong to)");
+      }
+      if (policy.equals(KrpcLoadBalancers.WRR)
+          && (options.getDecayTime() != null || options.getForcePickInterval() != null)) {
+        throw new IllegalStateException(prefix + "decay-time / " + prefix
+            + "force-pick-interval with " + policyProperty + " (expected: krpc_p2c; krpc_wrr "
+            + "takes only slow-start)");
+      }
       LoadBalancerProvider provider = LoadBalancerRegistry.getDefaultRegistry().getProvider(policy);
       if (provider == null) {
-        throw new IllegalStateException("spring.grpc.client.channel." + channel
-            + ".default.load-balancing-policy: '" + policy + "' (expected: a registered policy, "
-            + "krpc_p2c or krpc_wrr, for the options under " + prefix + "*)");
+        throw new IllegalStateException(policyProperty + " is not registered (expected: "
+            + "krpc-loadbalance on the class path)");
       }
       NameResolver.ConfigOrError parsed = provider.parseLoadBalancingPolicyConfig(lbOptions);
       if (parsed.getError() != null) {

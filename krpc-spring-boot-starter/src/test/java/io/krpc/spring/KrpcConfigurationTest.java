@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.ssl.SslAutoConfiguration;
 import org.springframework.boot.context.properties.bind.BindException;
 import org.springframework.boot.grpc.client.autoconfigure.GrpcClientAutoConfiguration;
 import org.springframework.boot.grpc.server.autoconfigure.GrpcServerAutoConfiguration;
@@ -22,6 +23,7 @@ import org.springframework.grpc.client.GrpcChannelFactory;
 class KrpcConfigurationTest {
   private final ApplicationContextRunner runner = new ApplicationContextRunner()
       .withConfiguration(AutoConfigurations.of(
+          SslAutoConfiguration.class,
           GrpcServerServicesAutoConfiguration.class, GrpcServerAutoConfiguration.class,
           GrpcClientAutoConfiguration.class,
           KrpcRegistryAutoConfiguration.class, KrpcServerAutoConfiguration.class,
@@ -105,6 +107,14 @@ class KrpcConfigurationTest {
   }
 
   @Test
+  void p2cOptionsOnWrrNameBothProperties() {
+    runner.withPropertyValues("krpc.client.greeter.decay-time=5s",
+            "spring.grpc.client.channel.greeter.default.load-balancing-policy=krpc_wrr")
+        .run(context -> assertFailure(context, "krpc.client.greeter.decay-time",
+            "spring.grpc.client.channel.greeter.default.load-balancing-policy: 'krpc_wrr'"));
+  }
+
+  @Test
   void missingServiceNameNamesBothProperties() {
     runner.withBean(GreeterService.class, () -> new GreeterService(() -> "test"))
         .run(context -> assertFailure(context, "krpc.server.service-name",
@@ -122,7 +132,7 @@ class KrpcConfigurationTest {
   void badRateLimitNamesPropertyAndValue() {
     server().withPropertyValues("krpc.governance.rate-limit.[greeter.Greeter/SayHello].capacity=0")
         .run(context -> assertFailure(context,
-            "krpc.governance.rate-limit.[greeter.Greeter/SayHello].capacity", "0"));
+            "krpc.governance.rate-limit[greeter.Greeter/SayHello].capacity", "0"));
   }
 
   private static void assertFailure(AssertableApplicationContext context, String... expected) {
