@@ -70,7 +70,10 @@ class KrpcStarterIT {
   @BeforeAll
   static void startServer() {
     server = Apps.server(etcd.endpointsString(),
-        "krpc.server.weight=7", "krpc.server.metadata.zone=a");
+        "krpc.server.weight=7", "krpc.server.metadata.zone=a",
+        // Spring pushes greeter.Greeter's health from the ping indicator alone, which the krpc
+        // indicator's OUT_OF_SERVICE cannot hold down: only the drain-aware push can
+        "spring.grpc.server.health.service.[greeter.Greeter].include=ping");
     etcdView = EtcdRegistry.builder().endpoints(etcd.endpoints()).build();
   }
 
@@ -158,6 +161,7 @@ class KrpcStarterIT {
       // Spring pushes health every 200 ms here: ten pushes later it must still be NOT_SERVING
       Thread.sleep(2_000);
       assertThat(status(health, "")).isEqualTo(ServingStatus.NOT_SERVING);
+      assertThat(status(health, "greeter.Greeter")).isEqualTo(ServingStatus.NOT_SERVING);
       assertThat(getJson(server, "/actuator/health/krpc").at("/status").asString())
           .isEqualTo("OUT_OF_SERVICE");
       // the client saw the instance go
