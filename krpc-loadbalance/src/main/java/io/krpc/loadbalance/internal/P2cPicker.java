@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * Picks by power of two choices: draws two distinct READY endpoints at random (weighted by their
  * slow-start factors when any endpoint ramps up) and takes the one with the lower {@link
- * EndpointLoad#cost}. A drawn endpoint not picked for {@code forcePickInterval} is taken instead,
+ * EndpointLoad#cost}, given the fleet's mean calls in flight per READY endpoint. A drawn endpoint not picked for {@code forcePickInterval} is taken instead,
  * once, so that its estimates can recover.
  *
  * <p>Thread-safe: an immutable snapshot of the READY endpoints; the only mutable state is in the
@@ -94,8 +94,9 @@ final class P2cPicker extends SubchannelPicker {
         return second;
       }
     }
-    return loads[first].cost(now, decayNanos) <= loads[second].cost(now, decayNanos)
-        ? first : second;
+    double meanInFlight = (double) loads[first].fleetInFlight() / loads.length;
+    return loads[first].cost(now, decayNanos, meanInFlight)
+        <= loads[second].cost(now, decayNanos, meanInFlight) ? first : second;
   }
 
   private int drawWeighted(ThreadLocalRandom random) {
