@@ -9,8 +9,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * What {@value io.krpc.loadbalance.KrpcLoadBalancers#P2C} knows about one endpoint: calls in
- * flight, an EWMA of its latency and of the concurrency that latency was measured at, an EWMA of
- * its success rate and when it was last picked.
+ * flight, an EWMA of its latency, an EWMA of its success rate and when it was last picked.
  *
  * <p>The latency estimate is a time-weighted EWMA (Finagle, tower): a sample taken {@code dt}
  * after the previous one has weight {@code 1 - exp(-dt / tau)}. Two changes keep it from sitting at
@@ -25,6 +24,12 @@ import java.util.concurrent.atomic.AtomicReference;
  *       one answer among twenty concurrent ones moves it a twentieth of the way, so a pause that
  *       holds every call in flight counts about once, not once per call.
  * </ul>
+ *
+ * <p>The cost reads a stale estimate as drifting towards the compared endpoint's (tower and
+ * Finagle decay theirs towards zero when read; towards the other candidate keeps a failing endpoint
+ * penalised): an endpoint that stopped being picked because of one slow answer is tried again
+ * after a few of its own latencies, and a much slower one gets a probe now and then, besides the
+ * forced picks, which lets a healed endpoint back in soon.
  *
  * <p>The success rate weighs each outcome by {@value #SUCCESS_WEIGHT} (roughly the last 20 calls)
  * and drifts back towards 1 with {@code decayTime} while no outcome arrives, so a penalised
@@ -45,7 +50,7 @@ final class EndpointLoad {
   /** The latency estimate's decay time, in multiples of the estimate itself. */
   static final double DECAY_RTTS = 10;
 
-  private static final Latency NO_LATENCY = new Latency(0, 0, 0);
+  private static final Latency NO_LATENCY = new Latency(0, 0);
 
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger fleetInFlight;
@@ -106,12 +111,11 @@ final class EndpointLoad {
     double rtt = Math.max(0, rttNanos);
     latency.updateAndGet(old -> {
       if (old == NO_LATENCY) {
-        return new Latency(rtt, othersInFlight, nowNanos);
+        return new Latency(rtt, nowNanos);
       }
       double weight = decayedWeight(old, nowNanos, maxDecayNanos);
       double toward = rtt > old.value ? Math.max(weight, 1.0 / (othersInFlight + 1)) : weight;
-      return new Latency(old.value + (rtt - old.value) * toward,
-          old.concurrency + (othersInFlight - old.concurrency) * weight, nowNanos);
+      return new Latency(old.value + (rtt - old.value) * toward, nowNanos);
     });
   }
 
@@ -151,15 +155,10 @@ final class EndpointLoad {
     return successRate(success.get(), nowNanos, decayNanos);
   }
 
-  /** Latency estimate in nanoseconds, or -1 before the first answer. */
+  /** Latency estimate in nanoseconds as of the last answer, or -1 before the first answer. */
   double latencyNanos() {
     Latency e = latency.get();
     return e == NO_LATENCY ? -1 : e.value;
-  }
-
-  /** How many other calls in flight the latency estimate was measured beside, on average. */
-  double measuredConcurrency() {
-    return latency.get().concurrency;
   }
 
   /**
@@ -170,25 +169,31 @@ final class EndpointLoad {
   }
 
   /**
-   * The P2C cost: latency x queueing factor / success rate. The latency was measured with about
-   * {@code c} other calls in flight, so it already holds their queueing; only calls beyond that
-   * add to it: the factor is {@code max(1, (inFlight + 1) / (c' + 1))} where {@code c'} is {@code
-   * c} but at most {@code meanInFlight}, the fleet's calls in flight per endpoint (so that an
-   * endpoint above the fleet's average costs more whatever its history). Without concurrency
-   * (c' = 0) this is Finagle's latency x (in flight + 1). An endpoint never measured costs 0 while
-   * idle (so it is tried once) and {@link #UNMEASURED_PENALTY} while its first call is out.
+   * The P2C cost: latency x queueing factor / success rate. Every endpoint's latency was measured
+   * while the fleet held about {@code meanInFlight} calls per endpoint, so it already holds that
+   * much queueing; only calls beyond it add some: the factor is {@code max(1, (inFlight + 1) /
+   * (meanInFlight + 1))}. (Finagle's and tower's {@code latency x (inFlight + 1)} counts the
+   * queueing twice at high concurrency and so sent calls to an idle slow endpoint; with one call
+   * at a time, meanInFlight = 0, both agree.) An estimate above {@code referenceNanos} (the lower
+   * estimate of the two endpoints compared) drifts towards it since its last answer. An endpoint
+   * never measured costs 0 while idle (so it is tried once) and {@link #UNMEASURED_PENALTY} while
+   * its first call is out.
    */
-  double cost(long nowNanos, long decayNanos, double meanInFlight) {
+  double cost(long nowNanos, long decayNanos, double meanInFlight, double referenceNanos) {
     Latency lat = latency.get();
     int calls = inFlight.get();
     if (lat == NO_LATENCY) {
       return calls == 0 ? 0 : UNMEASURED_PENALTY + calls;
     }
     double rate = Math.max(MIN_SUCCESS, successRate(nowNanos, decayNanos));
-    double reference = Math.max(0, Math.min(lat.concurrency, meanInFlight));
-    double queueing = Math.max(1, (calls + 1) / (reference + 1));
+    double value = lat.value;
+    if (value > referenceNanos) { // stale evidence counts less: drift towards the reference
+      value = referenceNanos + (value - referenceNanos) * (1 - decayedWeight(lat, nowNanos,
+          decayNanos));
+    }
+    double queueing = Math.max(1, (calls + 1) / (Math.max(0, meanInFlight) + 1));
     // +1 ns so that an endpoint answering in "zero" time still costs more with more calls.
-    return (lat.value + 1) * queueing / rate;
+    return (value + 1) * queueing / rate;
   }
 
   private static double decayedWeight(Latency old, long nowNanos, long maxDecayNanos) {
@@ -202,16 +207,14 @@ final class EndpointLoad {
     return 1 - (1 - r.value) * Math.exp(-(double) elapsed / decayNanos);
   }
 
-  /** A latency estimate, the concurrency it was measured at, and when it was last updated. */
+  /** A latency estimate and when it was last updated. */
   @Immutable
   private static final class Latency {
     final double value;
-    final double concurrency;
     final long stampNanos;
 
-    Latency(double value, double concurrency, long stampNanos) {
+    Latency(double value, long stampNanos) {
       this.value = value;
-      this.concurrency = concurrency;
       this.stampNanos = stampNanos;
     }
   }

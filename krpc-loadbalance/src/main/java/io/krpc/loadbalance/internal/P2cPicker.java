@@ -95,8 +95,17 @@ final class P2cPicker extends SubchannelPicker {
       }
     }
     double meanInFlight = (double) loads[first].fleetInFlight() / loads.length;
-    return loads[first].cost(now, decayNanos, meanInFlight)
-        <= loads[second].cost(now, decayNanos, meanInFlight) ? first : second;
+    double reference = reference(loads[first].latencyNanos(), loads[second].latencyNanos());
+    return loads[first].cost(now, decayNanos, meanInFlight, reference)
+        <= loads[second].cost(now, decayNanos, meanInFlight, reference) ? first : second;
+  }
+
+  /** The lower of two latency estimates, ignoring an unmeasured one (-1). */
+  private static double reference(double a, double b) {
+    if (a < 0) {
+      return b < 0 ? Double.MAX_VALUE : b;
+    }
+    return b < 0 ? a : Math.min(a, b);
   }
 
   private int drawWeighted(ThreadLocalRandom random) {

@@ -11,6 +11,8 @@ class EndpointLoadTest {
 
   private static final long DECAY = 10_000_000_000L; // 10 s
   private static final long MS = 1_000_000L;
+  /** No reference latency to drift towards. */
+  private static final double NONE = Double.MAX_VALUE;
 
   private final EndpointLoad load = new EndpointLoad();
 
@@ -62,53 +64,57 @@ class EndpointLoadTest {
       load.recordLatency(MS / 2, 19, now, DECAY);
     }
     assertThat(load.latencyNanos()).isLessThan(MS);
-    assertThat(load.measuredConcurrency()).isCloseTo(19, offset(0.01));
   }
 
   @Test
   void costGrowsWithCallsInFlightAndFailures() {
-    assertThat(load.cost(0, DECAY, 0)).isZero(); // never measured and idle: try it
+    assertThat(load.cost(0, DECAY, 0, NONE)).isZero(); // never measured and idle: try it
     load.callStarted();
-    assertThat(load.cost(0, DECAY, 0)).isGreaterThan(EndpointLoad.UNMEASURED_PENALTY);
+    assertThat(load.cost(0, DECAY, 0, NONE)).isGreaterThan(EndpointLoad.UNMEASURED_PENALTY);
     load.recordLatency(MS, 0, 0, DECAY);
-    double oneInFlight = load.cost(0, DECAY, 0);
+    double oneInFlight = load.cost(0, DECAY, 0, NONE);
     load.callStarted();
-    assertThat(load.cost(0, DECAY, 0)).isCloseTo(oneInFlight * 1.5, offset(1.0));
+    assertThat(load.cost(0, DECAY, 0, NONE)).isCloseTo(oneInFlight * 1.5, offset(1.0));
     load.callFinished();
     load.callFinished();
-    double idle = load.cost(0, DECAY, 0);
+    double idle = load.cost(0, DECAY, 0, NONE);
 
     load.recordOutcome(Status.Code.UNAVAILABLE, 0, DECAY);
     assertThat(load.successRate(0, DECAY)).isCloseTo(0.95, offset(1e-9));
-    assertThat(load.cost(0, DECAY, 0)).isCloseTo(idle / 0.95, offset(1.0));
+    assertThat(load.cost(0, DECAY, 0, NONE)).isCloseTo(idle / 0.95, offset(1.0));
     load.recordOutcome(Status.Code.NOT_FOUND, 0, DECAY); // an answer, not an endpoint failure
     assertThat(load.successRate(0, DECAY)).isCloseTo(0.9525, offset(1e-9));
   }
 
   @Test
-  void callsInFlightCountOnlyBeyondTheConcurrencyTheLatencyWasMeasuredAt() {
-    load.recordLatency(MS, 9, 0, DECAY); // measured with 9 others in flight: their queueing is in
+  void callsInFlightCountOnlyBeyondTheFleetsMeanPerEndpoint() {
+    load.recordLatency(MS, 9, 0, DECAY);
     for (int i = 0; i < 9; i++) {
       load.callStarted();
     }
-    // A 10th call would have 9 beside it, as measured; the fleet holds 10 per endpoint: the
-    // latency as it is. One more call in flight: 11 / 10.
-    assertThat(load.cost(0, DECAY, 10)).isCloseTo(MS + 1, offset(1.0));
+    // A 10th call where the fleet holds 9 per endpoint: the latency already holds that queueing.
+    assertThat(load.cost(0, DECAY, 9, NONE)).isCloseTo(MS + 1, offset(1.0));
     load.callStarted();
-    assertThat(load.cost(0, DECAY, 10)).isCloseTo((MS + 1) * 1.1, offset(1.0));
+    assertThat(load.cost(0, DECAY, 9, NONE)).isCloseTo((MS + 1) * 1.1, offset(1.0));
     // Where the fleet holds only 4 per endpoint: (10 + 1) / (4 + 1) for being above it.
-    assertThat(load.cost(0, DECAY, 4)).isCloseTo((MS + 1) * 11 / 5.0, offset(1.0));
+    assertThat(load.cost(0, DECAY, 4, NONE)).isCloseTo((MS + 1) * 11 / 5.0, offset(1.0));
     for (int i = 0; i < 10; i++) {
       load.callFinished();
     }
     // Idle: never cheaper than measured.
-    assertThat(load.cost(0, DECAY, 10)).isCloseTo(MS + 1, offset(1.0));
+    assertThat(load.cost(0, DECAY, 9, NONE)).isCloseTo(MS + 1, offset(1.0));
+  }
 
-    EndpointLoad alone = new EndpointLoad(); // measured idle: every call in flight counts
-    alone.recordLatency(10 * MS, 0, 0, DECAY);
-    alone.callStarted();
-    alone.callStarted();
-    assertThat(alone.cost(0, DECAY, 10)).isCloseTo((10 * MS + 1) * 3, offset(1.0));
+  @Test
+  void aStaleHigherEstimateDriftsTowardsTheComparedOne() {
+    load.recordLatency(10 * MS, 0, 0, DECAY);
+    assertThat(load.cost(0, DECAY, 0, MS)).isCloseTo(10 * MS + 1, offset(1.0));
+    // 100 ms later (10 x 10 ms), a third of the way from the reference is left.
+    assertThat(load.cost(100 * MS, DECAY, 0, MS))
+        .isCloseTo(MS + 9 * MS * Math.exp(-1) + 1, offset(1.0));
+    // Never below the reference, and a lower estimate is taken as it is.
+    assertThat(load.cost(10_000 * MS, DECAY, 0, MS)).isCloseTo(MS + 1, offset(1.0));
+    assertThat(load.cost(10_000 * MS, DECAY, 0, 20 * MS)).isCloseTo(10 * MS + 1, offset(1.0));
   }
 
   @Test
@@ -131,7 +137,7 @@ class EndpointLoadTest {
     }
     load.recordLatency(MS, 0, 0, DECAY);
     assertThat(load.successRate(0, DECAY)).isLessThan(0.01);
-    assertThat(load.cost(0, DECAY, 0)).isCloseTo((MS + 1) / EndpointLoad.MIN_SUCCESS, offset(1.0));
+    assertThat(load.cost(0, DECAY, 0, NONE)).isCloseTo((MS + 1) / EndpointLoad.MIN_SUCCESS, offset(1.0));
 
     assertThat(load.successRate(3 * DECAY, DECAY)).isCloseTo(1 - Math.exp(-3), offset(0.01));
   }
