@@ -5,26 +5,29 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.options.GetOption;
+import io.krpc.common.Backoff;
+import io.krpc.common.DaemonThreads;
 import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
+import io.krpc.registry.etcd.RecordFormat;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import javax.annotation.concurrent.ThreadSafe;
@@ -42,40 +45,45 @@ import org.slf4j.LoggerFactory;
 public final class EtcdRegistryCore {
   private static final Logger logger = LoggerFactory.getLogger(EtcdRegistryCore.class);
   private static final AtomicInteger ids = new AtomicInteger();
-  private static final Comparator<ServiceInstance> BY_ENDPOINT =
-      Comparator.comparing(ServiceInstance::endpoint);
 
   private final String description;
   private final Duration requestTimeout;
-  private final InstanceRecordCodec codec;
+  private final List<RecordFormat> formats;
   private final EtcdConnection connection;
   private final ScheduledThreadPoolExecutor stateExecutor;
   private final ExecutorService notifier;
   private final LeaseKeeper keeper;
   private final ConnectionMonitor monitor;
   private final Duration leaseTtl;
-  // confined to stateExecutor
+  // confined to stateExecutor; keyed by format index and service name
   private final Map<String, ServiceWatcher> watchers = new HashMap<>();
   private final Set<String> selfWatched = ConcurrentHashMap.newKeySet();
   private final Set<ServiceWatcher.Subscription> subscriptions = ConcurrentHashMap.newKeySet();
+  /** Set once, by the first close(): later calls wait for that close instead of racing it. */
+  private final AtomicBoolean closing = new AtomicBoolean();
+
+  private final CountDownLatch closeDone = new CountDownLatch(1);
   private volatile boolean closed;
 
   /**
    * @param clientFactory builds a new jetcd client (called again after outages)
    * @param description the endpoints, for messages
+   * @param keyPrefix KRPC's own key prefix, where the connection monitor probes
+   * @param formats the record formats written and read, at least one
    */
   public EtcdRegistryCore(Supplier<Client> clientFactory, String description, String keyPrefix,
-      Duration leaseTtl, Duration requestTimeout) {
+      List<RecordFormat> formats, Duration leaseTtl, Duration requestTimeout) {
     int id = ids.incrementAndGet();
     this.description = description;
     this.requestTimeout = requestTimeout;
     this.leaseTtl = leaseTtl;
-    this.codec = new InstanceRecordCodec(keyPrefix);
+    this.formats = List.copyOf(formats);
     this.connection = new EtcdConnection(clientFactory);
-    this.stateExecutor = new ScheduledThreadPoolExecutor(1, daemon("krpc-etcd-registry-" + id));
+    this.stateExecutor = new ScheduledThreadPoolExecutor(1, DaemonThreads.named("krpc-etcd-registry-" + id));
     this.stateExecutor.setRemoveOnCancelPolicy(true);
-    this.notifier = Executors.newSingleThreadExecutor(daemon("krpc-etcd-notifier-" + id));
-    this.keeper = new LeaseKeeper(connection, codec, stateExecutor, leaseTtl, requestTimeout);
+    this.notifier = Executors.newSingleThreadExecutor(DaemonThreads.named("krpc-etcd-notifier-" + id));
+    this.keeper = new LeaseKeeper(connection, this.formats, stateExecutor, leaseTtl,
+        requestTimeout);
     Duration probeTimeout = requestTimeout.compareTo(Duration.ofSeconds(1)) < 0
         ? requestTimeout : Duration.ofSeconds(1);
     this.monitor = new ConnectionMonitor(connection, stateExecutor, keyPrefix,
@@ -100,7 +108,7 @@ public final class EtcdRegistryCore {
   public void register(ServiceInstance instance) {
     checkOpen();
     CompletableFuture<Void> done = new CompletableFuture<>();
-    String key = codec.key(instance);
+    String key = describeKey(instance);
     run(() -> {
       keeper.register(instance, done);
       watchOwnKeys(instance.serviceName());
@@ -112,7 +120,10 @@ public final class EtcdRegistryCore {
       Throwable cause = e instanceof ExecutionException ? EtcdErrors.unwrap(e) : keeper.lastError();
       if (e instanceof TimeoutException) {
         // a put may still land; delete it so a failed register() leaves nothing behind
-        connection.client().getKVClient().delete(bytes(key));
+        run(() -> connection.client().getKVClient().txn().Then(keeper.deletes(instance)).commit());
+      }
+      if (cause instanceof IllegalArgumentException) {
+        throw new IllegalArgumentException(cause.getMessage(), cause);
       }
       String why = cause == null ? " (etcd did not answer)" : ": " + EtcdErrors.describe(cause);
       throw new RegistryException("Could not register " + key + " in etcd at " + description
@@ -128,27 +139,42 @@ public final class EtcdRegistryCore {
     if (closed) {
       return;
     }
-    String key = codec.key(instance);
-    await(CompletableFuture.runAsync(() -> keeper.forget(instance), stateExecutor),
+    String key = describeKey(instance);
+    io.etcd.jetcd.op.Op[] deletes = await(CompletableFuture.supplyAsync(() -> {
+      keeper.forget(instance);
+      return keeper.deletes(instance);
+    }, stateExecutor), "deregister " + key);
+    retrying(() -> connection.client().getKVClient().txn().Then(deletes).commit(),
         "deregister " + key);
-    retrying(() -> connection.client().getKVClient().delete(bytes(key)), "deregister " + key);
   }
 
   /** See {@link Registry#watch}. */
   public Registry.Watch watch(String serviceName, Registry.Listener listener) {
     checkOpen();
+    if (formats.size() == 1) {
+      return watch(0, serviceName, listener);
+    }
+    FormatMerge.Listener merged = new FormatMerge.Listener(formats, listener);
+    List<Registry.Watch> parts = new ArrayList<>();
+    for (int i = 0; i < formats.size(); i++) {
+      parts.add(watch(i, serviceName, merged.part(i)));
+    }
+    return () -> parts.forEach(Registry.Watch::cancel);
+  }
+
+  private Registry.Watch watch(int format, String serviceName, Registry.Listener listener) {
     ServiceWatcher.Subscription subscription = new ServiceWatcher.Subscription(serviceName,
         listener, s -> {
           subscriptions.remove(s);
           try {
-            stateExecutor.execute(() -> detach(serviceName, s));
+            stateExecutor.execute(() -> detach(format, serviceName, s));
           } catch (java.util.concurrent.RejectedExecutionException e) {
             // the registry is closed: nothing left to detach from
           }
         });
     subscriptions.add(subscription);
     run(() -> {
-      watcher(serviceName).add(subscription);
+      watcher(format, serviceName).add(subscription);
     });
     return subscription;
   }
@@ -156,32 +182,65 @@ public final class EtcdRegistryCore {
   /** See {@link Registry#lookup}. */
   public List<ServiceInstance> lookup(String serviceName) {
     checkOpen();
-    String prefix = codec.servicePrefix(serviceName);
-    GetResponse response = retrying(() -> connection.client().getKVClient()
-        .get(bytes(prefix), GetOption.builder().isPrefix(true).build()), "lookup " + serviceName);
-    List<ServiceInstance> result = new ArrayList<>();
-    for (KeyValue kv : response.getKvs()) {
-      String key = kv.getKey().toString(StandardCharsets.UTF_8);
-      try {
-        result.add(codec.decode(serviceName, key, kv.getValue().getBytes()));
-      } catch (InstanceRecordCodec.MalformedRecordException e) {
-        logger.debug("lookup({}) skips malformed record {}: {}", serviceName, key, e.getMessage());
+    List<List<ServiceInstance>> perFormat = new ArrayList<>();
+    for (RecordFormat format : formats) {
+      String prefix = format.servicePrefix(serviceName);
+      GetResponse response = retrying(() -> connection.client().getKVClient()
+          .get(bytes(prefix), GetOption.builder().isPrefix(true).build()),
+          "lookup " + serviceName);
+      List<ServiceInstance> result = new ArrayList<>();
+      for (KeyValue kv : response.getKvs()) {
+        String key = kv.getKey().toString(StandardCharsets.UTF_8);
+        try {
+          ServiceInstance instance = format.decode(serviceName, key, kv.getValue().getBytes());
+          if (instance != null) {
+            result.add(instance);
+          }
+        } catch (IllegalArgumentException e) {
+          logger.debug("lookup({}) skips malformed record {}: {}", serviceName, key,
+              e.getMessage());
+        }
       }
+      perFormat.add(result);
     }
-    result.sort(BY_ENDPOINT);
-    return List.copyOf(result);
+    return FormatMerge.merge(formats, perFormat);
   }
 
   /**
    * Cancels the watches, stops keeping the lease alive and, with {@code revoke}, revokes it so
    * that every instance disappears at once; without, they disappear when the lease expires (what
-   * a crashed process leaves behind). Never throws.
+   * a crashed process leaves behind). Never throws. Idempotent and safe to call from several
+   * threads at once: one of them closes, the others return once it is done.
    */
   public void close(boolean revoke) {
-    if (closed) {
+    if (!closing.compareAndSet(false, true)) {
+      awaitClose();
       return;
     }
     closed = true;
+    try {
+      doClose(revoke);
+    } finally {
+      closeDone.countDown();
+    }
+  }
+
+  private void awaitClose() {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        closeDone.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void doClose(boolean revoke) {
     subscriptions.forEach(ServiceWatcher.Subscription::cancel);
     long leaseId = 0;
     try {
@@ -209,10 +268,10 @@ public final class EtcdRegistryCore {
 
   // ---- on stateExecutor
 
-  private ServiceWatcher watcher(String serviceName) {
-    return watchers.computeIfAbsent(serviceName, name -> {
-      ServiceWatcher watcher = new ServiceWatcher(name, connection, codec, stateExecutor, notifier,
-          requestTimeout, leaseTtl);
+  private ServiceWatcher watcher(int format, String serviceName) {
+    return watchers.computeIfAbsent(format + "/" + serviceName, k -> {
+      ServiceWatcher watcher = new ServiceWatcher(serviceName, connection, formats.get(format),
+          stateExecutor, notifier, requestTimeout, leaseTtl);
       watcher.start();
       return watcher;
     });
@@ -220,19 +279,28 @@ public final class EtcdRegistryCore {
 
   private void watchOwnKeys(String serviceName) {
     if (selfWatched.add(serviceName)) {
-      watcher(serviceName).addInternal(snapshot -> keeper.check(serviceName, snapshot));
+      for (int i = 0; i < formats.size(); i++) {
+        int format = i;
+        watcher(format, serviceName)
+            .addInternal(snapshot -> keeper.check(format, serviceName, snapshot));
+      }
     }
   }
 
-  private void detach(String serviceName, ServiceWatcher.Subscription subscription) {
-    ServiceWatcher watcher = watchers.get(serviceName);
+  private void detach(int format, String serviceName, ServiceWatcher.Subscription subscription) {
+    ServiceWatcher watcher = watchers.get(format + "/" + serviceName);
     if (watcher != null && watcher.remove(subscription)) {
       watcher.close();
-      watchers.remove(serviceName);
+      watchers.remove(format + "/" + serviceName);
     }
   }
 
   // ---- helpers
+
+  /** The key of {@code instance} in the first format, for messages. */
+  private String describeKey(ServiceInstance instance) {
+    return formats.get(0).key(instance, 0) + (formats.size() > 1 ? " (and its other formats)" : "");
+  }
 
   private void run(Runnable task) {
     try {
@@ -244,13 +312,16 @@ public final class EtcdRegistryCore {
 
   /**
    * Runs {@code call} until it succeeds, fails permanently or the request timeout is used up,
-   * with 100 ms between attempts: a blocking call rides out a leader election or a reconnect.
+   * waiting between attempts as every etcd retry does ({@link EtcdErrors#retryBackoff()}): a
+   * blocking call rides out a leader election or a reconnect.
    */
   private <T> T retrying(Supplier<CompletableFuture<T>> call, String what) {
     long deadline = System.nanoTime() + requestTimeout.toNanos();
+    Backoff backoff = EtcdErrors.retryBackoff();
     while (true) {
       long left = deadline - System.nanoTime();
       CompletableFuture<T> future = call.get();
+      long delay;
       try {
         return future.get(Math.max(1, left), TimeUnit.NANOSECONDS);
       } catch (TimeoutException e) {
@@ -259,8 +330,8 @@ public final class EtcdRegistryCore {
             + " did not answer within " + requestTimeout, e);
       } catch (ExecutionException e) {
         Throwable cause = EtcdErrors.unwrap(e);
-        if (EtcdErrors.isPermanent(cause)
-            || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100) - deadline > 0) {
+        delay = backoff.nextDelayNanos();
+        if (EtcdErrors.isPermanent(cause) || System.nanoTime() + delay - deadline > 0) {
           throw new RegistryException("Could not " + what + " in etcd at " + description + ": "
               + EtcdErrors.describe(cause), cause);
         }
@@ -270,7 +341,7 @@ public final class EtcdRegistryCore {
         throw new RegistryException("Interrupted: " + what, e);
       }
       try {
-        Thread.sleep(100);
+        TimeUnit.NANOSECONDS.sleep(delay);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new RegistryException("Interrupted: " + what, e);
@@ -303,13 +374,5 @@ public final class EtcdRegistryCore {
 
   private static ByteSequence bytes(String s) {
     return ByteSequence.from(s, StandardCharsets.UTF_8);
-  }
-
-  private static ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
   }
 }
