@@ -4,7 +4,7 @@ import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
-import io.krpc.interceptor.metrics.internal.HostAddress;
+import io.krpc.common.HostAddress;
 import io.krpc.registry.Registry;
 import io.krpc.registry.ServiceInstance;
 import java.time.Duration;
