@@ -137,7 +137,7 @@ public final class KClient implements AutoCloseable {
     private @Nullable Registry registry;
     private String loadBalancingPolicy = "round_robin";
     private Map<String, ?> loadBalancingConfig = Map.of();
-    private OutlierDetection outlierDetection;
+    private @Nullable OutlierDetection outlierDetection;
     private final List<ClientInterceptor> interceptors = new ArrayList<>();
     private @Nullable Integer maxInboundMessageSize;
     private ChannelCredentials credentials = InsecureChannelCredentials.create();
@@ -150,10 +150,10 @@ public final class KClient implements AutoCloseable {
     private int throttlingMaxTokens = 100;
     private double throttlingTokenRatio = 0.1;
     private final InterceptorChains.ClientOptions chainOptions = new InterceptorChains.ClientOptions();
-    private Duration timeout;
+    private @Nullable Duration timeout;
     private final List<MethodPolicy> methodPolicies = new ArrayList<>();
-    private Duration keepAliveTime = DEFAULT_KEEPALIVE_TIME;
-    private Duration keepAliveTimeout = DEFAULT_KEEPALIVE_TIMEOUT;
+    private @Nullable Duration keepAliveTime = DEFAULT_KEEPALIVE_TIME;
+    private @Nullable Duration keepAliveTimeout = DEFAULT_KEEPALIVE_TIMEOUT;
     private boolean keepAliveWithoutCalls;
     private final List<Consumer<? super ManagedChannelBuilder<?>>> channelCustomizers =
         new ArrayList<>();
@@ -478,7 +478,7 @@ public final class KClient implements AutoCloseable {
       if (overrideAuthority != null) {
         builder.overrideAuthority(overrideAuthority);
       }
-      if (keepAliveTime != null) {
+      if (keepAliveTime != null && keepAliveTimeout != null) { // set and cleared together
         builder.keepAliveTime(keepAliveTime.toNanos(), TimeUnit.NANOSECONDS)
             .keepAliveTimeout(keepAliveTimeout.toNanos(), TimeUnit.NANOSECONDS)
             .keepAliveWithoutCalls(keepAliveWithoutCalls);

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Retry, hedging and a default timeout for one gRPC service or one method of a {@link KClient},
@@ -42,10 +43,10 @@ public final class MethodPolicy {
   private static final Pattern METHOD = Pattern.compile("[A-Za-z0-9_]+");
 
   private final String service;
-  private final String method;
-  private final RetryPolicy retry;
-  private final HedgingPolicy hedging;
-  private final Duration timeout;
+  private final @Nullable String method;
+  private final @Nullable RetryPolicy retry;
+  private final @Nullable HedgingPolicy hedging;
+  private final @Nullable Duration timeout;
 
   private MethodPolicy(Builder b) {
     this.service = b.service;
@@ -106,8 +107,8 @@ public final class MethodPolicy {
   }
 
   /** A {@code methodConfig} entry; {@code names} empty-map for the client-wide default. */
-  static Map<String, Object> methodConfig(List<Map<String, Object>> names, RetryPolicy retry,
-      HedgingPolicy hedging, Duration timeout) {
+  static Map<String, Object> methodConfig(List<Map<String, Object>> names,
+      @Nullable RetryPolicy retry, @Nullable HedgingPolicy hedging, @Nullable Duration timeout) {
     Map<String, Object> config = new LinkedHashMap<>();
     config.put("name", List.copyOf(names));
     if (retry != null) {
@@ -129,7 +130,7 @@ public final class MethodPolicy {
    * @throws IllegalStateException when two policies name the same service or method
    */
   static List<Map<String, Object>> methodConfigs(List<MethodPolicy> policies,
-      RetryPolicy retry, HedgingPolicy hedging, Duration timeout) {
+      @Nullable RetryPolicy retry, @Nullable HedgingPolicy hedging, @Nullable Duration timeout) {
     Map<String, MethodPolicy> byName = new HashMap<>();
     List<Map<String, Object>> configs = new ArrayList<>();
     for (MethodPolicy policy : policies) {
@@ -156,12 +157,12 @@ public final class MethodPolicy {
   /** Builds a {@link MethodPolicy}; setters validate at once, {@link #build()} the combination. */
   public static final class Builder {
     private final String service;
-    private final String method;
-    private RetryPolicy retry;
-    private HedgingPolicy hedging;
-    private Duration timeout;
+    private final @Nullable String method;
+    private @Nullable RetryPolicy retry;
+    private @Nullable HedgingPolicy hedging;
+    private @Nullable Duration timeout;
 
-    private Builder(String service, String method) {
+    private Builder(String service, @Nullable String method) {
       this.service = service;
       this.method = method;
     }

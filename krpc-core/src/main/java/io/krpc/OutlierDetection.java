@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Outlier ejection for a {@link KClient}, under whichever load-balancing policy it uses
@@ -48,8 +49,8 @@ public final class OutlierDetection {
   private final Duration baseEjectionTime;
   private final Duration maxEjectionTime;
   private final int maxEjectionPercent;
-  private final Map<String, Object> failurePercentage;
-  private final Map<String, Object> successRate;
+  private final @Nullable Map<String, Object> failurePercentage;
+  private final @Nullable Map<String, Object> successRate;
 
   private OutlierDetection(Builder b) {
     this.interval = b.interval;
@@ -101,8 +102,8 @@ public final class OutlierDetection {
     private Duration baseEjectionTime = Duration.ofSeconds(30);
     private Duration maxEjectionTime = Duration.ofSeconds(300);
     private int maxEjectionPercent = 10;
-    private Map<String, Object> failurePercentage = detector("threshold", 40, 3, 20);
-    private Map<String, Object> successRate = detector("stdevFactor", 1900, 5, 100);
+    private @Nullable Map<String, Object> failurePercentage = detector("threshold", 40, 3, 20);
+    private @Nullable Map<String, Object> successRate = detector("stdevFactor", 1900, 5, 100);
 
     private Builder() {}
 

@@ -140,10 +140,16 @@ public final class RetryPolicy {
       return this;
     }
 
-    /** Builds the policy; checks that {@code maxBackoff >= initialBackoff}. */
+    /**
+     * Builds the policy; checks that {@code maxBackoff >= initialBackoff}.
+     *
+     * @throws IllegalStateException naming both options when they do not fit together
+     */
     public RetryPolicy build() {
-      check(maxBackoff.compareTo(initialBackoff) >= 0, "maxBackoff", maxBackoff,
-          ">= initialBackoff " + initialBackoff);
+      if (maxBackoff.compareTo(initialBackoff) < 0) {
+        throw new IllegalStateException("maxBackoff: " + maxBackoff + " and initialBackoff: "
+            + initialBackoff + " (expected: maxBackoff >= initialBackoff)");
+      }
       return new RetryPolicy(this);
     }
   }

@@ -103,8 +103,14 @@ class RetryTest {
         .hasMessage("initialBackoff: PT0S (expected: > 0)");
     assertThatThrownBy(() -> RetryPolicy.builder().retryableCodes(Status.Code.OK))
         .hasMessage("retryableCodes: [OK] (expected: codes other than OK)");
-    assertThatThrownBy(() -> RetryPolicy.builder().initialBackoff(Duration.ofSeconds(2)).build())
-        .hasMessage("maxBackoff: PT1S (expected: >= initialBackoff PT2S)");
+    RetryPolicy.Builder badPair = RetryPolicy.builder().initialBackoff(Duration.ofSeconds(2));
+    assertThatThrownBy(badPair::build)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("maxBackoff: PT1S and initialBackoff: PT2S "
+            + "(expected: maxBackoff >= initialBackoff)");
+    // the builder is unchanged by a failed build() and stays usable
+    assertThat(badPair.maxBackoff(Duration.ofSeconds(3)).build().toServiceConfig())
+        .containsEntry("maxBackoff", "3.0s");
     assertThatThrownBy(() -> HedgingPolicy.builder().maxAttempts(6))
         .hasMessage("maxAttempts: 6 (expected: 2..5)");
     assertThatThrownBy(() -> KClient.forTarget("x:1").retryThrottling(0, 0.1))

@@ -164,7 +164,7 @@ public final class InterceptorChains {
    * server's or client's meters always reach something a scrape can read (Micrometer's global
    * registry has no backend unless the application adds one).
    */
-  private static MeterRegistry meterRegistry(MeterRegistry configured, int metricsPort) {
+  private static MeterRegistry meterRegistry(@Nullable MeterRegistry configured, int metricsPort) {
     MeterRegistry meterRegistry =
         configured != null ? configured : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     if (metricsPort >= 0 && !(meterRegistry instanceof PrometheusMeterRegistry)) {

@@ -39,7 +39,7 @@ final class EtcdBackend {
   static Kind choose(Supplier<Path> findBinary, boolean binaryNamed, BooleanSupplier dockerAnswers,
       int members) {
     try {
-      findBinary.get();
+      var unused = findBinary.get();
       return Kind.BINARY;
     } catch (IllegalStateException noBinary) {
       if (binaryNamed) {

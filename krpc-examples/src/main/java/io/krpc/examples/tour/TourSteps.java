@@ -158,7 +158,7 @@ final class TourSteps {
       }
     }
     tour.say("10 calls at once: %s", codes);
-    tour.say("refusal: %s", refusal);
+    tour.say("refusal: %s", String.valueOf(refusal));
     int refused = codes.getOrDefault(Status.Code.RESOURCE_EXHAUSTED, 0);
     return new Verdict(refused >= 5 && codes.getOrDefault(Status.Code.OK, 0) >= 3,
         refused + " of 10 calls refused with RESOURCE_EXHAUSTED");
@@ -390,6 +390,7 @@ final class TourSteps {
     AtomicInteger failed = new AtomicInteger();
     List<String> failures = new CopyOnWriteArrayList<>();
     ExecutorService callers = Executors.newFixedThreadPool(4);
+    @SuppressWarnings("ModifiedButNotUsed") // the callers end when running turns false
     List<Future<?>> done = new ArrayList<>();
     for (int t = 0; t < 4; t++) {
       done.add(callers.submit(() -> {

@@ -68,6 +68,20 @@ class CircuitBreakerInterceptorTest {
   }
 
   @Test
+  void buildLeavesTheBuilderAsItWas() {
+    CircuitBreakerInterceptor.Builder builder = CircuitBreakerInterceptor.builder("reused");
+    CircuitBreakerInterceptor first = builder.build(); // gobreaker's defaults
+    // before the fix, build() stored those defaults in the builder: config() then clashed
+    CircuitBreakerConfig custom = CircuitBreakerConfig.custom().minimumNumberOfCalls(7).build();
+    CircuitBreakerInterceptor second = builder.config(custom).build();
+
+    assertThat(second.circuitBreaker("m").getCircuitBreakerConfig().getMinimumNumberOfCalls())
+        .isEqualTo(7);
+    assertThat(first.circuitBreaker("m").getCircuitBreakerConfig().getMinimumNumberOfCalls())
+        .isNotEqualTo(7);
+  }
+
+  @Test
   void callerErrorsNeverTrip() {
     CircuitBreakerInterceptor breaker = startWith(gobreaker(1, Duration.ofSeconds(10)));
 

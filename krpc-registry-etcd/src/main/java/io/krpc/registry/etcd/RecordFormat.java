@@ -135,6 +135,7 @@ public abstract class RecordFormat {
   }
 
   @Override
+  @SuppressWarnings("EqualsGetClass") // the subclasses are the formats: equal only within one
   public final boolean equals(Object o) {
     return o != null && o.getClass() == getClass() && ((RecordFormat) o).keyPrefix.equals(keyPrefix)
         && ((RecordFormat) o).name.equals(name);

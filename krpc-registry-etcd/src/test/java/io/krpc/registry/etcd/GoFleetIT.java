@@ -37,6 +37,7 @@ import org.slf4j.LoggerFactory;
  * libraries' own code (etcd's naming and resolver, go-zero's discov) or an exact repetition of
  * it (Go KRPC, Kratos' etcd registry, whose modules the module proxy does not serve).
  */
+@SuppressWarnings("ReferenceEquality") // RecordFormat constants are compared by identity on purpose
 class GoFleetIT {
   private static final Logger logger = LoggerFactory.getLogger(GoFleetIT.class);
   private static final RecordFormat GO_ZERO = RecordFormat.GO_ZERO.withKeyPrefix("/rpc/");

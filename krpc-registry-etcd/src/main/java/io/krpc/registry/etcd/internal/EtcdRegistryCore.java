@@ -120,7 +120,10 @@ public final class EtcdRegistryCore {
       Throwable cause = e instanceof ExecutionException ? EtcdErrors.unwrap(e) : keeper.lastError();
       if (e instanceof TimeoutException) {
         // a put may still land; delete it so a failed register() leaves nothing behind
-        run(() -> connection.client().getKVClient().txn().Then(keeper.deletes(instance)).commit());
+        run(() -> {
+          var unused =
+              connection.client().getKVClient().txn().Then(keeper.deletes(instance)).commit();
+        });
       }
       if (cause instanceof IllegalArgumentException) {
         throw new IllegalArgumentException(cause.getMessage(), cause);

@@ -1,5 +1,6 @@
 package io.krpc.registry.etcd.internal;
 
+import org.jspecify.annotations.Nullable;
 import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
@@ -53,7 +54,7 @@ final class FormatMerge {
     private final Registry.Listener delegate;
     private final List<List<ServiceInstance>> latest = new ArrayList<>();
     private boolean failing;
-    private List<ServiceInstance> delivered;
+    private @Nullable List<ServiceInstance> delivered;
 
     Listener(List<RecordFormat> formats, Registry.Listener delegate) {
       this.formats = formats;

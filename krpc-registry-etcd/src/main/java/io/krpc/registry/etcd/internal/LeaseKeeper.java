@@ -84,7 +84,8 @@ public final class LeaseKeeper {
     if (leaseId != 0 && !syncing && !recovering) {
       long lease = leaseId;
       PutOption option = PutOption.builder().withLeaseId(lease).build();
-      timed(connection.client().getKVClient().txn().Then(registration.puts(formats, lease, option))
+      var unused = timed(
+              connection.client().getKVClient().txn().Then(registration.puts(formats, lease, option))
               .commit())
           .whenCompleteAsync((response, error) -> {
             if (desired.get(key) != registration) {
@@ -125,7 +126,7 @@ public final class LeaseKeeper {
     return instance.serviceName() + "/" + instance.endpoint();
   }
 
-  private String sharedKey(ServiceInstance a, ServiceInstance b) {
+  private @Nullable String sharedKey(ServiceInstance a, ServiceInstance b) {
     for (RecordFormat format : formats) {
       String key = format.key(a, 1);
       if (key.equals(format.key(b, 1))) {
@@ -276,7 +277,8 @@ public final class LeaseKeeper {
    */
   private void deleteIfForgotten(Registration registration) {
     if (!desired.containsKey(registration.key)) {
-      timed(connection.client().getKVClient().txn().Then(deletes(registration.instance)).commit())
+      var unused =
+          timed(connection.client().getKVClient().txn().Then(deletes(registration.instance)).commit())
           .whenComplete((r, e) -> {
             if (e != null) {
               logger.debug("Could not delete deregistered keys of {}; they expire with the lease",
