@@ -1,84 +1,119 @@
 package io.krpc.registry.etcd.internal;
 
-import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
-import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.kv.GetResponse;
-import io.etcd.jetcd.options.GetOption;
 import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
-import java.nio.charset.StandardCharsets;
+import io.krpc.registry.etcd.internal.EtcdGateway.Record;
+import io.netty.handler.ssl.SslContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
-import javax.annotation.concurrent.ThreadSafe;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The machinery behind {@code EtcdRegistry}: one state thread that owns the {@link LeaseKeeper},
- * the {@link ServiceWatcher}s and the {@link ConnectionMonitor}, and one notifier thread that runs
- * listener callbacks (so callbacks of one watch never overlap, and a slow listener never delays
- * etcd traffic). Blocking calls wait on futures completed by the state thread, bounded by the
- * request timeout.
+ * The machinery behind {@code EtcdRegistry}: one state thread (a {@link StateScheduler}) that owns
+ * the {@link LeaseKeeper}, the {@link ServiceWatcher}s, the {@link ConnectionMonitor} and the
+ * watch stream, and one notifier thread that runs listener callbacks (so callbacks of one watch
+ * never overlap, and a slow listener never delays etcd traffic). They reach etcd only through an
+ * {@link EtcdGateway}. Blocking calls wait on futures completed by the state thread, bounded by
+ * the request timeout.
  */
-@ThreadSafe
 public final class EtcdRegistryCore {
   private static final Logger logger = LoggerFactory.getLogger(EtcdRegistryCore.class);
   private static final AtomicInteger ids = new AtomicInteger();
   private static final Comparator<ServiceInstance> BY_ENDPOINT =
       Comparator.comparing(ServiceInstance::endpoint);
 
+  /**
+   * Everything a registry is built from.
+   *
+   * @param clientFactory builds a new jetcd client (called again after outages)
+   * @param endpoints the etcd URLs, for the watch stream's own channel
+   * @param maxInboundMessageSize the largest response accepted, in bytes
+   * @param pageLimit the most keys per list response
+   * @param coalesce the least time between two snapshots of one service
+   * @param progressInterval how often the watch stream is asked for progress
+   */
+  public record Config(Supplier<Client> clientFactory, List<String> endpoints,
+      @Nullable SslContext sslContext, @Nullable String username, @Nullable String password,
+      Duration dialTimeout, String keyPrefix, Duration leaseTtl, Duration requestTimeout,
+      int maxInboundMessageSize, int pageLimit, Duration coalesce, Duration progressInterval) {}
+
   private final String description;
   private final Duration requestTimeout;
+  private final Duration leaseTtl;
   private final InstanceRecordCodec codec;
-  private final EtcdConnection connection;
-  private final ScheduledThreadPoolExecutor stateExecutor;
-  private final ExecutorService notifier;
+  private final EtcdGateway gateway;
+  private final StateScheduler scheduler;
+  private final Runnable shutdownThreads;
+  private final Executor notifier;
   private final LeaseKeeper keeper;
   private final ConnectionMonitor monitor;
-  private final Duration leaseTtl;
-  // confined to stateExecutor
+  private final WatchOptions watchOptions;
+  private final RangeLister lister;
+  // confined to the state scheduler
   private final Map<String, ServiceWatcher> watchers = new HashMap<>();
-  private final Set<String> selfWatched = ConcurrentHashMap.newKeySet();
+  private final Set<String> selfWatched = new HashSet<>();
   private final Set<ServiceWatcher.Subscription> subscriptions = ConcurrentHashMap.newKeySet();
-  private volatile boolean closed;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final @Nullable JetcdGateway jetcd;
 
-  /**
-   * @param clientFactory builds a new jetcd client (called again after outages)
-   * @param description the endpoints, for messages
-   */
-  public EtcdRegistryCore(Supplier<Client> clientFactory, String description, String keyPrefix,
-      Duration leaseTtl, Duration requestTimeout) {
+  /** The production registry: jetcd, one watch stream, a state thread and a notifier thread. */
+  public static EtcdRegistryCore create(Config config) {
     int id = ids.incrementAndGet();
-    this.description = description;
-    this.requestTimeout = requestTimeout;
-    this.leaseTtl = leaseTtl;
-    this.codec = new InstanceRecordCodec(keyPrefix);
-    this.connection = new EtcdConnection(clientFactory);
-    this.stateExecutor = new ScheduledThreadPoolExecutor(1, daemon("krpc-etcd-registry-" + id));
-    this.stateExecutor.setRemoveOnCancelPolicy(true);
-    this.notifier = Executors.newSingleThreadExecutor(daemon("krpc-etcd-notifier-" + id));
-    this.keeper = new LeaseKeeper(connection, codec, stateExecutor, leaseTtl, requestTimeout);
+    ThreadStateScheduler scheduler =
+        new ThreadStateScheduler(daemon("krpc-etcd-registry-" + id));
+    ExecutorService notifier = Executors.newSingleThreadExecutor(daemon("krpc-etcd-notifier-" + id));
+    JetcdGateway gateway = new JetcdGateway(config.clientFactory(),
+        new GrpcWatchTransport.Settings(GrpcWatchTransport.uris(config.endpoints()),
+            config.sslContext(), config.username(), config.password(), config.dialTimeout(),
+            config.maxInboundMessageSize()),
+        scheduler, config.progressInterval());
+    return new EtcdRegistryCore(gateway, scheduler, notifier, config, () -> {
+      scheduler.shutdown();
+      notifier.shutdown();
+    });
+  }
+
+  EtcdRegistryCore(EtcdGateway gateway, StateScheduler scheduler, Executor notifier,
+      Config config, Runnable shutdownThreads) {
+    this.description = String.join(",", config.endpoints());
+    this.requestTimeout = config.requestTimeout();
+    this.leaseTtl = config.leaseTtl();
+    this.codec = new InstanceRecordCodec(config.keyPrefix());
+    this.gateway = gateway;
+    this.jetcd = gateway instanceof JetcdGateway j ? j : null;
+    this.scheduler = scheduler;
+    this.notifier = notifier;
+    this.shutdownThreads = shutdownThreads;
+    this.watchOptions = new WatchOptions(config.requestTimeout(), config.leaseTtl(),
+        config.pageLimit(), config.coalesce(), relistJitter(config.leaseTtl()));
+    this.lister = new RangeLister(gateway, config.pageLimit());
+    this.keeper = new LeaseKeeper(gateway, codec, scheduler, leaseTtl, requestTimeout);
     Duration probeTimeout = requestTimeout.compareTo(Duration.ofSeconds(1)) < 0
         ? requestTimeout : Duration.ofSeconds(1);
-    this.monitor = new ConnectionMonitor(connection, stateExecutor, keyPrefix,
+    this.monitor = new ConnectionMonitor(gateway, scheduler, config.keyPrefix(),
         Duration.ofMillis(500), probeTimeout, requestTimeout, new ConnectionMonitor.Callbacks() {
           @Override
           public void onOutage(Throwable cause) {
@@ -93,7 +128,16 @@ public final class EtcdRegistryCore {
         });
     // connect now, in the background: the first call of a JVM pays for class loading and the
     // connection, which should not count against the first register()'s timeout
-    stateExecutor.execute(monitor::start);
+    scheduler.execute(monitor::start);
+  }
+
+  /**
+   * The longest random wait before re-listing after an outage: a quarter of the lease TTL, at most
+   * 1 s, so that a thousand clients coming back spread their lists over that time.
+   */
+  private static Duration relistJitter(Duration leaseTtl) {
+    Duration quarter = leaseTtl.dividedBy(4);
+    return quarter.compareTo(Duration.ofSeconds(1)) < 0 ? quarter : Duration.ofSeconds(1);
   }
 
   /** See {@link Registry#register}. */
@@ -112,7 +156,7 @@ public final class EtcdRegistryCore {
       Throwable cause = e instanceof ExecutionException ? EtcdErrors.unwrap(e) : keeper.lastError();
       if (e instanceof TimeoutException) {
         // a put may still land; delete it so a failed register() leaves nothing behind
-        connection.client().getKVClient().delete(bytes(key));
+        gateway.delete(key);
       }
       String why = cause == null ? " (etcd did not answer)" : ": " + EtcdErrors.describe(cause);
       throw new RegistryException("Could not register " + key + " in etcd at " + description
@@ -125,13 +169,15 @@ public final class EtcdRegistryCore {
 
   /** See {@link Registry#deregister}. */
   public void deregister(ServiceInstance instance) {
-    if (closed) {
+    if (closed.get()) {
       return;
     }
     String key = codec.key(instance);
-    await(CompletableFuture.runAsync(() -> keeper.forget(instance), stateExecutor),
-        "deregister " + key);
-    retrying(() -> connection.client().getKVClient().delete(bytes(key)), "deregister " + key);
+    await(supplyOnState(() -> {
+      keeper.forget(instance);
+      return null;
+    }), "deregister " + key);
+    retrying(() -> gateway.delete(key), "deregister " + key);
   }
 
   /** See {@link Registry#watch}. */
@@ -141,59 +187,64 @@ public final class EtcdRegistryCore {
         listener, s -> {
           subscriptions.remove(s);
           try {
-            stateExecutor.execute(() -> detach(serviceName, s));
-          } catch (java.util.concurrent.RejectedExecutionException e) {
+            scheduler.execute(() -> detach(serviceName, s));
+          } catch (RejectedExecutionException e) {
             // the registry is closed: nothing left to detach from
           }
         });
     subscriptions.add(subscription);
-    run(() -> {
-      watcher(serviceName).add(subscription);
-    });
+    run(() -> watcher(serviceName).add(subscription));
     return subscription;
   }
 
-  /** See {@link Registry#lookup}. */
+  /** See {@link Registry#lookup}: a paged, linearizable list. */
   public List<ServiceInstance> lookup(String serviceName) {
     checkOpen();
     String prefix = codec.servicePrefix(serviceName);
-    GetResponse response = retrying(() -> connection.client().getKVClient()
-        .get(bytes(prefix), GetOption.builder().isPrefix(true).build()), "lookup " + serviceName);
+    RangeLister.Listing listing = retrying(() -> lister.list(prefix, false),
+        "lookup " + serviceName);
     List<ServiceInstance> result = new ArrayList<>();
-    for (KeyValue kv : response.getKvs()) {
-      String key = kv.getKey().toString(StandardCharsets.UTF_8);
+    for (Record record : listing.records()) {
       try {
-        result.add(codec.decode(serviceName, key, kv.getValue().getBytes()));
+        result.add(codec.decode(serviceName, record.key(), record.value()));
       } catch (InstanceRecordCodec.MalformedRecordException e) {
-        logger.debug("lookup({}) skips malformed record {}: {}", serviceName, key, e.getMessage());
+        logger.debug("lookup({}) skips malformed record {}: {}", serviceName, record.key(),
+            e.getMessage());
       }
     }
     result.sort(BY_ENDPOINT);
     return List.copyOf(result);
   }
 
+  /** The watch streams opened so far by this registry; for tests and benchmarks. */
+  public int watchStreamsOpened() {
+    return jetcd == null ? 0 : await(supplyOnState(() -> jetcd.mux().streamsOpened()),
+        "count watch streams");
+  }
+
   /**
    * Cancels the watches, stops keeping the lease alive and, with {@code revoke}, revokes it so
    * that every instance disappears at once; without, they disappear when the lease expires (what
-   * a crashed process leaves behind). Never throws.
+   * a crashed process leaves behind). Never throws; a second call, from any thread, does nothing.
    */
   public void close(boolean revoke) {
-    if (closed) {
+    if (!closed.compareAndSet(false, true)) {
       return;
     }
-    closed = true;
     subscriptions.forEach(ServiceWatcher.Subscription::cancel);
     long leaseId = 0;
     try {
-      leaseId = CompletableFuture.supplyAsync(() -> {
+      leaseId = supplyOnState(() -> {
         monitor.close();
         watchers.values().forEach(ServiceWatcher::close);
         watchers.clear();
+        if (jetcd != null) {
+          jetcd.mux().close();
+        }
         return keeper.shutdown();
-      }, stateExecutor).get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      }).get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
       if (revoke && leaseId != 0) {
-        connection.client().getLeaseClient().revoke(leaseId)
-            .get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        gateway.revoke(leaseId).get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -202,17 +253,18 @@ public final class EtcdRegistryCore {
           + "disappear when it expires within {}", description, Long.toHexString(leaseId),
           leaseTtl, e);
     }
-    stateExecutor.shutdownNow();
-    notifier.shutdown();
-    connection.close();
+    shutdownThreads.run();
+    if (jetcd != null) {
+      jetcd.close();
+    }
   }
 
-  // ---- on stateExecutor
+  // ---- on the state scheduler
 
   private ServiceWatcher watcher(String serviceName) {
     return watchers.computeIfAbsent(serviceName, name -> {
-      ServiceWatcher watcher = new ServiceWatcher(name, connection, codec, stateExecutor, notifier,
-          requestTimeout, leaseTtl);
+      ServiceWatcher watcher = new ServiceWatcher(name, gateway, codec, scheduler, notifier,
+          watchOptions);
       watcher.start();
       return watcher;
     });
@@ -220,7 +272,7 @@ public final class EtcdRegistryCore {
 
   private void watchOwnKeys(String serviceName) {
     if (selfWatched.add(serviceName)) {
-      watcher(serviceName).addInternal(snapshot -> keeper.check(serviceName, snapshot));
+      watcher(serviceName).addKeyCheck(keeper);
     }
   }
 
@@ -234,10 +286,26 @@ public final class EtcdRegistryCore {
 
   // ---- helpers
 
+  private <T> CompletableFuture<T> supplyOnState(Supplier<T> task) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    try {
+      scheduler.execute(() -> {
+        try {
+          result.complete(task.get());
+        } catch (RuntimeException e) {
+          result.completeExceptionally(e);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      result.completeExceptionally(new IllegalStateException("EtcdRegistry is closed", e));
+    }
+    return result;
+  }
+
   private void run(Runnable task) {
     try {
-      stateExecutor.execute(task);
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+      scheduler.execute(task);
+    } catch (RejectedExecutionException e) {
       throw new IllegalStateException("EtcdRegistry is closed", e);
     }
   }
@@ -259,7 +327,7 @@ public final class EtcdRegistryCore {
             + " did not answer within " + requestTimeout, e);
       } catch (ExecutionException e) {
         Throwable cause = EtcdErrors.unwrap(e);
-        if (EtcdErrors.isPermanent(cause)
+        if (EtcdErrors.isRefusal(cause)
             || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100) - deadline > 0) {
           throw new RegistryException("Could not " + what + " in etcd at " + description + ": "
               + EtcdErrors.describe(cause), cause);
@@ -296,13 +364,9 @@ public final class EtcdRegistryCore {
   }
 
   private void checkOpen() {
-    if (closed) {
+    if (closed.get()) {
       throw new IllegalStateException("EtcdRegistry is closed");
     }
-  }
-
-  private static ByteSequence bytes(String s) {
-    return ByteSequence.from(s, StandardCharsets.UTF_8);
   }
 
   private static ThreadFactory daemon(String name) {

@@ -1,20 +1,16 @@
 package io.krpc.registry.etcd.internal;
 
-import io.etcd.jetcd.ByteSequence;
-import io.etcd.jetcd.op.Op;
-import io.etcd.jetcd.options.PutOption;
 import io.krpc.registry.ServiceInstance;
-import java.nio.charset.StandardCharsets;
+import io.krpc.registry.etcd.internal.EtcdGateway.Record;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import javax.annotation.concurrent.NotThreadSafe;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,38 +18,40 @@ import org.slf4j.LoggerFactory;
  * Keeps one registry's instances in etcd: one lease, kept alive every TTL/3, with every instance
  * put under it. Whenever the lease may be lost (a keep-alive fails or finds it gone, etcd
  * restarted or lost its data, a key of ours was deleted by someone else) it checks the lease,
- * grants a new one when needed and puts every instance again in one transaction, retrying with
- * capped exponential backoff for as long as the registry is open.
+ * grants a new one when needed and puts every instance again, retrying with capped exponential
+ * backoff for as long as the registry is open.
  *
- * <p>Confined to the registry's state executor: every method must be called on it.
+ * <p>Records are encoded in one place ({@link #registration}), through the registry's {@link
+ * InstanceRecordCodec}.
+ *
+ * <p>Confined to the registry's {@link StateScheduler}: every method must be called on it.
  */
-@NotThreadSafe
-public final class LeaseKeeper {
+public final class LeaseKeeper implements ServiceWatcher.KeyCheck {
   private static final Logger logger = LoggerFactory.getLogger(LeaseKeeper.class);
 
-  private final EtcdConnection connection;
+  private final EtcdGateway gateway;
   private final InstanceRecordCodec codec;
-  private final ScheduledExecutorService stateExecutor;
+  private final StateScheduler scheduler;
   private final long ttlSeconds;
-  private final Duration requestTimeout;
+  private final long timeoutNanos;
   private final Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(1));
   private final Map<String, Registration> desired = new LinkedHashMap<>();
   private long leaseId;
   private boolean syncing;
   private boolean syncAgain;
   private boolean recovering;
-  private ScheduledFuture<?> retry;
-  private ScheduledFuture<?> keepAliveTask;
+  private StateScheduler.@Nullable Cancellable retry;
+  private StateScheduler.@Nullable Cancellable keepAliveTask;
   private boolean closed;
-  private volatile Throwable lastError;
+  private volatile @Nullable Throwable lastError;
 
-  LeaseKeeper(EtcdConnection connection, InstanceRecordCodec codec,
-      ScheduledExecutorService stateExecutor, Duration leaseTtl, Duration requestTimeout) {
-    this.connection = connection;
+  LeaseKeeper(EtcdGateway gateway, InstanceRecordCodec codec, StateScheduler scheduler,
+      Duration leaseTtl, Duration requestTimeout) {
+    this.gateway = gateway;
     this.codec = codec;
-    this.stateExecutor = stateExecutor;
+    this.scheduler = scheduler;
     this.ttlSeconds = Math.max(1, (leaseTtl.toMillis() + 999) / 1000);
-    this.requestTimeout = requestTimeout;
+    this.timeoutNanos = requestTimeout.toNanos();
   }
 
   /** Adds or replaces an instance; {@code done} completes once its key is written under a lease. */
@@ -62,31 +60,39 @@ public final class LeaseKeeper {
       done.completeExceptionally(new IllegalStateException("EtcdRegistry is closed"));
       return;
     }
-    String key = codec.key(instance);
-    Registration registration = new Registration(key, instance, codec.encode(instance));
+    Registration registration = registration(instance);
+    String key = registration.record.key();
     Registration previous = desired.put(key, registration);
     if (previous != null) {
       previous.waiters.forEach(w -> w.complete(null));
     }
     registration.waiters.add(done);
     if (leaseId != 0 && !syncing && !recovering) {
-      long lease = leaseId;
-      timed(connection.client().getKVClient().put(bytes(key), bytes(registration.value),
-              PutOption.builder().withLeaseId(lease).build()))
-          .whenCompleteAsync((response, error) -> {
+      timed(gateway.put(registration.record, leaseId))
+          .whenCompleteAsync((revision, error) -> {
             if (desired.get(key) != registration) {
               deleteIfForgotten(key);
               return;
             }
             if (error == null) {
-              registration.confirmed(response.getHeader().getRevision());
+              registration.confirmed(revision);
             } else {
               requestSync("put of " + key + " failed: " + error);
             }
-          }, stateExecutor);
+          }, scheduler);
     } else {
       requestSync(null);
     }
+  }
+
+  /** The one place an instance becomes a stored record. */
+  private Registration registration(ServiceInstance instance) {
+    return new Registration(instance, new Record(codec.key(instance), codec.encode(instance), 0));
+  }
+
+  /** The key {@code instance} is stored under. */
+  String key(ServiceInstance instance) {
+    return codec.key(instance);
   }
 
   /** Forgets {@code instance} (if it is still the one registered) so it is not put back. */
@@ -102,27 +108,42 @@ public final class LeaseKeeper {
   void forgetIfSame(ServiceInstance instance) {
     Registration registration = desired.get(codec.key(instance));
     if (registration != null && registration.instance.equals(instance)) {
-      desired.remove(registration.key);
+      desired.remove(registration.record.key());
     }
   }
 
   /**
-   * Checks a watched snapshot of {@code serviceName}: an instance of ours missing from it (or
-   * changed) at or after the revision we wrote it at is put back.
+   * Checks watched keys of {@code serviceName}: an instance of ours missing from them (or
+   * changed) at or after the revision we wrote it at is put back. Only the changed keys are
+   * looked at, so a change costs the same whatever the size of the service.
    */
-  void check(String serviceName, ServiceWatcher.ServiceSnapshot snapshot) {
-    for (Registration registration : desired.values()) {
-      if (!registration.instance.serviceName().equals(serviceName)) {
-        continue;
+  @Override
+  public void check(String serviceName, long revision, Map<String, ServiceInstance> instances,
+      @Nullable Collection<String> keys) {
+    if (keys == null) {
+      for (Registration registration : desired.values()) {
+        if (registration.instance.serviceName().equals(serviceName)) {
+          checkOne(registration, revision, instances);
+        }
       }
-      if (registration.confirmedRevision > 0
-          && snapshot.revision() >= registration.confirmedRevision
-          && !registration.instance.equals(snapshot.instances().get(registration.key))) {
-        logger.warn("Registration {} disappeared from etcd (deleted by someone else or lease "
-            + "lost); putting it back", registration.key);
-        registration.confirmedRevision = 0;
-        requestSync("key deleted");
+    } else {
+      for (String key : keys) {
+        Registration registration = desired.get(key);
+        if (registration != null) {
+          checkOne(registration, revision, instances);
+        }
       }
+    }
+  }
+
+  private void checkOne(Registration registration, long revision,
+      Map<String, ServiceInstance> instances) {
+    if (registration.confirmedRevision > 0 && revision >= registration.confirmedRevision
+        && !registration.instance.equals(instances.get(registration.record.key()))) {
+      logger.warn("Registration {} disappeared from etcd (deleted by someone else or lease "
+          + "lost); putting it back", registration.record.key());
+      registration.confirmedRevision = 0;
+      requestSync("key deleted");
     }
   }
 
@@ -137,7 +158,7 @@ public final class LeaseKeeper {
    * Checks the lease (granting a new one if it is gone) and puts every instance again. Coalesces:
    * a request during a running sync runs one more sync after it.
    */
-  void requestSync(String reason) {
+  void requestSync(@Nullable String reason) {
     if (closed) {
       return;
     }
@@ -146,7 +167,7 @@ public final class LeaseKeeper {
       return;
     }
     if (retry != null) {
-      retry.cancel(false);
+      retry.cancel();
       retry = null;
     }
     if (reason != null) {
@@ -157,50 +178,55 @@ public final class LeaseKeeper {
     CompletableFuture<Long> lease;
     if (leaseId != 0) {
       long current = leaseId;
-      lease = timed(connection.client().getLeaseClient().keepAliveOnce(current))
-          .handle((response, error) -> error == null && response.getTTL() > 0 ? current : 0L)
+      lease = timed(gateway.keepAliveOnce(current))
+          .handle((ttl, error) -> error == null && ttl > 0 ? current : 0L)
           .thenCompose(id -> id != 0 ? CompletableFuture.completedFuture(id) : grant());
     } else {
       lease = grant();
     }
-    lease.thenCompose(this::putAll).whenCompleteAsync((pair, error) -> {
-      syncing = false;
+    // the registrations are read on the state thread, where they live
+    lease.thenApplyAsync(id -> {
       if (closed) {
-        return;
+        // closed while the lease was being granted: write nothing, and leave no lease behind
+        if (id != leaseId) {
+          gateway.revoke(id);
+        }
+        throw new IllegalStateException("EtcdRegistry closed");
       }
-      if (error != null) {
-        onSyncFailed(error);
-        return;
-      }
-      onSynced(pair);
-      if (syncAgain) {
-        requestSync(null);
-      }
-    }, stateExecutor);
+      return new Pending(id, new ArrayList<>(desired.values()));
+    }, scheduler)
+        .thenCompose(this::putAll)
+        .whenCompleteAsync((result, error) -> {
+          syncing = false;
+          if (closed) {
+            return;
+          }
+          if (error != null) {
+            onSyncFailed(error);
+            return;
+          }
+          onSynced(result);
+          if (syncAgain) {
+            requestSync(null);
+          }
+        }, scheduler);
   }
 
   private CompletableFuture<Long> grant() {
-    return timed(connection.client().getLeaseClient().grant(ttlSeconds))
-        .thenApply(response -> response.getID());
+    return timed(gateway.grant(ttlSeconds));
   }
 
-  private CompletableFuture<LeaseAndRevision> putAll(long lease) {
-    // desired is read on a jetcd thread here; hop back so the copy is consistent
-    return CompletableFuture.supplyAsync(() -> new ArrayList<>(desired.values()), stateExecutor)
-        .thenCompose(registrations -> {
-          if (registrations.isEmpty()) {
-            return CompletableFuture.completedFuture(new LeaseAndRevision(lease, 0, registrations));
-          }
-          PutOption option = PutOption.builder().withLeaseId(lease).build();
-          Op[] puts = registrations.stream()
-              .map(r -> Op.put(bytes(r.key), bytes(r.value), option)).toArray(Op[]::new);
-          return timed(connection.client().getKVClient().txn().Then(puts).commit())
-              .thenApply(r -> new LeaseAndRevision(lease, r.getHeader().getRevision(),
-                  registrations));
-        });
+  private CompletableFuture<Synced> putAll(Pending pending) {
+    if (pending.registrations.isEmpty()) {
+      return CompletableFuture.completedFuture(new Synced(pending.leaseId, 0, List.of()));
+    }
+    List<Record> records = new ArrayList<>();
+    pending.registrations.forEach(r -> records.add(r.record));
+    return timed(gateway.putAll(records, pending.leaseId))
+        .thenApply(revision -> new Synced(pending.leaseId, revision, pending.registrations));
   }
 
-  private void onSynced(LeaseAndRevision result) {
+  private void onSynced(Synced result) {
     if (leaseId != result.leaseId) {
       logger.info("Granted etcd lease {} (TTL {} s)", Long.toHexString(result.leaseId), ttlSeconds);
     }
@@ -211,10 +237,10 @@ public final class LeaseKeeper {
     recovering = false;
     backoff.reset();
     for (Registration registration : result.registrations) {
-      if (desired.get(registration.key) == registration) {
+      if (desired.get(registration.record.key()) == registration) {
         registration.confirmed(result.revision);
       } else {
-        deleteIfForgotten(registration.key);
+        deleteIfForgotten(registration.record.key());
       }
     }
     scheduleKeepAlive();
@@ -226,7 +252,7 @@ public final class LeaseKeeper {
    */
   private void deleteIfForgotten(String key) {
     if (!desired.containsKey(key)) {
-      timed(connection.client().getKVClient().delete(bytes(key))).whenComplete((r, e) -> {
+      timed(gateway.delete(key)).whenComplete((r, e) -> {
         if (e != null) {
           logger.debug("Could not delete deregistered key {}; it expires with the lease", key, e);
         }
@@ -259,16 +285,19 @@ public final class LeaseKeeper {
           TimeUnit.NANOSECONDS.toMillis(delay), error);
     }
     recovering = true;
-    retry = stateExecutor.schedule(() -> requestSync(null), delay, TimeUnit.NANOSECONDS);
+    retry = scheduler.schedule(() -> requestSync(null), delay);
   }
 
   private void scheduleKeepAlive() {
-    if (keepAliveTask != null) {
+    if (keepAliveTask != null || closed) {
       return;
     }
-    long periodMillis = Math.max(300, ttlSeconds * 1000 / 3);
-    keepAliveTask = stateExecutor.scheduleWithFixedDelay(this::keepAlive, periodMillis,
-        periodMillis, TimeUnit.MILLISECONDS);
+    long period = TimeUnit.MILLISECONDS.toNanos(Math.max(300, ttlSeconds * 1000 / 3));
+    keepAliveTask = scheduler.schedule(() -> {
+      keepAliveTask = null;
+      keepAlive();
+      scheduleKeepAlive();
+    }, period);
   }
 
   private void keepAlive() {
@@ -276,64 +305,60 @@ public final class LeaseKeeper {
       return;
     }
     long lease = leaseId;
-    timed(connection.client().getLeaseClient().keepAliveOnce(lease))
-        .whenCompleteAsync((response, error) -> {
-          if (lease != leaseId || syncing || recovering) {
-            return;
-          }
-          if (error != null) {
-            requestSync("keep-alive of lease " + Long.toHexString(lease) + " failed: " + error);
-          } else if (response.getTTL() <= 0) {
-            leaseId = 0;
-            requestSync("lease " + Long.toHexString(lease) + " expired");
-          }
-        }, stateExecutor);
+    timed(gateway.keepAliveOnce(lease)).whenCompleteAsync((ttl, error) -> {
+      if (closed || lease != leaseId || syncing || recovering) {
+        return;
+      }
+      if (error != null) {
+        requestSync("keep-alive of lease " + Long.toHexString(lease) + " failed: " + error);
+      } else if (ttl <= 0) {
+        leaseId = 0;
+        requestSync("lease " + Long.toHexString(lease) + " expired");
+      }
+    }, scheduler);
   }
 
   /** Stops keeping alive and returns the lease to revoke, or 0; the keeper is dead afterwards. */
   long shutdown() {
     closed = true;
     if (keepAliveTask != null) {
-      keepAliveTask.cancel(false);
+      keepAliveTask.cancel();
     }
     if (retry != null) {
-      retry.cancel(false);
+      retry.cancel();
     }
     desired.values().forEach(r -> r.waiters.forEach(w -> w.completeExceptionally(
         new IllegalStateException("EtcdRegistry closed"))));
     return leaseId;
   }
 
+  /** The current lease, 0 before the first grant; for tests. */
+  long leaseId() {
+    return leaseId;
+  }
+
   /** The last failure of a sync, for the message of a failed {@code register()}; may be null. */
-  Throwable lastError() {
+  @Nullable Throwable lastError() {
     return lastError;
   }
 
   private <T> CompletableFuture<T> timed(CompletableFuture<T> future) {
-    return future.orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    return Futures.within(future, scheduler, timeoutNanos);
   }
 
-  private static ByteSequence bytes(String s) {
-    return ByteSequence.from(s, StandardCharsets.UTF_8);
-  }
+  private record Pending(long leaseId, List<Registration> registrations) {}
 
-  private static ByteSequence bytes(byte[] b) {
-    return ByteSequence.from(b);
-  }
-
-  private record LeaseAndRevision(long leaseId, long revision, List<Registration> registrations) {}
+  private record Synced(long leaseId, long revision, List<Registration> registrations) {}
 
   private static final class Registration {
-    final String key;
     final ServiceInstance instance;
-    final byte[] value;
+    final Record record;
     final List<CompletableFuture<Void>> waiters = new ArrayList<>();
     long confirmedRevision;
 
-    Registration(String key, ServiceInstance instance, byte[] value) {
-      this.key = key;
+    Registration(ServiceInstance instance, Record record) {
       this.instance = instance;
-      this.value = value;
+      this.record = record;
     }
 
     void confirmed(long revision) {
