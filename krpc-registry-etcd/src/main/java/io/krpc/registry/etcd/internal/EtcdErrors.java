@@ -1,6 +1,8 @@
 package io.krpc.registry.etcd.internal;
 
 import io.grpc.Status;
+import io.krpc.common.Backoff;
+import java.time.Duration;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
@@ -11,7 +13,21 @@ import java.util.concurrent.ExecutionException;
  * expired auth token (authenticate again and retry) and compaction (list again).
  */
 final class EtcdErrors {
+  /** The first delay of {@link #retryBackoff()}. */
+  static final Duration RETRY_INITIAL = Duration.ofMillis(100);
+
+  /** The longest delay of {@link #retryBackoff()}. */
+  static final Duration RETRY_MAX = Duration.ofSeconds(1);
+
   private EtcdErrors() {}
+
+  /**
+   * A new backoff with the one etcd retry timing (100 ms, doubling, capped at 1 s, with jitter),
+   * for one caller's sequence of attempts.
+   */
+  static Backoff retryBackoff() {
+    return new Backoff(RETRY_INITIAL, RETRY_MAX);
+  }
 
   /** Failures that retrying cannot fix: bad credentials, missing permissions. */
   static boolean isPermanent(Throwable error) {

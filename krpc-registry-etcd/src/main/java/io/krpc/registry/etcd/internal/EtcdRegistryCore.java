@@ -1,6 +1,8 @@
 package io.krpc.registry.etcd.internal;
 
 import io.etcd.jetcd.Client;
+import io.krpc.common.Backoff;
+import io.krpc.common.DaemonThreads;
 import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
@@ -16,12 +18,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -76,15 +78,18 @@ public final class EtcdRegistryCore {
   private final Map<String, ServiceWatcher> watchers = new HashMap<>();
   private final Set<String> selfWatched = new HashSet<>();
   private final Set<ServiceWatcher.Subscription> subscriptions = ConcurrentHashMap.newKeySet();
+  /** Set once, by the first close(): later calls wait for that close instead of racing it. */
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final CountDownLatch closeDone = new CountDownLatch(1);
   private final @Nullable JetcdGateway jetcd;
 
   /** The production registry: jetcd, one watch stream, a state thread and a notifier thread. */
   public static EtcdRegistryCore create(Config config) {
     int id = ids.incrementAndGet();
     ThreadStateScheduler scheduler =
-        new ThreadStateScheduler(daemon("krpc-etcd-registry-" + id));
-    ExecutorService notifier = Executors.newSingleThreadExecutor(daemon("krpc-etcd-notifier-" + id));
+        new ThreadStateScheduler(DaemonThreads.named("krpc-etcd-registry-" + id));
+    ExecutorService notifier =
+        Executors.newSingleThreadExecutor(DaemonThreads.named("krpc-etcd-notifier-" + id));
     JetcdGateway gateway = new JetcdGateway(config.clientFactory(),
         new GrpcWatchTransport.Settings(GrpcWatchTransport.uris(config.endpoints()),
             config.sslContext(), config.username(), config.password(), config.dialTimeout(),
@@ -225,12 +230,37 @@ public final class EtcdRegistryCore {
   /**
    * Cancels the watches, stops keeping the lease alive and, with {@code revoke}, revokes it so
    * that every instance disappears at once; without, they disappear when the lease expires (what
-   * a crashed process leaves behind). Never throws; a second call, from any thread, does nothing.
+   * a crashed process leaves behind). Never throws. Idempotent and safe to call from several
+   * threads at once: one of them closes, the others return once it is done.
    */
   public void close(boolean revoke) {
     if (!closed.compareAndSet(false, true)) {
+      awaitClose();
       return;
     }
+    try {
+      doClose(revoke);
+    } finally {
+      closeDone.countDown();
+    }
+  }
+
+  private void awaitClose() {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        closeDone.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void doClose(boolean revoke) {
     subscriptions.forEach(ServiceWatcher.Subscription::cancel);
     long leaseId = 0;
     try {
@@ -312,13 +342,16 @@ public final class EtcdRegistryCore {
 
   /**
    * Runs {@code call} until it succeeds, fails permanently or the request timeout is used up,
-   * with 100 ms between attempts: a blocking call rides out a leader election or a reconnect.
+   * waiting between attempts as every etcd retry does ({@link EtcdErrors#retryBackoff()}): a
+   * blocking call rides out a leader election, a reconnect or a fresh authentication.
    */
   private <T> T retrying(Supplier<CompletableFuture<T>> call, String what) {
     long deadline = System.nanoTime() + requestTimeout.toNanos();
+    Backoff backoff = EtcdErrors.retryBackoff();
     while (true) {
       long left = deadline - System.nanoTime();
       CompletableFuture<T> future = call.get();
+      long delay;
       try {
         return future.get(Math.max(1, left), TimeUnit.NANOSECONDS);
       } catch (TimeoutException e) {
@@ -327,8 +360,8 @@ public final class EtcdRegistryCore {
             + " did not answer within " + requestTimeout, e);
       } catch (ExecutionException e) {
         Throwable cause = EtcdErrors.unwrap(e);
-        if (EtcdErrors.isRefusal(cause)
-            || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100) - deadline > 0) {
+        delay = backoff.nextDelayNanos();
+        if (EtcdErrors.isRefusal(cause) || System.nanoTime() + delay - deadline > 0) {
           throw new RegistryException("Could not " + what + " in etcd at " + description + ": "
               + EtcdErrors.describe(cause), cause);
         }
@@ -338,7 +371,7 @@ public final class EtcdRegistryCore {
         throw new RegistryException("Interrupted: " + what, e);
       }
       try {
-        Thread.sleep(100);
+        TimeUnit.NANOSECONDS.sleep(delay);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new RegistryException("Interrupted: " + what, e);
@@ -367,13 +400,5 @@ public final class EtcdRegistryCore {
     if (closed.get()) {
       throw new IllegalStateException("EtcdRegistry is closed");
     }
-  }
-
-  private static ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
   }
 }

@@ -1,5 +1,6 @@
 package io.krpc.registry.etcd.internal;
 
+import io.krpc.common.Backoff;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.internal.EtcdGateway.Record;
 import java.time.Duration;
@@ -34,7 +35,7 @@ public final class LeaseKeeper implements ServiceWatcher.KeyCheck {
   private final StateScheduler scheduler;
   private final long ttlSeconds;
   private final long timeoutNanos;
-  private final Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(1));
+  private final Backoff backoff = EtcdErrors.retryBackoff();
   private final Map<String, Registration> desired = new LinkedHashMap<>();
   private long leaseId;
   private boolean syncing;

@@ -1,5 +1,6 @@
 package io.krpc.registry.etcd.internal;
 
+import io.krpc.common.Backoff;
 import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
@@ -65,7 +66,7 @@ public final class ServiceWatcher {
   private final StateScheduler scheduler;
   private final Executor notifier;
   private final WatchOptions options;
-  private final Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(1));
+  private final Backoff backoff = EtcdErrors.retryBackoff();
   private final List<Subscription> subscriptions = new ArrayList<>();
   private final List<KeyCheck> keyChecks = new ArrayList<>();
   private final TreeMap<String, ServiceInstance> instances = new TreeMap<>();
@@ -323,7 +324,7 @@ public final class ServiceWatcher {
   // ---- delivery
 
   private void requestPublish() {
-    if (closed || flush != null || !(changed || deliverNext)) {
+    if (closed || flush != null || !(changed || deliverNext || published == null)) {
       return;
     }
     long wait = lastDeliveryNanos + options.coalesce().toNanos() - scheduler.nanoTime();

@@ -8,6 +8,7 @@ import io.etcd.jetcd.api.WatchCreateRequest;
 import io.etcd.jetcd.api.WatchProgressRequest;
 import io.etcd.jetcd.api.WatchRequest;
 import io.etcd.jetcd.api.WatchResponse;
+import io.krpc.common.Backoff;
 import io.krpc.registry.etcd.internal.EtcdGateway.Change;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -127,12 +128,12 @@ final class WatchMux {
     opened[0] = transport.open(new WatchTransport.StreamListener() {
       @Override
       public void onResponse(WatchResponse response) {
-        scheduler.execute(() -> WatchMux.this.onResponse(opened[0], response));
+        onState(() -> WatchMux.this.onResponse(opened[0], response));
       }
 
       @Override
       public void onClosed(@Nullable Throwable error) {
-        scheduler.execute(() -> WatchMux.this.onClosed(opened[0],
+        onState(() -> WatchMux.this.onClosed(opened[0],
             error != null ? error : new IllegalStateException("etcd ended the watch stream")));
       }
     });
@@ -141,6 +142,14 @@ final class WatchMux {
     progressAskedNanos = -1;
     scheduleProgress();
     sendNextCreate();
+  }
+
+  private void onState(Runnable task) {
+    try {
+      scheduler.execute(task);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // the registry closed: its stream's last words need no answer
+    }
   }
 
   private void closeStream() {
