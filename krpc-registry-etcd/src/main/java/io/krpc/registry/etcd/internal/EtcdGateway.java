@@ -46,6 +46,9 @@ public interface EtcdGateway {
   /** Deletes {@code key}. */
   CompletableFuture<Void> delete(String key);
 
+  /** Deletes every one of {@code keys} in one transaction. */
+  CompletableFuture<Void> deleteAll(List<String> keys);
+
   /**
    * Watches the keys under {@code prefix} from {@code fromRevision} on; events reach {@code
    * listener} on any thread until the watch fails or is cancelled.

@@ -6,11 +6,11 @@ import io.krpc.common.DaemonThreads;
 import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
+import io.krpc.registry.etcd.RecordFormat;
 import io.krpc.registry.etcd.internal.EtcdGateway.Record;
 import io.netty.handler.ssl.SslContext;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -44,14 +44,14 @@ import org.slf4j.LoggerFactory;
 public final class EtcdRegistryCore {
   private static final Logger logger = LoggerFactory.getLogger(EtcdRegistryCore.class);
   private static final AtomicInteger ids = new AtomicInteger();
-  private static final Comparator<ServiceInstance> BY_ENDPOINT =
-      Comparator.comparing(ServiceInstance::endpoint);
 
   /**
    * Everything a registry is built from.
    *
    * @param clientFactory builds a new jetcd client (called again after outages)
    * @param endpoints the etcd URLs, for the watch stream's own channel
+   * @param keyPrefix KRPC's own key prefix, where the connection monitor probes
+   * @param formats the record formats written and read, at least one
    * @param maxInboundMessageSize the largest response accepted, in bytes
    * @param pageLimit the most keys per list response
    * @param coalesce the least time between two snapshots of one service
@@ -59,13 +59,14 @@ public final class EtcdRegistryCore {
    */
   public record Config(Supplier<Client> clientFactory, List<String> endpoints,
       @Nullable SslContext sslContext, @Nullable String username, @Nullable String password,
-      Duration dialTimeout, String keyPrefix, Duration leaseTtl, Duration requestTimeout,
+      Duration dialTimeout, String keyPrefix, List<RecordFormat> formats, Duration leaseTtl,
+      Duration requestTimeout,
       int maxInboundMessageSize, int pageLimit, Duration coalesce, Duration progressInterval) {}
 
   private final String description;
   private final Duration requestTimeout;
   private final Duration leaseTtl;
-  private final InstanceRecordCodec codec;
+  private final List<RecordFormat> formats;
   private final EtcdGateway gateway;
   private final StateScheduler scheduler;
   private final Runnable shutdownThreads;
@@ -74,7 +75,7 @@ public final class EtcdRegistryCore {
   private final ConnectionMonitor monitor;
   private final WatchOptions watchOptions;
   private final RangeLister lister;
-  // confined to the state scheduler
+  // confined to the state scheduler; keyed by format index and service name
   private final Map<String, ServiceWatcher> watchers = new HashMap<>();
   private final Set<String> selfWatched = new HashSet<>();
   private final Set<ServiceWatcher.Subscription> subscriptions = ConcurrentHashMap.newKeySet();
@@ -106,7 +107,7 @@ public final class EtcdRegistryCore {
     this.description = String.join(",", config.endpoints());
     this.requestTimeout = config.requestTimeout();
     this.leaseTtl = config.leaseTtl();
-    this.codec = new InstanceRecordCodec(config.keyPrefix());
+    this.formats = List.copyOf(config.formats());
     this.gateway = gateway;
     this.jetcd = gateway instanceof JetcdGateway j ? j : null;
     this.scheduler = scheduler;
@@ -115,7 +116,7 @@ public final class EtcdRegistryCore {
     this.watchOptions = new WatchOptions(config.requestTimeout(), config.leaseTtl(),
         config.pageLimit(), config.coalesce(), relistJitter(config.leaseTtl()));
     this.lister = new RangeLister(gateway, config.pageLimit());
-    this.keeper = new LeaseKeeper(gateway, codec, scheduler, leaseTtl, requestTimeout);
+    this.keeper = new LeaseKeeper(gateway, formats, scheduler, leaseTtl, requestTimeout);
     Duration probeTimeout = requestTimeout.compareTo(Duration.ofSeconds(1)) < 0
         ? requestTimeout : Duration.ofSeconds(1);
     this.monitor = new ConnectionMonitor(gateway, scheduler, config.keyPrefix(),
@@ -149,7 +150,7 @@ public final class EtcdRegistryCore {
   public void register(ServiceInstance instance) {
     checkOpen();
     CompletableFuture<Void> done = new CompletableFuture<>();
-    String key = codec.key(instance);
+    String key = describeKey(instance);
     run(() -> {
       keeper.register(instance, done);
       watchOwnKeys(instance.serviceName());
@@ -161,7 +162,10 @@ public final class EtcdRegistryCore {
       Throwable cause = e instanceof ExecutionException ? EtcdErrors.unwrap(e) : keeper.lastError();
       if (e instanceof TimeoutException) {
         // a put may still land; delete it so a failed register() leaves nothing behind
-        gateway.delete(key);
+        run(() -> gateway.deleteAll(keeper.keys(instance)));
+      }
+      if (cause instanceof IllegalArgumentException) {
+        throw new IllegalArgumentException(cause.getMessage(), cause);
       }
       String why = cause == null ? " (etcd did not answer)" : ": " + EtcdErrors.describe(cause);
       throw new RegistryException("Could not register " + key + " in etcd at " + description
@@ -177,48 +181,66 @@ public final class EtcdRegistryCore {
     if (closed.get()) {
       return;
     }
-    String key = codec.key(instance);
-    await(supplyOnState(() -> {
+    String key = describeKey(instance);
+    List<String> keys = await(supplyOnState(() -> {
       keeper.forget(instance);
-      return null;
+      return keeper.keys(instance);
     }), "deregister " + key);
-    retrying(() -> gateway.delete(key), "deregister " + key);
+    retrying(() -> gateway.deleteAll(keys), "deregister " + key);
   }
 
   /** See {@link Registry#watch}. */
   public Registry.Watch watch(String serviceName, Registry.Listener listener) {
     checkOpen();
+    if (formats.size() == 1) {
+      return watch(0, serviceName, listener);
+    }
+    FormatMerge.Listener merged = new FormatMerge.Listener(formats, listener);
+    List<Registry.Watch> parts = new ArrayList<>();
+    for (int i = 0; i < formats.size(); i++) {
+      parts.add(watch(i, serviceName, merged.part(i)));
+    }
+    return () -> parts.forEach(Registry.Watch::cancel);
+  }
+
+  private Registry.Watch watch(int format, String serviceName, Registry.Listener listener) {
     ServiceWatcher.Subscription subscription = new ServiceWatcher.Subscription(serviceName,
         listener, s -> {
           subscriptions.remove(s);
           try {
-            scheduler.execute(() -> detach(serviceName, s));
+            scheduler.execute(() -> detach(format, serviceName, s));
           } catch (RejectedExecutionException e) {
             // the registry is closed: nothing left to detach from
           }
         });
     subscriptions.add(subscription);
-    run(() -> watcher(serviceName).add(subscription));
+    run(() -> watcher(format, serviceName).add(subscription));
     return subscription;
   }
 
-  /** See {@link Registry#lookup}: a paged, linearizable list. */
+  /** See {@link Registry#lookup}: a paged, linearizable list per format, merged. */
   public List<ServiceInstance> lookup(String serviceName) {
     checkOpen();
-    String prefix = codec.servicePrefix(serviceName);
-    RangeLister.Listing listing = retrying(() -> lister.list(prefix, false),
-        "lookup " + serviceName);
-    List<ServiceInstance> result = new ArrayList<>();
-    for (Record record : listing.records()) {
-      try {
-        result.add(codec.decode(serviceName, record.key(), record.value()));
-      } catch (InstanceRecordCodec.MalformedRecordException e) {
-        logger.debug("lookup({}) skips malformed record {}: {}", serviceName, record.key(),
-            e.getMessage());
+    List<List<ServiceInstance>> perFormat = new ArrayList<>();
+    for (RecordFormat format : formats) {
+      String prefix = format.servicePrefix(serviceName);
+      RangeLister.Listing listing = retrying(() -> lister.list(prefix, false),
+          "lookup " + serviceName);
+      List<ServiceInstance> result = new ArrayList<>();
+      for (Record record : listing.records()) {
+        try {
+          ServiceInstance instance = format.decode(serviceName, record.key(), record.value());
+          if (instance != null) {
+            result.add(instance);
+          }
+        } catch (IllegalArgumentException e) {
+          logger.debug("lookup({}) skips malformed record {}: {}", serviceName, record.key(),
+              e.getMessage());
+        }
       }
+      perFormat.add(result);
     }
-    result.sort(BY_ENDPOINT);
-    return List.copyOf(result);
+    return FormatMerge.merge(formats, perFormat);
   }
 
   /** The watch streams opened so far by this registry; for tests and benchmarks. */
@@ -291,10 +313,10 @@ public final class EtcdRegistryCore {
 
   // ---- on the state scheduler
 
-  private ServiceWatcher watcher(String serviceName) {
-    return watchers.computeIfAbsent(serviceName, name -> {
-      ServiceWatcher watcher = new ServiceWatcher(name, gateway, codec, scheduler, notifier,
-          watchOptions);
+  private ServiceWatcher watcher(int format, String serviceName) {
+    return watchers.computeIfAbsent(format + "/" + serviceName, k -> {
+      ServiceWatcher watcher = new ServiceWatcher(serviceName, gateway, formats.get(format),
+          scheduler, notifier, watchOptions);
       watcher.start();
       return watcher;
     });
@@ -302,16 +324,23 @@ public final class EtcdRegistryCore {
 
   private void watchOwnKeys(String serviceName) {
     if (selfWatched.add(serviceName)) {
-      watcher(serviceName).addKeyCheck(keeper);
+      for (int i = 0; i < formats.size(); i++) {
+        watcher(i, serviceName).addKeyCheck(keeper.check(i));
+      }
     }
   }
 
-  private void detach(String serviceName, ServiceWatcher.Subscription subscription) {
-    ServiceWatcher watcher = watchers.get(serviceName);
+  private void detach(int format, String serviceName, ServiceWatcher.Subscription subscription) {
+    ServiceWatcher watcher = watchers.get(format + "/" + serviceName);
     if (watcher != null && watcher.remove(subscription)) {
       watcher.close();
-      watchers.remove(serviceName);
+      watchers.remove(format + "/" + serviceName);
     }
+  }
+
+  /** The key of {@code instance} in the first format, for messages. */
+  private String describeKey(ServiceInstance instance) {
+    return formats.get(0).key(instance, 0) + (formats.size() > 1 ? " (and its other formats)" : "");
   }
 
   // ---- helpers

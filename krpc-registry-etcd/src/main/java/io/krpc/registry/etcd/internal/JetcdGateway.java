@@ -100,6 +100,14 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
   }
 
   @Override
+  public CompletableFuture<Void> deleteAll(List<String> keys) {
+    Op[] deletes = keys.stream()
+        .map(k -> Op.delete(bytes(k), io.etcd.jetcd.options.DeleteOption.DEFAULT))
+        .toArray(Op[]::new);
+    return connection.client().getKVClient().txn().Then(deletes).commit().thenApply(r -> null);
+  }
+
+  @Override
   public Watch watch(String prefix, long fromRevision, WatchListener listener) {
     return mux.watch(prefix, fromRevision, listener);
   }

@@ -2,10 +2,10 @@ package io.krpc.registry.etcd.internal;
 
 import io.krpc.common.Backoff;
 import io.krpc.registry.ServiceInstance;
+import io.krpc.registry.etcd.RecordFormat;
 import io.krpc.registry.etcd.internal.EtcdGateway.Record;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,21 +17,21 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps one registry's instances in etcd: one lease, kept alive every TTL/3, with every instance
- * put under it. Whenever the lease may be lost (a keep-alive fails or finds it gone, etcd
+ * put under it in every {@link RecordFormat} of the registry. Whenever the lease may be lost (a keep-alive fails or finds it gone, etcd
  * restarted or lost its data, a key of ours was deleted by someone else) it checks the lease,
  * grants a new one when needed and puts every instance again, retrying with capped exponential
  * backoff for as long as the registry is open.
  *
  * <p>Records are encoded in one place ({@link #registration}), through the registry's {@link
- * InstanceRecordCodec}.
+ * RecordFormat}s.
  *
  * <p>Confined to the registry's {@link StateScheduler}: every method must be called on it.
  */
-public final class LeaseKeeper implements ServiceWatcher.KeyCheck {
+public final class LeaseKeeper {
   private static final Logger logger = LoggerFactory.getLogger(LeaseKeeper.class);
 
   private final EtcdGateway gateway;
-  private final InstanceRecordCodec codec;
+  private final List<RecordFormat> formats;
   private final StateScheduler scheduler;
   private final long ttlSeconds;
   private final long timeoutNanos;
@@ -46,10 +46,10 @@ public final class LeaseKeeper implements ServiceWatcher.KeyCheck {
   private boolean closed;
   private volatile @Nullable Throwable lastError;
 
-  LeaseKeeper(EtcdGateway gateway, InstanceRecordCodec codec, StateScheduler scheduler,
+  LeaseKeeper(EtcdGateway gateway, List<RecordFormat> formats, StateScheduler scheduler,
       Duration leaseTtl, Duration requestTimeout) {
     this.gateway = gateway;
-    this.codec = codec;
+    this.formats = List.copyOf(formats);
     this.scheduler = scheduler;
     this.ttlSeconds = Math.max(1, (leaseTtl.toMillis() + 999) / 1000);
     this.timeoutNanos = requestTimeout.toNanos();
@@ -61,18 +61,27 @@ public final class LeaseKeeper implements ServiceWatcher.KeyCheck {
       done.completeExceptionally(new IllegalStateException("EtcdRegistry is closed"));
       return;
     }
+    String key = identity(instance);
+    for (Registration other : desired.values()) {
+      String clash = other.key.equals(key) ? null : sharedKey(instance, other.instance);
+      if (clash != null) {
+        done.completeExceptionally(new IllegalArgumentException("instance " + key
+            + " would overwrite " + other.key + " under the key " + clash
+            + " (a registry holds one instance per key; use another registry)"));
+        return;
+      }
+    }
     Registration registration = registration(instance);
-    String key = registration.record.key();
     Registration previous = desired.put(key, registration);
     if (previous != null) {
       previous.waiters.forEach(w -> w.complete(null));
     }
     registration.waiters.add(done);
     if (leaseId != 0 && !syncing && !recovering) {
-      timed(gateway.put(registration.record, leaseId))
+      timed(gateway.putAll(registration.records(formats, leaseId), leaseId))
           .whenCompleteAsync((revision, error) -> {
             if (desired.get(key) != registration) {
-              deleteIfForgotten(key);
+              deleteIfForgotten(registration);
               return;
             }
             if (error == null) {
@@ -86,19 +95,45 @@ public final class LeaseKeeper implements ServiceWatcher.KeyCheck {
     }
   }
 
-  /** The one place an instance becomes a stored record. */
+  /** The one place an instance becomes stored values, one per format. */
   private Registration registration(ServiceInstance instance) {
-    return new Registration(instance, new Record(codec.key(instance), codec.encode(instance), 0));
+    byte[][] values = new byte[formats.size()][];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = formats.get(i).encode(instance);
+    }
+    return new Registration(identity(instance), instance, values);
   }
 
-  /** The key {@code instance} is stored under. */
-  String key(ServiceInstance instance) {
-    return codec.key(instance);
+  /**
+   * The keys {@code instance} has (or would have) in etcd in every format, under the current
+   * lease.
+   */
+  List<String> keys(ServiceInstance instance) {
+    List<String> keys = new ArrayList<>();
+    for (RecordFormat format : formats) {
+      keys.add(format.key(instance, leaseId));
+    }
+    return keys;
+  }
+
+  /** The name of {@code instance} in messages and in this keeper: service and endpoint. */
+  static String identity(ServiceInstance instance) {
+    return instance.serviceName() + "/" + instance.endpoint();
+  }
+
+  private @Nullable String sharedKey(ServiceInstance a, ServiceInstance b) {
+    for (RecordFormat format : formats) {
+      String key = format.key(a, 1);
+      if (key.equals(format.key(b, 1))) {
+        return key;
+      }
+    }
+    return null;
   }
 
   /** Forgets {@code instance} (if it is still the one registered) so it is not put back. */
   void forget(ServiceInstance instance) {
-    Registration registration = desired.remove(codec.key(instance));
+    Registration registration = desired.remove(identity(instance));
     if (registration != null) {
       registration.waiters.forEach(w -> w.completeExceptionally(
           new IllegalStateException("deregistered before etcd confirmed the registration")));
@@ -107,45 +142,36 @@ public final class LeaseKeeper implements ServiceWatcher.KeyCheck {
 
   /** Forgets {@code instance}'s key if it still holds exactly {@code instance}. */
   void forgetIfSame(ServiceInstance instance) {
-    Registration registration = desired.get(codec.key(instance));
+    Registration registration = desired.get(identity(instance));
     if (registration != null && registration.instance.equals(instance)) {
-      desired.remove(registration.record.key());
+      desired.remove(registration.key);
     }
   }
 
   /**
-   * Checks watched keys of {@code serviceName}: an instance of ours missing from them (or
-   * changed) at or after the revision we wrote it at is put back. Only the changed keys are
-   * looked at, so a change costs the same whatever the size of the service.
+   * The check of format {@code formatIndex}'s watcher: an instance of ours missing from its
+   * changed keys (or changed) at or after the revision we wrote it at is put back. Only this
+   * registry's own instances of the service are looked at, and only against the changed keys,
+   * so a change costs the same whatever the size of the service.
    */
-  @Override
-  public void check(String serviceName, long revision, Map<String, ServiceInstance> instances,
-      @Nullable Collection<String> keys) {
-    if (keys == null) {
+  ServiceWatcher.KeyCheck check(int formatIndex) {
+    RecordFormat format = formats.get(formatIndex);
+    return (serviceName, revision, instances, keys) -> {
       for (Registration registration : desired.values()) {
-        if (registration.instance.serviceName().equals(serviceName)) {
-          checkOne(registration, revision, instances);
+        if (!registration.instance.serviceName().equals(serviceName)) {
+          continue;
+        }
+        String key = format.key(registration.instance, leaseId);
+        if ((keys == null || keys.contains(key)) && registration.confirmedRevision > 0
+            && revision >= registration.confirmedRevision
+            && !registration.readBack(formatIndex, format, key).equals(instances.get(key))) {
+          logger.warn("Registration {} disappeared from etcd (deleted by someone else or lease "
+              + "lost); putting it back", key);
+          registration.confirmedRevision = 0;
+          requestSync("key deleted");
         }
       }
-    } else {
-      for (String key : keys) {
-        Registration registration = desired.get(key);
-        if (registration != null) {
-          checkOne(registration, revision, instances);
-        }
-      }
-    }
-  }
-
-  private void checkOne(Registration registration, long revision,
-      Map<String, ServiceInstance> instances) {
-    if (registration.confirmedRevision > 0 && revision >= registration.confirmedRevision
-        && !registration.instance.equals(instances.get(registration.record.key()))) {
-      logger.warn("Registration {} disappeared from etcd (deleted by someone else or lease "
-          + "lost); putting it back", registration.record.key());
-      registration.confirmedRevision = 0;
-      requestSync("key deleted");
-    }
+    };
   }
 
   /** Called when etcd answers again after an outage, restarted or lost its data. */
@@ -222,7 +248,7 @@ public final class LeaseKeeper implements ServiceWatcher.KeyCheck {
       return CompletableFuture.completedFuture(new Synced(pending.leaseId, 0, List.of()));
     }
     List<Record> records = new ArrayList<>();
-    pending.registrations.forEach(r -> records.add(r.record));
+    pending.registrations.forEach(r -> records.addAll(r.records(formats, pending.leaseId)));
     return timed(gateway.putAll(records, pending.leaseId))
         .thenApply(revision -> new Synced(pending.leaseId, revision, pending.registrations));
   }
@@ -238,10 +264,10 @@ public final class LeaseKeeper implements ServiceWatcher.KeyCheck {
     recovering = false;
     backoff.reset();
     for (Registration registration : result.registrations) {
-      if (desired.get(registration.record.key()) == registration) {
+      if (desired.get(registration.key) == registration) {
         registration.confirmed(result.revision);
       } else {
-        deleteIfForgotten(registration.record.key());
+        deleteIfForgotten(registration);
       }
     }
     scheduleKeepAlive();
@@ -251,11 +277,12 @@ public final class LeaseKeeper implements ServiceWatcher.KeyCheck {
    * A put that was in flight while its instance was deregistered may have written the key after
    * the deregistration's delete: delete it again unless it was registered anew meanwhile.
    */
-  private void deleteIfForgotten(String key) {
-    if (!desired.containsKey(key)) {
-      timed(gateway.delete(key)).whenComplete((r, e) -> {
+  private void deleteIfForgotten(Registration registration) {
+    if (!desired.containsKey(registration.key)) {
+      timed(gateway.deleteAll(keys(registration.instance))).whenComplete((r, e) -> {
         if (e != null) {
-          logger.debug("Could not delete deregistered key {}; it expires with the lease", key, e);
+          logger.debug("Could not delete deregistered keys of {}; they expire with the lease",
+              registration.key, e);
         }
       });
     }
@@ -352,14 +379,41 @@ public final class LeaseKeeper implements ServiceWatcher.KeyCheck {
   private record Synced(long leaseId, long revision, List<Registration> registrations) {}
 
   private static final class Registration {
+    final String key;
     final ServiceInstance instance;
-    final Record record;
+    final byte[][] values;
+    // what each format's watcher reads back from our own value (formats drop some fields)
+    final Object[] readBack;
     final List<CompletableFuture<Void>> waiters = new ArrayList<>();
     long confirmedRevision;
 
-    Registration(ServiceInstance instance, Record record) {
+    Registration(String key, ServiceInstance instance, byte[][] values) {
+      this.key = key;
       this.instance = instance;
-      this.record = record;
+      this.values = values;
+      this.readBack = new Object[values.length];
+    }
+
+    List<Record> records(List<RecordFormat> formats, long lease) {
+      List<Record> records = new ArrayList<>(values.length);
+      for (int i = 0; i < values.length; i++) {
+        records.add(new Record(formats.get(i).key(instance, lease), values[i], 0));
+      }
+      return records;
+    }
+
+    Object readBack(int index, RecordFormat format, String key) {
+      if (readBack[index] == null) {
+        ServiceInstance decoded = null;
+        try {
+          decoded = format.decode(instance.serviceName(), key, values[index]);
+        } catch (IllegalArgumentException e) {
+          logger.warn("Format {} cannot read back its own record of {}: {}", format, this.key,
+              e.getMessage());
+        }
+        readBack[index] = decoded == null ? instance : decoded;
+      }
+      return readBack[index];
     }
 
     void confirmed(long revision) {

@@ -4,6 +4,7 @@ import io.krpc.common.Backoff;
 import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
+import io.krpc.registry.etcd.RecordFormat;
 import io.krpc.registry.etcd.internal.EtcdGateway.Change;
 import io.krpc.registry.etcd.internal.EtcdGateway.Record;
 import java.time.Duration;
@@ -37,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * changes reaches listeners as one snapshot. A change costs in proportion to itself (one decode,
  * one map update, a check of that key by the lease keeper); only a delivered snapshot copies the
  * instance list, once per interval. Records are decoded in one place ({@link #decode}), through
- * the registry's {@link InstanceRecordCodec}.
+ * the watcher's {@link RecordFormat} (one watcher per service and format).
  *
  * <p>Confined to the registry's {@link StateScheduler}: every method must be called on it;
  * listener callbacks are handed to the notifier executor.
@@ -62,7 +63,7 @@ public final class ServiceWatcher {
   private final String prefix;
   private final EtcdGateway gateway;
   private final RangeLister lister;
-  private final InstanceRecordCodec codec;
+  private final RecordFormat format;
   private final StateScheduler scheduler;
   private final Executor notifier;
   private final WatchOptions options;
@@ -89,13 +90,13 @@ public final class ServiceWatcher {
   private long holdEmptyUntilNanos;
   private boolean closed;
 
-  ServiceWatcher(String serviceName, EtcdGateway gateway, InstanceRecordCodec codec,
+  ServiceWatcher(String serviceName, EtcdGateway gateway, RecordFormat format,
       StateScheduler scheduler, Executor notifier, WatchOptions options) {
     this.serviceName = serviceName;
-    this.prefix = codec.servicePrefix(serviceName);
+    this.prefix = format.servicePrefix(serviceName);
     this.gateway = gateway;
     this.lister = new RangeLister(gateway, options.pageLimit());
-    this.codec = codec;
+    this.format = format;
     this.scheduler = scheduler;
     this.notifier = notifier;
     this.options = options;
@@ -253,20 +254,25 @@ public final class ServiceWatcher {
   private void decode(String key, byte[] value, long modRevision) {
     ServiceInstance instance;
     try {
-      instance = codec.decode(serviceName, key, value);
-    } catch (InstanceRecordCodec.MalformedRecordException e) {
+      instance = format.decode(serviceName, key, value);
+    } catch (IllegalArgumentException e) {
       if (instances.remove(key) != null) {
         changed = true;
       }
       Long previous = warned.put(key, modRevision);
       if (previous == null || previous != modRevision) {
-        logger.warn("Skipping malformed etcd record {} (revision {}): {}", key, modRevision,
-            e.getMessage());
+        logger.warn("Skipping malformed etcd record {} (revision {}, format {}): {}", key,
+            modRevision, format.name(), e.getMessage());
       }
       return;
     }
     warned.remove(key);
-    if (!instance.equals(instances.put(key, instance))) {
+    if (instance == null) {
+      // well formed but not routable (disabled, deleted, no gRPC endpoint)
+      if (instances.remove(key) != null) {
+        changed = true;
+      }
+    } else if (!instance.equals(instances.put(key, instance))) {
       changed = true;
     }
   }

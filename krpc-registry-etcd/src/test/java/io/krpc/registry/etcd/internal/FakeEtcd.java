@@ -158,6 +158,15 @@ final class FakeEtcd implements EtcdGateway {
   }
 
   @Override
+  public CompletableFuture<Void> deleteAll(List<String> keys) {
+    calls.add("deleteAll");
+    return answer(() -> {
+      keys.forEach(this::remove);
+      return null;
+    });
+  }
+
+  @Override
   public Watch watch(String prefix, long fromRevision, WatchListener listener) {
     calls.add("watch");
     FakeWatch watch = new FakeWatch(prefix, fromRevision, listener);

@@ -53,6 +53,11 @@ class ForwardingGateway implements EtcdGateway {
   }
 
   @Override
+  public CompletableFuture<Void> deleteAll(List<String> keys) {
+    return delegate.deleteAll(keys);
+  }
+
+  @Override
   public Watch watch(String prefix, long fromRevision, WatchListener listener) {
     return delegate.watch(prefix, fromRevision, listener);
   }

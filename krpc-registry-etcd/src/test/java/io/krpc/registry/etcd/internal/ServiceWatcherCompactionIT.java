@@ -53,7 +53,8 @@ class ServiceWatcherCompactionIT {
         }
       };
       put(raw, codec, first);
-      ServiceWatcher watcher = new ServiceWatcher("compacted", gateway, codec, state, notifier,
+      ServiceWatcher watcher = new ServiceWatcher("compacted", gateway,
+          new KrpcRecordFormat("/krpc/services/"), state, notifier,
           new WatchOptions(Duration.ofSeconds(5), Duration.ofSeconds(2), 1000, Duration.ZERO,
               Duration.ZERO));
       List<List<ServiceInstance>> snapshots = new CopyOnWriteArrayList<>();

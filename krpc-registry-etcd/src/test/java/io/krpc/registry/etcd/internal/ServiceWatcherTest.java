@@ -20,7 +20,8 @@ class ServiceWatcherTest {
   private final Recorder listener = new Recorder();
 
   private ServiceWatcher watcher(int pageLimit, Duration coalesce) {
-    ServiceWatcher watcher = new ServiceWatcher("greeter", etcd, codec, time, Runnable::run,
+    ServiceWatcher watcher = new ServiceWatcher("greeter", etcd,
+        new KrpcRecordFormat("/krpc/services/"), time, Runnable::run,
         new WatchOptions(Duration.ofSeconds(2), Duration.ofSeconds(3), pageLimit, coalesce,
             Duration.ofMillis(500)));
     time.execute(() -> {
