@@ -60,6 +60,7 @@ final class WatchMux {
   private long lastHeardNanos;
   private long progressAskedNanos = -1;
   private int streamsOpened;
+  private boolean freshTokenTried;
   private boolean closed;
 
   WatchMux(WatchTransport transport, StateScheduler scheduler, Duration progressInterval) {
@@ -216,6 +217,17 @@ final class WatchMux {
     Entry entry = creating;
     creating = null;
     if (entry != null) {
+      if (response.getCanceled() && !entry.cancelled && response.getCompactRevision() == 0
+          && response.getCancelReason().contains("permission denied") && !freshTokenTried
+          && stream != null) {
+        // etcd 3.4 refuses a watch whose stream's token it no longer knows (it restarted) as
+        // "permission denied": fetch a fresh token on a new stream once before believing it
+        freshTokenTried = true;
+        toCreate.addFirst(entry);
+        restart(new IllegalStateException("etcdserver: invalid auth token (watch refused as "
+            + "permission denied; authenticating again)"));
+        return;
+      }
       if (response.getCanceled()) {
         if (!entry.cancelled) {
           ended(entry, response);
@@ -226,6 +238,7 @@ final class WatchMux {
         entry.watchId = response.getWatchId();
         active.put(entry.watchId, entry);
         backoff.reset();
+        freshTokenTried = false;
         if (entry.interrupted) {
           entry.interrupted = false;
           entry.listener.onResumed();

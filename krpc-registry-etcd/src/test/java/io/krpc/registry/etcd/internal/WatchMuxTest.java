@@ -99,8 +99,11 @@ class WatchMuxTest {
     mux.watch("/p/b/", 3, b);
     transport.answer(WatchResponse.newBuilder().setCreated(true).setCanceled(true)
         .setCompactRevision(9).setWatchId(-1).build());
-    transport.answer(WatchResponse.newBuilder().setCreated(true).setCanceled(true)
-        .setCancelReason("etcdserver: permission denied").setWatchId(-1).build());
+    WatchResponse denied = WatchResponse.newBuilder().setCreated(true).setCanceled(true)
+        .setCancelReason("etcdserver: permission denied").setWatchId(-1).build();
+    transport.answer(denied);   // first: maybe a stale token, so a new stream with a fresh one
+    time.runDue();
+    transport.answer(denied);   // refused again: that is what it is
     assertThat(a.compacted).isEqualTo(9);
     assertThat(b.failure).hasMessageContaining("permission denied");
   }
@@ -114,6 +117,21 @@ class WatchMuxTest {
     time.runDue();
     assertThat(transport.tokenRejections).isEqualTo(1);
     assertThat(transport.opened).isEqualTo(2);
+  }
+
+  @Test
+  void aWatchRefusedAfterAnEtcdRestartGetsAFreshTokenOnceBeforeItFails() {
+    Events a = new Events();
+    mux.watch("/p/a/", 3, a);
+    WatchResponse denied = WatchResponse.newBuilder().setCreated(true).setCanceled(true)
+        .setCancelReason("etcdserver: permission denied").setWatchId(-1).build();
+    transport.answer(denied);
+    time.runDue();
+    assertThat(a.failure).isNull();
+    assertThat(transport.tokenRejections).isEqualTo(1);
+    assertThat(transport.opened).isEqualTo(2);
+    transport.answer(denied);
+    assertThat(a.failure).hasMessageContaining("permission denied");
   }
 
   @Test
