@@ -1,0 +1,226 @@
+package io.krpc.internal;
+
+import io.krpc.interceptor.internal.DaemonThreads;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionHandler;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * KRPC's default executor for handlers and client callbacks: as many workers as there are cores,
+ * plus one more thread for each worker that stays on one task longer than the stall threshold
+ * while other tasks wait. Short tasks thus run on a few hot threads (no thread wakes for each
+ * call, as in grpc-java's cached pool), and a task that blocks (JDBC, a file, a blocking stub)
+ * costs the others at most about the stall threshold before a fresh thread takes the queue.
+ *
+ * <p>A monitor thread looks at the workers every half stall threshold while any of them is busy
+ * and backs off to {@link #IDLE_CHECK} while the pool is idle; the first task after an idle spell
+ * wakes it. The extra threads it starts end after {@link #EXTRA_KEEP_ALIVE} without work. There is
+ * no upper bound, as with grpc-java's cached pool: a call that blocks for ever holds one thread,
+ * never the others. Long CPU-bound tasks also count as stalled (the pool cannot tell them apart
+ * from a blocking socket read, which the JVM reports as RUNNABLE too).
+ *
+ * <p>Thread-safe. {@link #shutdown()} stops the monitor and lets the workers finish what is queued;
+ * a task submitted after it runs on a thread of its own rather than being lost.
+ */
+public final class BlockingAwareExecutor implements Executor {
+  /** How long the monitor sleeps between checks while the pool is idle. */
+  static final Duration IDLE_CHECK = Duration.ofMillis(50);
+  /** How long a thread beyond the base count lives without work. */
+  static final Duration EXTRA_KEEP_ALIVE = Duration.ofSeconds(30);
+
+  private static final Logger logger = LoggerFactory.getLogger(BlockingAwareExecutor.class);
+  private static final ThreadLocal<Worker> CURRENT = new ThreadLocal<>();
+
+  private final int baseThreads;
+  private final long stallNanos;
+  private final long busyCheckNanos;
+  private final Set<Worker> workers = ConcurrentHashMap.newKeySet();
+  private final Pool pool;
+  private final Thread monitor;
+  // Set by the monitor before a long (idle) sleep; the next execute() wakes it.
+  private volatile boolean monitorIdle;
+  private volatile boolean shutdown;
+
+  /**
+   * A pool of {@code baseThreads} workers named {@code name-N} that adds a thread whenever fewer
+   * than {@code baseThreads} workers are free to take waiting tasks because the others have run
+   * one task for longer than {@code stallThreshold}.
+   */
+  public BlockingAwareExecutor(String name, int baseThreads, Duration stallThreshold) {
+    Checks.notNull(name, "name");
+    Checks.check(baseThreads >= 1, "baseThreads", baseThreads, ">= 1");
+    Checks.nonNegative(stallThreshold, "stallThreshold");
+    Checks.check(stallThreshold.toMillis() >= 1, "stallThreshold", stallThreshold, ">= 1 ms");
+    this.baseThreads = baseThreads;
+    this.stallNanos = stallThreshold.toNanos();
+    this.busyCheckNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(1), stallNanos / 2);
+    ThreadFactory daemons = DaemonThreads.factory(name);
+    this.pool = new Pool(baseThreads, tracked(daemons));
+    this.monitor = DaemonThreads.factory(name + "-monitor").newThread(this::monitorLoop);
+    monitor.start();
+  }
+
+  /** The default pool: one worker per core, a 5 ms stall threshold. */
+  public static BlockingAwareExecutor forCores(String name) {
+    return new BlockingAwareExecutor(
+        name, Runtime.getRuntime().availableProcessors(), Duration.ofMillis(5));
+  }
+
+  @Override
+  public void execute(Runnable task) {
+    pool.execute(task);
+    if (monitorIdle) {
+      monitorIdle = false;
+      LockSupport.unpark(monitor);
+    }
+  }
+
+  /** Stops the monitor; queued and running tasks finish, idle workers end. Idempotent. */
+  public void shutdown() {
+    shutdown = true;
+    pool.shutdown();
+    LockSupport.unpark(monitor);
+  }
+
+  /** Waits at most {@code timeout} for every worker to end; returns whether they had. */
+  public boolean awaitTermination(Duration timeout) throws InterruptedException {
+    return pool.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** Live worker threads, base and extra. */
+  public int threads() {
+    return workers.size();
+  }
+
+  /** Workers running one task for longer than the stall threshold, now. */
+  public int stalledThreads() {
+    return countStalled(System.nanoTime());
+  }
+
+  @Override
+  public String toString() {
+    return "BlockingAwareExecutor{base=" + baseThreads + ", threads=" + threads()
+        + ", queued=" + pool.getQueue().size() + ", shutdown=" + shutdown + "}";
+  }
+
+  private ThreadFactory tracked(ThreadFactory daemons) {
+    return task -> daemons.newThread(() -> {
+      Worker worker = new Worker();
+      CURRENT.set(worker);
+      workers.add(worker);
+      try {
+        task.run();
+      } finally {
+        workers.remove(worker);
+        CURRENT.remove();
+      }
+    });
+  }
+
+  private int countStalled(long now) {
+    int stalled = 0;
+    for (Worker worker : workers) {
+      long since = worker.runningSince;
+      if (since != 0 && now - since > stallNanos) {
+        stalled++;
+      }
+    }
+    return stalled;
+  }
+
+  private void monitorLoop() {
+    long sleep = busyCheckNanos;
+    while (!shutdown) {
+      if (sleep > busyCheckNanos) {
+        monitorIdle = true;
+      }
+      LockSupport.parkNanos(this, sleep);
+      monitorIdle = false;
+      if (shutdown) {
+        return;
+      }
+      try {
+        sleep = check() ? busyCheckNanos : Math.min(sleep * 2, IDLE_CHECK.toNanos());
+      } catch (RuntimeException e) {
+        logger.warn("Executor monitor check failed; trying again", e);
+        sleep = busyCheckNanos;
+      }
+    }
+  }
+
+  /** One look at the workers; grows or shrinks the pool. Returns whether any task was running. */
+  boolean check() {
+    long now = System.nanoTime();
+    int busy = 0;
+    int stalled = 0;
+    for (Worker worker : workers) {
+      long since = worker.runningSince;
+      if (since != 0) {
+        busy++;
+        if (now - since > stallNanos) {
+          stalled++;
+        }
+      }
+    }
+    int queued = pool.getQueue().size();
+    int free = workers.size() - stalled;
+    int core = pool.getCorePoolSize();
+    int wanted = baseThreads + stalled;
+    if (queued > 0 && free < baseThreads && wanted > core) {
+      // setCorePoolSize starts the missing threads at once for the queued tasks.
+      pool.setCorePoolSize(wanted);
+      logger.debug("{} of {} workers stalled with {} tasks queued; pool core now {}", stalled,
+          workers.size(), queued, wanted);
+    } else if (core > wanted && queued == 0) {
+      // Threads above the core end after EXTRA_KEEP_ALIVE without work.
+      pool.setCorePoolSize(wanted);
+    }
+    return busy > 0 || queued > 0;
+  }
+
+  /** Per-worker state read by the monitor. */
+  private static final class Worker {
+    // System.nanoTime() when the current task started, 0 while idle.
+    volatile long runningSince;
+  }
+
+  /** The thread pool, with hooks that stamp each task's start on its worker. */
+  private static final class Pool extends ThreadPoolExecutor {
+    Pool(int baseThreads, ThreadFactory threads) {
+      super(baseThreads, Integer.MAX_VALUE, EXTRA_KEEP_ALIVE.toNanos(), TimeUnit.NANOSECONDS,
+          new LinkedBlockingQueue<>(), threads, RUN_ON_OWN_THREAD);
+    }
+
+    @Override
+    protected void beforeExecute(Thread thread, Runnable task) {
+      Worker worker = CURRENT.get();
+      if (worker != null) {
+        long now = System.nanoTime();
+        worker.runningSince = now == 0 ? 1 : now;
+      }
+    }
+
+    @Override
+    protected void afterExecute(Runnable task, Throwable failure) {
+      Worker worker = CURRENT.get();
+      if (worker != null) {
+        worker.runningSince = 0;
+      }
+    }
+  }
+
+  /** After shutdown: late callbacks of a call still run, on a thread of their own. */
+  private static final RejectedExecutionHandler RUN_ON_OWN_THREAD = (task, executor) -> {
+    logger.debug("Task submitted after shutdown; running it on a thread of its own");
+    DaemonThreads.factory("krpc-late-task").newThread(task).start();
+  };
+}
