@@ -61,7 +61,11 @@ class BlockingAwareExecutorTest {
     }
     // With one base worker, 20 tasks that never end can only all start on 20 threads.
     assertThat(blocked.await(10, TimeUnit.SECONDS)).isTrue();
-    assertThat(pool.threads()).isGreaterThanOrEqualTo(20);
+    assertThat(pool.threads() + pool.overflowThreads()).isGreaterThanOrEqualTo(20);
+    // Each stalled worker was replaced, so that one stays free for short tasks.
+    CountDownLatch ran = new CountDownLatch(1);
+    pool.execute(ran::countDown);
+    assertThat(ran.await(10, TimeUnit.SECONDS)).isTrue();
   }
 
   @Test
