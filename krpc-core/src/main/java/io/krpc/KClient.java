@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,17 +50,25 @@ public final class KClient implements AutoCloseable {
 
   private static final Logger logger = LoggerFactory.getLogger(KClient.class);
 
+  /** The shortest keepalive time grpc-java honours; it raises shorter ones to this. */
+  static final Duration MIN_KEEPALIVE_TIME = Duration.ofSeconds(10);
+  /** KClient's default keepalive: a PING after 30 s without reads, dead after 10 s more. */
+  static final Duration DEFAULT_KEEPALIVE_TIME = Duration.ofSeconds(30);
+  static final Duration DEFAULT_KEEPALIVE_TIMEOUT = Duration.ofSeconds(10);
+
   private final ManagedChannel channel;
   private final String target;
   private final Duration closeTimeout;
+  private final InterceptorChains.ChainResources resources;
   // The shared default executor until close() gives it back; null with the user's executor.
   private final AtomicReference<Executor> sharedExecutor;
 
   private KClient(ManagedChannel channel, String target, Duration closeTimeout,
-      Executor sharedExecutor) {
+      InterceptorChains.ChainResources resources, Executor sharedExecutor) {
     this.channel = channel;
     this.target = target;
     this.closeTimeout = closeTimeout;
+    this.resources = resources;
     this.sharedExecutor = new AtomicReference<>(sharedExecutor);
   }
 
@@ -88,6 +97,16 @@ public final class KClient implements AutoCloseable {
     return target;
   }
 
+  /** The registry this client's {@code prpc_client_*} metrics go to. */
+  public MeterRegistry meterRegistry() {
+    return resources.meterRegistry();
+  }
+
+  /** The port of the client's Prometheus {@code /metrics} endpoint, or -1 when none was started. */
+  public int metricsPort() {
+    return resources.metricsPort();
+  }
+
   /**
    * Shuts the channel down gracefully: new calls are refused, calls in flight finish within the
    * close timeout, then what is left is cancelled. Idempotent; blocks until done.
@@ -105,6 +124,7 @@ public final class KClient implements AutoCloseable {
       Thread.currentThread().interrupt();
       channel.shutdownNow();
     } finally {
+      resources.close();
       Executor shared = sharedExecutor.getAndSet(null);
       if (shared != null) {
         DefaultExecutor.release(shared);
@@ -136,6 +156,13 @@ public final class KClient implements AutoCloseable {
     private int throttlingMaxTokens = 100;
     private double throttlingTokenRatio = 0.1;
     private final InterceptorChains.ClientOptions chainOptions = new InterceptorChains.ClientOptions();
+    private Duration timeout;
+    private final List<MethodPolicy> methodPolicies = new ArrayList<>();
+    private Duration keepAliveTime = DEFAULT_KEEPALIVE_TIME;
+    private Duration keepAliveTimeout = DEFAULT_KEEPALIVE_TIMEOUT;
+    private boolean keepAliveWithoutCalls;
+    private final List<Consumer<? super ManagedChannelBuilder<?>>> channelCustomizers =
+        new ArrayList<>();
 
     private Builder(String serviceName, String fixedTarget) {
       this.serviceName = serviceName;
@@ -190,9 +217,96 @@ public final class KClient implements AutoCloseable {
       return this;
     }
 
-    /** Where client metrics go; default Micrometer's global registry ({@code Metrics.globalRegistry}). */
+    /**
+     * Where the client's {@code prpc_client_*} metrics go; default a new {@code
+     * PrometheusMeterRegistry} for this client (see {@link KClient#meterRegistry()}), read through
+     * {@link #metricsPort} or your own scrape. Pass a server's {@link KServer#meterRegistry()} to
+     * serve client and server metrics on one endpoint. With {@link #metricsPort} it must be a
+     * {@code PrometheusMeterRegistry}.
+     */
     public Builder meterRegistry(MeterRegistry meterRegistry) {
       chainOptions.meterRegistry = notNull(meterRegistry, "meterRegistry");
+      return this;
+    }
+
+    /**
+     * Serves the client's metrics as Prometheus text at {@code http://<host>:<port>/metrics},
+     * started by {@link #build()} and stopped by {@link KClient#close()}; 0 picks a free port (see
+     * {@link KClient#metricsPort()}). Default: no endpoint.
+     */
+    public Builder metricsPort(int metricsPort) {
+      chainOptions.metricsPort = Checks.port(metricsPort, "metricsPort");
+      return this;
+    }
+
+    /**
+     * HTTP/2 keepalive: after {@code time} without reading anything from a connection that has
+     * calls in flight, send a PING; when no answer comes within {@code timeout}, close the
+     * connection, failing its calls with UNAVAILABLE, and stop picking that server until it
+     * connects again. This is what routes around a server that froze (a paused VM, SIGSTOP, a
+     * half-open connection) in seconds, where TCP alone takes minutes. {@code time} >= 10 s
+     * (grpc-java's floor), {@code timeout} > 0. Default 30 s and 10 s. A KServer accepts pings
+     * this often by default (see {@link KServer.Builder#permitKeepAliveTime}); other servers
+     * answer pings sent more often than they permit (grpc-java and grpc-go: every 5 min) with
+     * GOAWAY {@code too_many_pings}.
+     */
+    public Builder keepAlive(Duration time, Duration timeout) {
+      notNull(time, "keepAlive time");
+      notNull(timeout, "keepAlive timeout");
+      check(time.compareTo(MIN_KEEPALIVE_TIME) >= 0, "keepAlive time", time,
+          ">= 10 s; grpc-java raises shorter times to 10 s");
+      check(!timeout.isNegative() && !timeout.isZero(), "keepAlive timeout", timeout, "> 0");
+      this.keepAliveTime = time;
+      this.keepAliveTimeout = timeout;
+      return this;
+    }
+
+    /** Turns keepalive off: a frozen server keeps its connection until TCP gives up. */
+    public Builder noKeepAlive() {
+      this.keepAliveTime = null;
+      this.keepAliveTimeout = null;
+      return this;
+    }
+
+    /**
+     * Whether keepalive PINGs go out also while a connection has no call in flight, so an idle
+     * connection to a dead server is found before the next call needs it; default false. A KServer
+     * permits this by default ({@link KServer.Builder#permitKeepAliveWithoutCalls}).
+     */
+    public Builder keepAliveWithoutCalls(boolean enabled) {
+      this.keepAliveWithoutCalls = enabled;
+      return this;
+    }
+
+    /**
+     * Customises the grpc-java {@link ManagedChannelBuilder} for what KRPC does not wrap (flow
+     * control windows, user agent, idle timeout, ...). Runs in {@link #build()} after every KRPC
+     * setting has been applied to the builder, so what it sets wins over KRPC's; repeatable, run
+     * in the order given. It must not call {@code build()}.
+     */
+    public Builder channelCustomizer(Consumer<? super ManagedChannelBuilder<?>> customizer) {
+      channelCustomizers.add(notNull(customizer, "channelCustomizer"));
+      return this;
+    }
+
+    /**
+     * The default deadline of calls of every method, > 0 (a call's own earlier deadline wins);
+     * default none. {@link #methodPolicy} sets it per service or method.
+     */
+    public Builder timeout(Duration timeout) {
+      notNull(timeout, "timeout");
+      check(!timeout.isNegative() && !timeout.isZero(), "timeout", timeout, "> 0");
+      this.timeout = timeout;
+      return this;
+    }
+
+    /**
+     * Retry, hedging and timeout for one gRPC service or method, replacing the client-wide {@link
+     * #retry}, {@link #hedging} and {@link #timeout} for it (the most specific policy applies
+     * whole, as in grpc's method config); repeatable, one policy per service or method.
+     */
+    public Builder methodPolicy(MethodPolicy policy) {
+      methodPolicies.add(notNull(policy, "methodPolicy"));
       return this;
     }
 
@@ -238,7 +352,10 @@ public final class KClient implements AutoCloseable {
       return this;
     }
 
-    /** Retries failed calls of every method per {@code policy}; default: no retries. */
+    /**
+     * Retries failed calls of every method without a {@link #methodPolicy} per {@code policy};
+     * default: no retries.
+     */
     public Builder retry(RetryPolicy policy) {
       this.retryPolicy = notNull(policy, "retry");
       return this;
@@ -270,7 +387,10 @@ public final class KClient implements AutoCloseable {
       return this;
     }
 
-    /** Hedges calls of every method per {@code policy}; default: no hedging. */
+    /**
+     * Hedges calls of every method without a {@link #methodPolicy} per {@code policy}; default: no
+     * hedging.
+     */
     public Builder hedging(HedgingPolicy policy) {
       this.hedgingPolicy = notNull(policy, "hedging");
       return this;
@@ -331,15 +451,13 @@ public final class KClient implements AutoCloseable {
         throw new IllegalStateException("retry: " + retryPolicy + " and hedging: " + hedgingPolicy
             + " (expected: at most one of retry and hedging)");
       }
-      if (retryPolicy != null || hedgingPolicy != null) {
-        Map<String, Object> methodConfig = new LinkedHashMap<>();
-        methodConfig.put("name", List.of(Map.of()));
-        if (retryPolicy != null) {
-          methodConfig.put("retryPolicy", retryPolicy.toServiceConfig());
-        } else {
-          methodConfig.put("hedgingPolicy", hedgingPolicy.toServiceConfig());
-        }
-        serviceConfig.put("methodConfig", List.of(methodConfig));
+      List<Map<String, Object>> methodConfigs =
+          MethodPolicy.methodConfigs(methodPolicies, retryPolicy, hedgingPolicy, timeout);
+      if (!methodConfigs.isEmpty()) {
+        serviceConfig.put("methodConfig", methodConfigs);
+      }
+      if (retryPolicy != null || hedgingPolicy != null
+          || methodPolicies.stream().anyMatch(MethodPolicy::retriesOrHedges)) {
         serviceConfig.put("retryThrottling", Map.of(
             "maxTokens", (double) throttlingMaxTokens, "tokenRatio", throttlingTokenRatio));
         builder.enableRetry();
@@ -354,18 +472,35 @@ public final class KClient implements AutoCloseable {
       if (overrideAuthority != null) {
         builder.overrideAuthority(overrideAuthority);
       }
-      InterceptorChains.installClientChain(builder, serviceName != null ? serviceName : target,
-          chainOptions, interceptors);
+      if (keepAliveTime != null) {
+        builder.keepAliveTime(keepAliveTime.toNanos(), TimeUnit.NANOSECONDS)
+            .keepAliveTimeout(keepAliveTimeout.toNanos(), TimeUnit.NANOSECONDS)
+            .keepAliveWithoutCalls(keepAliveWithoutCalls);
+      }
+      InterceptorChains.ChainResources resources = InterceptorChains.installClientChain(builder,
+          serviceName != null ? serviceName : target, chainOptions, interceptors);
       Executor shared = executor == null ? DefaultExecutor.acquire() : null;
       builder.executor(executor != null ? executor : shared);
+      ManagedChannel channel;
       try {
-        return new KClient(builder.build(), target, closeTimeout, shared);
+        channelCustomizers.forEach(customizer -> customizer.accept(builder));
+        channel = builder.build();
       } catch (RuntimeException e) {
         if (shared != null) {
           DefaultExecutor.release(shared);
         }
         throw e;
       }
+      try {
+        resources.startMetricsEndpoint();
+      } catch (RuntimeException e) {
+        channel.shutdownNow();
+        if (shared != null) {
+          DefaultExecutor.release(shared);
+        }
+        throw e;
+      }
+      return new KClient(channel, target, closeTimeout, resources, shared);
     }
   }
 }

@@ -14,15 +14,15 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.krpc.common.HostAddress;
 import io.krpc.internal.Checks;
 import io.krpc.internal.InterceptorChains;
 import io.krpc.internal.ServerExecutors;
-import io.krpc.interceptor.metrics.internal.HostAddress;
 import io.krpc.registry.Registry;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.opentelemetry.api.OpenTelemetry;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.tls.ServerTls;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -33,6 +33,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +64,7 @@ public final class KServer implements AutoCloseable {
   private final Registry registry;
   private final ServiceInstance instance;
   private final List<String> healthNames;
-  private final InterceptorChains.ServerResources resources;
+  private final InterceptorChains.ChainResources resources;
   private final ServerExecutors executors;
   private final Duration deregisterDelay;
   private final Duration shutdownGracePeriod;
@@ -72,7 +73,7 @@ public final class KServer implements AutoCloseable {
   private boolean closed;
 
   private KServer(Builder builder, Server server, HealthStatusManager health,
-      ServiceInstance instance, InterceptorChains.ServerResources resources,
+      ServiceInstance instance, InterceptorChains.ChainResources resources,
       ServerExecutors executors) {
     this.server = server;
     this.port = server.getPort();
@@ -259,6 +260,9 @@ public final class KServer implements AutoCloseable {
     private Duration shutdownGracePeriod = Duration.ofSeconds(30);
     private final InterceptorChains.ServerOptions chainOptions = new InterceptorChains.ServerOptions();
     private boolean started;
+    private Duration permitKeepAliveTime = Duration.ofSeconds(5);
+    private boolean permitKeepAliveWithoutCalls = true;
+    private final List<Consumer<? super ServerBuilder<?>>> serverCustomizers = new ArrayList<>();
 
     private Builder() {}
 
@@ -455,6 +459,37 @@ public final class KServer implements AutoCloseable {
     }
 
     /**
+     * The shortest interval between a client's keepalive PINGs this server accepts, >= 0; a client
+     * that pings more often gets GOAWAY {@code too_many_pings}. Default 5 s, below the shortest
+     * keepalive a grpc-java client can ask for (10 s), so every {@link
+     * KClient.Builder#keepAlive KClient keepalive} is accepted; grpc-java's own default is 5 min.
+     */
+    public Builder permitKeepAliveTime(Duration time) {
+      this.permitKeepAliveTime = Checks.nonNegative(time, "permitKeepAliveTime");
+      return this;
+    }
+
+    /**
+     * Whether clients may send keepalive PINGs while they have no call in flight ({@link
+     * KClient.Builder#keepAliveWithoutCalls}); default true (grpc-java's default: false).
+     */
+    public Builder permitKeepAliveWithoutCalls(boolean permitted) {
+      this.permitKeepAliveWithoutCalls = permitted;
+      return this;
+    }
+
+    /**
+     * Customises the grpc-java {@link ServerBuilder} for what KRPC does not wrap (flow control
+     * windows, connection age limits, handshake timeout, ...). Runs in {@link #start()} after
+     * every KRPC setting, service and interceptor has been applied to the builder, so what it sets
+     * wins over KRPC's; repeatable, run in the order given. It must not call {@code build()}.
+     */
+    public Builder serverCustomizer(Consumer<? super ServerBuilder<?>> customizer) {
+      serverCustomizers.add(notNull(customizer, "serverCustomizer"));
+      return this;
+    }
+
+    /**
      * Binds, serves, then registers. Returns only once the instance is registered; when
      * registration fails, stops what it started and throws.
      *
@@ -491,12 +526,15 @@ public final class KServer implements AutoCloseable {
         serverBuilder.addService(ProtoReflectionServiceV1.newInstance());
       }
       services.forEach(serverBuilder::addService);
-      InterceptorChains.ServerResources resources =
+      InterceptorChains.ChainResources resources =
           InterceptorChains.installServerChain(serverBuilder, serviceName, chainOptions,
               interceptors);
       ServerExecutors executors =
           ServerExecutors.install(serverBuilder, executor, blockingServices, serviceName);
 
+      serverBuilder.permitKeepAliveTime(permitKeepAliveTime.toNanos(), TimeUnit.NANOSECONDS)
+          .permitKeepAliveWithoutCalls(permitKeepAliveWithoutCalls);
+      serverCustomizers.forEach(customizer -> customizer.accept(serverBuilder));
       Server server = serverBuilder.build();
       try {
         server.start();

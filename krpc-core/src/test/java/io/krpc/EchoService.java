@@ -8,13 +8,23 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
-/** Test service: answers with a server id; "slow:N" requests take N milliseconds. */
+/**
+ * Test service: answers with a server id; "slow:N" requests take N milliseconds, every unary call
+ * at least the delay it was made with.
+ */
 final class EchoService extends SimpleServiceGrpc.SimpleServiceImplBase {
   private final Supplier<String> id;
   final AtomicInteger calls = new AtomicInteger();
 
+  private final Duration unaryDelay;
+
   EchoService(Supplier<String> id) {
+    this(id, Duration.ZERO);
+  }
+
+  EchoService(Supplier<String> id, Duration unaryDelay) {
     this.id = id;
+    this.unaryDelay = unaryDelay;
   }
 
   @Override
@@ -23,6 +33,9 @@ final class EchoService extends SimpleServiceGrpc.SimpleServiceImplBase {
     String message = request.getRequestMessage();
     if (message.startsWith("slow:")) {
       sleep(Duration.ofMillis(Long.parseLong(message.substring(5))));
+    }
+    if (!unaryDelay.isZero()) {
+      sleep(unaryDelay);
     }
     observer.onNext(SimpleResponse.newBuilder().setResponseMessage(id.get()).build());
     observer.onCompleted();

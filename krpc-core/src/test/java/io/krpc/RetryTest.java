@@ -96,16 +96,6 @@ class RetryTest {
   }
 
   @Test
-  void hedgingSendsASecondRequestAfterTheDelay() {
-    failFirst = 0;
-    try (KClient client = KClient.forTarget("127.0.0.1:" + server.port())
-        .hedging(HedgingPolicy.builder().maxAttempts(2).hedgingDelay(Duration.ZERO).build())
-        .build()) {
-      assertThat(call(client)).isEqualTo("ok");
-    }
-  }
-
-  @Test
   void policiesValidateTheirOptions() {
     assertThatThrownBy(() -> RetryPolicy.builder().maxAttempts(1))
         .hasMessage("maxAttempts: 1 (expected: 2..5)");

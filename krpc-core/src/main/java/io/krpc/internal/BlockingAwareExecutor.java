@@ -1,6 +1,6 @@
 package io.krpc.internal;
 
-import io.krpc.interceptor.internal.DaemonThreads;
+import io.krpc.common.DaemonThreads;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -265,6 +265,6 @@ public final class BlockingAwareExecutor implements Executor {
   /** After shutdown: late callbacks of a call still run, on a thread of their own. */
   private static final RejectedExecutionHandler RUN_ON_OWN_THREAD = (task, executor) -> {
     logger.debug("Task submitted after shutdown; running it on a thread of its own");
-    DaemonThreads.factory("krpc-late-task").newThread(task).start();
+    DaemonThreads.newThread(task, "krpc-late-task").start();
   };
 }

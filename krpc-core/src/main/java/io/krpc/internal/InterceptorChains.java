@@ -11,7 +11,6 @@ import io.krpc.interceptor.server.RecoveryInterceptor;
 import io.krpc.interceptor.server.ServerMetricsInterceptor;
 import io.krpc.interceptor.server.ServerTracingInterceptor;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Metrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.opentelemetry.api.GlobalOpenTelemetry;
@@ -52,7 +51,9 @@ public final class InterceptorChains {
 
   /** Options of the built-in client chain, filled in by {@code KClient.Builder}. */
   public static final class ClientOptions {
-    /** Where client metrics go; null for Micrometer's global registry. */
+    /** Port of the Prometheus endpoint; -1 for none. */
+    public int metricsPort = -1;
+    /** Where client metrics go; null for a new {@link PrometheusMeterRegistry} per client. */
     public MeterRegistry meterRegistry;
     /** Tracing API; null for {@link GlobalOpenTelemetry}. */
     public OpenTelemetry openTelemetry;
@@ -61,18 +62,21 @@ public final class InterceptorChains {
     public boolean metrics = true;
   }
 
-  /** What a server chain holds that must be started after binding and closed with the server. */
-  public static final class ServerResources implements AutoCloseable {
+  /**
+   * What a chain holds that must be started once the server or channel exists and closed with it:
+   * the meter registry and its Prometheus endpoint.
+   */
+  public static final class ChainResources implements AutoCloseable {
     private final MeterRegistry meterRegistry;
     private final int requestedMetricsPort;
     private PrometheusHttpServer metricsServer;
 
-    ServerResources(MeterRegistry meterRegistry, int requestedMetricsPort) {
+    ChainResources(MeterRegistry meterRegistry, int requestedMetricsPort) {
       this.meterRegistry = meterRegistry;
       this.requestedMetricsPort = requestedMetricsPort;
     }
 
-    /** The registry the server's metrics go to. */
+    /** The registry the metrics go to. */
     public MeterRegistry meterRegistry() {
       return meterRegistry;
     }
@@ -105,15 +109,9 @@ public final class InterceptorChains {
    * @throws IllegalStateException when a metrics port is asked for with a meter registry that is
    *     not a {@link PrometheusMeterRegistry}
    */
-  public static ServerResources installServerChain(ServerBuilder<?> builder, String serviceName,
+  public static ChainResources installServerChain(ServerBuilder<?> builder, String serviceName,
       ServerOptions options, List<ServerInterceptor> userInterceptors) {
-    MeterRegistry meterRegistry = options.meterRegistry != null
-        ? options.meterRegistry : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    if (options.metricsPort >= 0 && !(meterRegistry instanceof PrometheusMeterRegistry)) {
-      throw new IllegalStateException("metricsPort: " + options.metricsPort + " with meterRegistry: "
-          + meterRegistry.getClass().getName() + " (expected: a PrometheusMeterRegistry, or no "
-          + "metricsPort and a /metrics endpoint of your own)");
-    }
+    MeterRegistry meterRegistry = meterRegistry(options.meterRegistry, options.metricsPort);
     List<ServerInterceptor> outerFirst = new ArrayList<>();
     if (options.recovery) {
       outerFirst.add(RecoveryInterceptor.create());
@@ -132,22 +130,24 @@ public final class InterceptorChains {
     List<ServerInterceptor> reversed = new ArrayList<>(outerFirst);
     Collections.reverse(reversed);
     reversed.forEach(builder::intercept);
-    return new ServerResources(meterRegistry, options.metricsPort);
+    return new ChainResources(meterRegistry, options.metricsPort);
   }
 
   /**
    * Installs the client chain on {@code builder}: outermost first, the built-in interceptors, then
    * {@code userInterceptors} in the order given.
+   *
+   * @throws IllegalStateException when a metrics port is asked for with a meter registry that is
+   *     not a {@link PrometheusMeterRegistry}
    */
-  public static void installClientChain(ManagedChannelBuilder<?> builder, String serviceName,
-      ClientOptions options, List<ClientInterceptor> userInterceptors) {
+  public static ChainResources installClientChain(ManagedChannelBuilder<?> builder,
+      String serviceName, ClientOptions options, List<ClientInterceptor> userInterceptors) {
+    MeterRegistry meterRegistry = meterRegistry(options.meterRegistry, options.metricsPort);
     List<ClientInterceptor> outerFirst = new ArrayList<>();
     if (options.tracing) {
       outerFirst.add(ClientTracingInterceptor.create(openTelemetry(options.openTelemetry)));
     }
     if (options.metrics) {
-      MeterRegistry meterRegistry =
-          options.meterRegistry != null ? options.meterRegistry : Metrics.globalRegistry;
       outerFirst.add(ClientMetricsInterceptor.create(meterRegistry, serviceName));
     }
     outerFirst.addAll(userInterceptors);
@@ -155,6 +155,23 @@ public final class InterceptorChains {
     List<ClientInterceptor> reversed = new ArrayList<>(outerFirst);
     Collections.reverse(reversed);
     builder.intercept(reversed);
+    return new ChainResources(meterRegistry, options.metricsPort);
+  }
+
+  /**
+   * The configured registry, else a new {@link PrometheusMeterRegistry} of its own, so that a
+   * server's or client's meters always reach something a scrape can read (Micrometer's global
+   * registry has no backend unless the application adds one).
+   */
+  private static MeterRegistry meterRegistry(MeterRegistry configured, int metricsPort) {
+    MeterRegistry meterRegistry =
+        configured != null ? configured : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    if (metricsPort >= 0 && !(meterRegistry instanceof PrometheusMeterRegistry)) {
+      throw new IllegalStateException("metricsPort: " + metricsPort + " with meterRegistry: "
+          + meterRegistry.getClass().getName() + " (expected: a PrometheusMeterRegistry, or no "
+          + "metricsPort and a /metrics endpoint of your own)");
+    }
+    return meterRegistry;
   }
 
   private static OpenTelemetry openTelemetry(OpenTelemetry configured) {

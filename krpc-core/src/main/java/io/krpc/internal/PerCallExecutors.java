@@ -1,6 +1,6 @@
 package io.krpc.internal;
 
-import io.krpc.interceptor.internal.DaemonThreads;
+import io.krpc.common.DaemonThreads;
 import java.lang.reflect.Method;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.SynchronousQueue;

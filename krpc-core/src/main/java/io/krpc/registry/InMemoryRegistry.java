@@ -2,6 +2,7 @@ package io.krpc.registry;
 
 import static java.util.Objects.requireNonNull;
 
+import io.krpc.common.DaemonThreads;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,11 +36,7 @@ public final class InMemoryRegistry implements Registry {
   private final Map<String, Map<String, ServiceInstance>> services = new TreeMap<>();
   private final Map<String, List<WatchImpl>> watches = new LinkedHashMap<>();
   private final ExecutorService notifier =
-      Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "krpc-inmemory-registry");
-        t.setDaemon(true);
-        return t;
-      });
+      Executors.newSingleThreadExecutor(DaemonThreads.named("krpc-inmemory-registry"));
   private boolean closed;
 
   /** Creates an empty registry. Close it to stop its notifier thread. */

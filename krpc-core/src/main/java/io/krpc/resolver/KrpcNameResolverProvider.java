@@ -54,7 +54,18 @@ public final class KrpcNameResolverProvider extends NameResolverProvider {
       throw new IllegalArgumentException("target '" + targetUri + "' needs a registry: call "
           + "ManagedChannelBuilder.setNameResolverArg(KrpcNameResolverProvider.REGISTRY, registry)");
     }
-    return RegistryNameResolver.create(registry, path.substring(1), args, false);
+    return newResolver(registry, path.substring(1), args);
+  }
+
+  /**
+   * Returns a resolver that follows {@code serviceName} through {@code registry}'s watch: the one
+   * resolver behind every KRPC scheme ({@code krpc://}, {@code etcd://}), for a registry's own
+   * scheme to return. Its {@code shutdown()} cancels the watch and leaves the registry open: the
+   * caller owns the registry.
+   */
+  public static NameResolver newResolver(
+      Registry registry, String serviceName, NameResolver.Args args) {
+    return new RegistryNameResolver(registry, serviceName, args);
   }
 
   @Override

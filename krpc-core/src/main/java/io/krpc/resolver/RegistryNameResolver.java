@@ -24,9 +24,7 @@ import org.slf4j.LoggerFactory;
  * A {@link NameResolver} that follows one service of a KRPC {@link Registry} through its watch,
  * shared by every KRPC resolver scheme ({@code krpc://}, {@code etcd://}).
  *
- * <p>{@code
- * NameResolver resolver = RegistryNameResolver.create(registry, "greeter", args, false);
- * }
+ * <p>Not public: schemes reach it through {@link KrpcNameResolverProvider#newResolver}.
  *
  * <h2>Threading</h2>
  * {@link #start}, {@link #refresh} and {@link #shutdown} are called by the channel from its {@link
@@ -42,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * An empty snapshot (every instance really deregistered) is reported as {@code UNAVAILABLE} with a
  * description naming the service.
  */
-public final class RegistryNameResolver extends NameResolver {
+final class RegistryNameResolver extends NameResolver {
 
   private static final Logger logger = LoggerFactory.getLogger(RegistryNameResolver.class);
 
@@ -50,7 +48,6 @@ public final class RegistryNameResolver extends NameResolver {
   private final String serviceName;
   private final String authority;
   private final SynchronizationContext syncContext;
-  private final boolean ownsRegistry;
 
   // All fields below are confined to syncContext.
   private Listener2 listener;
@@ -58,24 +55,11 @@ public final class RegistryNameResolver extends NameResolver {
   private boolean hasGoodList;
   private boolean shutdown;
 
-  private RegistryNameResolver(
-      Registry registry, String serviceName, Args args, boolean ownsRegistry) {
+  RegistryNameResolver(Registry registry, String serviceName, Args args) {
     this.registry = requireNonNull(registry, "registry");
     this.serviceName = ServiceInstance.checkServiceName(serviceName);
     this.authority = args.getOverrideAuthority() != null ? args.getOverrideAuthority() : serviceName;
     this.syncContext = requireNonNull(args.getSynchronizationContext(), "syncContext");
-    this.ownsRegistry = ownsRegistry;
-  }
-
-  /**
-   * Creates a resolver of {@code serviceName} through {@code registry}.
-   *
-   * @param ownsRegistry whether {@link #shutdown()} closes the registry (true for a registry the
-   *     resolver provider created from the target URI, false for one handed in by the user)
-   */
-  public static RegistryNameResolver create(
-      Registry registry, String serviceName, Args args, boolean ownsRegistry) {
-    return new RegistryNameResolver(registry, serviceName, args, ownsRegistry);
   }
 
   @Override
@@ -114,9 +98,6 @@ public final class RegistryNameResolver extends NameResolver {
     shutdown = true;
     if (watch != null) {
       watch.cancel();
-    }
-    if (ownsRegistry) {
-      registry.close();
     }
   }
 

@@ -58,7 +58,7 @@ class RegistryNameResolverTest {
 
   @Test
   void deliversAddressesWithWeightAndMetadataAttributes() {
-    NameResolver resolver = RegistryNameResolver.create(registry, "greeter", args, false);
+    NameResolver resolver = new RegistryNameResolver(registry, "greeter", args);
     resolver.start(listener());
     assertThat(resolver.getServiceAuthority()).isEqualTo("greeter");
 
@@ -76,7 +76,7 @@ class RegistryNameResolverTest {
 
   @Test
   void keepsTheLastGoodListWhenTheRegistryFails() {
-    NameResolver resolver = RegistryNameResolver.create(registry, "greeter", args, false);
+    NameResolver resolver = new RegistryNameResolver(registry, "greeter", args);
     resolver.start(listener());
     registry.listener.onUpdate(List.of(ServiceInstance.of("greeter", "127.0.0.1", 9001)));
     registry.listener.onError(new RegistryException("etcd unreachable"));
@@ -88,7 +88,7 @@ class RegistryNameResolverTest {
 
   @Test
   void reportsAnErrorAsStatusBeforeTheFirstList() {
-    NameResolver resolver = RegistryNameResolver.create(registry, "greeter", args, false);
+    NameResolver resolver = new RegistryNameResolver(registry, "greeter", args);
     resolver.start(listener());
     registry.listener.onError(new RegistryException("etcd unreachable"));
 
@@ -100,7 +100,7 @@ class RegistryNameResolverTest {
 
   @Test
   void anEmptyServiceIsUnavailableWithItsName() {
-    NameResolver resolver = RegistryNameResolver.create(registry, "greeter", args, false);
+    NameResolver resolver = new RegistryNameResolver(registry, "greeter", args);
     resolver.start(listener());
     registry.listener.onUpdate(List.of());
 
@@ -110,7 +110,7 @@ class RegistryNameResolverTest {
 
   @Test
   void shutdownCancelsTheWatchAndDropsLateSnapshots() {
-    NameResolver resolver = RegistryNameResolver.create(registry, "greeter", args, false);
+    NameResolver resolver = new RegistryNameResolver(registry, "greeter", args);
     resolver.start(listener());
     syncContext.execute(resolver::shutdown);
     registry.listener.onUpdate(List.of(ServiceInstance.of("greeter", "127.0.0.1", 9001)));
@@ -123,7 +123,7 @@ class RegistryNameResolverTest {
   @Test
   void aRegistryThatCannotWatchIsReportedNotThrown() {
     registry.failWatch = true;
-    NameResolver resolver = RegistryNameResolver.create(registry, "greeter", args, false);
+    NameResolver resolver = new RegistryNameResolver(registry, "greeter", args);
     resolver.start(listener());
     assertThat(results.get(0).getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
   }

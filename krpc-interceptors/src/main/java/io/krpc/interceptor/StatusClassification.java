@@ -1,14 +1,14 @@
 package io.krpc.interceptor;
 
 import io.grpc.Status;
-import java.util.Collections;
-import java.util.EnumSet;
+import io.krpc.common.FailureCodes;
 import java.util.Set;
 
 /**
  * The one table that says which gRPC status codes mean "the server (or the path to it) is
  * unhealthy", as opposed to "the caller made a mistake". Circuit breakers count the former as
- * failures and ignore the latter.
+ * failures and ignore the latter; the P2C balancer ({@code krpc_p2c}) lowers an endpoint's success
+ * rate on the same codes.
  *
  * <pre>{@code
  * boolean failure = StatusClassification.isServerFailure(status.getCode());
@@ -22,20 +22,12 @@ import java.util.Set;
 public final class StatusClassification {
 
   /** The default set of codes that count as a server failure; unmodifiable. */
-  public static final Set<Status.Code> SERVER_FAILURE_CODES =
-      Collections.unmodifiableSet(
-          EnumSet.of(
-              Status.Code.UNAVAILABLE,
-              Status.Code.DEADLINE_EXCEEDED,
-              Status.Code.INTERNAL,
-              Status.Code.UNKNOWN,
-              Status.Code.DATA_LOSS,
-              Status.Code.RESOURCE_EXHAUSTED));
+  public static final Set<Status.Code> SERVER_FAILURE_CODES = FailureCodes.SERVER_FAILURE_CODES;
 
   private StatusClassification() {}
 
   /** Returns whether {@code code} is in {@link #SERVER_FAILURE_CODES}. */
   public static boolean isServerFailure(Status.Code code) {
-    return SERVER_FAILURE_CODES.contains(code);
+    return FailureCodes.isServerFailure(code);
   }
 }

@@ -5,14 +5,14 @@ import io.grpc.Status;
 import io.grpc.SynchronizationContext;
 import io.krpc.registry.InMemoryRegistry;
 import io.krpc.registry.ServiceInstance;
-import io.krpc.resolver.RegistryNameResolver;
+import io.krpc.resolver.KrpcNameResolverProvider;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The cost of a registry change for a service with many instances: from {@code register} (or
- * {@code deregister}) of one instance to the {@link RegistryNameResolver} handing the channel the
+ * {@code deregister}) of one instance to the resolver ({@link KrpcNameResolverProvider#newResolver}) handing the channel the
  * full new address list. Covers the registry's snapshot, its notifier thread, the conversion to
  * address groups and the hop through the synchronization context.
  */
@@ -28,8 +28,7 @@ final class ResolverUpdateCost {
         registry.register(instance(i));
       }
       BlockingQueue<Integer> delivered = new LinkedBlockingQueue<>();
-      RegistryNameResolver resolver = RegistryNameResolver.create(registry, SERVICE, args(),
-          false);
+      NameResolver resolver = KrpcNameResolverProvider.newResolver(registry, SERVICE, args());
       resolver.start(new NameResolver.Listener2() {
         @Override
         public Status onResult2(NameResolver.ResolutionResult result) {

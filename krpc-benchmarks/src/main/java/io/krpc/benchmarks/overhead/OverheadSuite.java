@@ -35,7 +35,8 @@ import java.util.function.ToDoubleFunction;
  * --concurrency=32}, {@code --blocking-concurrency=64} (for the blocking-handler workload),
  * {@code --rounds=1}, {@code --open-loop=0.6} (a fraction of raw's throughput; off by default),
  * {@code --configs=a,b,c,d,f} (any of a to g), {@code
- * --workloads=unary16,unary1k,stream,blocking}, {@code --results=DIR}, {@code --no-files}.
+ * --workloads=unary16,unary1k,stream,blocking}, {@code --results=DIR}, {@code --name=overhead}
+ * (the files' base name), {@code --no-files}.
  */
 public final class OverheadSuite {
   private final Duration duration;
@@ -171,7 +172,7 @@ public final class OverheadSuite {
     System.out.println();
     System.out.println(table);
     if (!options.flag("no-files")) {
-      suite.write(options.resultsDir(), table, results);
+      suite.write(options.resultsDir(), options.string("name", "overhead"), table, results);
     }
     return results;
   }
@@ -390,9 +391,9 @@ public final class OverheadSuite {
     };
   }
 
-  /** Writes {@code overhead.md} and {@code overhead.svg} into {@code dir}. */
-  public void write(Path dir, String table, Map<Workload, Map<Target.Kind, LoadResult>> results)
-      throws IOException {
+  /** Writes {@code NAME.md} and {@code NAME.svg} into {@code dir} ({@code --name=overhead}). */
+  public void write(Path dir, String name, String table,
+      Map<Workload, Map<Target.Kind, LoadResult>> results) throws IOException {
     Files.createDirectories(dir);
     String md = "# KRPC overhead against raw grpc-java and Armeria\n\n"
         + Environment.describe() + "\n"
@@ -402,9 +403,9 @@ public final class OverheadSuite {
             + " load generator) per call.%n%n",
             concurrency, rounds, human(warmup), human(duration))
         + table;
-    Files.writeString(dir.resolve("overhead.md"), md);
-    Files.writeString(dir.resolve("overhead.svg"), chart(results));
-    out.println("wrote " + dir.resolve("overhead.md") + " and " + dir.resolve("overhead.svg"));
+    Files.writeString(dir.resolve(name + ".md"), md);
+    Files.writeString(dir.resolve(name + ".svg"), chart(results));
+    out.println("wrote " + dir.resolve(name + ".md") + " and " + dir.resolve(name + ".svg"));
   }
 
   private String chart(Map<Workload, Map<Target.Kind, LoadResult>> results) {

@@ -2,7 +2,7 @@ package io.krpc.interceptor.client;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.grpc.Deadline;
-import io.krpc.interceptor.internal.TickerClock;
+import io.krpc.common.TickerClock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Predicate;

@@ -1,6 +1,5 @@
 package io.krpc.interceptor.internal;
 
-import io.krpc.interceptor.server.CpuUsageSource;
 import java.lang.management.ManagementFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
@@ -11,12 +10,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A CPU load reading sampled in the background and smoothed by an exponential moving average; see
- * {@link CpuUsageSource#processCpu()} and {@link CpuUsageSource#systemCpu()}. One per reading per
- * process, because each measures the process or the machine.
+ * A CPU load reading sampled in the background and smoothed by an exponential moving average,
+ * behind {@code CpuUsageSource.processCpu()} and {@code systemCpu()}. One per reading per process,
+ * because each measures the process or the machine. It knows nothing of the public {@code
+ * CpuUsageSource} (which reads it through {@link #cpuUsage()}), so the packages form no cycle.
  */
 @ThreadSafe
-public final class CpuSampler implements CpuUsageSource {
+public final class CpuSampler {
   private static final Logger logger = LoggerFactory.getLogger(CpuSampler.class);
   private static final long PERIOD_MILLIS = 100;
   private static final double SAMPLE_WEIGHT = 0.3;
@@ -40,7 +40,7 @@ public final class CpuSampler implements CpuUsageSource {
     return SystemHolder.INSTANCE;
   }
 
-  @Override
+  /** The latest smoothed reading, from 0 (idle) to 1 (every core busy). */
   public double cpuUsage() {
     return smoothed;
   }

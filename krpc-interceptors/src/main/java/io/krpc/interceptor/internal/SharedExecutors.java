@@ -1,5 +1,6 @@
 package io.krpc.interceptor.internal;
 
+import io.krpc.common.DaemonThreads;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;

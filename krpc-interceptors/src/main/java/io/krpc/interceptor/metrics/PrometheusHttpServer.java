@@ -3,6 +3,7 @@ package io.krpc.interceptor.metrics;
 import static java.util.Objects.requireNonNull;
 
 import com.sun.net.httpserver.HttpServer;
+import io.krpc.common.DaemonThreads;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -59,11 +60,8 @@ public final class PrometheusHttpServer implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot bind the metrics endpoint to " + address, e);
     }
-    ExecutorService executor = Executors.newSingleThreadExecutor(task -> {
-      Thread thread = new Thread(task, "krpc-metrics-http-" + server.getAddress().getPort());
-      thread.setDaemon(true);
-      return thread;
-    });
+    ExecutorService executor = Executors.newSingleThreadExecutor(
+        DaemonThreads.named("krpc-metrics-http-" + server.getAddress().getPort()));
     server.setExecutor(executor);
     server.createContext(PATH, PrometheusScrapeHandler.of(registry));
     server.start();

@@ -1,7 +1,5 @@
 package io.krpc.interceptor.server;
 
-import io.krpc.interceptor.internal.CpuSampler;
-
 /**
  * Where {@link AdaptiveLimitInterceptor} reads the CPU usage it compares with its threshold.
  *
@@ -31,7 +29,7 @@ public interface CpuUsageSource {
    * the JVM cannot measure. The default of {@link AdaptiveLimitInterceptor}.
    */
   static CpuUsageSource processCpu() {
-    return CpuSampler.process();
+    return SampledCpu.Process.INSTANCE;
   }
 
   /**
@@ -39,6 +37,6 @@ public interface CpuUsageSource {
    * getCpuLoad()}), for hosts where other processes compete for the CPU.
    */
   static CpuUsageSource systemCpu() {
-    return CpuSampler.system();
+    return SampledCpu.Machine.INSTANCE;
   }
 }

@@ -3,6 +3,7 @@ package io.krpc.loadbalance.internal;
 import com.google.errorprone.annotations.Immutable;
 import com.google.errorprone.annotations.ThreadSafe;
 import io.grpc.Status;
+import io.krpc.common.FailureCodes;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -94,17 +95,9 @@ final class EndpointLoad {
         nowNanos));
   }
 
-  /** Codes that say the endpoint itself is unhealthy or overloaded. */
+  /** Codes that say the endpoint itself is unhealthy or overloaded: KRPC's one failure table. */
   static boolean isFailure(Status.Code code) {
-    switch (code) {
-      case UNAVAILABLE:
-      case DEADLINE_EXCEEDED:
-      case INTERNAL:
-      case RESOURCE_EXHAUSTED:
-        return true;
-      default:
-        return false;
-    }
+    return FailureCodes.isServerFailure(code);
   }
 
   double successRate(long nowNanos, long decayNanos) {

@@ -70,6 +70,10 @@ class EndpointLoadTest {
     assertThat(EndpointLoad.isFailure(Status.Code.DEADLINE_EXCEEDED)).isTrue();
     assertThat(EndpointLoad.isFailure(Status.Code.INTERNAL)).isTrue();
     assertThat(EndpointLoad.isFailure(Status.Code.RESOURCE_EXHAUSTED)).isTrue();
+    // a connection that dies mid-call ends in UNKNOWN: the same table as the circuit breaker's
+    assertThat(EndpointLoad.isFailure(Status.Code.UNKNOWN)).isTrue();
+    assertThat(EndpointLoad.isFailure(Status.Code.DATA_LOSS)).isTrue();
+    assertThat(EndpointLoad.isFailure(Status.Code.CANCELLED)).isFalse();
     assertThat(EndpointLoad.isFailure(Status.Code.INVALID_ARGUMENT)).isFalse();
     assertThat(EndpointLoad.isFailure(Status.Code.OK)).isFalse();
   }

@@ -2,7 +2,8 @@ package io.krpc.registry.etcd;
 
 import io.grpc.NameResolver;
 import io.grpc.NameResolverProvider;
-import io.krpc.resolver.RegistryNameResolver;
+import io.krpc.common.DaemonThreads;
+import io.krpc.resolver.KrpcNameResolverProvider;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.URI;
@@ -56,7 +57,7 @@ public final class EtcdNameResolverProvider extends NameResolverProvider {
     }
     Target target = parse(targetUri);
     EtcdRegistry registry = EtcdRegistry.builder().endpoints(target.endpoints).build();
-    NameResolver delegate = RegistryNameResolver.create(registry, target.serviceName, args, false);
+    NameResolver delegate = KrpcNameResolverProvider.newResolver(registry, target.serviceName, args);
     Executor offload = args.getOffloadExecutor();
     return new NameResolver() {
       @Override
@@ -82,9 +83,7 @@ public final class EtcdNameResolverProvider extends NameResolverProvider {
         if (offload != null) {
           offload.execute(close);
         } else {
-          Thread thread = new Thread(close, "krpc-etcd-resolver-close");
-          thread.setDaemon(true);
-          thread.start();
+          DaemonThreads.newThread(close, "krpc-etcd-resolver-close").start();
         }
       }
     };

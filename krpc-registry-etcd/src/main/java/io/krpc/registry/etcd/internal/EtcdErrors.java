@@ -1,12 +1,28 @@
 package io.krpc.registry.etcd.internal;
 
 import io.grpc.Status;
+import io.krpc.common.Backoff;
+import java.time.Duration;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
-/** Classifies etcd failures: the one table of which ones retrying cannot fix. */
+/**
+ * Classifies etcd failures (the one table of which ones retrying cannot fix) and holds the one
+ * retry timing of every etcd call: 100 ms, doubling, capped at 1 s, with jitter.
+ */
 final class EtcdErrors {
+  /** The first delay of {@link #retryBackoff()}. */
+  static final Duration RETRY_INITIAL = Duration.ofMillis(100);
+
+  /** The longest delay of {@link #retryBackoff()}. */
+  static final Duration RETRY_MAX = Duration.ofSeconds(1);
+
   private EtcdErrors() {}
+
+  /** A new backoff with the etcd retry timing, for one caller's sequence of attempts. */
+  static Backoff retryBackoff() {
+    return new Backoff(RETRY_INITIAL, RETRY_MAX);
+  }
 
   /** Failures that retrying cannot fix: bad credentials, missing permissions. */
   static boolean isPermanent(Throwable error) {

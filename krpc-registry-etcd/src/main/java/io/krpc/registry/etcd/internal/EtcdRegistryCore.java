@@ -5,6 +5,8 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.options.GetOption;
+import io.krpc.common.Backoff;
+import io.krpc.common.DaemonThreads;
 import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
@@ -18,13 +20,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import javax.annotation.concurrent.ThreadSafe;
@@ -58,6 +61,10 @@ public final class EtcdRegistryCore {
   private final Map<String, ServiceWatcher> watchers = new HashMap<>();
   private final Set<String> selfWatched = ConcurrentHashMap.newKeySet();
   private final Set<ServiceWatcher.Subscription> subscriptions = ConcurrentHashMap.newKeySet();
+  /** Set once, by the first close(): later calls wait for that close instead of racing it. */
+  private final AtomicBoolean closing = new AtomicBoolean();
+
+  private final CountDownLatch closeDone = new CountDownLatch(1);
   private volatile boolean closed;
 
   /**
@@ -72,9 +79,9 @@ public final class EtcdRegistryCore {
     this.leaseTtl = leaseTtl;
     this.codec = new InstanceRecordCodec(keyPrefix);
     this.connection = new EtcdConnection(clientFactory);
-    this.stateExecutor = new ScheduledThreadPoolExecutor(1, daemon("krpc-etcd-registry-" + id));
+    this.stateExecutor = new ScheduledThreadPoolExecutor(1, DaemonThreads.named("krpc-etcd-registry-" + id));
     this.stateExecutor.setRemoveOnCancelPolicy(true);
-    this.notifier = Executors.newSingleThreadExecutor(daemon("krpc-etcd-notifier-" + id));
+    this.notifier = Executors.newSingleThreadExecutor(DaemonThreads.named("krpc-etcd-notifier-" + id));
     this.keeper = new LeaseKeeper(connection, codec, stateExecutor, leaseTtl, requestTimeout);
     Duration probeTimeout = requestTimeout.compareTo(Duration.ofSeconds(1)) < 0
         ? requestTimeout : Duration.ofSeconds(1);
@@ -175,13 +182,38 @@ public final class EtcdRegistryCore {
   /**
    * Cancels the watches, stops keeping the lease alive and, with {@code revoke}, revokes it so
    * that every instance disappears at once; without, they disappear when the lease expires (what
-   * a crashed process leaves behind). Never throws.
+   * a crashed process leaves behind). Never throws. Idempotent and safe to call from several
+   * threads at once: one of them closes, the others return once it is done.
    */
   public void close(boolean revoke) {
-    if (closed) {
+    if (!closing.compareAndSet(false, true)) {
+      awaitClose();
       return;
     }
     closed = true;
+    try {
+      doClose(revoke);
+    } finally {
+      closeDone.countDown();
+    }
+  }
+
+  private void awaitClose() {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        closeDone.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void doClose(boolean revoke) {
     subscriptions.forEach(ServiceWatcher.Subscription::cancel);
     long leaseId = 0;
     try {
@@ -244,13 +276,16 @@ public final class EtcdRegistryCore {
 
   /**
    * Runs {@code call} until it succeeds, fails permanently or the request timeout is used up,
-   * with 100 ms between attempts: a blocking call rides out a leader election or a reconnect.
+   * waiting between attempts as every etcd retry does ({@link EtcdErrors#retryBackoff()}): a
+   * blocking call rides out a leader election or a reconnect.
    */
   private <T> T retrying(Supplier<CompletableFuture<T>> call, String what) {
     long deadline = System.nanoTime() + requestTimeout.toNanos();
+    Backoff backoff = EtcdErrors.retryBackoff();
     while (true) {
       long left = deadline - System.nanoTime();
       CompletableFuture<T> future = call.get();
+      long delay;
       try {
         return future.get(Math.max(1, left), TimeUnit.NANOSECONDS);
       } catch (TimeoutException e) {
@@ -259,8 +294,8 @@ public final class EtcdRegistryCore {
             + " did not answer within " + requestTimeout, e);
       } catch (ExecutionException e) {
         Throwable cause = EtcdErrors.unwrap(e);
-        if (EtcdErrors.isPermanent(cause)
-            || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100) - deadline > 0) {
+        delay = backoff.nextDelayNanos();
+        if (EtcdErrors.isPermanent(cause) || System.nanoTime() + delay - deadline > 0) {
           throw new RegistryException("Could not " + what + " in etcd at " + description + ": "
               + EtcdErrors.describe(cause), cause);
         }
@@ -270,7 +305,7 @@ public final class EtcdRegistryCore {
         throw new RegistryException("Interrupted: " + what, e);
       }
       try {
-        Thread.sleep(100);
+        TimeUnit.NANOSECONDS.sleep(delay);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new RegistryException("Interrupted: " + what, e);
@@ -303,13 +338,5 @@ public final class EtcdRegistryCore {
 
   private static ByteSequence bytes(String s) {
     return ByteSequence.from(s, StandardCharsets.UTF_8);
-  }
-
-  private static ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
   }
 }

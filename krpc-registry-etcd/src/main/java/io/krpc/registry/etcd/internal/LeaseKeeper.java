@@ -3,6 +3,7 @@ package io.krpc.registry.etcd.internal;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.PutOption;
+import io.krpc.common.Backoff;
 import io.krpc.registry.ServiceInstance;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -36,7 +37,7 @@ public final class LeaseKeeper {
   private final ScheduledExecutorService stateExecutor;
   private final long ttlSeconds;
   private final Duration requestTimeout;
-  private final Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(1));
+  private final Backoff backoff = EtcdErrors.retryBackoff();
   private final Map<String, Registration> desired = new LinkedHashMap<>();
   private long leaseId;
   private boolean syncing;

@@ -8,6 +8,7 @@ import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
+import io.krpc.common.Backoff;
 import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
@@ -57,7 +58,7 @@ public final class ServiceWatcher {
   private final Executor notifier;
   private final Duration requestTimeout;
   private final Duration emptyHold;
-  private final Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(1));
+  private final Backoff backoff = EtcdErrors.retryBackoff();
   private final List<Subscription> subscriptions = new ArrayList<>();
   private final List<Consumer<ServiceSnapshot>> internalListeners = new CopyOnWriteArrayList<>();
   private final Map<String, ServiceInstance> instances = new TreeMap<>();
@@ -117,11 +118,6 @@ public final class ServiceWatcher {
     if (published != null) {
       listener.accept(new ServiceSnapshot(revision, Map.copyOf(instances)));
     }
-  }
-
-  boolean removeInternal(Consumer<ServiceSnapshot> listener) {
-    internalListeners.remove(listener);
-    return subscriptions.isEmpty() && internalListeners.isEmpty();
   }
 
   /**

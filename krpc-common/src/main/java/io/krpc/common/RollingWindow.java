@@ -1,7 +1,7 @@
-package io.krpc.interceptor.internal;
+package io.krpc.common;
 
-import javax.annotation.concurrent.GuardedBy;
-import javax.annotation.concurrent.ThreadSafe;
+import com.google.errorprone.annotations.ThreadSafe;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 
 /**
  * Completed calls and their response times over a rolling window of equal buckets, as the BBR

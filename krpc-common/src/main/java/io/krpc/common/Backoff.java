@@ -1,4 +1,4 @@
-package io.krpc.registry.etcd.internal;
+package io.krpc.common;
 
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;

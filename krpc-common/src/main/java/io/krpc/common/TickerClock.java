@@ -1,4 +1,4 @@
-package io.krpc.interceptor.internal;
+package io.krpc.common;
 
 import io.grpc.Deadline;
 import java.time.Clock;

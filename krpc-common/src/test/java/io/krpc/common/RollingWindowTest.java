@@ -1,4 +1,4 @@
-package io.krpc.interceptor.internal;
+package io.krpc.common;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package io.krpc.interceptor.metrics.internal;
+package io.krpc.common;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;

@@ -1,4 +1,4 @@
-package io.krpc.registry.etcd.internal;
+package io.krpc.common;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
