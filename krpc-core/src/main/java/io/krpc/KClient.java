@@ -144,6 +144,7 @@ public final class KClient implements AutoCloseable {
     private Registry registry;
     private String loadBalancingPolicy = "round_robin";
     private Map<String, ?> loadBalancingConfig = Map.of();
+    private OutlierDetection outlierDetection;
     private final List<ClientInterceptor> interceptors = new ArrayList<>();
     private Integer maxInboundMessageSize;
     private ChannelCredentials credentials = InsecureChannelCredentials.create();
@@ -200,6 +201,15 @@ public final class KClient implements AutoCloseable {
       }
       this.loadBalancingPolicy = policy;
       this.loadBalancingConfig = Map.copyOf(config);
+      return this;
+    }
+
+    /**
+     * Ejects servers that fail well above their peers, under the chosen load-balancing policy; see
+     * {@link OutlierDetection}. Default: off.
+     */
+    public Builder outlierDetection(OutlierDetection outlierDetection) {
+      this.outlierDetection = notNull(outlierDetection, "outlierDetection");
       return this;
     }
 
@@ -445,8 +455,9 @@ public final class KClient implements AutoCloseable {
         builder.setNameResolverArg(KrpcNameResolverProvider.REGISTRY, registry);
       }
       Map<String, Object> serviceConfig = new LinkedHashMap<>();
-      serviceConfig.put("loadBalancingConfig",
-          List.of(Map.of(loadBalancingPolicy, loadBalancingConfig)));
+      serviceConfig.put("loadBalancingConfig", List.of(outlierDetection == null
+          ? Map.of(loadBalancingPolicy, loadBalancingConfig)
+          : outlierDetection.toServiceConfig(loadBalancingPolicy, loadBalancingConfig)));
       if (retryPolicy != null && hedgingPolicy != null) {
         throw new IllegalStateException("retry: " + retryPolicy + " and hedging: " + hedgingPolicy
             + " (expected: at most one of retry and hedging)");

@@ -26,8 +26,8 @@ import java.util.Map;
  *       one of them a handler that blocks; see {@link OverheadSuite}
  *   <li>{@code discovery}: start-to-first-call through the registries, resolver update cost;
  *       options {@code --runs=50 --results=DIR --no-files}
- *   <li>{@code lb}: one slow backend of four through round_robin, least_request_experimental,
- *       krpc_p2c and krpc_wrr, plus krpc_p2c over four healthy ones; see {@link LbCommand}
+ *   <li>{@code lb}: the load-balancing matrix, krpc_p2c against round_robin with one slow
+ *       backend of four at several service times and concurrencies; see {@link LbCommand}
  *   <li>{@code interceptors}: JMH, the per-call cost of each governance interceptor and of the
  *       default chain; see {@link InterceptorsCommand}
  *   <li>{@code overload}: a CPU-bound server at 1x, 2x and 4x its capacity, with and without the
@@ -114,7 +114,8 @@ public final class BenchmarkMain {
     }
     DiscoverySuite.main(Options.parse(new String[] {"discovery", "--runs=3",
         "--instances=100", "--no-files"}));
-    LbCommand.run(new String[] {"lb", "--warmup=100ms", "--duration=300ms", "--no-files"});
+    LbCommand.run(new String[] {"lb", "--fast=2ms", "--concurrency=4", "--warmup=100ms",
+        "--duration=300ms", "--recovery-limit=300ms", "--no-files"});
     OverloadCommand.smoke();
     System.out.println(failures == 0 ? "smoke: OK" : "smoke: " + failures + " cells failed");
     return failures == 0 ? 0 : 1;

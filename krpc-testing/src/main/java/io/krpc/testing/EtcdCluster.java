@@ -364,10 +364,29 @@ public final class EtcdCluster implements AutoCloseable {
      *     one) or the cluster does not become healthy in time (the message names the log file)
      */
     public EtcdCluster start() {
-      Path resolved = findBinary(binary, System.getenv(BINARY_ENV), System.getenv("PATH"));
-      EtcdCluster cluster = new EtcdCluster(this, resolved);
+      EtcdCluster cluster = new EtcdCluster(this, findBinary());
       cluster.startAll();
       return cluster;
+    }
+
+    // ---- for EtcdClusterExtension's choice of backend
+
+    Path findBinary() {
+      return EtcdCluster.findBinary(binary, System.getenv(BINARY_ENV), System.getenv("PATH"));
+    }
+
+    /** Whether the user named a binary, here or in {@code KRPC_ETCD_BINARY}. */
+    boolean binaryNamed() {
+      String env = System.getenv(BINARY_ENV);
+      return binary != null || (env != null && !env.isBlank());
+    }
+
+    int memberCount() {
+      return members;
+    }
+
+    Duration startTimeoutValue() {
+      return startTimeout;
     }
   }
 }

@@ -25,8 +25,14 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  *
  * <p>{@link Lifecycle#PER_CLASS} (the default) starts the cluster before the first test and stops
  * it after the last; register the extension on a {@code static} field. {@link Lifecycle#PER_TEST}
- * gives each test a fresh cluster. Without an etcd binary the tests fail (never skip) with a
- * message that says how to install one.
+ * gives each test a fresh cluster.
+ *
+ * <p>etcd runs from the etcd binary ({@link Builder#binary}, {@code KRPC_ETCD_BINARY}, else
+ * {@code etcd} on the PATH). When there is none, one etcd container is started through
+ * Testcontainers instead, if {@code org.testcontainers:testcontainers} is on the test class path
+ * and a Docker engine answers: {@link #endpoints()} work the same, while {@link #cluster()}
+ * (member control: kill, pause, restart) needs the binary. When neither exists the tests fail
+ * (never skip) with a message that says how to install etcd.
  */
 public final class EtcdClusterExtension
     implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback {
@@ -41,11 +47,16 @@ public final class EtcdClusterExtension
 
   private final EtcdCluster.Builder clusterBuilder;
   private final Lifecycle lifecycle;
+  private final String containerImage;
   private volatile EtcdCluster cluster;
+  /** The container fallback's etcd (an {@code EtcdContainer}), when it runs. */
+  private volatile AutoCloseable container;
+  private volatile List<String> containerEndpoints;
 
   private EtcdClusterExtension(Builder builder) {
     this.clusterBuilder = builder.cluster;
     this.lifecycle = builder.lifecycle;
+    this.containerImage = builder.containerImage;
   }
 
   /** Starts a builder: one member, {@link Lifecycle#PER_CLASS}. */
@@ -53,23 +64,37 @@ public final class EtcdClusterExtension
     return new Builder();
   }
 
-  /** The running cluster; fails outside a test. */
+  /**
+   * The running cluster; fails outside a test, and when etcd runs in the container fallback
+   * (member control needs the etcd binary).
+   */
   public EtcdCluster cluster() {
     EtcdCluster current = cluster;
     if (current == null) {
+      if (containerEndpoints != null) {
+        throw new IllegalStateException("etcd runs in a Testcontainers container (no etcd binary "
+            + "was found): endpoints() work, member control (kill, pause, restart) needs the etcd "
+            + "binary on the PATH or in " + EtcdCluster.BINARY_ENV);
+      }
       throw new IllegalStateException("etcd is not running: use the extension from a test");
     }
     return current;
   }
 
-  /** Shortcut for {@code cluster().endpoints()}. */
-  public List<String> endpoints() {
-    return cluster().endpoints();
+  /** Whether etcd runs in the Testcontainers fallback rather than from the etcd binary. */
+  public boolean usesContainer() {
+    return containerEndpoints != null;
   }
 
-  /** Shortcut for {@code cluster().endpointsString()}. */
+  /** The client URLs of the running etcd, from the binary or the container. */
+  public List<String> endpoints() {
+    List<String> fromContainer = containerEndpoints;
+    return fromContainer != null ? fromContainer : cluster().endpoints();
+  }
+
+  /** The client URLs joined by commas. */
   public String endpointsString() {
-    return cluster().endpointsString();
+    return String.join(",", endpoints());
   }
 
   @Override
@@ -98,8 +123,18 @@ public final class EtcdClusterExtension
   }
 
   private synchronized void startIfNeeded() {
-    if (cluster == null) {
+    if (cluster != null || container != null) {
+      return;
+    }
+    EtcdBackend.Kind kind = EtcdBackend.choose(clusterBuilder::findBinary,
+        clusterBuilder.binaryNamed(), EtcdBackend::dockerAnswers, clusterBuilder.memberCount());
+    if (kind == EtcdBackend.Kind.BINARY) {
       cluster = clusterBuilder.start();
+    } else {
+      EtcdContainer started =
+          EtcdContainer.start(containerImage, clusterBuilder.startTimeoutValue());
+      container = started;
+      containerEndpoints = started.endpoints();
     }
   }
 
@@ -108,14 +143,39 @@ public final class EtcdClusterExtension
       cluster.close();
       cluster = null;
     }
+    if (container != null) {
+      try {
+        container.close();
+      } catch (Exception e) {
+        throw new IllegalStateException("cannot stop the etcd container", e);
+      } finally {
+        container = null;
+        containerEndpoints = null;
+      }
+    }
   }
 
   /** Builder of {@link EtcdClusterExtension}. */
   public static final class Builder {
     private final EtcdCluster.Builder cluster = EtcdCluster.builder();
     private Lifecycle lifecycle = Lifecycle.PER_CLASS;
+    private String containerImage = EtcdBackend.DEFAULT_IMAGE;
 
     private Builder() {}
+
+    /**
+     * The image of the container fallback (used only when no etcd binary is found); default
+     * {@code quay.io/coreos/etcd:v3.5.17}.
+     */
+    public Builder containerImage(String image) {
+      requireNonNull(image, "containerImage");
+      if (image.isBlank()) {
+        throw new IllegalArgumentException("containerImage: '" + image
+            + "' (expected: an image name such as quay.io/coreos/etcd:v3.5.17)");
+      }
+      this.containerImage = image;
+      return this;
+    }
 
     /** Number of members: 1 or 3; default 1. */
     public Builder members(int members) {

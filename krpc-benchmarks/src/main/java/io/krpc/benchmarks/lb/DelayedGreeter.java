@@ -1,5 +1,6 @@
 package io.krpc.benchmarks.lb;
 
+import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.krpc.examples.greeter.GreeterGrpc;
 import io.krpc.examples.greeter.HelloReply;
@@ -12,49 +13,80 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * A greeter that answers each call after a delay, scheduled on a timer rather than slept on a
  * thread, so that a slow server stays responsive and only its latency differs: a slow backend, not
- * an overloaded one.
+ * an overloaded one. Its {@link Behaviour} can be changed while it serves (a backend that heals).
  *
- * <p>The delay is {@code baseMicros}, except that a fraction {@code tailRatio} of the calls take
- * {@code tailMicros} instead. Thread-safe.
+ * <p>Thread-safe.
  */
 final class DelayedGreeter extends GreeterGrpc.GreeterImplBase {
-  private final ScheduledExecutorService timer;
-  private final long baseMicros;
-  private final double tailRatio;
-  private final long tailMicros;
-  private final String name;
-  private final LongAdder calls = new LongAdder();
 
-  DelayedGreeter(ScheduledExecutorService timer, String name, long baseMicros, double tailRatio,
-      long tailMicros) {
-    this.timer = timer;
-    this.name = name;
-    this.baseMicros = baseMicros;
-    this.tailRatio = tailRatio;
-    this.tailMicros = tailMicros;
+  /**
+   * The delay is {@code baseMicros}, except that a fraction {@code tailRatio} of the calls take
+   * {@code tailMicros}; a fraction {@code failureRatio} of the calls fail with UNAVAILABLE at once.
+   */
+  record Behaviour(long baseMicros, double tailRatio, long tailMicros, double failureRatio) {
+    static Behaviour fixed(long micros) {
+      return new Behaviour(micros, 0, 0, 0);
+    }
+
+    /** What this server does, for the table: e.g. "2 ms" or "2 ms, 5% 200 ms". */
+    String describe() {
+      String base = formatMillis(baseMicros);
+      if (tailRatio > 0) {
+        base += ", " + Math.round(tailRatio * 100) + "% " + formatMillis(tailMicros);
+      }
+      if (failureRatio > 0) {
+        base += ", " + Math.round(failureRatio * 100) + "% UNAVAILABLE";
+      }
+      return base;
+    }
   }
 
-  /** Calls answered so far. */
+  private final ScheduledExecutorService timer;
+  private final String name;
+  private volatile Behaviour behaviour;
+  private final LongAdder calls = new LongAdder();
+  private final LongAdder failures = new LongAdder();
+
+  DelayedGreeter(ScheduledExecutorService timer, String name, Behaviour behaviour) {
+    this.timer = timer;
+    this.name = name;
+    this.behaviour = behaviour;
+  }
+
+  void setBehaviour(Behaviour behaviour) {
+    this.behaviour = behaviour;
+  }
+
+  Behaviour behaviour() {
+    return behaviour;
+  }
+
+  /** Calls received so far. */
   long calls() {
     return calls.sum();
   }
 
-  /** What this server does, for the table: e.g. "2 ms" or "2 ms, 5% 100 ms". */
-  String describe() {
-    String base = formatMillis(baseMicros);
-    return tailRatio > 0 ? base + ", " + Math.round(tailRatio * 100) + "% " + formatMillis(tailMicros)
-        : base;
+  /** Calls failed on purpose so far. */
+  long failures() {
+    return failures.sum();
   }
 
-  private static String formatMillis(long micros) {
+  static String formatMillis(long micros) {
     return micros % 1000 == 0 ? (micros / 1000) + " ms" : (micros / 1000.0) + " ms";
   }
 
   @Override
   public void sayHello(HelloRequest request, StreamObserver<HelloReply> responseObserver) {
     calls.increment();
-    long delay = tailRatio > 0 && ThreadLocalRandom.current().nextDouble() < tailRatio
-        ? tailMicros : baseMicros;
+    Behaviour b = behaviour;
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    if (b.failureRatio > 0 && random.nextDouble() < b.failureRatio) {
+      failures.increment();
+      responseObserver.onError(Status.UNAVAILABLE.withDescription(name + " fails").asException());
+      return;
+    }
+    long delay = b.tailRatio > 0 && random.nextDouble() < b.tailRatio ? b.tailMicros
+        : b.baseMicros;
     HelloReply reply = HelloReply.newBuilder().setMessage("Hello, " + request.getName())
         .setServer(name).build();
     timer.schedule(() -> {

@@ -1,20 +1,28 @@
 package io.krpc.benchmarks.lb;
 
+import com.google.common.util.concurrent.MoreExecutors;
 import io.grpc.LoadBalancerRegistry;
-import io.krpc.benchmarks.Options;
 import io.krpc.KClient;
 import io.krpc.KServer;
+import io.krpc.benchmarks.Options;
+import io.krpc.benchmarks.internal.MarkdownReport;
+import io.krpc.benchmarks.lb.DelayedGreeter.Behaviour;
 import io.krpc.benchmarks.load.LoadGenerator;
 import io.krpc.benchmarks.load.LoadResult;
-import io.krpc.benchmarks.internal.MarkdownReport;
 import io.krpc.examples.greeter.GreeterGrpc;
 import io.krpc.examples.greeter.HelloRequest;
 import io.krpc.registry.InMemoryRegistry;
-import java.lang.management.GarbageCollectorMXBean;
-import java.lang.management.ManagementFactory;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -23,34 +31,39 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code lb}: four in-JVM greeter servers behind one in-memory registry, one of them slow, driven at
- * a fixed concurrency through each load-balancing policy in turn; prints p50, p99, p99.9,
- * throughput and the slow server's share of the calls side by side, plus a {@code krpc_p2c} run
- * over four healthy servers as the baseline.
+ * {@code lb}: the load-balancing matrix. Four in-JVM greeter servers behind one in-memory
+ * registry; for every fast service time ({@code --fast=0.5ms,1ms,2ms,10ms}) and every number of
+ * calls in flight ({@code --concurrency=4,16,64}) one cell of five rows, measured back to back:
+ * {@code krpc_p2c} over four healthy servers (its p99 is the baseline; the four shares show
+ * whether equal servers get equal shares), then {@code round_robin} and {@code krpc_p2c} with
+ * server 0 ten times slower, then both with server 0 answering 5% of its calls 100 times slower;
+ * then (unless {@code --no-recovery}) how long {@code krpc_p2c} takes, after the slow server
+ * heals, to send it a quarter of the calls again.
  *
- * <p>Options: {@code --concurrency=4}, {@code --warmup=2s} and {@code --duration=8s} per row,
- * {@code --fast=10ms} and {@code --slow=100ms} handler latency (the defaults keep the service time
- * well above this harness's own scheduling jitter, a few ms at p99 on two cores, which would
- * otherwise be what the policies compare), {@code --tail} to make the slow
- * server answer 5% of its calls in 100 ms (and the rest in the fast time) instead,
- * {@code --policies=a,b} to run a subset, {@code --p2c-decay=1s,250ms} to add {@code krpc_p2c}
- * rows (healthy and slow) with other decay times; the table goes to {@code lb.md} in the results
- * directory ({@code --results=DIR}), replaced, or added to with {@code --append}; {@code
- * --no-files} writes nothing.
+ * <p>Each row has a fresh client, {@code --warmup=1s} and {@code --duration=3s}. The servers reply
+ * from a timer on a direct executor (a slow backend, not an overloaded one), and neither side runs
+ * the tracing and metrics interceptors, so that the harness's own CPU use stays small beside the
+ * service times compared.
+ *
+ * <p>One run is one pass over the matrix; its figures are appended to {@code --raw=FILE} (default
+ * {@code lb-raw.tsv} in the results directory). {@code lb --report} reads every pass in that file
+ * and writes the table of their medians to {@code lb.md}; {@code --no-files} writes nothing.
  */
 public final class LbCommand {
-  static final String SLOW_SERVICE = "lb-bench";
-  static final String HEALTHY_SERVICE = "lb-bench-healthy";
-  static final String HEALTHY = "4 healthy";
-  static final String SLOW = "1 of 4 slow";
-  static final List<String> POLICIES =
-      List.of("round_robin", "least_request_experimental", "krpc_p2c", "krpc_wrr");
+  static final String SERVICE = "lb-bench";
+  static final String P2C = "krpc_p2c";
+  static final String RR = "round_robin";
+  private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
 
   private LbCommand() {}
 
   /** Runs the benchmark with the options in {@code args}, {@code args[0]} being {@code lb}. */
   public static void run(String[] args) throws Exception {
     Settings options = Settings.from(Options.parse(args));
+    if (options.report) {
+      LbReport.write(options.raw, options.out, String.join(" ", args));
+      return;
+    }
     ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, r -> {
       Thread t = new Thread(r, "lb-bench-timer");
       t.setDaemon(true);
@@ -58,214 +71,297 @@ public final class LbCommand {
     });
     InMemoryRegistry registry = new InMemoryRegistry();
     List<KServer> servers = new ArrayList<>();
-    List<DelayedGreeter> slowCluster = new ArrayList<>();
-    List<DelayedGreeter> healthyCluster = new ArrayList<>();
-    List<Row> rows = new ArrayList<>();
+    List<DelayedGreeter> cluster = new ArrayList<>();
+    List<Map<String, Double>> cells = new ArrayList<>();
+    String pass = Instant.now().toString();
     try {
-      long fast = TimeUnit.NANOSECONDS.toMicros(options.fast.toNanos());
       for (int i = 0; i < 4; i++) {
-        DelayedGreeter greeter = i > 0 ? new DelayedGreeter(timer, "fast-" + i, fast, 0, 0)
-            : options.tail ? new DelayedGreeter(timer, "slow", fast, 0.05, 100_000)
-            : new DelayedGreeter(timer, "slow", TimeUnit.NANOSECONDS.toMicros(options.slow.toNanos()),
-                0, 0);
-        slowCluster.add(greeter);
-        servers.add(start(SLOW_SERVICE, greeter, registry));
-        DelayedGreeter healthy = new DelayedGreeter(timer, "healthy-" + i, fast, 0, 0);
-        healthyCluster.add(healthy);
-        servers.add(start(HEALTHY_SERVICE, healthy, registry));
+        DelayedGreeter greeter = new DelayedGreeter(timer, "server-" + i, Behaviour.fixed(1000));
+        cluster.add(greeter);
+        servers.add(start(greeter, registry));
       }
-      // JIT, class loading and connection setup would otherwise land in the first row.
-      measure("JVM warm-up", "round_robin", HEALTHY_SERVICE, healthyCluster, registry, options);
-      if (registered("krpc_p2c")) {
-        rows.add(measure(HEALTHY, "krpc_p2c", HEALTHY_SERVICE, healthyCluster, registry, options));
-      }
-      for (String policy : options.policies) {
-        if (registered(policy)) {
-          rows.add(measure(SLOW, policy, SLOW_SERVICE, slowCluster, registry, options));
-        }
-      }
-      for (String decay : options.p2cDecays) {
-        if (registered("krpc_p2c")) {
-          rows.add(measure(HEALTHY, "krpc_p2c", Map.of("decayTime", decay), HEALTHY_SERVICE,
-              healthyCluster, registry, options));
-          rows.add(measure(SLOW, "krpc_p2c", Map.of("decayTime", decay), SLOW_SERVICE,
-              slowCluster, registry, options));
+      Bench bench = new Bench(registry, cluster, options);
+      // JIT, class loading and connection setup would otherwise land in the first cell.
+      bench.setAll(Behaviour.fixed(micros(options.fasts.get(0))));
+      bench.measure(RR, options.concurrencies.get(options.concurrencies.size() - 1));
+      for (Duration fast : options.fasts) {
+        for (int concurrency : options.concurrencies) {
+          Map<String, Double> cell = bench.cell(micros(fast), concurrency);
+          cells.add(cell);
+          System.out.println(LbReport.line(cell));
+          if (options.raw != null) {
+            appendRaw(options.raw, pass, cell);
+          }
         }
       }
     } finally {
       servers.forEach(KServer::close);
       timer.shutdownNow();
     }
-    String table = table(rows, options, slowCluster.get(0).describe());
     System.out.println();
-    System.out.println(table);
-    if (options.out != null) {
-      MarkdownReport.write(options.out, "Load balancing: " + (options.tail
-              ? "one backend of four answers 5% of its calls in 100 ms"
-              : "one backend of four is " + options.slow.toNanos() / options.fast.toNanos()
-                  + "x slower")
-              + ", concurrency " + options.concurrency,
-          String.join(" ", args), table, options.append);
-    }
+    System.out.println(LbReport.table(List.of(cells)));
   }
 
-  private static boolean registered(String policy) {
-    if (LoadBalancerRegistry.getDefaultRegistry().getProvider(policy) != null) {
-      return true;
-    }
-    System.out.println("policy " + policy + " is not registered in this JVM; skipped");
-    return false;
+  private static long micros(Duration d) {
+    return TimeUnit.NANOSECONDS.toMicros(d.toNanos());
   }
 
-  private static KServer start(String service, DelayedGreeter greeter, InMemoryRegistry registry) {
+  private static void appendRaw(Path raw, String pass, Map<String, Double> cell)
+      throws IOException {
+    StringBuilder line = new StringBuilder("pass=").append(pass);
+    cell.forEach((k, v) -> line.append('\t').append(k).append('=').append(v));
+    if (raw.getParent() != null) {
+      Files.createDirectories(raw.getParent());
+    }
+    Files.writeString(raw, line.append('\n'), StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+  }
+
+  static KServer start(DelayedGreeter greeter, InMemoryRegistry registry) {
     return KServer.builder()
-        .serviceName(service)
+        .serviceName(SERVICE)
         .host("127.0.0.1")
         .port(0)
         .weight(100)
         .registry(registry)
         .addService(greeter)
+        .executor(MoreExecutors.directExecutor()) // the handler only schedules its reply
+        .tracing(false)
+        .metrics(false)
+        .healthService(false)
+        .reflectionService(false)
         .deregisterDelay(Duration.ZERO)
         .shutdownHook(false)
         .start();
   }
 
-  private static Row measure(String scenario, String policy, String service,
-      List<DelayedGreeter> cluster, InMemoryRegistry registry, Settings options)
-      throws InterruptedException {
-    return measure(scenario, policy, Map.of(), service, cluster, registry, options);
-  }
+  /** Runs the rows of the matrix against the four servers. */
+  static final class Bench {
+    private final InMemoryRegistry registry;
+    private final List<DelayedGreeter> cluster;
+    private final Settings options;
 
-  private static Row measure(String scenario, String policy, Map<String, ?> config,
-      String service, List<DelayedGreeter> cluster, InMemoryRegistry registry, Settings options)
-      throws InterruptedException {
-    String label = config.isEmpty() ? policy : policy + " " + config;
-    KClient client = KClient.forService(service).registry(registry)
-        .loadBalancing(policy, config).build();
-    try {
+    Bench(InMemoryRegistry registry, List<DelayedGreeter> cluster, Settings options) {
+      this.registry = registry;
+      this.cluster = cluster;
+      this.options = options;
+    }
+
+    void setAll(Behaviour behaviour) {
+      cluster.forEach(g -> g.setBehaviour(behaviour));
+    }
+
+    /** One cell: the five rows and the recovery, as named figures. */
+    Map<String, Double> cell(long fast, int concurrency) throws InterruptedException {
+      Map<String, Double> cell = new LinkedHashMap<>();
+      cell.put("fast_us", (double) fast);
+      cell.put("concurrency", (double) concurrency);
+      setAll(Behaviour.fixed(fast));
+      Row healthy = measure(P2C, concurrency);
+      cell.put("healthy_p50", healthy.result.p50Micros());
+      cell.put("healthy_p99", healthy.result.p99Micros());
+      cell.put("healthy_spread", healthy.spread());
+      for (int i = 0; i < healthy.shares.length; i++) {
+        cell.put("healthy_share_" + i, healthy.shares[i]);
+      }
+      cell.put("healthy_calls_s", healthy.result.throughput());
+      cell.put("healthy_errors", (double) healthy.result.errors());
+      Behaviour slow = Behaviour.fixed(fast * 10);
+      Behaviour tail = new Behaviour(fast, 0.05, fast * 100, 0);
+      for (String scenario : List.of("slow", "tail")) {
+        cluster.get(0).setBehaviour(scenario.equals("slow") ? slow : tail);
+        Row rr = measure(RR, concurrency);
+        Row p2c = measure(P2C, concurrency);
+        cell.put(scenario + "_rr_p99", rr.result.p99Micros());
+        cell.put(scenario + "_rr_share", rr.shares[0]);
+        cell.put(scenario + "_p99", p2c.result.p99Micros());
+        cell.put(scenario + "_share", p2c.shares[0]);
+        cell.put(scenario + "_calls_s", p2c.result.throughput());
+        cell.put(scenario + "_errors", (double) (p2c.result.errors() + rr.result.errors()));
+      }
+      if (options.recovery) {
+        cluster.get(0).setBehaviour(slow);
+        cell.put("recovery_ms", recovery(fast, concurrency));
+      }
+      return cell;
+    }
+
+    Row measure(String policy, int concurrency) throws InterruptedException {
+      KClient client = client(policy);
+      try {
+        LoadGenerator warmup = generator(client, policy, concurrency, options.warmup);
+        warmup.run();
+        long[] before = counts();
+        LoadResult result = generator(client, policy, concurrency, options.duration).run();
+        long[] after = counts();
+        long total = 0;
+        for (int i = 0; i < after.length; i++) {
+          total += after[i] - before[i];
+        }
+        double[] shares = new double[after.length];
+        for (int i = 0; i < after.length; i++) {
+          shares[i] = total == 0 ? 0 : (double) (after[i] - before[i]) / total;
+        }
+        return new Row(result, shares);
+      } finally {
+        client.close();
+      }
+    }
+
+    /**
+     * Runs krpc_p2c with server 0 slow for 2 s, heals it and returns the milliseconds until its
+     * share of the calls over the last 300 ms reaches 20% (a quarter is fair), or -1 when it does
+     * not within {@link Settings#recoveryLimit}.
+     */
+    private double recovery(long fast, int concurrency) throws InterruptedException {
+      KClient client = client(P2C);
+      long sampleMillis = 50;
+      int window = 6; // samples: 300 ms
+      try {
+        Duration pre = Duration.ofSeconds(2);
+        LoadGenerator generator = generator(client, P2C, concurrency,
+            pre.plus(options.recoveryLimit).plusMillis(300));
+        Thread load = new Thread(() -> {
+          try {
+            generator.run();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }, "lb-recovery-load");
+        load.start();
+        Thread.sleep(pre.toMillis());
+        cluster.get(0).setBehaviour(Behaviour.fixed(fast));
+        long healed = System.nanoTime();
+        List<long[]> samples = new ArrayList<>();
+        samples.add(counts());
+        double result = -1;
+        while (System.nanoTime() - healed < options.recoveryLimit.toNanos()) {
+          Thread.sleep(sampleMillis);
+          long[] now = counts();
+          samples.add(now);
+          long[] from = samples.get(Math.max(0, samples.size() - 1 - window));
+          long total = 0;
+          for (int i = 0; i < now.length; i++) {
+            total += now[i] - from[i];
+          }
+          if (total > 0 && (double) (now[0] - from[0]) / total >= 0.20) {
+            result = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - healed);
+            break;
+          }
+        }
+        load.join();
+        return result;
+      } finally {
+        client.close();
+      }
+    }
+
+    private KClient client(String policy) {
+      return KClient.forService(SERVICE).registry(registry)
+          .loadBalancing(policy)
+          .executor(MoreExecutors.directExecutor()) // callbacks only start the next call
+          .tracing(false)
+          .metrics(false)
+          .build();
+    }
+
+    private static LoadGenerator generator(KClient client, String policy, int concurrency,
+        Duration duration) {
       GreeterGrpc.GreeterFutureStub stub = GreeterGrpc.newFutureStub(client.channel());
       HelloRequest request = HelloRequest.newBuilder().setName("lb").build();
-      long[] before = cluster.stream().mapToLong(DelayedGreeter::calls).toArray();
-      long[] gcBefore = gcCountAndMillis();
-      LoadResult result = LoadGenerator.builder(() -> stub.sayHello(request))
-          .name(label + " / " + scenario)
-          .concurrency(options.concurrency)
-          .warmup(options.warmup)
-          .duration(options.duration)
-          .build()
-          .run();
-      long total = 0;
-      for (int i = 0; i < cluster.size(); i++) {
-        total += cluster.get(i).calls() - before[i];
+      return LoadGenerator.builder(() -> stub.sayHello(request))
+          .name(policy + " x" + concurrency)
+          .concurrency(concurrency)
+          .warmup(Duration.ZERO)
+          .duration(duration)
+          .progress(QUIET)
+          .build();
+    }
+
+    private long[] counts() {
+      return cluster.stream().mapToLong(DelayedGreeter::calls).toArray();
+    }
+  }
+
+  record Row(LoadResult result, double[] shares) {
+    /** How far apart the largest and smallest share are: max / min - 1. */
+    double spread() {
+      double min = 1;
+      double max = 0;
+      for (double s : shares) {
+        min = Math.min(min, s);
+        max = Math.max(max, s);
       }
-      double firstShare = total == 0 ? 0 : (double) (cluster.get(0).calls() - before[0]) / total;
-      long[] gcAfter = gcCountAndMillis();
-      System.out.println(result.summary());
-      return new Row(scenario, label, result, firstShare, gcAfter[0] - gcBefore[0],
-          gcAfter[1] - gcBefore[1]);
-    } finally {
-      client.close();
+      return min == 0 ? Double.POSITIVE_INFINITY : max / min - 1;
     }
   }
 
-  static String table(List<Row> rows, Settings options, String slowServer) {
-    StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT,
-        "Four in-JVM greeter servers on loopback (in-memory registry), fixed concurrency %d,"
-            + " %s warm-up + %s measured per row. Fast servers answer in %s; the slow one"
-            + " in %s (a scheduled reply, so it stays responsive). \"Server 0 share\" is the share"
-            + " of calls (warm-up included) that went to server 0, the slow one in the slow"
-            + " scenario (a fair share is 25%%). GCs: collections during the row (warm-up"
-            + " included) and their total time.%n%n",
-        options.concurrency, human(options.warmup), human(options.duration), human(options.fast),
-        slowServer));
-    sb.append("| backends | policy | p50 ms | p99 ms | p99.9 ms | calls/s | server 0 share | errors"
-        + " | GCs (ms) |\n");
-    sb.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
-    for (Row row : rows) {
-      LoadResult r = row.result;
-      sb.append(String.format(Locale.ROOT,
-          "| %s | %s | %.2f | %.2f | %.2f | %.0f | %.2f%% | %d | %d (%d) |%n",
-          row.scenario, row.policy, r.p50Micros() / 1000, r.p99Micros() / 1000,
-          r.p999Micros() / 1000, r.throughput(), row.firstShare * 100, r.errors(), row.gcs,
-          row.gcMillis));
-    }
-    Row baseline = find(rows, HEALTHY, "krpc_p2c");
-    Row p2c = find(rows, SLOW, "krpc_p2c");
-    Row rr = find(rows, SLOW, "round_robin");
-    if (baseline != null && p2c != null && rr != null) {
-      double vsHealthy = p2c.result.p99Micros() / baseline.result.p99Micros();
-      double vsRr = p2c.result.p99Micros() / rr.result.p99Micros();
-      sb.append(String.format(Locale.ROOT,
-          "%nGoal: krpc_p2c p99 with one slow backend <= 1.5x its all-healthy p99: %.2fx (%s);"
-              + " <= 1/5 of round_robin's: %.2fx = 1/%.1f (%s).%n",
-          vsHealthy, vsHealthy <= 1.5 ? "met" : "missed", vsRr, 1 / vsRr,
-          vsRr <= 0.2 ? "met" : "missed"));
-    }
-    return sb.toString();
+  static boolean registered(String policy) {
+    return LoadBalancerRegistry.getDefaultRegistry().getProvider(policy) != null;
   }
-
-  private static String human(Duration d) {
-    return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
-  }
-
-  private static Row find(List<Row> rows, String scenario, String policy) {
-    return rows.stream().filter(r -> r.scenario.equals(scenario) && r.policy.equals(policy))
-        .findFirst().orElse(null);
-  }
-
-  /**
-   * GC pauses stall every call in flight at once; krpc_p2c's peak-EWMA remembers such a stall for
-   * the endpoints that had calls out (not for an avoided one), so the table shows them per row.
-   */
-  private static long[] gcCountAndMillis() {
-    long count = 0;
-    long millis = 0;
-    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
-      count += Math.max(0, gc.getCollectionCount());
-      millis += Math.max(0, gc.getCollectionTime());
-    }
-    return new long[] {count, millis};
-  }
-
-  record Row(String scenario, String policy, LoadResult result, double firstShare, long gcs,
-      long gcMillis) {}
 
   /** The command's options, read from the shared {@link Options}. */
   static final class Settings {
-    int concurrency;
+    List<Duration> fasts;
+    List<Integer> concurrencies;
     Duration warmup;
     Duration duration;
-    Duration fast;
-    Duration slow;
-    boolean tail;
-    List<String> policies;
-    List<String> p2cDecays;
+    Duration recoveryLimit;
+    boolean recovery;
+    boolean report;
+    Path raw;
     Path out;
-    boolean append;
 
     static Settings from(Options options) {
       Settings s = new Settings();
-      s.concurrency = options.integer("concurrency", 4);
-      s.warmup = options.duration("warmup", Duration.ofSeconds(2));
-      s.duration = options.duration("duration", Duration.ofSeconds(8));
-      s.fast = options.duration("fast", Duration.ofMillis(10));
-      s.slow = options.duration("slow", Duration.ofMillis(100));
-      s.tail = options.flag("tail");
-      s.policies = List.of(options.string("policies", String.join(",", POLICIES)).split(","));
-      String decays = options.string("p2c-decay", "");
-      s.p2cDecays = decays.isEmpty() ? List.of() : List.of(decays.split(","));
-      s.out = options.flag("no-files") ? null : options.resultsDir().resolve("lb.md");
-      s.append = options.flag("append");
-      if (s.concurrency < 1) {
-        throw new IllegalArgumentException(
-            "--concurrency: " + s.concurrency + " (expected: >= 1)");
+      s.fasts = new ArrayList<>();
+      for (String f : options.string("fast", "0.5ms,1ms,2ms,10ms").split(",")) {
+        s.fasts.add(parseMillis("fast", f));
       }
-      if (s.fast.isNegative() || s.fast.compareTo(s.slow) > 0) {
-        throw new IllegalArgumentException("--fast: " + s.fast + ", --slow: " + s.slow
-            + " (expected: 0 <= fast <= slow)");
+      s.concurrencies = new ArrayList<>();
+      for (String c : options.string("concurrency", "4,16,64").split(",")) {
+        try {
+          int n = Integer.parseInt(c.trim());
+          if (n < 1) {
+            throw new NumberFormatException();
+          }
+          s.concurrencies.add(n);
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("--concurrency: " + c + " (expected: >= 1)");
+        }
       }
+      s.warmup = options.duration("warmup", Duration.ofSeconds(1));
+      s.duration = options.duration("duration", Duration.ofSeconds(3));
+      s.recoveryLimit = options.duration("recovery-limit", Duration.ofSeconds(5));
+      s.recovery = !options.flag("no-recovery");
+      s.report = options.flag("report");
+      boolean files = !options.flag("no-files");
+      s.raw = files ? Path.of(options.string("raw",
+          options.resultsDir().resolve("lb-raw.tsv").toString())) : null;
+      s.out = files ? options.resultsDir().resolve("lb.md") : null;
       return s;
     }
+
+    /** "0.5ms" or "2ms": fractional milliseconds, which {@link Options#duration} refuses. */
+    private static Duration parseMillis(String name, String value) {
+      String v = value.trim().toLowerCase(Locale.ROOT);
+      try {
+        if (v.endsWith("ms")) {
+          double ms = Double.parseDouble(v.substring(0, v.length() - 2));
+          if (ms > 0) {
+            return Duration.ofNanos(Math.round(ms * 1_000_000));
+          }
+        }
+      } catch (NumberFormatException e) {
+        // the message below
+      }
+      throw new IllegalArgumentException("--" + name + ": " + value
+          + " (expected: a list of positive millisecond times such as 0.5ms,2ms)");
+    }
+  }
+
+  /** Writes {@code table} with its conditions to {@code out}. */
+  static void writeReport(Path out, String command, String body) {
+    MarkdownReport.write(out, "Load balancing: the krpc_p2c matrix", command, body, false);
   }
 }

@@ -10,15 +10,34 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * What {@value io.krpc.loadbalance.KrpcLoadBalancers#P2C} knows about one endpoint: calls in
- * flight, a peak-EWMA of its latency, an EWMA of its success rate and when it was last picked.
+ * flight, an EWMA of its latency, an EWMA of its success rate and when it was last picked.
  *
- * <p>The latency estimate follows Finagle's peak EWMA: an RTT above the estimate replaces it at
- * once, lower RTTs pull it down with weight {@code 1 - exp(-elapsed / decayTime)}. The success rate
- * weighs each outcome by {@value #SUCCESS_WEIGHT} (roughly the last 20 calls) and drifts back
- * towards 1 with the same decay time while no outcome arrives, so a penalised endpoint recovers.
+ * <p>The latency estimate is a time-weighted EWMA (Finagle, tower): a sample taken {@code dt}
+ * after the previous one has weight {@code 1 - exp(-dt / tau)}. Two changes keep it from sitting at
+ * a busy fast endpoint's tail, which made such endpoints look dearer than an idle slow one:
+ *
+ * <ul>
+ *   <li>the decay follows the endpoint's own latency: {@code tau = }{@value #DECAY_RTTS}{@code x
+ *       estimate}, capped at {@code decayTime}; a 0.5 ms endpoint forgets a stall within
+ *       milliseconds, while a long tail answer is remembered for longer the longer it was;
+ *   <li>an RTT above the estimate takes at least the weight {@code 1 / (calls in flight beside it
+ *       + 1)}: an idle endpoint's slow answer replaces the estimate at once (Finagle's peak), but
+ *       one answer among twenty concurrent ones moves it a twentieth of the way, so a pause that
+ *       holds every call in flight counts about once, not once per call.
+ * </ul>
+ *
+ * <p>The cost reads a stale estimate as drifting towards the compared endpoint's (tower and
+ * Finagle decay theirs towards zero when read; towards the other candidate keeps a failing endpoint
+ * penalised): an endpoint that stopped being picked because of one slow answer is tried again
+ * after a few of its own latencies, and a much slower one gets a probe now and then, besides the
+ * forced picks, which lets a healed endpoint back in soon.
+ *
+ * <p>The success rate weighs each outcome by {@value #SUCCESS_WEIGHT} (roughly the last 20 calls)
+ * and drifts back towards 1 with {@code decayTime} while no outcome arrives, so a penalised
+ * endpoint recovers.
  *
  * <p>Thread-safe and lock-free: stream tracers update it from transport threads and pickers read
- * it from application threads. Each estimate is an immutable pair swapped by compare-and-set.
+ * it from application threads. Each estimate is an immutable value swapped by compare-and-set.
  */
 @ThreadSafe
 final class EndpointLoad {
@@ -29,13 +48,26 @@ final class EndpointLoad {
   static final double SUCCESS_WEIGHT = 0.05;
   /** Floor of the success rate, so a failing endpoint costs at most 100 times more. */
   static final double MIN_SUCCESS = 0.01;
+  /** The latency estimate's decay time, in multiples of the estimate itself. */
+  static final double DECAY_RTTS = 10;
 
-  private static final Estimate NO_LATENCY = new Estimate(0, 0);
+  private static final Latency NO_LATENCY = new Latency(0, 0);
 
   private final AtomicInteger inFlight = new AtomicInteger();
-  private final AtomicReference<Estimate> latency = new AtomicReference<>(NO_LATENCY);
-  private final AtomicReference<Estimate> success = new AtomicReference<>(new Estimate(1, 0));
+  private final AtomicInteger fleetInFlight;
+  private final AtomicReference<Latency> latency = new AtomicReference<>(NO_LATENCY);
+  private final AtomicReference<Rate> success = new AtomicReference<>(new Rate(1, 0));
   private final AtomicLong lastPickedNanos = new AtomicLong();
+
+  /** An endpoint on its own, for tests. */
+  EndpointLoad() {
+    this(new AtomicInteger());
+  }
+
+  /** An endpoint of a fleet whose calls in flight are also counted in {@code fleetInFlight}. */
+  EndpointLoad(AtomicInteger fleetInFlight) {
+    this.fleetInFlight = fleetInFlight;
+  }
 
   /** Treats the endpoint as just picked, so a fresh endpoint is not force-picked at once. */
   void resetPickTime(long nowNanos) {
@@ -55,26 +87,36 @@ final class EndpointLoad {
     return nowNanos - last >= intervalNanos && lastPickedNanos.compareAndSet(last, nowNanos);
   }
 
-  void callStarted() {
-    inFlight.incrementAndGet();
+  /** Counts a call in; returns how many other calls this endpoint had in flight. */
+  int callStarted() {
+    fleetInFlight.incrementAndGet();
+    return inFlight.getAndIncrement();
   }
 
   void callFinished() {
     inFlight.decrementAndGet();
+    fleetInFlight.decrementAndGet();
   }
 
   int inFlight() {
     return inFlight.get();
   }
 
-  void recordLatency(long rttNanos, long nowNanos, long decayNanos) {
+  /**
+   * Records the RTT of a call that had {@code othersInFlight} other calls beside it on this
+   * endpoint when it started.
+   *
+   * @param maxDecayNanos the cap of the decay time ({@code decayTime})
+   */
+  void recordLatency(long rttNanos, int othersInFlight, long nowNanos, long maxDecayNanos) {
     double rtt = Math.max(0, rttNanos);
     latency.updateAndGet(old -> {
-      if (old == NO_LATENCY || rtt > old.value) {
-        return new Estimate(rtt, nowNanos);
+      if (old == NO_LATENCY) {
+        return new Latency(rtt, nowNanos);
       }
-      double keep = decayWeight(old, nowNanos, decayNanos);
-      return new Estimate(old.value * keep + rtt * (1 - keep), nowNanos);
+      double weight = decayedWeight(old, nowNanos, maxDecayNanos);
+      double toward = rtt > old.value ? Math.max(weight, 1.0 / (othersInFlight + 1)) : weight;
+      return new Latency(old.value + (rtt - old.value) * toward, nowNanos);
     });
   }
 
@@ -82,15 +124,17 @@ final class EndpointLoad {
    * Records the RTT of a failed call: it may raise the estimate but never lowers it, so that an
    * endpoint that fails fast never looks cheaper than the healthy ones because of its failures.
    */
-  void recordFailedCallLatency(long rttNanos, long nowNanos) {
-    double rtt = Math.max(0, rttNanos);
-    latency.updateAndGet(old -> old == NO_LATENCY || rtt > old.value
-        ? new Estimate(rtt, nowNanos) : old);
+  void recordFailedCallLatency(long rttNanos, int othersInFlight, long nowNanos,
+      long maxDecayNanos) {
+    Latency old = latency.get();
+    if (old == NO_LATENCY || rttNanos > old.value) {
+      recordLatency(rttNanos, othersInFlight, nowNanos, maxDecayNanos);
+    }
   }
 
   void recordOutcome(Status.Code code, long nowNanos, long decayNanos) {
     double outcome = isFailure(code) ? 0 : 1;
-    success.updateAndGet(old -> new Estimate(
+    success.updateAndGet(old -> new Rate(
         successRate(old, nowNanos, decayNanos) * (1 - SUCCESS_WEIGHT) + outcome * SUCCESS_WEIGHT,
         nowNanos));
   }
@@ -104,42 +148,76 @@ final class EndpointLoad {
     return successRate(success.get(), nowNanos, decayNanos);
   }
 
-  /** Latency estimate in nanoseconds, or -1 before the first answer. */
+  /** Latency estimate in nanoseconds as of the last answer, or -1 before the first answer. */
   double latencyNanos() {
-    Estimate e = latency.get();
+    Latency e = latency.get();
     return e == NO_LATENCY ? -1 : e.value;
   }
 
   /**
-   * The P2C cost: latency × (in-flight + 1) / success rate. An endpoint never measured costs 0
-   * while idle (so it is tried once) and {@link #UNMEASURED_PENALTY} while its first call is out.
+   * Calls in flight across the fleet this endpoint belongs to (all endpoints of its balancer).
    */
-  double cost(long nowNanos, long decayNanos) {
-    Estimate lat = latency.get();
+  int fleetInFlight() {
+    return fleetInFlight.get();
+  }
+
+  /**
+   * The P2C cost: latency x queueing factor / success rate. Every endpoint's latency was measured
+   * while the fleet held about {@code meanInFlight} calls per endpoint, so it already holds that
+   * much queueing; only calls beyond it add some: the factor is {@code max(1, (inFlight + 1) /
+   * (meanInFlight + 1))}. (Finagle's and tower's {@code latency x (inFlight + 1)} counts the
+   * queueing twice at high concurrency and so sent calls to an idle slow endpoint; with one call
+   * at a time, meanInFlight = 0, both agree.) An estimate above {@code referenceNanos} (the lower
+   * estimate of the two endpoints compared) drifts towards it since its last answer. An endpoint
+   * never measured costs 0 while idle (so it is tried once) and {@link #UNMEASURED_PENALTY} while
+   * its first call is out.
+   */
+  double cost(long nowNanos, long decayNanos, double meanInFlight, double referenceNanos) {
+    Latency lat = latency.get();
     int calls = inFlight.get();
     if (lat == NO_LATENCY) {
       return calls == 0 ? 0 : UNMEASURED_PENALTY + calls;
     }
     double rate = Math.max(MIN_SUCCESS, successRate(nowNanos, decayNanos));
+    double value = lat.value;
+    if (value > referenceNanos) { // stale evidence counts less: drift towards the reference
+      value = referenceNanos + (value - referenceNanos) * (1 - decayedWeight(lat, nowNanos,
+          decayNanos));
+    }
+    double queueing = Math.max(1, (calls + 1) / (Math.max(0, meanInFlight) + 1));
     // +1 ns so that an endpoint answering in "zero" time still costs more with more calls.
-    return (lat.value + 1) * (calls + 1) / rate;
+    return (value + 1) * queueing / rate;
   }
 
-  private static double successRate(Estimate e, long nowNanos, long decayNanos) {
-    return 1 - (1 - e.value) * decayWeight(e, nowNanos, decayNanos);
+  private static double decayedWeight(Latency old, long nowNanos, long maxDecayNanos) {
+    long elapsed = Math.max(0, nowNanos - old.stampNanos);
+    double decay = Math.min(maxDecayNanos, Math.max(1, DECAY_RTTS * old.value));
+    return 1 - Math.exp(-elapsed / decay);
   }
 
-  private static double decayWeight(Estimate e, long nowNanos, long decayNanos) {
-    long elapsed = Math.max(0, nowNanos - e.stampNanos);
-    return Math.exp(-(double) elapsed / decayNanos);
+  private static double successRate(Rate r, long nowNanos, long decayNanos) {
+    long elapsed = Math.max(0, nowNanos - r.stampNanos);
+    return 1 - (1 - r.value) * Math.exp(-(double) elapsed / decayNanos);
   }
 
+  /** A latency estimate and when it was last updated. */
   @Immutable
-  private static final class Estimate {
+  private static final class Latency {
     final double value;
     final long stampNanos;
 
-    Estimate(double value, long stampNanos) {
+    Latency(double value, long stampNanos) {
+      this.value = value;
+      this.stampNanos = stampNanos;
+    }
+  }
+
+  @Immutable
+  private static final class Rate {
+    final double value;
+    final long stampNanos;
+
+    Rate(double value, long stampNanos) {
       this.value = value;
       this.stampNanos = stampNanos;
     }

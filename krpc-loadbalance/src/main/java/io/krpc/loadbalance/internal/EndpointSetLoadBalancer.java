@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,6 +57,8 @@ abstract class EndpointSetLoadBalancer extends LoadBalancer {
   private final Helper helper;
   private final String policyName;
   final Deadline.Ticker ticker;
+  /** Calls in flight on all endpoints, for {@link EndpointLoad#cost}'s fleet average. */
+  private final AtomicInteger fleetInFlight = new AtomicInteger();
   private Map<Set<SocketAddress>, TrackedEndpoint> endpoints = new LinkedHashMap<>();
   private ConnectivityState overallState = IDLE;
   private Status lastFailure = Status.UNAVAILABLE.withDescription("no connection attempt failed");
@@ -111,7 +114,7 @@ abstract class EndpointSetLoadBalancer extends LoadBalancer {
   private TrackedEndpoint connect(EquivalentAddressGroup group) {
     Subchannel subchannel = helper.createSubchannel(
         CreateSubchannelArgs.newBuilder().setAddresses(group).build());
-    TrackedEndpoint endpoint = new TrackedEndpoint(subchannel, EndpointAttributes.weightOf(group));
+    TrackedEndpoint endpoint = new TrackedEndpoint(subchannel, EndpointAttributes.weightOf(group), fleetInFlight);
     subchannel.start(info -> onSubchannelState(endpoint, info));
     subchannel.requestConnection();
     return endpoint;

@@ -32,17 +32,19 @@ final class LoadRecordingTracerFactory extends ClientStreamTracer.Factory {
   @Override
   public ClientStreamTracer newClientStreamTracer(
       ClientStreamTracer.StreamInfo info, Metadata headers) {
-    load.callStarted();
-    return new Tracer(ticker.nanoTime());
+    int othersInFlight = load.callStarted();
+    return new Tracer(ticker.nanoTime(), othersInFlight);
   }
 
   private final class Tracer extends ClientStreamTracer {
     private final long startNanos;
+    private final int othersInFlight;
     private final AtomicBoolean latencyRecorded = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    Tracer(long startNanos) {
+    Tracer(long startNanos, int othersInFlight) {
       this.startNanos = startNanos;
+      this.othersInFlight = othersInFlight;
     }
 
     @Override
@@ -61,7 +63,7 @@ final class LoadRecordingTracerFactory extends ClientStreamTracer.Factory {
           // A fast failure must not pull the latency estimate down (the chaos suite saw a
           // failing server stay the cheapest for ~30 calls): failures may only raise it.
           if (latencyRecorded.compareAndSet(false, true)) {
-            load.recordFailedCallLatency(now - startNanos, now);
+            load.recordFailedCallLatency(now - startNanos, othersInFlight, now, decayNanos);
           }
         } else {
           recordLatencyOnce(now);
@@ -73,7 +75,7 @@ final class LoadRecordingTracerFactory extends ClientStreamTracer.Factory {
 
     private void recordLatencyOnce(long nowNanos) {
       if (latencyRecorded.compareAndSet(false, true)) {
-        load.recordLatency(nowNanos - startNanos, nowNanos, decayNanos);
+        load.recordLatency(nowNanos - startNanos, othersInFlight, nowNanos, decayNanos);
       }
     }
   }

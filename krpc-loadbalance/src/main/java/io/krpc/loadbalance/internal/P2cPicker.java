@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * Picks by power of two choices: draws two distinct READY endpoints at random (weighted by their
  * slow-start factors when any endpoint ramps up) and takes the one with the lower {@link
- * EndpointLoad#cost}. A drawn endpoint not picked for {@code forcePickInterval} is taken instead,
+ * EndpointLoad#cost}, given the fleet's mean calls in flight per READY endpoint. A drawn endpoint not picked for {@code forcePickInterval} is taken instead,
  * once, so that its estimates can recover.
  *
  * <p>Thread-safe: an immutable snapshot of the READY endpoints; the only mutable state is in the
@@ -94,8 +94,18 @@ final class P2cPicker extends SubchannelPicker {
         return second;
       }
     }
-    return loads[first].cost(now, decayNanos) <= loads[second].cost(now, decayNanos)
-        ? first : second;
+    double meanInFlight = (double) loads[first].fleetInFlight() / loads.length;
+    double reference = reference(loads[first].latencyNanos(), loads[second].latencyNanos());
+    return loads[first].cost(now, decayNanos, meanInFlight, reference)
+        <= loads[second].cost(now, decayNanos, meanInFlight, reference) ? first : second;
+  }
+
+  /** The lower of two latency estimates, ignoring an unmeasured one (-1). */
+  private static double reference(double a, double b) {
+    if (a < 0) {
+      return b < 0 ? Double.MAX_VALUE : b;
+    }
+    return b < 0 ? a : Math.min(a, b);
   }
 
   private int drawWeighted(ThreadLocalRandom random) {

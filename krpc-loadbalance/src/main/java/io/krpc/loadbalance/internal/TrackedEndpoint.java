@@ -4,6 +4,7 @@ import static io.grpc.ConnectivityState.IDLE;
 
 import io.grpc.ConnectivityState;
 import io.grpc.LoadBalancer.Subchannel;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One endpoint (one address group) of an {@link EndpointSetLoadBalancer}: its subchannel, its
@@ -15,14 +16,15 @@ import io.grpc.LoadBalancer.Subchannel;
 final class TrackedEndpoint {
 
   private final Subchannel subchannel;
-  private final EndpointLoad load = new EndpointLoad();
+  private final EndpointLoad load;
   private int weight;
   private ConnectivityState state = IDLE;
   private long readySinceNanos;
   private boolean removed;
 
-  TrackedEndpoint(Subchannel subchannel, int weight) {
+  TrackedEndpoint(Subchannel subchannel, int weight, AtomicInteger fleetInFlight) {
     this.subchannel = subchannel;
+    this.load = new EndpointLoad(fleetInFlight);
     this.weight = weight;
   }
 

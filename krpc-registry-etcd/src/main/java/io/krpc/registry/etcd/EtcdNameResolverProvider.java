@@ -35,6 +35,10 @@ import java.util.concurrent.Executor;
  * </ul>
  * A host without a port gets 2379; endpoints use {@code http://}.
  *
+ * <p>Go fleets: the query parameter {@code formats} lists the {@link RecordFormat}s to read and
+ * merge, by name, each optionally followed by {@code :} and its key prefix, for example {@code
+ * etcd://127.0.0.1:2379/greeter?formats=KRPC,KRPC_GO,GO_ZERO:/rpc/}. Default: {@code KRPC}.
+ *
  * <p>Each resolver creates its own {@link EtcdRegistry} with the default settings and closes it
  * when the channel shuts the resolver down. For TLS, credentials or other settings, build an
  * {@code EtcdRegistry} yourself and use {@code KClient.forService(..).registry(..)}.
@@ -56,7 +60,8 @@ public final class EtcdNameResolverProvider extends NameResolverProvider {
       return null;
     }
     Target target = parse(targetUri);
-    EtcdRegistry registry = EtcdRegistry.builder().endpoints(target.endpoints).build();
+    EtcdRegistry registry = EtcdRegistry.builder().endpoints(target.endpoints)
+        .recordFormats(target.formats.toArray(RecordFormat[]::new)).build();
     NameResolver delegate = KrpcNameResolverProvider.newResolver(registry, target.serviceName, args);
     Executor offload = args.getOffloadExecutor();
     return new NameResolver() {
@@ -122,11 +127,41 @@ public final class EtcdNameResolverProvider extends NameResolverProvider {
         endpoints.add("http://" + trimmed + (hasPort ? "" : ":" + DEFAULT_PORT));
       }
     }
-    return new Target(List.copyOf(endpoints), service);
+    return new Target(List.copyOf(endpoints), service, formats(targetUri));
+  }
+
+  private static List<RecordFormat> formats(URI targetUri) {
+    String query = targetUri.getQuery();
+    if (query == null || query.isEmpty()) {
+      return List.of(RecordFormat.KRPC);
+    }
+    List<RecordFormat> formats = new ArrayList<>();
+    for (String parameter : query.split("&")) {
+      if (!parameter.startsWith("formats=")) {
+        throw new IllegalArgumentException("target: '" + targetUri + "' has the query parameter '"
+            + parameter + "' (expected: only formats=NAME[:prefix],...)");
+      }
+      for (String item : parameter.substring("formats=".length()).split(",")) {
+        int colon = item.indexOf(':');
+        String name = (colon < 0 ? item : item.substring(0, colon)).trim();
+        RecordFormat format = switch (name.toUpperCase(java.util.Locale.ROOT)) {
+          case "KRPC" -> RecordFormat.KRPC;
+          case "KRPC_GO" -> RecordFormat.KRPC_GO;
+          case "ETCD_NAMING" -> RecordFormat.ETCD_NAMING;
+          case "GO_ZERO" -> RecordFormat.GO_ZERO;
+          case "KRATOS" -> RecordFormat.KRATOS;
+          default -> throw new IllegalArgumentException("target: '" + targetUri
+              + "' names the format '" + name
+              + "' (expected: KRPC, KRPC_GO, ETCD_NAMING, GO_ZERO or KRATOS)");
+        };
+        formats.add(colon < 0 ? format : format.withKeyPrefix(item.substring(colon + 1)));
+      }
+    }
+    return List.copyOf(formats);
   }
 
   /** A parsed target. */
-  record Target(List<String> endpoints, String serviceName) {}
+  record Target(List<String> endpoints, String serviceName, List<RecordFormat> formats) {}
 
   @Override
   public String getDefaultScheme() {

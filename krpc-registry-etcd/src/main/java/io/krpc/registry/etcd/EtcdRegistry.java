@@ -41,6 +41,10 @@ import javax.annotation.concurrent.ThreadSafe;
  * do not parse, have wrong types, an empty host, a port outside 1..65535, a weight outside
  * 1..10000 or an unknown version are skipped with one WARN per key and revision.
  *
+ * <h2>Go fleets</h2>
+ * With {@link Builder#recordFormats}, every instance is also written (on the same lease) in the
+ * formats of Go registries, and discovery reads and merges them all: see {@link RecordFormat}.
+ *
  * <h2>Registration</h2>
  * One lease per registry, kept alive every TTL/3; every instance is put under it, all of them in
  * one transaction when they are restored. When the lease may be lost (a failed keep-alive, etcd
@@ -82,7 +86,8 @@ public final class EtcdRegistry implements Registry {
         client.sslContext(sslContext);
       }
       return client.build();
-    }, String.join(",", endpoints), builder.keyPrefix, builder.leaseTtl, builder.requestTimeout);
+    }, String.join(",", endpoints), builder.keyPrefix, builder.resolvedFormats(),
+        builder.leaseTtl, builder.requestTimeout);
   }
 
   /** Starts a builder; {@link Builder#endpoints(String...)} is required. */
@@ -134,6 +139,8 @@ public final class EtcdRegistry implements Registry {
     private Duration leaseTtl = Duration.ofSeconds(10);
     private Duration requestTimeout = Duration.ofSeconds(5);
     private String keyPrefix = "/krpc/services/";
+    private boolean keyPrefixSet;
+    private List<RecordFormat> recordFormats = List.of(RecordFormat.KRPC);
     private String username;
     private String password;
     private Path trustCertificates;
@@ -203,6 +210,33 @@ public final class EtcdRegistry implements Registry {
             + "' (expected: starts and ends with '/', no whitespace, e.g. /krpc/services/)");
       }
       this.keyPrefix = keyPrefix;
+      this.keyPrefixSet = true;
+      return this;
+    }
+
+    /**
+     * The record formats every instance is written in, and read and merged from; default {@link
+     * RecordFormat#KRPC} alone. List {@code KRPC} too unless the registry should write only Go
+     * records. The {@code KRPC} format takes its prefix from {@link #keyPrefix} unless given one
+     * with {@link RecordFormat#withKeyPrefix}. Replaces earlier calls.
+     */
+    public Builder recordFormats(RecordFormat... formats) {
+      requireNonNull(formats, "recordFormats");
+      if (formats.length == 0) {
+        throw new IllegalArgumentException("recordFormats: [] (expected: at least one)");
+      }
+      List<RecordFormat> list = new ArrayList<>();
+      for (RecordFormat format : formats) {
+        requireNonNull(format, "recordFormats element");
+        for (RecordFormat other : list) {
+          if (other.getClass() == format.getClass() && other.keyPrefix().equals(format.keyPrefix())) {
+            throw new IllegalArgumentException("recordFormats: " + Arrays.toString(formats)
+                + " (expected: each format once; " + format + " is listed twice)");
+          }
+        }
+        list.add(format);
+      }
+      this.recordFormats = List.copyOf(list);
       return this;
     }
 
@@ -260,7 +294,53 @@ public final class EtcdRegistry implements Registry {
         throw new IllegalStateException("trustCertificates/clientCertificate: set, but endpoints "
             + endpoints + " use http:// (expected: https:// endpoints)");
       }
+      checkFormatsApart(resolvedFormats());
       return new EtcdRegistry(this, https > 0 ? sslContext() : null);
+    }
+
+    /** The formats, with KRPC's under {@link #keyPrefix} unless it was given its own prefix. */
+    List<RecordFormat> resolvedFormats() {
+      List<RecordFormat> resolved = new ArrayList<>();
+      for (RecordFormat format : recordFormats) {
+        boolean defaultKrpc = format.isKrpc()
+            && format.keyPrefix().equals(RecordFormat.KRPC.keyPrefix());
+        resolved.add(defaultKrpc && keyPrefixSet ? format.withKeyPrefix(keyPrefix) : format);
+      }
+      return resolved;
+    }
+
+    /**
+     * Refuses formats whose keys of one service could share a prefix: each would write its own
+     * shape where another's readers look (a go-zero value under etcd naming's target, say), and
+     * Go readers crash or drop the whole list on a key or value of another shape.
+     */
+    private static void checkFormatsApart(List<RecordFormat> formats) {
+      for (int i = 0; i < formats.size(); i++) {
+        for (int j = 0; j < formats.size(); j++) {
+          String a = formats.get(i).keyPrefix();
+          String b = formats.get(j).keyPrefix();
+          if (i == j || !b.startsWith(a) || (a.equals(b) && i > j)) {
+            continue;
+          }
+          String rest = b.substring(a.length());
+          int slash = rest.indexOf('/');
+          boolean clash = a.equals(b) || (slash > 0 && isServiceName(rest.substring(0, slash)));
+          if (clash) {
+            throw new IllegalStateException("recordFormats: " + formats.get(i) + " and "
+                + formats.get(j) + " would write under the same keys (expected: key prefixes "
+                + "apart, e.g. RecordFormat.GO_ZERO.withKeyPrefix(\"/rpc/\"))");
+          }
+        }
+      }
+    }
+
+    private static boolean isServiceName(String s) {
+      try {
+        ServiceInstance.checkServiceName(s);
+        return true;
+      } catch (IllegalArgumentException e) {
+        return false;
+      }
     }
 
     private SslContext sslContext() {

@@ -83,6 +83,7 @@ class EtcdRegistryBuilderTest {
   }
 
   private static EtcdNameResolverProvider.Target target(String service, String... endpoints) {
-    return new EtcdNameResolverProvider.Target(java.util.List.of(endpoints), service);
+    return new EtcdNameResolverProvider.Target(java.util.List.of(endpoints), service,
+        java.util.List.of(RecordFormat.KRPC));
   }
 }

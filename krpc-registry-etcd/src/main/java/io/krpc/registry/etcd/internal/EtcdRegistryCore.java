@@ -10,10 +10,10 @@ import io.krpc.common.DaemonThreads;
 import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
+import io.krpc.registry.etcd.RecordFormat;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,19 +45,17 @@ import org.slf4j.LoggerFactory;
 public final class EtcdRegistryCore {
   private static final Logger logger = LoggerFactory.getLogger(EtcdRegistryCore.class);
   private static final AtomicInteger ids = new AtomicInteger();
-  private static final Comparator<ServiceInstance> BY_ENDPOINT =
-      Comparator.comparing(ServiceInstance::endpoint);
 
   private final String description;
   private final Duration requestTimeout;
-  private final InstanceRecordCodec codec;
+  private final List<RecordFormat> formats;
   private final EtcdConnection connection;
   private final ScheduledThreadPoolExecutor stateExecutor;
   private final ExecutorService notifier;
   private final LeaseKeeper keeper;
   private final ConnectionMonitor monitor;
   private final Duration leaseTtl;
-  // confined to stateExecutor
+  // confined to stateExecutor; keyed by format index and service name
   private final Map<String, ServiceWatcher> watchers = new HashMap<>();
   private final Set<String> selfWatched = ConcurrentHashMap.newKeySet();
   private final Set<ServiceWatcher.Subscription> subscriptions = ConcurrentHashMap.newKeySet();
@@ -70,19 +68,22 @@ public final class EtcdRegistryCore {
   /**
    * @param clientFactory builds a new jetcd client (called again after outages)
    * @param description the endpoints, for messages
+   * @param keyPrefix KRPC's own key prefix, where the connection monitor probes
+   * @param formats the record formats written and read, at least one
    */
   public EtcdRegistryCore(Supplier<Client> clientFactory, String description, String keyPrefix,
-      Duration leaseTtl, Duration requestTimeout) {
+      List<RecordFormat> formats, Duration leaseTtl, Duration requestTimeout) {
     int id = ids.incrementAndGet();
     this.description = description;
     this.requestTimeout = requestTimeout;
     this.leaseTtl = leaseTtl;
-    this.codec = new InstanceRecordCodec(keyPrefix);
+    this.formats = List.copyOf(formats);
     this.connection = new EtcdConnection(clientFactory);
     this.stateExecutor = new ScheduledThreadPoolExecutor(1, DaemonThreads.named("krpc-etcd-registry-" + id));
     this.stateExecutor.setRemoveOnCancelPolicy(true);
     this.notifier = Executors.newSingleThreadExecutor(DaemonThreads.named("krpc-etcd-notifier-" + id));
-    this.keeper = new LeaseKeeper(connection, codec, stateExecutor, leaseTtl, requestTimeout);
+    this.keeper = new LeaseKeeper(connection, this.formats, stateExecutor, leaseTtl,
+        requestTimeout);
     Duration probeTimeout = requestTimeout.compareTo(Duration.ofSeconds(1)) < 0
         ? requestTimeout : Duration.ofSeconds(1);
     this.monitor = new ConnectionMonitor(connection, stateExecutor, keyPrefix,
@@ -107,7 +108,7 @@ public final class EtcdRegistryCore {
   public void register(ServiceInstance instance) {
     checkOpen();
     CompletableFuture<Void> done = new CompletableFuture<>();
-    String key = codec.key(instance);
+    String key = describeKey(instance);
     run(() -> {
       keeper.register(instance, done);
       watchOwnKeys(instance.serviceName());
@@ -119,7 +120,10 @@ public final class EtcdRegistryCore {
       Throwable cause = e instanceof ExecutionException ? EtcdErrors.unwrap(e) : keeper.lastError();
       if (e instanceof TimeoutException) {
         // a put may still land; delete it so a failed register() leaves nothing behind
-        connection.client().getKVClient().delete(bytes(key));
+        run(() -> connection.client().getKVClient().txn().Then(keeper.deletes(instance)).commit());
+      }
+      if (cause instanceof IllegalArgumentException) {
+        throw new IllegalArgumentException(cause.getMessage(), cause);
       }
       String why = cause == null ? " (etcd did not answer)" : ": " + EtcdErrors.describe(cause);
       throw new RegistryException("Could not register " + key + " in etcd at " + description
@@ -135,27 +139,42 @@ public final class EtcdRegistryCore {
     if (closed) {
       return;
     }
-    String key = codec.key(instance);
-    await(CompletableFuture.runAsync(() -> keeper.forget(instance), stateExecutor),
+    String key = describeKey(instance);
+    io.etcd.jetcd.op.Op[] deletes = await(CompletableFuture.supplyAsync(() -> {
+      keeper.forget(instance);
+      return keeper.deletes(instance);
+    }, stateExecutor), "deregister " + key);
+    retrying(() -> connection.client().getKVClient().txn().Then(deletes).commit(),
         "deregister " + key);
-    retrying(() -> connection.client().getKVClient().delete(bytes(key)), "deregister " + key);
   }
 
   /** See {@link Registry#watch}. */
   public Registry.Watch watch(String serviceName, Registry.Listener listener) {
     checkOpen();
+    if (formats.size() == 1) {
+      return watch(0, serviceName, listener);
+    }
+    FormatMerge.Listener merged = new FormatMerge.Listener(formats, listener);
+    List<Registry.Watch> parts = new ArrayList<>();
+    for (int i = 0; i < formats.size(); i++) {
+      parts.add(watch(i, serviceName, merged.part(i)));
+    }
+    return () -> parts.forEach(Registry.Watch::cancel);
+  }
+
+  private Registry.Watch watch(int format, String serviceName, Registry.Listener listener) {
     ServiceWatcher.Subscription subscription = new ServiceWatcher.Subscription(serviceName,
         listener, s -> {
           subscriptions.remove(s);
           try {
-            stateExecutor.execute(() -> detach(serviceName, s));
+            stateExecutor.execute(() -> detach(format, serviceName, s));
           } catch (java.util.concurrent.RejectedExecutionException e) {
             // the registry is closed: nothing left to detach from
           }
         });
     subscriptions.add(subscription);
     run(() -> {
-      watcher(serviceName).add(subscription);
+      watcher(format, serviceName).add(subscription);
     });
     return subscription;
   }
@@ -163,20 +182,28 @@ public final class EtcdRegistryCore {
   /** See {@link Registry#lookup}. */
   public List<ServiceInstance> lookup(String serviceName) {
     checkOpen();
-    String prefix = codec.servicePrefix(serviceName);
-    GetResponse response = retrying(() -> connection.client().getKVClient()
-        .get(bytes(prefix), GetOption.builder().isPrefix(true).build()), "lookup " + serviceName);
-    List<ServiceInstance> result = new ArrayList<>();
-    for (KeyValue kv : response.getKvs()) {
-      String key = kv.getKey().toString(StandardCharsets.UTF_8);
-      try {
-        result.add(codec.decode(serviceName, key, kv.getValue().getBytes()));
-      } catch (InstanceRecordCodec.MalformedRecordException e) {
-        logger.debug("lookup({}) skips malformed record {}: {}", serviceName, key, e.getMessage());
+    List<List<ServiceInstance>> perFormat = new ArrayList<>();
+    for (RecordFormat format : formats) {
+      String prefix = format.servicePrefix(serviceName);
+      GetResponse response = retrying(() -> connection.client().getKVClient()
+          .get(bytes(prefix), GetOption.builder().isPrefix(true).build()),
+          "lookup " + serviceName);
+      List<ServiceInstance> result = new ArrayList<>();
+      for (KeyValue kv : response.getKvs()) {
+        String key = kv.getKey().toString(StandardCharsets.UTF_8);
+        try {
+          ServiceInstance instance = format.decode(serviceName, key, kv.getValue().getBytes());
+          if (instance != null) {
+            result.add(instance);
+          }
+        } catch (IllegalArgumentException e) {
+          logger.debug("lookup({}) skips malformed record {}: {}", serviceName, key,
+              e.getMessage());
+        }
       }
+      perFormat.add(result);
     }
-    result.sort(BY_ENDPOINT);
-    return List.copyOf(result);
+    return FormatMerge.merge(formats, perFormat);
   }
 
   /**
@@ -241,10 +268,10 @@ public final class EtcdRegistryCore {
 
   // ---- on stateExecutor
 
-  private ServiceWatcher watcher(String serviceName) {
-    return watchers.computeIfAbsent(serviceName, name -> {
-      ServiceWatcher watcher = new ServiceWatcher(name, connection, codec, stateExecutor, notifier,
-          requestTimeout, leaseTtl);
+  private ServiceWatcher watcher(int format, String serviceName) {
+    return watchers.computeIfAbsent(format + "/" + serviceName, k -> {
+      ServiceWatcher watcher = new ServiceWatcher(serviceName, connection, formats.get(format),
+          stateExecutor, notifier, requestTimeout, leaseTtl);
       watcher.start();
       return watcher;
     });
@@ -252,19 +279,28 @@ public final class EtcdRegistryCore {
 
   private void watchOwnKeys(String serviceName) {
     if (selfWatched.add(serviceName)) {
-      watcher(serviceName).addInternal(snapshot -> keeper.check(serviceName, snapshot));
+      for (int i = 0; i < formats.size(); i++) {
+        int format = i;
+        watcher(format, serviceName)
+            .addInternal(snapshot -> keeper.check(format, serviceName, snapshot));
+      }
     }
   }
 
-  private void detach(String serviceName, ServiceWatcher.Subscription subscription) {
-    ServiceWatcher watcher = watchers.get(serviceName);
+  private void detach(int format, String serviceName, ServiceWatcher.Subscription subscription) {
+    ServiceWatcher watcher = watchers.get(format + "/" + serviceName);
     if (watcher != null && watcher.remove(subscription)) {
       watcher.close();
-      watchers.remove(serviceName);
+      watchers.remove(format + "/" + serviceName);
     }
   }
 
   // ---- helpers
+
+  /** The key of {@code instance} in the first format, for messages. */
+  private String describeKey(ServiceInstance instance) {
+    return formats.get(0).key(instance, 0) + (formats.size() > 1 ? " (and its other formats)" : "");
+  }
 
   private void run(Runnable task) {
     try {

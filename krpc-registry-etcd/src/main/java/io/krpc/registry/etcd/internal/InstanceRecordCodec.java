@@ -131,7 +131,7 @@ public final class InstanceRecordCodec {
   }
 
   /** A stored value that is not a valid instance record. */
-  public static final class MalformedRecordException extends RuntimeException {
+  public static final class MalformedRecordException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
 
     MalformedRecordException(String reason) {

@@ -2,9 +2,11 @@ package io.krpc.registry.etcd.internal;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.PutOption;
 import io.krpc.common.Backoff;
 import io.krpc.registry.ServiceInstance;
+import io.krpc.registry.etcd.RecordFormat;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,7 +23,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps one registry's instances in etcd: one lease, kept alive every TTL/3, with every instance
- * put under it. Whenever the lease may be lost (a keep-alive fails or finds it gone, etcd
+ * put under it in every {@link RecordFormat} of the registry. Whenever the lease may be lost (a keep-alive fails or finds it gone, etcd
  * restarted or lost its data, a key of ours was deleted by someone else) it checks the lease,
  * grants a new one when needed and puts every instance again in one transaction, retrying with
  * capped exponential backoff for as long as the registry is open.
@@ -33,7 +35,7 @@ public final class LeaseKeeper {
   private static final Logger logger = LoggerFactory.getLogger(LeaseKeeper.class);
 
   private final EtcdConnection connection;
-  private final InstanceRecordCodec codec;
+  private final List<RecordFormat> formats;
   private final ScheduledExecutorService stateExecutor;
   private final long ttlSeconds;
   private final Duration requestTimeout;
@@ -48,10 +50,10 @@ public final class LeaseKeeper {
   private boolean closed;
   private volatile Throwable lastError;
 
-  LeaseKeeper(EtcdConnection connection, InstanceRecordCodec codec,
+  LeaseKeeper(EtcdConnection connection, List<RecordFormat> formats,
       ScheduledExecutorService stateExecutor, Duration leaseTtl, Duration requestTimeout) {
     this.connection = connection;
-    this.codec = codec;
+    this.formats = List.copyOf(formats);
     this.stateExecutor = stateExecutor;
     this.ttlSeconds = Math.max(1, (leaseTtl.toMillis() + 999) / 1000);
     this.requestTimeout = requestTimeout;
@@ -63,8 +65,18 @@ public final class LeaseKeeper {
       done.completeExceptionally(new IllegalStateException("EtcdRegistry is closed"));
       return;
     }
-    String key = codec.key(instance);
-    Registration registration = new Registration(key, instance, codec.encode(instance));
+    String key = identity(instance);
+    for (Registration other : desired.values()) {
+      String clash = other.key.equals(key) ? null : sharedKey(instance, other.instance);
+      if (clash != null) {
+        done.completeExceptionally(new IllegalArgumentException("instance " + key
+            + " would overwrite " + other.key + " under the key " + clash
+            + " (a registry holds one instance per key; use another registry)"));
+        return;
+      }
+    }
+    byte[][] values = formats.stream().map(f -> f.encode(instance)).toArray(byte[][]::new);
+    Registration registration = new Registration(key, instance, values);
     Registration previous = desired.put(key, registration);
     if (previous != null) {
       previous.waiters.forEach(w -> w.complete(null));
@@ -72,11 +84,12 @@ public final class LeaseKeeper {
     registration.waiters.add(done);
     if (leaseId != 0 && !syncing && !recovering) {
       long lease = leaseId;
-      timed(connection.client().getKVClient().put(bytes(key), bytes(registration.value),
-              PutOption.builder().withLeaseId(lease).build()))
+      PutOption option = PutOption.builder().withLeaseId(lease).build();
+      timed(connection.client().getKVClient().txn().Then(registration.puts(formats, lease, option))
+              .commit())
           .whenCompleteAsync((response, error) -> {
             if (desired.get(key) != registration) {
-              deleteIfForgotten(key);
+              deleteIfForgotten(registration);
               return;
             }
             if (error == null) {
@@ -90,9 +103,42 @@ public final class LeaseKeeper {
     }
   }
 
+  /**
+   * The keys {@code instance} has (or would have) in etcd in every format, under the current
+   * lease.
+   */
+  List<String> keys(ServiceInstance instance) {
+    List<String> keys = new ArrayList<>();
+    for (RecordFormat format : formats) {
+      keys.add(format.key(instance, leaseId));
+    }
+    return keys;
+  }
+
+  /** The ops that delete every key of {@code instance}. */
+  Op[] deletes(ServiceInstance instance) {
+    return keys(instance).stream()
+        .map(k -> Op.delete(bytes(k), DeleteOption.DEFAULT)).toArray(Op[]::new);
+  }
+
+  /** The name of {@code instance} in messages and in this keeper: service and endpoint. */
+  static String identity(ServiceInstance instance) {
+    return instance.serviceName() + "/" + instance.endpoint();
+  }
+
+  private String sharedKey(ServiceInstance a, ServiceInstance b) {
+    for (RecordFormat format : formats) {
+      String key = format.key(a, 1);
+      if (key.equals(format.key(b, 1))) {
+        return key;
+      }
+    }
+    return null;
+  }
+
   /** Forgets {@code instance} (if it is still the one registered) so it is not put back. */
   void forget(ServiceInstance instance) {
-    Registration registration = desired.remove(codec.key(instance));
+    Registration registration = desired.remove(identity(instance));
     if (registration != null) {
       registration.waiters.forEach(w -> w.completeExceptionally(
           new IllegalStateException("deregistered before etcd confirmed the registration")));
@@ -101,26 +147,29 @@ public final class LeaseKeeper {
 
   /** Forgets {@code instance}'s key if it still holds exactly {@code instance}. */
   void forgetIfSame(ServiceInstance instance) {
-    Registration registration = desired.get(codec.key(instance));
+    Registration registration = desired.get(identity(instance));
     if (registration != null && registration.instance.equals(instance)) {
       desired.remove(registration.key);
     }
   }
 
   /**
-   * Checks a watched snapshot of {@code serviceName}: an instance of ours missing from it (or
-   * changed) at or after the revision we wrote it at is put back.
+   * Checks a watched snapshot of {@code serviceName} in format {@code formatIndex}: an instance of
+   * ours missing from it (or changed) at or after the revision we wrote it at is put back.
    */
-  void check(String serviceName, ServiceWatcher.ServiceSnapshot snapshot) {
+  void check(int formatIndex, String serviceName, ServiceWatcher.ServiceSnapshot snapshot) {
+    RecordFormat format = formats.get(formatIndex);
     for (Registration registration : desired.values()) {
       if (!registration.instance.serviceName().equals(serviceName)) {
         continue;
       }
+      String key = format.key(registration.instance, leaseId);
       if (registration.confirmedRevision > 0
           && snapshot.revision() >= registration.confirmedRevision
-          && !registration.instance.equals(snapshot.instances().get(registration.key))) {
+          && !registration.readBack(formatIndex, format, key)
+              .equals(snapshot.instances().get(key))) {
         logger.warn("Registration {} disappeared from etcd (deleted by someone else or lease "
-            + "lost); putting it back", registration.key);
+            + "lost); putting it back", key);
         registration.confirmedRevision = 0;
         requestSync("key deleted");
       }
@@ -194,7 +243,8 @@ public final class LeaseKeeper {
           }
           PutOption option = PutOption.builder().withLeaseId(lease).build();
           Op[] puts = registrations.stream()
-              .map(r -> Op.put(bytes(r.key), bytes(r.value), option)).toArray(Op[]::new);
+              .flatMap(r -> java.util.Arrays.stream(r.puts(formats, lease, option)))
+              .toArray(Op[]::new);
           return timed(connection.client().getKVClient().txn().Then(puts).commit())
               .thenApply(r -> new LeaseAndRevision(lease, r.getHeader().getRevision(),
                   registrations));
@@ -215,7 +265,7 @@ public final class LeaseKeeper {
       if (desired.get(registration.key) == registration) {
         registration.confirmed(result.revision);
       } else {
-        deleteIfForgotten(registration.key);
+        deleteIfForgotten(registration);
       }
     }
     scheduleKeepAlive();
@@ -225,13 +275,15 @@ public final class LeaseKeeper {
    * A put that was in flight while its instance was deregistered may have written the key after
    * the deregistration's delete: delete it again unless it was registered anew meanwhile.
    */
-  private void deleteIfForgotten(String key) {
-    if (!desired.containsKey(key)) {
-      timed(connection.client().getKVClient().delete(bytes(key))).whenComplete((r, e) -> {
-        if (e != null) {
-          logger.debug("Could not delete deregistered key {}; it expires with the lease", key, e);
-        }
-      });
+  private void deleteIfForgotten(Registration registration) {
+    if (!desired.containsKey(registration.key)) {
+      timed(connection.client().getKVClient().txn().Then(deletes(registration.instance)).commit())
+          .whenComplete((r, e) -> {
+            if (e != null) {
+              logger.debug("Could not delete deregistered keys of {}; they expire with the lease",
+                  registration.key, e);
+            }
+          });
     }
   }
 
@@ -327,14 +379,39 @@ public final class LeaseKeeper {
   private static final class Registration {
     final String key;
     final ServiceInstance instance;
-    final byte[] value;
+    final byte[][] values;
+    // what each format's watcher reads back from our own value (formats drop some fields)
+    final Object[] readBack;
     final List<CompletableFuture<Void>> waiters = new ArrayList<>();
     long confirmedRevision;
 
-    Registration(String key, ServiceInstance instance, byte[] value) {
+    Registration(String key, ServiceInstance instance, byte[][] values) {
       this.key = key;
       this.instance = instance;
-      this.value = value;
+      this.values = values;
+      this.readBack = new Object[values.length];
+    }
+
+    Op[] puts(List<RecordFormat> formats, long lease, PutOption option) {
+      Op[] puts = new Op[values.length];
+      for (int i = 0; i < values.length; i++) {
+        puts[i] = Op.put(bytes(formats.get(i).key(instance, lease)), bytes(values[i]), option);
+      }
+      return puts;
+    }
+
+    Object readBack(int index, RecordFormat format, String key) {
+      if (readBack[index] == null) {
+        ServiceInstance decoded = null;
+        try {
+          decoded = format.decode(instance.serviceName(), key, values[index]);
+        } catch (IllegalArgumentException e) {
+          logger.warn("Format {} cannot read back its own record of {}: {}", format, this.key,
+              e.getMessage());
+        }
+        readBack[index] = decoded == null ? instance : decoded;
+      }
+      return readBack[index];
     }
 
     void confirmed(long revision) {

@@ -12,6 +12,7 @@ import io.krpc.common.Backoff;
 import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
+import io.krpc.registry.etcd.RecordFormat;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -53,7 +54,7 @@ public final class ServiceWatcher {
   private final String serviceName;
   private final String prefix;
   private final EtcdConnection connection;
-  private final InstanceRecordCodec codec;
+  private final RecordFormat format;
   private final ScheduledExecutorService stateExecutor;
   private final Executor notifier;
   private final Duration requestTimeout;
@@ -76,13 +77,13 @@ public final class ServiceWatcher {
   private long holdEmptyUntilNanos;
   private boolean closed;
 
-  ServiceWatcher(String serviceName, EtcdConnection connection, InstanceRecordCodec codec,
+  ServiceWatcher(String serviceName, EtcdConnection connection, RecordFormat format,
       ScheduledExecutorService stateExecutor, Executor notifier, Duration requestTimeout,
       Duration emptyHold) {
     this.serviceName = serviceName;
-    this.prefix = codec.servicePrefix(serviceName);
+    this.prefix = format.servicePrefix(serviceName);
     this.connection = connection;
-    this.codec = codec;
+    this.format = format;
     this.stateExecutor = stateExecutor;
     this.notifier = notifier;
     this.requestTimeout = requestTimeout;
@@ -247,14 +248,19 @@ public final class ServiceWatcher {
   private void apply(ByteSequence keyBytes, ByteSequence value, long modRevision, boolean listing) {
     String key = keyBytes.toString(StandardCharsets.UTF_8);
     try {
-      instances.put(key, codec.decode(serviceName, key, value.getBytes()));
+      ServiceInstance instance = format.decode(serviceName, key, value.getBytes());
+      if (instance != null) {
+        instances.put(key, instance);
+      } else {
+        instances.remove(key); // well formed but not routable (disabled, deleted, no gRPC)
+      }
       warned.remove(key);
-    } catch (InstanceRecordCodec.MalformedRecordException e) {
+    } catch (IllegalArgumentException e) {
       instances.remove(key);
       Long previous = warned.put(key, modRevision);
       if (previous == null || previous != modRevision) {
-        logger.warn("Skipping malformed etcd record {} (revision {}): {}", key, modRevision,
-            e.getMessage());
+        logger.warn("Skipping malformed etcd record {} (revision {}, format {}): {}", key,
+            modRevision, format.name(), e.getMessage());
       }
     }
   }

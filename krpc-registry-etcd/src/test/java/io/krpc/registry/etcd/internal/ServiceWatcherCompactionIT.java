@@ -43,7 +43,8 @@ class ServiceWatcherCompactionIT {
         EtcdConnection connection = new EtcdConnection(
             () -> Client.builder().endpoints(endpoints).build())) {
       put(raw, codec, first);
-      ServiceWatcher watcher = new ServiceWatcher("compacted", connection, codec, state, notifier,
+      ServiceWatcher watcher = new ServiceWatcher("compacted", connection,
+          new KrpcRecordFormat("/krpc/services/"), state, notifier,
           Duration.ofSeconds(5), Duration.ofSeconds(2));
       List<List<ServiceInstance>> snapshots = new CopyOnWriteArrayList<>();
       Registry.Listener listener = snapshots::add;
