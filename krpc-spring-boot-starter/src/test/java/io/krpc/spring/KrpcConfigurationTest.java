@@ -56,6 +56,32 @@ class KrpcConfigurationTest {
   }
 
   @Test
+  void recordFormatsForAGoFleet() {
+    runner.withPropertyValues("krpc.registry.etcd.endpoints=http://127.0.0.1:1",
+            "krpc.registry.etcd.record-formats=krpc,krpc-go,go-zero",
+            "krpc.registry.etcd.record-format-prefixes.go-zero=/rpc/")
+        .run(context -> assertThat(context).hasNotFailed());
+  }
+
+  @Test
+  void clashingRecordFormatsNameTheProperty() {
+    // go-zero and etcd naming both without prefix: their keys of one service would mix
+    runner.withPropertyValues("krpc.registry.etcd.endpoints=http://127.0.0.1:1",
+            "krpc.registry.etcd.record-formats=go-zero,etcd-naming")
+        .run(context -> assertFailure(context, "krpc.registry.etcd.record-formats",
+            "GO_ZERO, ETCD_NAMING"));
+  }
+
+  @Test
+  void badRecordFormatPrefixNamesPropertyAndValue() {
+    runner.withPropertyValues("krpc.registry.etcd.endpoints=http://127.0.0.1:1",
+            "krpc.registry.etcd.record-formats=krpc,kratos",
+            "krpc.registry.etcd.record-format-prefixes.kratos=micro services")
+        .run(context -> assertFailure(context,
+            "krpc.registry.etcd.record-format-prefixes.kratos", "micro services"));
+  }
+
+  @Test
   void theApplicationsRegistryWins() {
     InMemoryRegistry mine = new InMemoryRegistry();
     runner.withBean(Registry.class, () -> mine)
