@@ -57,12 +57,12 @@ public final class Demo {
     if (etcd != null) {
       props.add("krpc.registry.etcd.endpoints=" + etcd);
     }
-    SpringApplicationBuilder builder = new SpringApplicationBuilder(app)
-        .properties(props.toArray(String[]::new));
+    // as command-line arguments, so they win over the application's properties file
+    SpringApplicationBuilder builder = new SpringApplicationBuilder(app);
     if (shared != null) {
       builder.initializers(context ->
           context.getBeanFactory().registerSingleton("demoRegistry", shared));
     }
-    return builder.run();
+    return builder.run(props.stream().map(p -> "--" + p).toArray(String[]::new));
   }
 }
