@@ -21,9 +21,9 @@ import java.util.Map;
  * <p>Commands:
  *
  * <ul>
- *   <li>{@code overhead}: raw grpc-java, KRPC (default and full governance) and Armeria on the
- *       same workloads; options {@code --duration=10s --warmup=5s --concurrency=32
- *       --results=DIR --no-files}
+ *   <li>{@code overhead}: raw grpc-java, KRPC (default and full governance, on grpc-java's
+ *       default executor, with the service declared blocking) and Armeria on the same workloads,
+ *       one of them a handler that blocks; see {@link OverheadSuite}
  *   <li>{@code discovery}: start-to-first-call through the registries, resolver update cost;
  *       options {@code --runs=50 --results=DIR --no-files}
  *   <li>{@code lb}: the load-balancing matrix, krpc_p2c against round_robin with one slow
@@ -101,7 +101,8 @@ public final class BenchmarkMain {
   static int smoke(Options options) throws Exception {
     Map<Workload, Map<Target.Kind, LoadResult>> results =
         OverheadSuite.main(Options.parse(new String[] {"overhead", "--duration=150ms",
-            "--warmup=50ms", "--concurrency=4", "--no-files"}));
+            "--warmup=50ms", "--concurrency=4", "--blocking-concurrency=8",
+            "--configs=a,b,c,d,e,f,g", "--no-files"}));
     int failures = 0;
     for (Map<Target.Kind, LoadResult> row : results.values()) {
       for (LoadResult r : row.values()) {
