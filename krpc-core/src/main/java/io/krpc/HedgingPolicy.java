@@ -38,7 +38,11 @@ public final class HedgingPolicy {
     return new Builder();
   }
 
-  Map<String, Object> toServiceConfig() {
+  /**
+   * This policy as a grpc-java service-config {@code hedgingPolicy} object (a fresh, mutable
+   * map), for channels built without {@code KClient}, such as Spring gRPC's.
+   */
+  public Map<String, Object> toServiceConfig() {
     Map<String, Object> map = new LinkedHashMap<>();
     map.put("maxAttempts", (double) maxAttempts);
     map.put("hedgingDelay", RetryPolicy.seconds(hedgingDelay));

@@ -57,8 +57,11 @@ public final class RetryPolicy {
     return retryableCodes;
   }
 
-  /** This policy as a grpc-java service-config {@code retryPolicy} object. */
-  Map<String, Object> toServiceConfig() {
+  /**
+   * This policy as a grpc-java service-config {@code retryPolicy} object (a fresh, mutable map),
+   * for channels built without {@code KClient}, such as Spring gRPC's.
+   */
+  public Map<String, Object> toServiceConfig() {
     Map<String, Object> map = new LinkedHashMap<>();
     map.put("maxAttempts", (double) maxAttempts);
     map.put("initialBackoff", seconds(initialBackoff));

@@ -97,13 +97,24 @@ public final class TimeoutInterceptor implements ClientInterceptor {
     return peer.toString();
   }
 
-  /** What the slow-call log reports; package-private for tests. */
-  record SlowCall(
+  /**
+   * One slow call, as the slow-call log reports it and {@link Builder#slowCallObserver} receives
+   * it: the full method name, the target authority, the peer when the transport knew it, how long
+   * the call took and how it ended.
+   */
+  public record SlowCall(
       String method,
       String target,
       @Nullable SocketAddress peer,
       Duration duration,
-      Status.Code code) {}
+      Status.Code code) {
+
+    /** The text of the WARN log line. */
+    public String describe() {
+      return "slow call: method=" + method + " target=" + target + " peer=" + describePeer(peer)
+          + " duration=" + duration.toMillis() + "ms status=" + code;
+    }
+  }
 
   private final class TimedCall<ReqT, RespT>
       extends ForwardingClientCall.SimpleForwardingClientCall<ReqT, RespT> {
@@ -143,13 +154,7 @@ public final class TimeoutInterceptor implements ClientInterceptor {
       }
       SlowCall slow =
           new SlowCall(method, target, peer, Duration.ofNanos(elapsedNanos), status.getCode());
-      logger.warn(
-          "slow call: method={} target={} peer={} duration={}ms status={}",
-          method,
-          target,
-          describePeer(peer),
-          TimeUnit.NANOSECONDS.toMillis(elapsedNanos),
-          status.getCode());
+      logger.warn("{}", slow.describe());
       if (slowCallObserver != null) {
         slowCallObserver.accept(slow);
       }
@@ -197,8 +202,12 @@ public final class TimeoutInterceptor implements ClientInterceptor {
       return this;
     }
 
-    /** Also hands every slow call to {@code observer}; for tests. */
-    Builder slowCallObserver(Consumer<SlowCall> observer) {
+    /**
+     * Also hands every slow call to {@code observer}, after the log line, on the thread that
+     * closed the call: to count slow calls in metrics of your own, or to show them. It must not
+     * block. Default: none.
+     */
+    public Builder slowCallObserver(Consumer<SlowCall> observer) {
       this.slowCallObserver = Objects.requireNonNull(observer, "observer");
       return this;
     }

@@ -315,6 +315,15 @@ public final class EtcdRegistry implements Registry {
      * Go readers crash or drop the whole list on a key or value of another shape.
      */
     private static void checkFormatsApart(List<RecordFormat> formats) {
+      for (RecordFormat format : formats) {
+        for (RecordFormat go : List.of(RecordFormat.KRPC_GO, RecordFormat.KRATOS)) {
+          if (format.isKrpc() && format.keyPrefix().startsWith(go.keyPrefix())) {
+            throw new IllegalStateException("keyPrefix: '" + format.keyPrefix() + "' lies under "
+                + go + "'s default prefix, where Go readers fail on KRPC's keys (expected: "
+                + "another prefix, e.g. /krpc/services/)");
+          }
+        }
+      }
       for (int i = 0; i < formats.size(); i++) {
         for (int j = 0; j < formats.size(); j++) {
           String a = formats.get(i).keyPrefix();

@@ -49,7 +49,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Reading: a Go KRPC record with {@code "enable":false}, an etcd naming record with {@code
  * "Op":1} and a Kratos record without a plaintext {@code grpc://} endpoint are not routable.
- * Formats without a weight give {@value ServiceInstance#DEFAULT_WEIGHT}; Kratos carries it as the
+ * Go KRPC's weight is kept (0 reads as {@value ServiceInstance#DEFAULT_WEIGHT}, more than
+ * {@value ServiceInstance#MAX_WEIGHT} as that). Formats without a weight give {@value
+ * ServiceInstance#DEFAULT_WEIGHT}; Kratos carries it as the
  * metadata entry {@code weight}, which its own selectors read. A KRPC record wins over the others
  * for the same address.
  *

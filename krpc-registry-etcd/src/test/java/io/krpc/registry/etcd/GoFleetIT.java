@@ -248,8 +248,8 @@ class GoFleetIT {
     AtomicInteger java1 = new AtomicInteger();
     AtomicInteger java2 = new AtomicInteger();
     // two Go KRPC servers: the Go registration code announces their ports in Go KRPC's format
-    KServer backendA = server(service, null, 0, goA);
-    KServer backendB = server(service, null, 0, goB);
+    KServer backendA = resources.add(server(service, null, 0, goA));
+    KServer backendB = resources.add(server(service, null, 0, goB));
     GoPeer registrationA = go(GoPeer.register("-format", "KRPC_GO", "-etcd", endpoints,
         "-service", service, "-port", Integer.toString(backendA.port())));
     GoPeer registrationB = go(GoPeer.register("-format", "KRPC_GO", "-etcd", endpoints,
@@ -287,6 +287,7 @@ class GoFleetIT {
       load.close();
     }
     logger.info("migration: {} calls, {} failed", load.ok.get(), load.failed.get());
+
     assertThat(load.failed.get()).isZero();
     assertThat(load.ok.get()).isGreaterThan(100);
   }

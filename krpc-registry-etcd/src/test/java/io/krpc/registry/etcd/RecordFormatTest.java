@@ -115,6 +115,9 @@ class RecordFormatTest {
         .hasMessageContaining("ETCD_NAMING('') and GO_ZERO('')");
     builder.recordFormats(RecordFormat.KRATOS.withKeyPrefix("/"), RecordFormat.KRPC_GO);
     assertThatThrownBy(builder::build).hasMessageContaining("same keys"); // service "kim"
+    builder.recordFormats(RecordFormat.KRPC).keyPrefix("/kim/prpc/");
+    assertThatThrownBy(builder::build).hasMessageContaining("keyPrefix: '/kim/prpc/' lies under");
+    builder.keyPrefix("/krpc/services/");
     builder.recordFormats(RecordFormat.KRPC, RecordFormat.KRPC_GO, RecordFormat.ETCD_NAMING,
         RecordFormat.GO_ZERO.withKeyPrefix("/rpc/"), RecordFormat.KRATOS).build().close();
   }
