@@ -13,6 +13,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.NameResolver;
 import io.krpc.internal.Checks;
+import io.krpc.internal.DefaultExecutor;
 import io.krpc.internal.InterceptorChains;
 import io.krpc.registry.Registry;
 import io.krpc.registry.ServiceInstance;
@@ -28,6 +29,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -60,13 +62,16 @@ public final class KClient implements AutoCloseable {
   private final String target;
   private final Duration closeTimeout;
   private final InterceptorChains.ChainResources resources;
+  // The shared default executor until close() gives it back; null with the user's executor.
+  private final AtomicReference<Executor> sharedExecutor;
 
   private KClient(ManagedChannel channel, String target, Duration closeTimeout,
-      InterceptorChains.ChainResources resources) {
+      InterceptorChains.ChainResources resources, Executor sharedExecutor) {
     this.channel = channel;
     this.target = target;
     this.closeTimeout = closeTimeout;
     this.resources = resources;
+    this.sharedExecutor = new AtomicReference<>(sharedExecutor);
   }
 
   /** A client of {@code serviceName}, found through the {@link Builder#registry registry}. */
@@ -122,6 +127,10 @@ public final class KClient implements AutoCloseable {
       channel.shutdownNow();
     } finally {
       resources.close();
+      Executor shared = sharedExecutor.getAndSet(null);
+      if (shared != null) {
+        DefaultExecutor.release(shared);
+      }
     }
   }
 
@@ -380,8 +389,10 @@ public final class KClient implements AutoCloseable {
 
     /**
      * Runs call callbacks (responses, stream observers, interceptors' listeners) on this executor
-     * instead of grpc-java's default cached thread pool. The caller owns it: closing the KClient
-     * does not shut it down.
+     * instead of KRPC's default, the pool of one thread per core shared with the process's servers
+     * that adds a thread when a callback blocks. Blocking stubs are not concerned: their calls
+     * complete on the calling thread. The caller owns it: closing the KClient does not shut it
+     * down.
      */
     public Builder executor(Executor executor) {
       this.executor = notNull(executor, "executor");
@@ -472,9 +483,6 @@ public final class KClient implements AutoCloseable {
       if (maxInboundMessageSize != null) {
         builder.maxInboundMessageSize(maxInboundMessageSize);
       }
-      if (executor != null) {
-        builder.executor(executor);
-      }
       if (overrideAuthority != null) {
         builder.overrideAuthority(overrideAuthority);
       }
@@ -485,15 +493,28 @@ public final class KClient implements AutoCloseable {
       }
       InterceptorChains.ChainResources resources = InterceptorChains.installClientChain(builder,
           serviceName != null ? serviceName : target, chainOptions, interceptors);
-      channelCustomizers.forEach(customizer -> customizer.accept(builder));
-      ManagedChannel channel = builder.build();
+      Executor shared = executor == null ? DefaultExecutor.acquire() : null;
+      builder.executor(executor != null ? executor : shared);
+      ManagedChannel channel;
+      try {
+        channelCustomizers.forEach(customizer -> customizer.accept(builder));
+        channel = builder.build();
+      } catch (RuntimeException e) {
+        if (shared != null) {
+          DefaultExecutor.release(shared);
+        }
+        throw e;
+      }
       try {
         resources.startMetricsEndpoint();
       } catch (RuntimeException e) {
         channel.shutdownNow();
+        if (shared != null) {
+          DefaultExecutor.release(shared);
+        }
         throw e;
       }
-      return new KClient(channel, target, closeTimeout, resources);
+      return new KClient(channel, target, closeTimeout, resources, shared);
     }
   }
 }

@@ -17,6 +17,7 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.krpc.common.HostAddress;
 import io.krpc.internal.Checks;
 import io.krpc.internal.InterceptorChains;
+import io.krpc.internal.ServerExecutors;
 import io.krpc.registry.Registry;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.tls.ServerTls;
@@ -26,8 +27,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -63,6 +66,7 @@ public final class KServer implements AutoCloseable {
   private final ServiceInstance instance;
   private final List<String> healthNames;
   private final InterceptorChains.ChainResources resources;
+  private final ServerExecutors executors;
   private final Duration deregisterDelay;
   private final Duration shutdownGracePeriod;
   private final Object closeLock = new Object();
@@ -70,7 +74,8 @@ public final class KServer implements AutoCloseable {
   private boolean closed;
 
   private KServer(Builder builder, Server server, HealthStatusManager health,
-      ServiceInstance instance, InterceptorChains.ChainResources resources) {
+      ServiceInstance instance, InterceptorChains.ChainResources resources,
+      ServerExecutors executors) {
     this.server = server;
     this.port = server.getPort();
     this.health = health;
@@ -82,6 +87,7 @@ public final class KServer implements AutoCloseable {
     builder.services.forEach(s -> names.add(s.getServiceDescriptor().getName()));
     this.healthNames = List.copyOf(names);
     this.resources = resources;
+    this.executors = executors;
     this.deregisterDelay = builder.deregisterDelay;
     this.shutdownGracePeriod = builder.shutdownGracePeriod;
   }
@@ -187,6 +193,7 @@ public final class KServer implements AutoCloseable {
       server.shutdownNow();
     } finally {
       resources.close();
+      executors.close();
     }
     logger.info("KServer {} stopped", instance.serviceName());
   }
@@ -245,6 +252,7 @@ public final class KServer implements AutoCloseable {
     private final List<ServerInterceptor> interceptors = new ArrayList<>();
     private @Nullable Integer maxInboundMessageSize;
     private @Nullable Executor executor;
+    private final Set<String> blockingServices = new LinkedHashSet<>();
     private ServerCredentials credentials = InsecureServerCredentials.create();
     private boolean healthService = true;
     private boolean reflectionService = true;
@@ -312,6 +320,28 @@ public final class KServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Adds a service whose handlers block (JDBC, files, blocking stubs to other services): each of
+     * its calls runs on a thread of its own, a virtual thread on Java 24 and later, instead of the
+     * shared pool of one thread per core that runs the other services. Without this declaration
+     * a blocking handler still works, and the pool adds a thread once it has blocked 5 ms, but
+     * calls queued behind it wait those milliseconds. No effect with {@link #executor}: the given
+     * executor runs every call. Repeatable.
+     */
+    public Builder addBlockingService(BindableService service) {
+      return addBlockingService(notNull(service, "service").bindService());
+    }
+
+    /**
+     * Adds a service definition whose handlers block; see {@link
+     * #addBlockingService(BindableService)}. Repeatable.
+     */
+    public Builder addBlockingService(ServerServiceDefinition service) {
+      services.add(notNull(service, "service"));
+      blockingServices.add(service.getServiceDescriptor().getName());
+      return this;
+    }
+
     /** Adds user interceptors; they run inside the built-in chain, the first one outermost. */
     public Builder intercept(ServerInterceptor... interceptors) {
       for (ServerInterceptor interceptor : notNull(interceptors, "interceptors")) {
@@ -321,9 +351,11 @@ public final class KServer implements AutoCloseable {
     }
 
     /**
-     * Runs handlers, and the governance chain around them, on this executor instead of grpc-java's
-     * default unbounded cached thread pool, e.g. a bounded pool sized for the host. The caller
-     * owns it: closing the KServer does not shut it down.
+     * Runs every handler, blocking services' included, and the governance chain around them, on
+     * this executor instead of KRPC's default (a pool of one thread per core, shared by the
+     * process's servers and clients, that adds a thread when one blocks; see {@link
+     * #addBlockingService(BindableService)}). The caller owns it: closing the KServer does not
+     * shut it down.
      */
     public Builder executor(Executor executor) {
       this.executor = notNull(executor, "executor");
@@ -487,9 +519,6 @@ public final class KServer implements AutoCloseable {
       if (maxInboundMessageSize != null) {
         serverBuilder.maxInboundMessageSize(maxInboundMessageSize);
       }
-      if (executor != null) {
-        serverBuilder.executor(executor);
-      }
       HealthStatusManager health = new HealthStatusManager();
       if (healthService) {
         serverBuilder.addService(health.getHealthService());
@@ -501,6 +530,8 @@ public final class KServer implements AutoCloseable {
       InterceptorChains.ChainResources resources =
           InterceptorChains.installServerChain(serverBuilder, serviceName, chainOptions,
               interceptors);
+      ServerExecutors executors =
+          ServerExecutors.install(serverBuilder, executor, blockingServices, serviceName);
 
       serverBuilder.permitKeepAliveTime(permitKeepAliveTime.toNanos(), TimeUnit.NANOSECONDS)
           .permitKeepAliveWithoutCalls(permitKeepAliveWithoutCalls);
@@ -510,6 +541,7 @@ public final class KServer implements AutoCloseable {
         server.start();
       } catch (IOException e) {
         resources.close();
+        executors.close();
         throw new UncheckedIOException("KServer " + serviceName + " cannot bind port " + port, e);
       }
       int boundPort = server.getPort(); // read before any shutdown: getPort() throws after it
@@ -528,11 +560,12 @@ public final class KServer implements AutoCloseable {
       } catch (RuntimeException e) {
         server.shutdownNow();
         resources.close();
+        executors.close();
         throw new IllegalStateException("KServer " + serviceName + " started on port "
             + boundPort + " but could not " + (registry != null ? "register" : "start")
             + ": " + e.getMessage() + "; it was stopped", e);
       }
-      KServer kserver = new KServer(this, server, health, instance, resources);
+      KServer kserver = new KServer(this, server, health, instance, resources, executors);
       if (shutdownHook) {
         kserver.addShutdownHook();
       }

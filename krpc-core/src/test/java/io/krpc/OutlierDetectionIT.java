@@ -74,8 +74,16 @@ class OutlierDetectionIT {
     SimpleServiceGrpc.SimpleServiceBlockingStub stub =
         SimpleServiceGrpc.newBlockingStub(client.channel());
 
-    Load before = load(stub, Duration.ofMillis(1500)); // a few intervals: detected and ejected
-    assertThat(before.failures.get()).as("failures before ejection").isPositive();
+    // Load until the failing server, having failed calls, gets none for 300 ms (ejected); <= 10 s.
+    long failuresBefore = 0;
+    for (int round = 0; round < 33; round++) {
+      long servedBefore = services.get(0).calls.sum();
+      failuresBefore += load(stub, Duration.ofMillis(300)).failures.get();
+      if (failuresBefore > 0 && services.get(0).calls.sum() == servedBefore) {
+        break;
+      }
+    }
+    assertThat(failuresBefore).as("failures before ejection").isPositive();
     long[] start = calls();
     Load after = load(stub, Duration.ofSeconds(2));
     long[] end = calls();

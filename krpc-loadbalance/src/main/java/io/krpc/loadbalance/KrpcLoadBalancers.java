@@ -17,18 +17,20 @@ import java.util.function.Function;
  * <p>Either policy may also be chosen, with a JSON config, from a service config:
  * {@code {"loadBalancingConfig": [{"krpc_p2c": {"decayTime": "10s", "slowStart": "30s"}}]}}.
  *
- * <p>Config keys of {@value #P2C}: {@code decayTime} (default 10 s, &gt; 0), {@code
- * forcePickInterval} (default 1 s, 0 disables) and {@code slowStart} (default 0, off). Config keys
- * of {@value #WRR}: {@code slowStart}. Durations are strings such as {@code "10s"}, {@code "1.5s"}
- * or {@code "250ms"}, or JSON numbers of seconds. Unknown keys and bad values are rejected.
+ * <p>Config keys of {@value #P2C}: {@code decayTime} (default 10 s, &gt; 0; the success rate's
+ * decay and the longest latency decay), {@code forcePickInterval} (default 1 s, 0 disables) and
+ * {@code slowStart} (default 0, off). Config keys of {@value #WRR}: {@code slowStart}. Durations
+ * are strings such as {@code "10s"}, {@code "1.5s"} or {@code "250ms"}, or JSON numbers of
+ * seconds. Unknown keys and bad values are rejected.
  *
  * <p>This class only holds constants and is safe to use from any thread.
  */
 public final class KrpcLoadBalancers {
 
   /**
-   * Power of two choices over READY endpoints, comparing peak-EWMA latency × (in-flight calls + 1)
-   * divided by a success-rate EWMA.
+   * Power of two choices over READY endpoints, comparing a latency EWMA (decaying over ten of the
+   * endpoint's own latencies, at most {@code decayTime}) × the calls in flight beyond the fleet's
+   * mean per endpoint, divided by a success-rate EWMA.
    */
   public static final String P2C = "krpc_p2c";
 

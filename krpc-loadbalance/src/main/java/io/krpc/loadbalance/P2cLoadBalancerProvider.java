@@ -8,7 +8,7 @@ import io.krpc.loadbalance.internal.P2cLoadBalancer;
 import java.util.Map;
 
 /**
- * Provides the {@value KrpcLoadBalancers#P2C} policy: power of two choices on peak-EWMA latency,
+ * Provides the {@value KrpcLoadBalancers#P2C} policy: power of two choices on a latency EWMA,
  * in-flight calls and success rate. Found by {@link java.util.ServiceLoader}; users select it by
  * name and never construct it.
  *

@@ -93,6 +93,13 @@ public class KrpcProperties {
     private @Nullable Path clientCertificate;
     /** PEM private key matching client-certificate. */
     private @Nullable Path clientKey;
+    /**
+     * Record formats every instance is written in, and read and merged from (Java and Go
+     * services of one fleet); default krpc alone.
+     */
+    private List<RecordFormatName> recordFormats = new ArrayList<>(List.of(RecordFormatName.KRPC));
+    /** Key prefix per record format, overriding the format's default (krpc: key-prefix). */
+    private Map<RecordFormatName, String> recordFormatPrefixes = new LinkedHashMap<>();
 
     public List<String> getEndpoints() {
       return endpoints;
@@ -186,6 +193,39 @@ public class KrpcProperties {
     public void setClientKey(Path clientKey) {
       this.clientKey = clientKey;
     }
+
+    public List<RecordFormatName> getRecordFormats() {
+      return recordFormats;
+    }
+
+    public void setRecordFormats(List<RecordFormatName> recordFormats) {
+      if (recordFormats.isEmpty()) {
+        throw new IllegalArgumentException("record-formats: [] (expected: at least one format)");
+      }
+      this.recordFormats = recordFormats;
+    }
+
+    public Map<RecordFormatName, String> getRecordFormatPrefixes() {
+      return recordFormatPrefixes;
+    }
+
+    public void setRecordFormatPrefixes(Map<RecordFormatName, String> recordFormatPrefixes) {
+      this.recordFormatPrefixes = recordFormatPrefixes;
+    }
+  }
+
+  /** The etcd record formats by name; see {@code io.krpc.registry.etcd.RecordFormat}. */
+  public enum RecordFormatName {
+    /** KRPC for Java's own format (prefix /krpc/services/). */
+    KRPC,
+    /** The Go KRPC's (wsx864321/kim, prefix /kim/prpc/). */
+    KRPC_GO,
+    /** etcd's gRPC naming (client/v3/naming/endpoints, no prefix). */
+    ETCD_NAMING,
+    /** go-zero's core/discov (no prefix). */
+    GO_ZERO,
+    /** Kratos' contrib/registry/etcd (prefix /microservices/). */
+    KRATOS
   }
 
   /** {@code krpc.server.*}: how the Spring gRPC server registers itself. */

@@ -3,6 +3,10 @@ package io.krpc.spring;
 import io.krpc.registry.InMemoryRegistry;
 import io.krpc.registry.Registry;
 import io.krpc.registry.etcd.EtcdRegistry;
+import io.krpc.registry.etcd.RecordFormat;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -56,8 +60,41 @@ public class KrpcRegistryAutoConfiguration {
       named("krpc.registry.etcd.client-certificate", etcd.getClientCertificate(),
           () -> builder.clientCertificate(etcd.getClientCertificate(), etcd.getClientKey()));
     }
-    logger.info("KRPC registry: etcd at {}", etcd.getEndpoints());
-    return builder.build();
+    RecordFormat[] formats = recordFormats(etcd);
+    named("krpc.registry.etcd.record-formats", etcd.getRecordFormats(),
+        () -> builder.recordFormats(formats));
+    logger.info("KRPC registry: etcd at {}, record formats {}", etcd.getEndpoints(),
+        etcd.getRecordFormats());
+    EtcdRegistry[] built = new EtcdRegistry[1];
+    named("krpc.registry.etcd.record-formats", etcd.getRecordFormats()
+        + " with record-format-prefixes " + etcd.getRecordFormatPrefixes(),
+        () -> built[0] = builder.build());
+    return built[0];
+  }
+
+  private static RecordFormat[] recordFormats(KrpcProperties.Etcd etcd) {
+    List<RecordFormat> formats = new ArrayList<>();
+    for (KrpcProperties.RecordFormatName name : etcd.getRecordFormats()) {
+      RecordFormat format = switch (name) {
+        case KRPC -> RecordFormat.KRPC; // the builder gives it key-prefix
+        case KRPC_GO -> RecordFormat.KRPC_GO;
+        case ETCD_NAMING -> RecordFormat.ETCD_NAMING;
+        case GO_ZERO -> RecordFormat.GO_ZERO;
+        case KRATOS -> RecordFormat.KRATOS;
+      };
+      String prefix = etcd.getRecordFormatPrefixes().get(name);
+      if (prefix != null) {
+        try {
+          format = format.withKeyPrefix(prefix);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalStateException("krpc.registry.etcd.record-format-prefixes."
+              + name.name().toLowerCase(Locale.ROOT).replace('_', '-') + ": '" + prefix + "' ("
+              + e.getMessage() + ")", e);
+        }
+      }
+      formats.add(format);
+    }
+    return formats.toArray(RecordFormat[]::new);
   }
 
   /** Runs a builder call, naming the property and its value if the builder refuses it. */

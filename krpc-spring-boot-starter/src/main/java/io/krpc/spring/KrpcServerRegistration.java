@@ -7,6 +7,8 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.krpc.common.HostAddress;
 import io.krpc.registry.Registry;
 import io.krpc.registry.ServiceInstance;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -122,11 +124,16 @@ public final class KrpcServerRegistration implements ApplicationListener<Applica
     logger.info("Registered {} at {} (weight {})", serviceName, self.endpoint(), self.weight());
   }
 
+  /**
+   * The address Spring gRPC bound, when it is a specific one ({@code spring.grpc.server.address});
+   * for a wildcard bind the host's first non-loopback IPv4, as KServer registers.
+   */
   private static String advertisedHost(GrpcServerStartedEvent event) {
-    String address = event.getAddress();
-    if (address != null && !address.isBlank() && !address.equals("*")
-        && !address.equals("0.0.0.0") && !address.equals("::") && !address.equals("[::]")) {
-      return address;
+    for (SocketAddress socket : event.getServer().getListenSockets()) {
+      if (socket instanceof InetSocketAddress inet && inet.getAddress() != null
+          && !inet.getAddress().isAnyLocalAddress()) {
+        return inet.getAddress().getHostAddress();
+      }
     }
     return HostAddress.hostIpv4().getHostAddress();
   }

@@ -17,7 +17,9 @@ import org.springframework.boot.grpc.server.autoconfigure.GrpcServerAutoConfigur
 import org.springframework.boot.grpc.server.autoconfigure.GrpcServerServicesAutoConfiguration;
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.grpc.client.GlobalClientInterceptor;
 import org.springframework.grpc.client.GrpcChannelFactory;
+import org.springframework.grpc.server.GlobalServerInterceptor;
 
 /** Which beans the properties make, and that bad values fail start-up naming property and value. */
 class KrpcConfigurationTest {
@@ -49,10 +51,49 @@ class KrpcConfigurationTest {
   }
 
   @Test
+  void registersTheAddressSpringBoundWhenItIsSpecific() {
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(SslAutoConfiguration.class,
+            GrpcServerServicesAutoConfiguration.class, GrpcServerAutoConfiguration.class,
+            KrpcRegistryAutoConfiguration.class, KrpcServerAutoConfiguration.class))
+        .withBean(GreeterService.class, () -> new GreeterService(() -> "test"))
+        .withPropertyValues("spring.grpc.server.port=0", "spring.grpc.server.address=127.0.0.1",
+            "spring.application.name=greeter")
+        .run(context -> assertThat(context.getBean(Registry.class).lookup("greeter"))
+            .singleElement().satisfies(i -> assertThat(i.host()).isEqualTo("127.0.0.1")));
+  }
+
+  @Test
   void endpointsMakeAnEtcdRegistry() {
     runner.withPropertyValues("krpc.registry.etcd.endpoints=http://127.0.0.1:1")
         .run(context -> assertThat(context.getBean(Registry.class))
             .isInstanceOf(EtcdRegistry.class));
+  }
+
+  @Test
+  void recordFormatsForAGoFleet() {
+    runner.withPropertyValues("krpc.registry.etcd.endpoints=http://127.0.0.1:1",
+            "krpc.registry.etcd.record-formats=krpc,krpc-go,go-zero",
+            "krpc.registry.etcd.record-format-prefixes.go-zero=/rpc/")
+        .run(context -> assertThat(context).hasNotFailed());
+  }
+
+  @Test
+  void clashingRecordFormatsNameTheProperty() {
+    // go-zero and etcd naming both without prefix: their keys of one service would mix
+    runner.withPropertyValues("krpc.registry.etcd.endpoints=http://127.0.0.1:1",
+            "krpc.registry.etcd.record-formats=go-zero,etcd-naming")
+        .run(context -> assertFailure(context, "krpc.registry.etcd.record-formats",
+            "GO_ZERO, ETCD_NAMING"));
+  }
+
+  @Test
+  void badRecordFormatPrefixNamesPropertyAndValue() {
+    runner.withPropertyValues("krpc.registry.etcd.endpoints=http://127.0.0.1:1",
+            "krpc.registry.etcd.record-formats=krpc,kratos",
+            "krpc.registry.etcd.record-format-prefixes.kratos=micro services")
+        .run(context -> assertFailure(context,
+            "krpc.registry.etcd.record-format-prefixes.kratos", "micro services"));
   }
 
   @Test
@@ -71,6 +112,61 @@ class KrpcConfigurationTest {
           // a krpc:/// target would fail to resolve without the registry argument
           context.getBean(GrpcChannelFactory.class).createChannel("greeter").shutdownNow();
         });
+  }
+
+  @Test
+  void governancePropertiesMakeGlobalInterceptorsInTheStatedOrder() {
+    server().withPropertyValues(
+            "krpc.governance.rate-limit.[greeter.Greeter/SayHello].capacity=10",
+            "krpc.governance.adaptive-limit.enabled=true",
+            "krpc.governance.circuit-breaker.enabled=true",
+            "krpc.governance.timeout.default-deadline=2s",
+            "krpc.governance.throttling.enabled=true")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          List<String> server = List.of("krpcServerTracingInterceptor",
+              "krpcServerMetricsInterceptor", "krpcAdaptiveLimitInterceptor",
+              "krpcRateLimitInterceptor");
+          List<String> client = List.of("krpcClientTracingInterceptor",
+              "krpcClientMetricsInterceptor", "krpcTimeoutInterceptor",
+              "krpcCircuitBreakerInterceptor", "krpcThrottlingInterceptor");
+          assertOrdered(context, server, GlobalServerInterceptor.class);
+          assertOrdered(context, client, GlobalClientInterceptor.class);
+        });
+  }
+
+  @Test
+  void observabilitySpringInstallsNoKrpcMetricsOrTracing() {
+    server().withPropertyValues("krpc.observability=spring")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context).doesNotHaveBean("krpcServerMetricsInterceptor")
+              .doesNotHaveBean("krpcServerTracingInterceptor")
+              .doesNotHaveBean("krpcClientMetricsInterceptor");
+        });
+  }
+
+  @Test
+  void configurationMetadataIsGenerated() throws Exception {
+    try (var in = getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
+      String metadata = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(metadata).contains("\"krpc.server.weight\"", "\"krpc.registry.etcd.endpoints\"",
+          "\"krpc.server.deregister-delay\"", "\"krpc.governance.circuit-breaker.enabled\"",
+          "\"krpc.observability\"");
+    }
+  }
+
+  private static void assertOrdered(AssertableApplicationContext context, List<String> names,
+      Class<? extends java.lang.annotation.Annotation> global) {
+    int previous = Integer.MIN_VALUE;
+    for (String name : names) {
+      assertThat(context.findAnnotationOnBean(name, global)).as(name).isNotNull();
+      org.springframework.core.annotation.Order order =
+          context.findAnnotationOnBean(name, org.springframework.core.annotation.Order.class);
+      assertThat(order).as(name).isNotNull();
+      assertThat(order.value()).as(name).isGreaterThan(previous);
+      previous = order.value();
+    }
   }
 
   @Test

@@ -58,10 +58,12 @@ final class LbReport {
   /** One cell of one pass, for the console. */
   static String line(Map<String, Double> c) {
     return String.format(Locale.ROOT,
-        "fast %s x%d: healthy p50 %.2f p99 %.2f ms spread %.0f%% (%.1f %.1f %.1f %.1f); 10x share %.2f%% p99 %.2f (rr %.2f);"
+        "fast %s x%d: healthy p50 %.2f p99 %.2f ms spread %.0f%% (%.1f %.1f %.1f %.1f);"
+            + " 10x share %.2f%% p99 %.2f (rr %.2f);"
             + " tail share %.2f%% p99 %.2f (rr %.2f); recovery %s",
         DelayedGreeter.formatMillis(c.get("fast_us").longValue()), c.get("concurrency").intValue(),
-        c.get("healthy_p50") / 1000, c.get("healthy_p99") / 1000, c.get("healthy_spread") * 100, c.get("healthy_share_0") * 100,
+        c.get("healthy_p50") / 1000, c.get("healthy_p99") / 1000, c.get("healthy_spread") * 100,
+        c.get("healthy_share_0") * 100,
         c.get("healthy_share_1") * 100, c.get("healthy_share_2") * 100,
         c.get("healthy_share_3") * 100, c.get("slow_share") * 100,
         c.get("slow_p99") / 1000, c.get("slow_rr_p99") / 1000, c.get("tail_share") * 100,

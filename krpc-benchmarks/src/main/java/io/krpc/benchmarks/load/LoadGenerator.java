@@ -5,6 +5,7 @@ import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import io.grpc.Status;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
@@ -119,6 +120,7 @@ public final class LoadGenerator {
       Histogram interval = null;
       Map<Long, Long> allocStart = null;
       long measureStart = 0;
+      long cpuStart = -1;
       LongAdder[] measuredErrors = null;
       boolean measuring = false;
       long nextTick = start + SECOND;
@@ -132,6 +134,7 @@ public final class LoadGenerator {
             measuredErrors = newErrorCounters();
             errors = measuredErrors;
             allocStart = allocation != null ? allocation.snapshot() : null;
+            cpuStart = processCpuNanos();
             measureStart = System.nanoTime();
             lastTick = measureStart;
             measuring = true;
@@ -160,6 +163,7 @@ public final class LoadGenerator {
         stopping = true;
       }
       long measureEnd = System.nanoTime();
+      long cpuEnd = processCpuNanos();
       Map<Long, Long> allocEnd = allocation != null ? allocation.snapshot() : null;
       drain();
 
@@ -175,8 +179,10 @@ public final class LoadGenerator {
       long calls = total.getTotalCount() + errorCount;
       double allocPerCall = allocStart == null || calls == 0 ? -1
           : (double) AllocationMeter.allocatedBetween(allocStart, allocEnd) / calls;
+      double cpuPerCall = cpuStart < 0 || cpuEnd < 0 || calls == 0 ? -1
+          : (double) (cpuEnd - cpuStart) / calls;
       return new LoadResult(name, mode(), calls, errorsByCode,
-          Duration.ofNanos(measureEnd - measureStart), total, allocPerCall);
+          Duration.ofNanos(measureEnd - measureStart), total, allocPerCall, cpuPerCall);
     }
 
     void startLoad() {
@@ -271,6 +277,15 @@ public final class LoadGenerator {
           name, phase, sinceStart / 1e9, calls, calls * 1e9 / Math.max(intervalNanos, 1),
           interval.getTotalCount() == 0 ? 0 : interval.getValueAtPercentile(99) / 1e6, errorsNow);
     }
+  }
+
+  /** CPU time of this process so far, in nanoseconds; -1 when the JVM cannot tell. */
+  private static long processCpuNanos() {
+    if (ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.OperatingSystemMXBean os) {
+      return os.getProcessCpuTime();
+    }
+    return -1;
   }
 
   private static LongAdder[] newErrorCounters() {

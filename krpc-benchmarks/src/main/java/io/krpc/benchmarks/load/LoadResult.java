@@ -22,6 +22,8 @@ import org.HdrHistogram.Histogram;
  * @param allocatedBytesPerCall bytes allocated by every thread of this JVM (client and server
  *     when both run here) during the window, divided by {@code calls}; -1 when the JVM cannot
  *     measure it
+ * @param cpuNanosPerCall CPU time of this whole process (client, server, load generator, JIT and
+ *     GC) during the window, divided by {@code calls}; -1 when the JVM cannot measure it
  */
 public record LoadResult(
     String name,
@@ -30,7 +32,14 @@ public record LoadResult(
     Map<Status.Code, Long> errorsByCode,
     Duration elapsed,
     Histogram latency,
-    double allocatedBytesPerCall) {
+    double allocatedBytesPerCall,
+    double cpuNanosPerCall) {
+
+  /** A result whose CPU time was not measured. */
+  public LoadResult(String name, String mode, long calls, Map<Status.Code, Long> errorsByCode,
+      Duration elapsed, Histogram latency, double allocatedBytesPerCall) {
+    this(name, mode, calls, errorsByCode, elapsed, latency, allocatedBytesPerCall, -1);
+  }
 
   /** Copies the map and checks the arguments. */
   public LoadResult {
@@ -93,19 +102,28 @@ public record LoadResult(
     Histogram latency = this.latency.copy();
     latency.add(other.latency);
     long totalCalls = calls + other.calls;
-    double alloc = allocatedBytesPerCall < 0 || other.allocatedBytesPerCall < 0 || totalCalls == 0
-        ? -1
-        : (allocatedBytesPerCall * calls + other.allocatedBytesPerCall * other.calls) / totalCalls;
     return new LoadResult(name, mode, totalCalls, errors, elapsed.plus(other.elapsed), latency,
-        alloc);
+        weighted(allocatedBytesPerCall, other.allocatedBytesPerCall, other.calls),
+        weighted(cpuNanosPerCall, other.cpuNanosPerCall, other.calls));
+  }
+
+  /** A per-call figure of this result and {@code other} over both, weighted by calls. */
+  private double weighted(double mine, double theirs, long theirCalls) {
+    long total = calls + theirCalls;
+    return mine < 0 || theirs < 0 || total == 0 ? -1 : (mine * calls + theirs * theirCalls) / total;
+  }
+
+  /** CPU time of the process per call in microseconds; -1 when not measured. */
+  public double cpuMicrosPerCall() {
+    return cpuNanosPerCall < 0 ? -1 : cpuNanosPerCall / 1000.0;
   }
 
   /** One line for logs: calls, throughput, percentiles, errors and allocation. */
   public String summary() {
     return String.format(
         "%s [%s] calls=%d rate=%.0f/s p50=%.0fus p99=%.0fus p99.9=%.0fus max=%.0fus"
-            + " alloc=%.0fB/call errors=%s",
+            + " alloc=%.0fB/call cpu=%.1fus/call errors=%s",
         name, mode, calls, throughput(), p50Micros(), p99Micros(), p999Micros(), maxMicros(),
-        allocatedBytesPerCall, errorsByCode.isEmpty() ? "0" : errorsByCode.toString());
+        allocatedBytesPerCall, cpuMicrosPerCall(), errorsByCode.isEmpty() ? "0" : errorsByCode.toString());
   }
 }

@@ -7,7 +7,8 @@ import io.krpc.examples.greeter.HelloRequest;
 
 /**
  * The greeter as an echo: each reply carries the request's name unchanged, so the payload size is
- * the same both ways. The stream sends {@code count} replies.
+ * the same both ways. The stream sends {@code count} replies; a unary call with a {@code count}
+ * above 0 blocks its handler thread that many milliseconds first (the blocking-handler workload).
  */
 public final class EchoGreeter extends GreeterGrpc.GreeterImplBase {
   /** An echo greeter; stateless. */
@@ -15,6 +16,13 @@ public final class EchoGreeter extends GreeterGrpc.GreeterImplBase {
 
   @Override
   public void sayHello(HelloRequest request, StreamObserver<HelloReply> responseObserver) {
+    if (request.getCount() > 0) {
+      try {
+        Thread.sleep(request.getCount());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     responseObserver.onNext(HelloReply.newBuilder().setMessage(request.getName()).build());
     responseObserver.onCompleted();
   }

@@ -21,16 +21,22 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.ToDoubleFunction;
 
 /**
  * The overhead suite: the same workloads against raw grpc-java (a), KRPC with its default chains
- * (b), KRPC with every governance interceptor (c) and an Armeria server (d), in one JVM and one
- * run, then a table with the ratios b/a and c/a, a markdown file and an SVG chart.
+ * (b), KRPC with every governance interceptor (c), an Armeria server (d), raw grpc-java on a
+ * direct executor (e), KRPC on grpc-java's default executor (f) and KRPC with the service
+ * declared blocking (g), in one JVM and one run, then a table with the ratios to (a), a markdown
+ * file and an SVG chart. Calls/s, CPU per call and p99 are the medians of the rounds, and each
+ * ratio is the median of the per-round ratios (rounds run close in time, so this pairs them).
  *
  * <p>Options: {@code --duration=10s} (measurement per cell), {@code --warmup=5s}, {@code
- * --concurrency=32}, {@code --rounds=1}, {@code --open-loop=0.6} (a fraction of raw's
- * throughput; off by default), {@code --configs=a,b,c,d} (add {@code e} for
- * raw grpc-java on a direct executor), {@code --results=DIR}, {@code --no-files}.
+ * --concurrency=32}, {@code --blocking-concurrency=64} (for the blocking-handler workload),
+ * {@code --rounds=1}, {@code --open-loop=0.6} (a fraction of raw's throughput; off by default),
+ * {@code --configs=a,b,c,d,f} (any of a to g), {@code
+ * --workloads=unary16,unary1k,stream,blocking}, {@code --results=DIR}, {@code --name=overhead}
+ * (the files' base name), {@code --no-files}.
  */
 public final class OverheadSuite {
   private final Duration duration;
@@ -38,7 +44,11 @@ public final class OverheadSuite {
   private final int concurrency;
   private final PrintStream out;
   private final EnumSet<Target.Kind> kinds;
+  private EnumSet<Workload> workloads = EnumSet.allOf(Workload.class);
+  private int blockingConcurrency = 64;
   private int rounds = 1;
+  private final Map<Workload, Map<Target.Kind, List<LoadResult>>> perRound =
+      new EnumMap<>(Workload.class);
   private double openLoopLoad;
   private final Map<Workload, Map<Target.Kind, LoadResult>> openLoop = new EnumMap<>(Workload.class);
 
@@ -63,6 +73,24 @@ public final class OverheadSuite {
       throw new IllegalArgumentException("rounds: " + rounds + " (expected: >= 1)");
     }
     this.rounds = rounds;
+    return this;
+  }
+
+  /** Runs only these workloads; default all. */
+  public OverheadSuite workloads(Set<Workload> workloads) {
+    if (workloads.isEmpty()) {
+      throw new IllegalArgumentException("workloads: [] (expected: at least one workload)");
+    }
+    this.workloads = EnumSet.copyOf(workloads);
+    return this;
+  }
+
+  /** Calls in flight for the blocking-handler workload; default 64. */
+  public OverheadSuite blockingConcurrency(int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("blockingConcurrency: " + n + " (expected: >= 1)");
+    }
+    this.blockingConcurrency = n;
     return this;
   }
 
@@ -95,12 +123,33 @@ public final class OverheadSuite {
         case "c" -> Target.Kind.KRPC_GOVERNED;
         case "d" -> Target.Kind.ARMERIA;
         case "e" -> Target.Kind.RAW_DIRECT;
+        case "f" -> Target.Kind.KRPC_CACHED_POOL;
+        case "g" -> Target.Kind.KRPC_DECLARED_BLOCKING;
         default -> throw new IllegalArgumentException(
-            "--configs: " + keys + " (expected: a comma list of a, b, c, d, e)");
+            "--configs: " + keys + " (expected: a comma list of a, b, c, d, e, f, g)");
       };
       kinds.add(kind);
     }
     return kinds;
+  }
+
+  /** {@code --workloads=unary16,blocking} as workloads. */
+  static Set<Workload> parseWorkloads(String keys) {
+    Set<Workload> chosen = EnumSet.noneOf(Workload.class);
+    for (String key : keys.split(",")) {
+      Workload found = null;
+      for (Workload w : Workload.values()) {
+        if (w.key().equals(key.trim())) {
+          found = w;
+        }
+      }
+      if (found == null) {
+        throw new IllegalArgumentException("--workloads: " + keys
+            + " (expected: a comma list of unary16, unary1k, stream, blocking)");
+      }
+      chosen.add(found);
+    }
+    return chosen;
   }
 
   /** Runs the suite from command-line options; returns the results, workload then config. */
@@ -110,7 +159,9 @@ public final class OverheadSuite {
         options.duration("duration", Duration.ofSeconds(10)),
         options.duration("warmup", Duration.ofSeconds(5)),
         options.integer("concurrency", 32), System.out,
-        parseKinds(options.string("configs", "a,b,c,d")))
+        parseKinds(options.string("configs", "a,b,c,d,f")))
+        .workloads(parseWorkloads(options.string("workloads", "unary16,unary1k,stream,blocking")))
+        .blockingConcurrency(options.integer("blocking-concurrency", 64))
         .rounds(options.integer("rounds", 1))
         .openLoopLoad(Double.parseDouble(options.string("open-loop", "0")));
     Map<Workload, Map<Target.Kind, LoadResult>> results = suite.run();
@@ -121,7 +172,7 @@ public final class OverheadSuite {
     System.out.println();
     System.out.println(table);
     if (!options.flag("no-files")) {
-      suite.write(options.resultsDir(), table, results);
+      suite.write(options.resultsDir(), options.string("name", "overhead"), table, results);
     }
     return results;
   }
@@ -135,15 +186,16 @@ public final class OverheadSuite {
   public Map<Workload, Map<Target.Kind, LoadResult>> run() throws InterruptedException {
     Map<Target.Kind, Target> targets = new EnumMap<>(Target.Kind.class);
     Map<Workload, Map<Target.Kind, LoadResult>> results = new EnumMap<>(Workload.class);
+    perRound.clear();
     try {
       for (Target.Kind kind : kinds) {
         Target target = kind.start();
         targets.put(kind, target);
-        checkServes(target);
+        checkServes(kind, target);
       }
       prewarm(targets);
       for (int round = 1; round <= rounds; round++) {
-        for (Workload workload : Workload.values()) {
+        for (Workload workload : workloads) {
           Map<Target.Kind, LoadResult> row =
               results.computeIfAbsent(workload, w -> new EnumMap<>(Target.Kind.class));
           // Every other round in reverse order, so that no configuration always runs first.
@@ -152,13 +204,18 @@ public final class OverheadSuite {
             Collections.reverse(order);
           }
           for (Map.Entry<Target.Kind, Target> e : order) {
+            if (skips(workload, e.getKey())) {
+              continue;
+            }
             Target target = e.getValue();
             LoadResult result = LoadGenerator.builder(workload.callOn(target.channel()))
                 .name(target.key() + ") " + target.label() + ", " + workload.label())
-                .concurrency(concurrency).warmup(warmup).duration(duration).progress(out)
-                .build().run();
+                .concurrency(concurrencyOf(workload)).warmup(warmup).duration(duration)
+                .progress(out).build().run();
             out.println("round " + round + "/" + rounds + ": " + result.summary());
             row.merge(e.getKey(), result, LoadResult::merge);
+            perRound.computeIfAbsent(workload, w -> new EnumMap<>(Target.Kind.class))
+                .computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(result);
           }
         }
       }
@@ -177,7 +234,10 @@ public final class OverheadSuite {
     if (openLoopLoad == 0) {
       return;
     }
-    for (Workload workload : Workload.values()) {
+    for (Workload workload : workloads) {
+      if (workload.blocks()) {
+        continue; // its latency is the handler's 20 ms
+      }
       Map<Target.Kind, LoadResult> measured = closedLoop.get(workload);
       LoadResult base = measured.getOrDefault(Target.Kind.RAW, measured.values().iterator().next());
       double rate = Math.max(1, openLoopLoad * base.throughput());
@@ -226,18 +286,37 @@ public final class OverheadSuite {
       return;
     }
     out.println("JIT warm-up: every workload on every configuration for " + human(warmup));
-    for (Workload workload : Workload.values()) {
-      for (Target target : targets.values()) {
+    for (Workload workload : workloads) {
+      for (Map.Entry<Target.Kind, Target> e : targets.entrySet()) {
+        if (skips(workload, e.getKey())) {
+          continue;
+        }
+        Target target = e.getValue();
         LoadGenerator.builder(workload.callOn(target.channel())).name("warm-up")
-            .concurrency(concurrency).warmup(Duration.ZERO).duration(warmup).progress(null)
-            .build().run();
+            .concurrency(concurrencyOf(workload)).warmup(Duration.ZERO).duration(warmup)
+            .progress(null).build().run();
       }
     }
   }
 
+  /**
+   * Whether a cell is left out: raw grpc-java on a direct executor runs handlers on the event
+   * loops that its client shares here, so a blocking handler stalls its own calls.
+   */
+  private static boolean skips(Workload workload, Target.Kind kind) {
+    return workload.blocks() && kind == Target.Kind.RAW_DIRECT;
+  }
+
+  private int concurrencyOf(Workload workload) {
+    return workload.blocks() ? blockingConcurrency : concurrency;
+  }
+
   /** One call of each workload before any load, so that connecting never falls in a window. */
-  private static void checkServes(Target target) throws InterruptedException {
-    for (Workload workload : Workload.values()) {
+  private void checkServes(Target.Kind kind, Target target) throws InterruptedException {
+    for (Workload workload : workloads) {
+      if (skips(workload, kind)) {
+        continue;
+      }
       try {
         workload.callOn(target.channel()).get().get(30, TimeUnit.SECONDS);
       } catch (ExecutionException | TimeoutException e) {
@@ -246,25 +325,60 @@ public final class OverheadSuite {
     }
   }
 
-  /** The markdown table: one row per workload and configuration, ratios against (a). */
+  /**
+   * The markdown table: one row per workload and configuration. Calls/s, CPU per call, p50 and
+   * p99 are medians of the rounds, p99.9 and allocation over all rounds merged; each ratio to (a)
+   * is the median of the per-round ratios.
+   */
   public String table(Map<Workload, Map<Target.Kind, LoadResult>> results) {
     StringBuilder t = new StringBuilder();
-    t.append("| workload | configuration | calls/s | p50 µs | p99 µs | p99.9 µs | alloc B/call"
-        + " | errors | throughput / (a) | p99 / (a) |\n");
-    t.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    t.append("| workload | configuration | calls/s | CPU µs/call | p50 µs | p99 µs | p99.9 µs"
+        + " | alloc B/call | errors | calls/s / (a) | CPU / (a) | p99 / (a) |\n");
+    t.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Map.Entry<Workload, Map<Target.Kind, LoadResult>> w : results.entrySet()) {
-      LoadResult raw = w.getValue().get(Target.Kind.RAW);
+      Map<Target.Kind, List<LoadResult>> rounds = perRound.getOrDefault(w.getKey(), Map.of());
+      List<LoadResult> raw = rounds.get(Target.Kind.RAW);
       for (Map.Entry<Target.Kind, LoadResult> e : w.getValue().entrySet()) {
-        LoadResult r = e.getValue();
+        LoadResult merged = e.getValue();
+        List<LoadResult> mine = rounds.getOrDefault(e.getKey(), List.of(merged));
         t.append(String.format(Locale.ROOT,
-            "| %s | %s) %s | %.0f | %.0f | %.0f | %.0f | %.0f | %d | %s | %s |%n",
-            w.getKey().label(), key(e.getKey()), label(e.getKey()), r.throughput(),
-            r.p50Micros(), r.p99Micros(), r.p999Micros(), r.allocatedBytesPerCall(), r.errors(),
-            raw == null ? "" : ratio(r.throughput(), raw.throughput()),
-            raw == null ? "" : ratio(r.p99Micros(), raw.p99Micros())));
+            "| %s | %s) %s | %.0f | %.1f | %.0f | %.0f | %.0f | %.0f | %d | %s | %s | %s |%n",
+            w.getKey().label(), key(e.getKey()), label(e.getKey()),
+            median(mine, LoadResult::throughput), median(mine, LoadResult::cpuMicrosPerCall),
+            median(mine, LoadResult::p50Micros), median(mine, LoadResult::p99Micros),
+            merged.p999Micros(), merged.allocatedBytesPerCall(), merged.errors(),
+            ratio(mine, raw, LoadResult::throughput), ratio(mine, raw, LoadResult::cpuMicrosPerCall),
+            ratio(mine, raw, LoadResult::p99Micros)));
       }
     }
     return t.toString();
+  }
+
+  /** The median of {@code metric} over the rounds. */
+  static double median(List<LoadResult> rounds, ToDoubleFunction<LoadResult> metric) {
+    double[] values = rounds.stream().mapToDouble(metric).sorted().toArray();
+    int n = values.length;
+    return n == 0 ? 0 : n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  }
+
+  /** The median over the rounds of {@code metric(mine[i]) / metric(raw[i])}. */
+  private static String ratio(List<LoadResult> mine, List<LoadResult> raw,
+      ToDoubleFunction<LoadResult> metric) {
+    if (raw == null || raw.size() != mine.size()) {
+      return "";
+    }
+    double[] ratios = new double[mine.size()];
+    for (int i = 0; i < ratios.length; i++) {
+      double base = metric.applyAsDouble(raw.get(i));
+      if (!(base > 0)) {
+        return "n/a";
+      }
+      ratios[i] = metric.applyAsDouble(mine.get(i)) / base;
+    }
+    java.util.Arrays.sort(ratios);
+    int n = ratios.length;
+    double m = n % 2 == 1 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
+    return String.format(Locale.ROOT, "%.3f", m);
   }
 
   private static String ratio(double value, double base) {
@@ -278,6 +392,8 @@ public final class OverheadSuite {
       case KRPC_GOVERNED -> "c";
       case ARMERIA -> "d";
       case RAW_DIRECT -> "e";
+      case KRPC_CACHED_POOL -> "f";
+      case KRPC_DECLARED_BLOCKING -> "g";
     };
   }
 
@@ -288,24 +404,28 @@ public final class OverheadSuite {
       case KRPC_GOVERNED -> "KRPC, all governance";
       case ARMERIA -> "Armeria server";
       case RAW_DIRECT -> "raw grpc-java, direct executor";
+      case KRPC_CACHED_POOL -> "KRPC, grpc-java's default executor";
+      case KRPC_DECLARED_BLOCKING -> "KRPC, service declared blocking";
     };
   }
 
-  /** Writes {@code overhead.md} and {@code overhead.svg} into {@code dir}. */
-  public void write(Path dir, String table, Map<Workload, Map<Target.Kind, LoadResult>> results)
-      throws IOException {
+  /** Writes {@code NAME.md} and {@code NAME.svg} into {@code dir} ({@code --name=overhead}). */
+  public void write(Path dir, String name, String table,
+      Map<Workload, Map<Target.Kind, LoadResult>> results) throws IOException {
     Files.createDirectories(dir);
     String md = "# KRPC overhead against raw grpc-java and Armeria\n\n"
         + Environment.describe() + "\n"
-        + String.format(Locale.ROOT, "Fixed concurrency %d; per cell %d interleaved round(s) of"
-            + " %s warm-up and %s measurement, merged; client and server in one JVM on loopback."
-            + " Latency in microseconds; allocation is every thread of the JVM (client, server and"
-            + " load generator) per call.%n%n",
-            concurrency, rounds, human(warmup), human(duration))
+        + String.format(Locale.ROOT, "Fixed concurrency %d (%d for the blocking-handler"
+            + " workload); per cell %d interleaved round(s) of %s warm-up and %s measurement;"
+            + " client and server in one JVM on loopback. Calls/s, CPU, p50 and p99 are medians of"
+            + " the rounds, p99.9 and allocation over the merged rounds, each ratio to (a) the"
+            + " median of the per-round ratios. Latency in microseconds; CPU and allocation are"
+            + " the whole JVM's (client, server and load generator) per call.%n%n",
+            concurrency, blockingConcurrency, rounds, human(warmup), human(duration))
         + table;
-    Files.writeString(dir.resolve("overhead.md"), md);
-    Files.writeString(dir.resolve("overhead.svg"), chart(results));
-    out.println("wrote " + dir.resolve("overhead.md") + " and " + dir.resolve("overhead.svg"));
+    Files.writeString(dir.resolve(name + ".md"), md);
+    Files.writeString(dir.resolve(name + ".svg"), chart(results));
+    out.println("wrote " + dir.resolve(name + ".md") + " and " + dir.resolve(name + ".svg"));
   }
 
   private String chart(Map<Workload, Map<Target.Kind, LoadResult>> results) {

@@ -18,6 +18,8 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,7 +36,7 @@ public abstract class Target implements AutoCloseable {
     this.label = label;
   }
 
-  /** The short key of the table columns: a, b, c or d. */
+  /** The short key of the table columns: a to g. */
   public String key() {
     return key;
   }
@@ -54,7 +56,11 @@ public abstract class Target implements AutoCloseable {
   public enum Kind {
     RAW, KRPC_DEFAULT, KRPC_GOVERNED, ARMERIA,
     /** Not in the default set: raw grpc-java with handlers and callbacks on the transport threads. */
-    RAW_DIRECT;
+    RAW_DIRECT,
+    /** KRPC's default chains on grpc-java's default executor, a cached pool: KRPC before #20. */
+    KRPC_CACHED_POOL,
+    /** KRPC's default chains with the service declared blocking (a thread per call). */
+    KRPC_DECLARED_BLOCKING;
 
     /** Starts this configuration. */
     public Target start() {
@@ -67,6 +73,10 @@ public abstract class Target implements AutoCloseable {
           return krpc(true);
         case RAW_DIRECT:
           return rawDirect();
+        case KRPC_CACHED_POOL:
+          return krpcOnCachedPool();
+        case KRPC_DECLARED_BLOCKING:
+          return krpcDeclaredBlocking();
         default:
           return armeria();
       }
@@ -165,6 +175,58 @@ public abstract class Target implements AutoCloseable {
     KClient client = clientBuilder.build();
     String label = governed ? "KRPC, all governance" : "KRPC, default chains";
     return new Target(governed ? "c" : "b", label) {
+      @Override
+      public ManagedChannel channel() {
+        return client.channel();
+      }
+
+      @Override
+      public void close() {
+        client.close();
+        server.close();
+      }
+    };
+  }
+
+  /**
+   * (f) KRPC's default chains on grpc-java's default executor, on both sides: a cached pool of
+   * daemon threads, as {@code GrpcUtil.SHARED_CHANNEL_EXECUTOR} is. What KRPC did before it had a
+   * default of its own.
+   */
+  static Target krpcOnCachedPool() {
+    ExecutorService cached = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "grpc-default-executor-like");
+      t.setDaemon(true);
+      return t;
+    });
+    KServer server = KServer.builder().serviceName("greeter").host("127.0.0.1").port(0)
+        .addService(new EchoGreeter()).deregisterDelay(Duration.ZERO)
+        .shutdownGracePeriod(Duration.ZERO).executor(cached).start();
+    KClient client = KClient.forTarget("127.0.0.1:" + server.port()).closeTimeout(Duration.ZERO)
+        .executor(cached).build();
+    return new Target("f", "KRPC, grpc-java's default executor") {
+      @Override
+      public ManagedChannel channel() {
+        return client.channel();
+      }
+
+      @Override
+      public void close() {
+        client.close();
+        server.close();
+        cached.shutdownNow();
+      }
+    };
+  }
+
+  /** (g) KRPC's default chains, the greeter declared blocking: a thread (virtual on 24+) per call. */
+  static Target krpcDeclaredBlocking() {
+    KServer server = KServer.builder().serviceName("greeter").host("127.0.0.1").port(0)
+        .addBlockingService(new EchoGreeter()).deregisterDelay(Duration.ZERO)
+        .shutdownGracePeriod(Duration.ZERO).start();
+    KClient client = KClient.forTarget("127.0.0.1:" + server.port()).closeTimeout(Duration.ZERO)
+        .build();
+    return new Target("g", "KRPC, service declared blocking") {
       @Override
       public ManagedChannel channel() {
         return client.channel();

@@ -11,20 +11,36 @@ import java.util.function.Supplier;
 /** The calls every configuration serves: the same requests, the same sizes. */
 public enum Workload {
   /** Unary echo of a 16-byte name. */
-  UNARY_16B("unary 16 B", 16, 0),
+  UNARY_16B("unary 16 B", "unary16", 16, 0, 0),
   /** Unary echo of a 1 KiB name. */
-  UNARY_1KIB("unary 1 KiB", 1024, 0),
+  UNARY_1KIB("unary 1 KiB", "unary1k", 1024, 0, 0),
   /** Server streaming: 100 replies of 16 bytes per call. */
-  STREAM_100("stream 100 x 16 B", 16, 100);
+  STREAM_100("stream 100 x 16 B", "stream", 16, 100, 0),
+  /** Unary echo of 16 bytes whose handler blocks 20 ms first, as a JDBC call would. */
+  BLOCKING_20MS("unary, handler blocks 20 ms", "blocking", 16, 0, 20);
 
   private final String label;
+  private final String key;
   private final int payloadBytes;
   private final int streamMessages;
+  private final int blockMillis;
 
-  Workload(String label, int payloadBytes, int streamMessages) {
+  Workload(String label, String key, int payloadBytes, int streamMessages, int blockMillis) {
     this.label = label;
+    this.key = key;
     this.payloadBytes = payloadBytes;
     this.streamMessages = streamMessages;
+    this.blockMillis = blockMillis;
+  }
+
+  /** The name of this workload in {@code --workloads}. */
+  public String key() {
+    return key;
+  }
+
+  /** Whether the handler blocks (this workload runs at its own concurrency). */
+  public boolean blocks() {
+    return blockMillis > 0;
   }
 
   /** A short human name for tables. */
@@ -34,8 +50,9 @@ public enum Workload {
 
   /** The call function of this workload on {@code channel}. */
   public Supplier<? extends ListenableFuture<?>> callOn(Channel channel) {
+    // EchoGreeter reads count as the number of replies of a stream, or a unary handler's block.
     HelloRequest request = HelloRequest.newBuilder()
-        .setName("x".repeat(payloadBytes)).setCount(streamMessages).build();
+        .setName("x".repeat(payloadBytes)).setCount(streamMessages + blockMillis).build();
     if (streamMessages == 0) {
       GreeterGrpc.GreeterFutureStub stub = GreeterGrpc.newFutureStub(channel);
       return () -> stub.sayHello(request);

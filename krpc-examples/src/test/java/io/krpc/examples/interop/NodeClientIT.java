@@ -23,7 +23,9 @@ class NodeClientIT extends ForeignClientContract {
       "Install Node.js 20 with npm (Debian: apt-get install -y nodejs npm); the test runs npm itself.";
   private static final Path NODE_DIR = Path.of("target", "interop-node").toAbsolutePath();
   private static final List<String> FILES = List.of("package.json", "package-lock.json",
-      "client.js");
+      "client.js", "trace_client.js");
+  /** Where {@link #npmCi()} installs the clients. */
+  static final Path DIR = NODE_DIR;
 
   @BeforeAll
   static void npmCi() throws Exception {

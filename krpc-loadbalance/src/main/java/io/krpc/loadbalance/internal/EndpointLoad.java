@@ -51,6 +51,13 @@ final class EndpointLoad {
   static final double SUCCESS_WEIGHT = 0.05;
   /** Floor of the success rate, so a failing endpoint costs at most 100 times more. */
   static final double MIN_SUCCESS = 0.01;
+  /**
+   * The least queueing factor of an endpoint below the fleet's mean: at most twice as cheap as its
+   * latency, so that an idle endpoint ten times slower stays dearer than a busy fast one whose
+   * latency is inflated by the load.
+   */
+  static final double MIN_QUEUEING_FACTOR = 0.5;
+
   /** The latency estimate's decay time, in multiples of the estimate itself. */
   static final double DECAY_RTTS = 10;
 
@@ -167,13 +174,16 @@ final class EndpointLoad {
   /**
    * The P2C cost: latency x queueing factor / success rate. Every endpoint's latency was measured
    * while the fleet held about {@code meanInFlight} calls per endpoint, so it already holds that
-   * much queueing; only calls beyond it add some: the factor is {@code max(1, (inFlight + 1) /
-   * (meanInFlight + 1))}. (Finagle's and tower's {@code latency x (inFlight + 1)} counts the
-   * queueing twice at high concurrency and so sent calls to an idle slow endpoint; with one call
-   * at a time, meanInFlight = 0, both agree.) An estimate above {@code referenceNanos} (the lower
-   * estimate of the two endpoints compared) drifts towards it since its last answer. An endpoint
-   * never measured costs 0 while idle (so it is tried once) and {@link #UNMEASURED_PENALTY} while
-   * its first call is out.
+   * much queueing. With {@code r = (inFlight + 1) / (meanInFlight + 1)} the factor is {@code r}
+   * above the mean and {@code sqrt(r)}, at least {@value #MIN_QUEUEING_FACTOR}, below it: calls
+   * beyond the mean count in full, an endpoint below it is cheaper by less. Finagle's and tower's {@code latency x
+   * (inFlight + 1)} is {@code r} throughout; at 16-64 calls in flight it rated an idle endpoint
+   * ten times slower as cheap as a busy fast one (the queueing counted twice), while no reward at
+   * all below the mean left equal endpoints to be told apart by latency noise alone. With one
+   * call at a time (meanInFlight = 0) all three agree. An estimate above {@code referenceNanos}
+   * (the lower estimate of the two endpoints compared) drifts towards it since its last answer.
+   * An endpoint never measured costs 0 while idle (so it is tried once) and {@link
+   * #UNMEASURED_PENALTY} while its first call is out.
    */
   double cost(long nowNanos, long decayNanos, double meanInFlight, double referenceNanos) {
     Latency lat = latency.get();
@@ -187,7 +197,8 @@ final class EndpointLoad {
       value = referenceNanos + (value - referenceNanos) * (1 - decayedWeight(lat, nowNanos,
           decayNanos));
     }
-    double queueing = Math.max(1, (calls + 1) / (Math.max(0, meanInFlight) + 1));
+    double ratio = (calls + 1) / (Math.max(0, meanInFlight) + 1);
+    double queueing = ratio >= 1 ? ratio : Math.max(MIN_QUEUEING_FACTOR, Math.sqrt(ratio));
     // +1 ns so that an endpoint answering in "zero" time still costs more with more calls.
     return (value + 1) * queueing / rate;
   }

@@ -114,7 +114,8 @@ abstract class EndpointSetLoadBalancer extends LoadBalancer {
   private TrackedEndpoint connect(EquivalentAddressGroup group) {
     Subchannel subchannel = helper.createSubchannel(
         CreateSubchannelArgs.newBuilder().setAddresses(group).build());
-    TrackedEndpoint endpoint = new TrackedEndpoint(subchannel, EndpointAttributes.weightOf(group), fleetInFlight);
+    TrackedEndpoint endpoint =
+        new TrackedEndpoint(subchannel, EndpointAttributes.weightOf(group), fleetInFlight);
     subchannel.start(info -> onSubchannelState(endpoint, info));
     subchannel.requestConnection();
     return endpoint;

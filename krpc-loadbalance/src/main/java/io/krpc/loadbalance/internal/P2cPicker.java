@@ -14,8 +14,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * Picks by power of two choices: draws two distinct READY endpoints at random (weighted by their
  * slow-start factors when any endpoint ramps up) and takes the one with the lower {@link
- * EndpointLoad#cost}, given the fleet's mean calls in flight per READY endpoint. A drawn endpoint not picked for {@code forcePickInterval} is taken instead,
- * once, so that its estimates can recover.
+ * EndpointLoad#cost}, given the fleet's mean calls in flight per READY endpoint and the lower
+ * latency estimate of the two as the reference a stale estimate drifts to. A drawn endpoint not
+ * picked for {@code forcePickInterval} is taken instead, once, so that its estimates can recover.
  *
  * <p>Thread-safe: an immutable snapshot of the READY endpoints; the only mutable state is in the
  * shared {@link EndpointLoad}s, which are atomic. A pick never blocks.

@@ -87,7 +87,7 @@ class EndpointLoadTest {
   }
 
   @Test
-  void callsInFlightCountOnlyBeyondTheFleetsMeanPerEndpoint() {
+  void callsInFlightCountInFullOnlyBeyondTheFleetsMeanPerEndpoint() {
     load.recordLatency(MS, 9, 0, DECAY);
     for (int i = 0; i < 9; i++) {
       load.callStarted();
@@ -101,8 +101,9 @@ class EndpointLoadTest {
     for (int i = 0; i < 10; i++) {
       load.callFinished();
     }
-    // Idle: never cheaper than measured.
-    assertThat(load.cost(0, DECAY, 9, NONE)).isCloseTo(MS + 1, offset(1.0));
+    // Below the mean: sqrt((0 + 1) / (2 + 1)), not a third; never below half the latency.
+    assertThat(load.cost(0, DECAY, 2, NONE)).isCloseTo((MS + 1) * Math.sqrt(1 / 3.0), offset(1.0));
+    assertThat(load.cost(0, DECAY, 15, NONE)).isCloseTo((MS + 1) * 0.5, offset(1.0));
   }
 
   @Test
@@ -137,7 +138,8 @@ class EndpointLoadTest {
     }
     load.recordLatency(MS, 0, 0, DECAY);
     assertThat(load.successRate(0, DECAY)).isLessThan(0.01);
-    assertThat(load.cost(0, DECAY, 0, NONE)).isCloseTo((MS + 1) / EndpointLoad.MIN_SUCCESS, offset(1.0));
+    assertThat(load.cost(0, DECAY, 0, NONE))
+        .isCloseTo((MS + 1) / EndpointLoad.MIN_SUCCESS, offset(1.0));
 
     assertThat(load.successRate(3 * DECAY, DECAY)).isCloseTo(1 - Math.exp(-3), offset(0.01));
   }

@@ -56,10 +56,14 @@ import org.jspecify.annotations.Nullable;
  * #close()} revokes the lease.
  *
  * <h2>Discovery</h2>
- * One cache and one etcd watch per watched service, shared by all its listeners: a prefix get,
- * then a watch from the next revision; after a watch failure, a compaction or an outage it lists
- * and watches again. While etcd does not answer, listeners get {@link Listener#onError} once and
- * keep the last snapshot; they never get an empty list because of an outage.
+ * One cache per watched service, shared by all its listeners: a paged list at one revision,
+ * then a watch from the next revision. All watches of a registry share one etcd watch stream
+ * (etcd's Watch RPC multiplexes them), which carries require-leader and is checked by progress
+ * requests; a broken stream resumes every watch where it was. After a compaction, a refused
+ * watch or an outage the service is listed again (after an outage from the local member, after a
+ * random delay). While etcd does not answer, listeners get {@link Listener#onError} once and
+ * keep the last snapshot; they never get an empty list because of an outage. Snapshots are
+ * coalesced: at most one per service per {@link Builder#coalesce} interval.
  *
  * <p>Thread-safe; see {@link Registry} for which calls block.
  */
@@ -73,11 +77,13 @@ public final class EtcdRegistry implements Registry {
     Duration dialTimeout = builder.dialTimeout;
     String username = builder.username;
     String password = builder.password;
-    this.core = new EtcdRegistryCore(() -> {
+    int maxInbound = builder.maxInboundMessageSize;
+    this.core = EtcdRegistryCore.create(new EtcdRegistryCore.Config(() -> {
       ClientBuilder client = Client.builder()
           .endpoints(endpoints.toArray(String[]::new))
           .connectTimeout(dialTimeout)
           .waitForReady(false)
+          .maxInboundMessageSize(maxInbound)
           // KRPC retries everything itself; jetcd's own retries only delay noticing an outage
           .retryMaxAttempts(0);
       if (username != null) {
@@ -88,8 +94,9 @@ public final class EtcdRegistry implements Registry {
         client.sslContext(sslContext);
       }
       return client.build();
-    }, String.join(",", endpoints), builder.keyPrefix, builder.resolvedFormats(),
-        builder.leaseTtl, builder.requestTimeout);
+    }, endpoints, sslContext, username, password, dialTimeout, builder.keyPrefix,
+        builder.resolvedFormats(), builder.leaseTtl, builder.requestTimeout, maxInbound,
+        builder.pageLimit, builder.coalesce, builder.watchProgressInterval));
   }
 
   /** Starts a builder; {@link Builder#endpoints(String...)} is required. */
@@ -129,6 +136,11 @@ public final class EtcdRegistry implements Registry {
     core.close(true);
   }
 
+  /** Test hook: the watch streams this registry opened so far. */
+  int watchStreamsOpened() {
+    return core.watchStreamsOpened();
+  }
+
   /** Test hook: stops like a crashed process, leaving the lease to expire. */
   void closeWithoutRevoking() {
     core.close(false);
@@ -148,6 +160,10 @@ public final class EtcdRegistry implements Registry {
     private @Nullable Path trustCertificates;
     private @Nullable Path clientCertificate;
     private @Nullable Path clientKey;
+    private int maxInboundMessageSize = 16 << 20;
+    private int pageLimit = 1000;
+    private Duration coalesce = Duration.ofMillis(50);
+    private Duration watchProgressInterval = Duration.ofSeconds(5);
 
     private Builder() {}
 
@@ -200,6 +216,59 @@ public final class EtcdRegistry implements Registry {
      */
     public Builder requestTimeout(Duration requestTimeout) {
       this.requestTimeout = positive(requestTimeout, "requestTimeout");
+      return this;
+    }
+
+    /**
+     * The largest etcd response accepted, in bytes; default 16 MiB (grpc-java's default is 4
+     * MiB). Lists are paged ({@link #pageLimit}), so this bounds one page or one watch event
+     * batch, not a service. A response over it is reported to watch listeners as what it is,
+     * not as an outage.
+     */
+    public Builder maxInboundMessageSize(int bytes) {
+      if (bytes < 64 << 10) {
+        throw new IllegalArgumentException("maxInboundMessageSize: " + bytes
+            + " (expected: >= 65536)");
+      }
+      this.maxInboundMessageSize = bytes;
+      return this;
+    }
+
+    /**
+     * The most keys one list response carries; default 1000. Services larger than that are
+     * listed in several pages, all read at the revision of the first, so the snapshot is
+     * consistent and the watch continues from it.
+     */
+    public Builder pageLimit(int keys) {
+      if (keys < 1 || keys > 100_000) {
+        throw new IllegalArgumentException("pageLimit: " + keys + " (expected: 1..100000)");
+      }
+      this.pageLimit = keys;
+      return this;
+    }
+
+    /**
+     * The least time between two snapshots of one service to its listeners; default 50 ms. The
+     * first change after a quiet period is delivered at once; a burst (a rolling restart)
+     * reaches listeners as one snapshot per interval. {@code Duration.ZERO} delivers every
+     * change.
+     */
+    public Builder coalesce(Duration interval) {
+      requireNonNull(interval, "coalesce");
+      if (interval.isNegative() || interval.compareTo(Duration.ofSeconds(10)) > 0) {
+        throw new IllegalArgumentException("coalesce: " + interval + " (expected: 0..PT10S)");
+      }
+      this.coalesce = interval;
+      return this;
+    }
+
+    /**
+     * How often the watch stream asks etcd for progress (±20 % jitter); default 5 s. A stream
+     * that answered nothing since the previous request is declared dead and every watch resumes
+     * on a new one, so a silent stream is found within two intervals.
+     */
+    public Builder watchProgressInterval(Duration interval) {
+      this.watchProgressInterval = positive(interval, "watchProgressInterval");
       return this;
     }
 

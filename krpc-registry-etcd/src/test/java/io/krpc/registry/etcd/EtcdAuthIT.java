@@ -2,6 +2,7 @@ package io.krpc.registry.etcd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.etcd.jetcd.Auth;
 import io.etcd.jetcd.ByteSequence;
@@ -40,6 +41,34 @@ class EtcdAuthIT {
     try (EtcdRegistry registry = builder().username("root").password("s3cret").build()) {
       registry.register(instance);
       assertThat(registry.lookup("greeter-auth")).containsExactly(instance);
+    }
+  }
+
+  @Test
+  void afterAnEtcdRestartEveryOperationAuthenticatesAgain() {
+    ServiceInstance a = ServiceInstance.of("greeter-reauth", "127.0.0.1", 9101);
+    ServiceInstance b = ServiceInstance.of("greeter-reauth", "127.0.0.1", 9102);
+    try (EtcdRegistry server = builder().username("root").password("s3cret")
+            .leaseTtl(Duration.ofSeconds(2)).build();
+        EtcdRegistry client = builder().username("root").password("s3cret").build()) {
+      RecordingListener listener = new RecordingListener();
+      client.watch("greeter-reauth", listener);
+      server.register(a);
+      await().atMost(Duration.ofSeconds(5)).until(() -> java.util.List.of(a).equals(listener.last()));
+
+      // etcd's simple tokens live in its memory: after a restart every token is invalid
+      etcd.cluster().restart(true);
+      await().atMost(Duration.ofSeconds(15)).ignoreExceptions()
+          .untilAsserted(() -> server.register(b));
+      await().atMost(Duration.ofSeconds(10))
+          .until(() -> java.util.List.of(a, b).equals(listener.last()));
+      assertThat(client.lookup("greeter-reauth")).containsExactly(a, b);
+      // the lease is kept alive with the new token: the instances outlive several TTLs
+      await().pollDelay(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(7))
+          .until(() -> client.lookup("greeter-reauth").size() == 2);
+      // and the watch follows changes again
+      server.deregister(a);
+      await().atMost(Duration.ofSeconds(5)).until(() -> java.util.List.of(b).equals(listener.last()));
     }
   }
 

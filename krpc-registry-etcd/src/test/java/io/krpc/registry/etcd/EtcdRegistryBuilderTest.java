@@ -36,6 +36,21 @@ class EtcdRegistryBuilderTest {
   }
 
   @Test
+  void scaleSettersValidateAtOnce() {
+    EtcdRegistry.Builder builder = EtcdRegistry.builder();
+    assertThatThrownBy(() -> builder.maxInboundMessageSize(1024))
+        .hasMessage("maxInboundMessageSize: 1024 (expected: >= 65536)");
+    assertThatThrownBy(() -> builder.pageLimit(0))
+        .hasMessage("pageLimit: 0 (expected: 1..100000)");
+    assertThatThrownBy(() -> builder.coalesce(Duration.ofMillis(-1)))
+        .hasMessage("coalesce: PT-0.001S (expected: 0..PT10S)");
+    assertThatThrownBy(() -> builder.watchProgressInterval(Duration.ZERO))
+        .hasMessage("watchProgressInterval: PT0S (expected: > 0)");
+    builder.maxInboundMessageSize(64 << 10).pageLimit(1).coalesce(Duration.ZERO)
+        .watchProgressInterval(Duration.ofMillis(1));
+  }
+
+  @Test
   void buildChecksCombinations() {
     assertThatThrownBy(() -> EtcdRegistry.builder().build())
         .hasMessage("endpoints: not set (expected: at least one etcd URL)");

@@ -1,21 +1,18 @@
 package io.krpc.registry.etcd.internal;
 
-import com.google.errorprone.annotations.ThreadSafe;
-import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
-import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.kv.GetResponse;
-import io.etcd.jetcd.options.GetOption;
 import io.krpc.common.Backoff;
 import io.krpc.common.DaemonThreads;
 import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.RecordFormat;
-import java.nio.charset.StandardCharsets;
+import io.krpc.registry.etcd.internal.EtcdGateway.Record;
+import io.netty.handler.ssl.SslContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -23,70 +20,106 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The machinery behind {@code EtcdRegistry}: one state thread that owns the {@link LeaseKeeper},
- * the {@link ServiceWatcher}s and the {@link ConnectionMonitor}, and one notifier thread that runs
- * listener callbacks (so callbacks of one watch never overlap, and a slow listener never delays
- * etcd traffic). Blocking calls wait on futures completed by the state thread, bounded by the
- * request timeout.
+ * The machinery behind {@code EtcdRegistry}: one state thread (a {@link StateScheduler}) that owns
+ * the {@link LeaseKeeper}, the {@link ServiceWatcher}s, the {@link ConnectionMonitor} and the
+ * watch stream, and one notifier thread that runs listener callbacks (so callbacks of one watch
+ * never overlap, and a slow listener never delays etcd traffic). They reach etcd only through an
+ * {@link EtcdGateway}. Blocking calls wait on futures completed by the state thread, bounded by
+ * the request timeout.
  */
-@ThreadSafe
 public final class EtcdRegistryCore {
   private static final Logger logger = LoggerFactory.getLogger(EtcdRegistryCore.class);
   private static final AtomicInteger ids = new AtomicInteger();
 
-  private final String description;
-  private final Duration requestTimeout;
-  private final List<RecordFormat> formats;
-  private final EtcdConnection connection;
-  private final ScheduledThreadPoolExecutor stateExecutor;
-  private final ExecutorService notifier;
-  private final LeaseKeeper keeper;
-  private final ConnectionMonitor monitor;
-  private final Duration leaseTtl;
-  // confined to stateExecutor; keyed by format index and service name
-  private final Map<String, ServiceWatcher> watchers = new HashMap<>();
-  private final Set<String> selfWatched = ConcurrentHashMap.newKeySet();
-  private final Set<ServiceWatcher.Subscription> subscriptions = ConcurrentHashMap.newKeySet();
-  /** Set once, by the first close(): later calls wait for that close instead of racing it. */
-  private final AtomicBoolean closing = new AtomicBoolean();
-
-  private final CountDownLatch closeDone = new CountDownLatch(1);
-  private volatile boolean closed;
-
   /**
+   * Everything a registry is built from.
+   *
    * @param clientFactory builds a new jetcd client (called again after outages)
-   * @param description the endpoints, for messages
+   * @param endpoints the etcd URLs, for the watch stream's own channel
    * @param keyPrefix KRPC's own key prefix, where the connection monitor probes
    * @param formats the record formats written and read, at least one
+   * @param maxInboundMessageSize the largest response accepted, in bytes
+   * @param pageLimit the most keys per list response
+   * @param coalesce the least time between two snapshots of one service
+   * @param progressInterval how often the watch stream is asked for progress
    */
-  public EtcdRegistryCore(Supplier<Client> clientFactory, String description, String keyPrefix,
-      List<RecordFormat> formats, Duration leaseTtl, Duration requestTimeout) {
+  public record Config(Supplier<Client> clientFactory, List<String> endpoints,
+      @Nullable SslContext sslContext, @Nullable String username, @Nullable String password,
+      Duration dialTimeout, String keyPrefix, List<RecordFormat> formats, Duration leaseTtl,
+      Duration requestTimeout,
+      int maxInboundMessageSize, int pageLimit, Duration coalesce, Duration progressInterval) {}
+
+  private final String description;
+  private final Duration requestTimeout;
+  private final Duration leaseTtl;
+  private final List<RecordFormat> formats;
+  private final EtcdGateway gateway;
+  private final StateScheduler scheduler;
+  private final Runnable shutdownThreads;
+  private final Executor notifier;
+  private final LeaseKeeper keeper;
+  private final ConnectionMonitor monitor;
+  private final WatchOptions watchOptions;
+  private final RangeLister lister;
+  // confined to the state scheduler; keyed by format index and service name
+  private final Map<String, ServiceWatcher> watchers = new HashMap<>();
+  private final Set<String> selfWatched = new HashSet<>();
+  private final Set<ServiceWatcher.Subscription> subscriptions = ConcurrentHashMap.newKeySet();
+  /** Set once, by the first close(): later calls wait for that close instead of racing it. */
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final CountDownLatch closeDone = new CountDownLatch(1);
+  private final @Nullable JetcdGateway jetcd;
+
+  /** The production registry: jetcd, one watch stream, a state thread and a notifier thread. */
+  public static EtcdRegistryCore create(Config config) {
     int id = ids.incrementAndGet();
-    this.description = description;
-    this.requestTimeout = requestTimeout;
-    this.leaseTtl = leaseTtl;
-    this.formats = List.copyOf(formats);
-    this.connection = new EtcdConnection(clientFactory);
-    this.stateExecutor = new ScheduledThreadPoolExecutor(1, DaemonThreads.named("krpc-etcd-registry-" + id));
-    this.stateExecutor.setRemoveOnCancelPolicy(true);
-    this.notifier = Executors.newSingleThreadExecutor(DaemonThreads.named("krpc-etcd-notifier-" + id));
-    this.keeper = new LeaseKeeper(connection, this.formats, stateExecutor, leaseTtl,
-        requestTimeout);
+    ThreadStateScheduler scheduler =
+        new ThreadStateScheduler(DaemonThreads.named("krpc-etcd-registry-" + id));
+    ExecutorService notifier =
+        Executors.newSingleThreadExecutor(DaemonThreads.named("krpc-etcd-notifier-" + id));
+    JetcdGateway gateway = new JetcdGateway(config.clientFactory(),
+        new GrpcWatchTransport.Settings(GrpcWatchTransport.uris(config.endpoints()),
+            config.sslContext(), config.username(), config.password(), config.dialTimeout(),
+            config.maxInboundMessageSize()),
+        scheduler, config.progressInterval());
+    return new EtcdRegistryCore(gateway, scheduler, notifier, config, () -> {
+      scheduler.shutdown();
+      notifier.shutdown();
+    });
+  }
+
+  EtcdRegistryCore(EtcdGateway gateway, StateScheduler scheduler, Executor notifier,
+      Config config, Runnable shutdownThreads) {
+    this.description = String.join(",", config.endpoints());
+    this.requestTimeout = config.requestTimeout();
+    this.leaseTtl = config.leaseTtl();
+    this.formats = List.copyOf(config.formats());
+    this.gateway = gateway;
+    this.jetcd = gateway instanceof JetcdGateway j ? j : null;
+    this.scheduler = scheduler;
+    this.notifier = notifier;
+    this.shutdownThreads = shutdownThreads;
+    this.watchOptions = new WatchOptions(config.requestTimeout(), config.leaseTtl(),
+        config.pageLimit(), config.coalesce(), relistJitter(config.leaseTtl()));
+    this.lister = new RangeLister(gateway, config.pageLimit());
+    this.keeper = new LeaseKeeper(gateway, formats, scheduler, leaseTtl, requestTimeout);
     Duration probeTimeout = requestTimeout.compareTo(Duration.ofSeconds(1)) < 0
         ? requestTimeout : Duration.ofSeconds(1);
-    this.monitor = new ConnectionMonitor(connection, stateExecutor, keyPrefix,
+    this.monitor = new ConnectionMonitor(gateway, scheduler, config.keyPrefix(),
         Duration.ofMillis(500), probeTimeout, requestTimeout, new ConnectionMonitor.Callbacks() {
           @Override
           public void onOutage(Throwable cause) {
@@ -101,7 +134,16 @@ public final class EtcdRegistryCore {
         });
     // connect now, in the background: the first call of a JVM pays for class loading and the
     // connection, which should not count against the first register()'s timeout
-    stateExecutor.execute(monitor::start);
+    scheduler.execute(monitor::start);
+  }
+
+  /**
+   * The longest random wait before re-listing after an outage: a quarter of the lease TTL, at most
+   * 1 s, so that a thousand clients coming back spread their lists over that time.
+   */
+  private static Duration relistJitter(Duration leaseTtl) {
+    Duration quarter = leaseTtl.dividedBy(4);
+    return quarter.compareTo(Duration.ofSeconds(1)) < 0 ? quarter : Duration.ofSeconds(1);
   }
 
   /** See {@link Registry#register}. */
@@ -120,10 +162,7 @@ public final class EtcdRegistryCore {
       Throwable cause = e instanceof ExecutionException ? EtcdErrors.unwrap(e) : keeper.lastError();
       if (e instanceof TimeoutException) {
         // a put may still land; delete it so a failed register() leaves nothing behind
-        run(() -> {
-          var unused =
-              connection.client().getKVClient().txn().Then(keeper.deletes(instance)).commit();
-        });
+        run(() -> gateway.deleteAll(keeper.keys(instance)));
       }
       if (cause instanceof IllegalArgumentException) {
         throw new IllegalArgumentException(cause.getMessage(), cause);
@@ -139,16 +178,15 @@ public final class EtcdRegistryCore {
 
   /** See {@link Registry#deregister}. */
   public void deregister(ServiceInstance instance) {
-    if (closed) {
+    if (closed.get()) {
       return;
     }
     String key = describeKey(instance);
-    io.etcd.jetcd.op.Op[] deletes = await(CompletableFuture.supplyAsync(() -> {
+    List<String> keys = await(supplyOnState(() -> {
       keeper.forget(instance);
-      return keeper.deletes(instance);
-    }, stateExecutor), "deregister " + key);
-    retrying(() -> connection.client().getKVClient().txn().Then(deletes).commit(),
-        "deregister " + key);
+      return keeper.keys(instance);
+    }), "deregister " + key);
+    retrying(() -> gateway.deleteAll(keys), "deregister " + key);
   }
 
   /** See {@link Registry#watch}. */
@@ -170,43 +208,45 @@ public final class EtcdRegistryCore {
         listener, s -> {
           subscriptions.remove(s);
           try {
-            stateExecutor.execute(() -> detach(format, serviceName, s));
-          } catch (java.util.concurrent.RejectedExecutionException e) {
+            scheduler.execute(() -> detach(format, serviceName, s));
+          } catch (RejectedExecutionException e) {
             // the registry is closed: nothing left to detach from
           }
         });
     subscriptions.add(subscription);
-    run(() -> {
-      watcher(format, serviceName).add(subscription);
-    });
+    run(() -> watcher(format, serviceName).add(subscription));
     return subscription;
   }
 
-  /** See {@link Registry#lookup}. */
+  /** See {@link Registry#lookup}: a paged, linearizable list per format, merged. */
   public List<ServiceInstance> lookup(String serviceName) {
     checkOpen();
     List<List<ServiceInstance>> perFormat = new ArrayList<>();
     for (RecordFormat format : formats) {
       String prefix = format.servicePrefix(serviceName);
-      GetResponse response = retrying(() -> connection.client().getKVClient()
-          .get(bytes(prefix), GetOption.builder().isPrefix(true).build()),
+      RangeLister.Listing listing = retrying(() -> lister.list(prefix, false),
           "lookup " + serviceName);
       List<ServiceInstance> result = new ArrayList<>();
-      for (KeyValue kv : response.getKvs()) {
-        String key = kv.getKey().toString(StandardCharsets.UTF_8);
+      for (Record record : listing.records()) {
         try {
-          ServiceInstance instance = format.decode(serviceName, key, kv.getValue().getBytes());
+          ServiceInstance instance = format.decode(serviceName, record.key(), record.value());
           if (instance != null) {
             result.add(instance);
           }
         } catch (IllegalArgumentException e) {
-          logger.debug("lookup({}) skips malformed record {}: {}", serviceName, key,
+          logger.debug("lookup({}) skips malformed record {}: {}", serviceName, record.key(),
               e.getMessage());
         }
       }
       perFormat.add(result);
     }
     return FormatMerge.merge(formats, perFormat);
+  }
+
+  /** The watch streams opened so far by this registry; for tests and benchmarks. */
+  public int watchStreamsOpened() {
+    return jetcd == null ? 0 : await(supplyOnState(() -> jetcd.mux().streamsOpened()),
+        "count watch streams");
   }
 
   /**
@@ -216,11 +256,10 @@ public final class EtcdRegistryCore {
    * threads at once: one of them closes, the others return once it is done.
    */
   public void close(boolean revoke) {
-    if (!closing.compareAndSet(false, true)) {
+    if (!closed.compareAndSet(false, true)) {
       awaitClose();
       return;
     }
-    closed = true;
     try {
       doClose(revoke);
     } finally {
@@ -247,15 +286,17 @@ public final class EtcdRegistryCore {
     subscriptions.forEach(ServiceWatcher.Subscription::cancel);
     long leaseId = 0;
     try {
-      leaseId = CompletableFuture.supplyAsync(() -> {
+      leaseId = supplyOnState(() -> {
         monitor.close();
         watchers.values().forEach(ServiceWatcher::close);
         watchers.clear();
+        if (jetcd != null) {
+          jetcd.mux().close();
+        }
         return keeper.shutdown();
-      }, stateExecutor).get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      }).get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
       if (revoke && leaseId != 0) {
-        connection.client().getLeaseClient().revoke(leaseId)
-            .get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        gateway.revoke(leaseId).get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -264,17 +305,18 @@ public final class EtcdRegistryCore {
           + "disappear when it expires within {}", description, Long.toHexString(leaseId),
           leaseTtl, e);
     }
-    stateExecutor.shutdownNow();
-    notifier.shutdown();
-    connection.close();
+    shutdownThreads.run();
+    if (jetcd != null) {
+      jetcd.close();
+    }
   }
 
-  // ---- on stateExecutor
+  // ---- on the state scheduler
 
   private ServiceWatcher watcher(int format, String serviceName) {
     return watchers.computeIfAbsent(format + "/" + serviceName, k -> {
-      ServiceWatcher watcher = new ServiceWatcher(serviceName, connection, formats.get(format),
-          stateExecutor, notifier, requestTimeout, leaseTtl);
+      ServiceWatcher watcher = new ServiceWatcher(serviceName, gateway, formats.get(format),
+          scheduler, notifier, watchOptions);
       watcher.start();
       return watcher;
     });
@@ -283,9 +325,7 @@ public final class EtcdRegistryCore {
   private void watchOwnKeys(String serviceName) {
     if (selfWatched.add(serviceName)) {
       for (int i = 0; i < formats.size(); i++) {
-        int format = i;
-        watcher(format, serviceName)
-            .addInternal(snapshot -> keeper.check(format, serviceName, snapshot));
+        watcher(i, serviceName).addKeyCheck(keeper.check(i));
       }
     }
   }
@@ -298,17 +338,33 @@ public final class EtcdRegistryCore {
     }
   }
 
-  // ---- helpers
-
   /** The key of {@code instance} in the first format, for messages. */
   private String describeKey(ServiceInstance instance) {
     return formats.get(0).key(instance, 0) + (formats.size() > 1 ? " (and its other formats)" : "");
   }
 
+  // ---- helpers
+
+  private <T> CompletableFuture<T> supplyOnState(Supplier<T> task) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    try {
+      scheduler.execute(() -> {
+        try {
+          result.complete(task.get());
+        } catch (RuntimeException e) {
+          result.completeExceptionally(e);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      result.completeExceptionally(new IllegalStateException("EtcdRegistry is closed", e));
+    }
+    return result;
+  }
+
   private void run(Runnable task) {
     try {
-      stateExecutor.execute(task);
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+      scheduler.execute(task);
+    } catch (RejectedExecutionException e) {
       throw new IllegalStateException("EtcdRegistry is closed", e);
     }
   }
@@ -316,7 +372,7 @@ public final class EtcdRegistryCore {
   /**
    * Runs {@code call} until it succeeds, fails permanently or the request timeout is used up,
    * waiting between attempts as every etcd retry does ({@link EtcdErrors#retryBackoff()}): a
-   * blocking call rides out a leader election or a reconnect.
+   * blocking call rides out a leader election, a reconnect or a fresh authentication.
    */
   private <T> T retrying(Supplier<CompletableFuture<T>> call, String what) {
     long deadline = System.nanoTime() + requestTimeout.toNanos();
@@ -334,7 +390,7 @@ public final class EtcdRegistryCore {
       } catch (ExecutionException e) {
         Throwable cause = EtcdErrors.unwrap(e);
         delay = backoff.nextDelayNanos();
-        if (EtcdErrors.isPermanent(cause) || System.nanoTime() + delay - deadline > 0) {
+        if (EtcdErrors.isRefusal(cause) || System.nanoTime() + delay - deadline > 0) {
           throw new RegistryException("Could not " + what + " in etcd at " + description + ": "
               + EtcdErrors.describe(cause), cause);
         }
@@ -370,12 +426,8 @@ public final class EtcdRegistryCore {
   }
 
   private void checkOpen() {
-    if (closed) {
+    if (closed.get()) {
       throw new IllegalStateException("EtcdRegistry is closed");
     }
-  }
-
-  private static ByteSequence bytes(String s) {
-    return ByteSequence.from(s, StandardCharsets.UTF_8);
   }
 }

@@ -1,21 +1,15 @@
 package io.krpc.registry.etcd.internal;
 
-import io.etcd.jetcd.ByteSequence;
-import io.etcd.jetcd.op.Op;
-import io.etcd.jetcd.options.DeleteOption;
-import io.etcd.jetcd.options.PutOption;
 import io.krpc.common.Backoff;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.RecordFormat;
-import java.nio.charset.StandardCharsets;
+import io.krpc.registry.etcd.internal.EtcdGateway.Record;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -25,37 +19,40 @@ import org.slf4j.LoggerFactory;
  * Keeps one registry's instances in etcd: one lease, kept alive every TTL/3, with every instance
  * put under it in every {@link RecordFormat} of the registry. Whenever the lease may be lost (a keep-alive fails or finds it gone, etcd
  * restarted or lost its data, a key of ours was deleted by someone else) it checks the lease,
- * grants a new one when needed and puts every instance again in one transaction, retrying with
- * capped exponential backoff for as long as the registry is open.
+ * grants a new one when needed and puts every instance again, retrying with capped exponential
+ * backoff for as long as the registry is open.
  *
- * <p>Confined to the registry's state executor: every method must be called on it.
+ * <p>Records are encoded in one place ({@link #registration}), through the registry's {@link
+ * RecordFormat}s.
+ *
+ * <p>Confined to the registry's {@link StateScheduler}: every method must be called on it.
  */
 public final class LeaseKeeper {
   private static final Logger logger = LoggerFactory.getLogger(LeaseKeeper.class);
 
-  private final EtcdConnection connection;
+  private final EtcdGateway gateway;
   private final List<RecordFormat> formats;
-  private final ScheduledExecutorService stateExecutor;
+  private final StateScheduler scheduler;
   private final long ttlSeconds;
-  private final Duration requestTimeout;
+  private final long timeoutNanos;
   private final Backoff backoff = EtcdErrors.retryBackoff();
   private final Map<String, Registration> desired = new LinkedHashMap<>();
   private long leaseId;
   private boolean syncing;
   private boolean syncAgain;
   private boolean recovering;
-  private @Nullable ScheduledFuture<?> retry;
-  private @Nullable ScheduledFuture<?> keepAliveTask;
+  private StateScheduler.@Nullable Cancellable retry;
+  private StateScheduler.@Nullable Cancellable keepAliveTask;
   private boolean closed;
   private volatile @Nullable Throwable lastError;
 
-  LeaseKeeper(EtcdConnection connection, List<RecordFormat> formats,
-      ScheduledExecutorService stateExecutor, Duration leaseTtl, Duration requestTimeout) {
-    this.connection = connection;
+  LeaseKeeper(EtcdGateway gateway, List<RecordFormat> formats, StateScheduler scheduler,
+      Duration leaseTtl, Duration requestTimeout) {
+    this.gateway = gateway;
     this.formats = List.copyOf(formats);
-    this.stateExecutor = stateExecutor;
+    this.scheduler = scheduler;
     this.ttlSeconds = Math.max(1, (leaseTtl.toMillis() + 999) / 1000);
-    this.requestTimeout = requestTimeout;
+    this.timeoutNanos = requestTimeout.toNanos();
   }
 
   /** Adds or replaces an instance; {@code done} completes once its key is written under a lease. */
@@ -74,33 +71,37 @@ public final class LeaseKeeper {
         return;
       }
     }
-    byte[][] values = formats.stream().map(f -> f.encode(instance)).toArray(byte[][]::new);
-    Registration registration = new Registration(key, instance, values);
+    Registration registration = registration(instance);
     Registration previous = desired.put(key, registration);
     if (previous != null) {
       previous.waiters.forEach(w -> w.complete(null));
     }
     registration.waiters.add(done);
     if (leaseId != 0 && !syncing && !recovering) {
-      long lease = leaseId;
-      PutOption option = PutOption.builder().withLeaseId(lease).build();
-      var unused = timed(
-              connection.client().getKVClient().txn().Then(registration.puts(formats, lease, option))
-              .commit())
-          .whenCompleteAsync((response, error) -> {
+      timed(gateway.putAll(registration.records(formats, leaseId), leaseId))
+          .whenCompleteAsync((revision, error) -> {
             if (desired.get(key) != registration) {
               deleteIfForgotten(registration);
               return;
             }
             if (error == null) {
-              registration.confirmed(response.getHeader().getRevision());
+              registration.confirmed(revision);
             } else {
               requestSync("put of " + key + " failed: " + error);
             }
-          }, stateExecutor);
+          }, scheduler);
     } else {
       requestSync(null);
     }
+  }
+
+  /** The one place an instance becomes stored values, one per format. */
+  private Registration registration(ServiceInstance instance) {
+    byte[][] values = new byte[formats.size()][];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = formats.get(i).encode(instance);
+    }
+    return new Registration(identity(instance), instance, values);
   }
 
   /**
@@ -113,12 +114,6 @@ public final class LeaseKeeper {
       keys.add(format.key(instance, leaseId));
     }
     return keys;
-  }
-
-  /** The ops that delete every key of {@code instance}. */
-  Op[] deletes(ServiceInstance instance) {
-    return keys(instance).stream()
-        .map(k -> Op.delete(bytes(k), DeleteOption.DEFAULT)).toArray(Op[]::new);
   }
 
   /** The name of {@code instance} in messages and in this keeper: service and endpoint. */
@@ -154,26 +149,29 @@ public final class LeaseKeeper {
   }
 
   /**
-   * Checks a watched snapshot of {@code serviceName} in format {@code formatIndex}: an instance of
-   * ours missing from it (or changed) at or after the revision we wrote it at is put back.
+   * The check of format {@code formatIndex}'s watcher: an instance of ours missing from its
+   * changed keys (or changed) at or after the revision we wrote it at is put back. Only this
+   * registry's own instances of the service are looked at, and only against the changed keys,
+   * so a change costs the same whatever the size of the service.
    */
-  void check(int formatIndex, String serviceName, ServiceWatcher.ServiceSnapshot snapshot) {
+  ServiceWatcher.KeyCheck check(int formatIndex) {
     RecordFormat format = formats.get(formatIndex);
-    for (Registration registration : desired.values()) {
-      if (!registration.instance.serviceName().equals(serviceName)) {
-        continue;
+    return (serviceName, revision, instances, keys) -> {
+      for (Registration registration : desired.values()) {
+        if (!registration.instance.serviceName().equals(serviceName)) {
+          continue;
+        }
+        String key = format.key(registration.instance, leaseId);
+        if ((keys == null || keys.contains(key)) && registration.confirmedRevision > 0
+            && revision >= registration.confirmedRevision
+            && !registration.readBack(formatIndex, format, key).equals(instances.get(key))) {
+          logger.warn("Registration {} disappeared from etcd (deleted by someone else or lease "
+              + "lost); putting it back", key);
+          registration.confirmedRevision = 0;
+          requestSync("key deleted");
+        }
       }
-      String key = format.key(registration.instance, leaseId);
-      if (registration.confirmedRevision > 0
-          && snapshot.revision() >= registration.confirmedRevision
-          && !registration.readBack(formatIndex, format, key)
-              .equals(snapshot.instances().get(key))) {
-        logger.warn("Registration {} disappeared from etcd (deleted by someone else or lease "
-            + "lost); putting it back", key);
-        registration.confirmedRevision = 0;
-        requestSync("key deleted");
-      }
-    }
+    };
   }
 
   /** Called when etcd answers again after an outage, restarted or lost its data. */
@@ -196,7 +194,7 @@ public final class LeaseKeeper {
       return;
     }
     if (retry != null) {
-      retry.cancel(false);
+      retry.cancel();
       retry = null;
     }
     if (reason != null) {
@@ -207,51 +205,55 @@ public final class LeaseKeeper {
     CompletableFuture<Long> lease;
     if (leaseId != 0) {
       long current = leaseId;
-      lease = timed(connection.client().getLeaseClient().keepAliveOnce(current))
-          .handle((response, error) -> error == null && response.getTTL() > 0 ? current : 0L)
+      lease = timed(gateway.keepAliveOnce(current))
+          .handle((ttl, error) -> error == null && ttl > 0 ? current : 0L)
           .thenCompose(id -> id != 0 ? CompletableFuture.completedFuture(id) : grant());
     } else {
       lease = grant();
     }
-    var unused = lease.thenCompose(this::putAll).whenCompleteAsync((pair, error) -> {
-      syncing = false;
+    // the registrations are read on the state thread, where they live
+    lease.thenApplyAsync(id -> {
       if (closed) {
-        return;
+        // closed while the lease was being granted: write nothing, and leave no lease behind
+        if (id != leaseId) {
+          gateway.revoke(id);
+        }
+        throw new IllegalStateException("EtcdRegistry closed");
       }
-      if (error != null) {
-        onSyncFailed(error);
-        return;
-      }
-      onSynced(pair);
-      if (syncAgain) {
-        requestSync(null);
-      }
-    }, stateExecutor);
+      return new Pending(id, new ArrayList<>(desired.values()));
+    }, scheduler)
+        .thenCompose(this::putAll)
+        .whenCompleteAsync((result, error) -> {
+          syncing = false;
+          if (closed) {
+            return;
+          }
+          if (error != null) {
+            onSyncFailed(error);
+            return;
+          }
+          onSynced(result);
+          if (syncAgain) {
+            requestSync(null);
+          }
+        }, scheduler);
   }
 
   private CompletableFuture<Long> grant() {
-    return timed(connection.client().getLeaseClient().grant(ttlSeconds))
-        .thenApply(response -> response.getID());
+    return timed(gateway.grant(ttlSeconds));
   }
 
-  private CompletableFuture<LeaseAndRevision> putAll(long lease) {
-    // desired is read on a jetcd thread here; hop back so the copy is consistent
-    return CompletableFuture.supplyAsync(() -> new ArrayList<>(desired.values()), stateExecutor)
-        .thenCompose(registrations -> {
-          if (registrations.isEmpty()) {
-            return CompletableFuture.completedFuture(new LeaseAndRevision(lease, 0, registrations));
-          }
-          PutOption option = PutOption.builder().withLeaseId(lease).build();
-          Op[] puts = registrations.stream()
-              .flatMap(r -> java.util.Arrays.stream(r.puts(formats, lease, option)))
-              .toArray(Op[]::new);
-          return timed(connection.client().getKVClient().txn().Then(puts).commit())
-              .thenApply(r -> new LeaseAndRevision(lease, r.getHeader().getRevision(),
-                  registrations));
-        });
+  private CompletableFuture<Synced> putAll(Pending pending) {
+    if (pending.registrations.isEmpty()) {
+      return CompletableFuture.completedFuture(new Synced(pending.leaseId, 0, List.of()));
+    }
+    List<Record> records = new ArrayList<>();
+    pending.registrations.forEach(r -> records.addAll(r.records(formats, pending.leaseId)));
+    return timed(gateway.putAll(records, pending.leaseId))
+        .thenApply(revision -> new Synced(pending.leaseId, revision, pending.registrations));
   }
 
-  private void onSynced(LeaseAndRevision result) {
+  private void onSynced(Synced result) {
     if (leaseId != result.leaseId) {
       logger.info("Granted etcd lease {} (TTL {} s)", Long.toHexString(result.leaseId), ttlSeconds);
     }
@@ -277,14 +279,12 @@ public final class LeaseKeeper {
    */
   private void deleteIfForgotten(Registration registration) {
     if (!desired.containsKey(registration.key)) {
-      var unused =
-          timed(connection.client().getKVClient().txn().Then(deletes(registration.instance)).commit())
-          .whenComplete((r, e) -> {
-            if (e != null) {
-              logger.debug("Could not delete deregistered keys of {}; they expire with the lease",
-                  registration.key, e);
-            }
-          });
+      timed(gateway.deleteAll(keys(registration.instance))).whenComplete((r, e) -> {
+        if (e != null) {
+          logger.debug("Could not delete deregistered keys of {}; they expire with the lease",
+              registration.key, e);
+        }
+      });
     }
   }
 
@@ -313,16 +313,19 @@ public final class LeaseKeeper {
           TimeUnit.NANOSECONDS.toMillis(delay), error);
     }
     recovering = true;
-    retry = stateExecutor.schedule(() -> requestSync(null), delay, TimeUnit.NANOSECONDS);
+    retry = scheduler.schedule(() -> requestSync(null), delay);
   }
 
   private void scheduleKeepAlive() {
-    if (keepAliveTask != null) {
+    if (keepAliveTask != null || closed) {
       return;
     }
-    long periodMillis = Math.max(300, ttlSeconds * 1000 / 3);
-    keepAliveTask = stateExecutor.scheduleWithFixedDelay(this::keepAlive, periodMillis,
-        periodMillis, TimeUnit.MILLISECONDS);
+    long period = TimeUnit.MILLISECONDS.toNanos(Math.max(300, ttlSeconds * 1000 / 3));
+    keepAliveTask = scheduler.schedule(() -> {
+      keepAliveTask = null;
+      keepAlive();
+      scheduleKeepAlive();
+    }, period);
   }
 
   private void keepAlive() {
@@ -330,31 +333,35 @@ public final class LeaseKeeper {
       return;
     }
     long lease = leaseId;
-    var unused = timed(connection.client().getLeaseClient().keepAliveOnce(lease))
-        .whenCompleteAsync((response, error) -> {
-          if (lease != leaseId || syncing || recovering) {
-            return;
-          }
-          if (error != null) {
-            requestSync("keep-alive of lease " + Long.toHexString(lease) + " failed: " + error);
-          } else if (response.getTTL() <= 0) {
-            leaseId = 0;
-            requestSync("lease " + Long.toHexString(lease) + " expired");
-          }
-        }, stateExecutor);
+    timed(gateway.keepAliveOnce(lease)).whenCompleteAsync((ttl, error) -> {
+      if (closed || lease != leaseId || syncing || recovering) {
+        return;
+      }
+      if (error != null) {
+        requestSync("keep-alive of lease " + Long.toHexString(lease) + " failed: " + error);
+      } else if (ttl <= 0) {
+        leaseId = 0;
+        requestSync("lease " + Long.toHexString(lease) + " expired");
+      }
+    }, scheduler);
   }
 
   /** Stops keeping alive and returns the lease to revoke, or 0; the keeper is dead afterwards. */
   long shutdown() {
     closed = true;
     if (keepAliveTask != null) {
-      keepAliveTask.cancel(false);
+      keepAliveTask.cancel();
     }
     if (retry != null) {
-      retry.cancel(false);
+      retry.cancel();
     }
     desired.values().forEach(r -> r.waiters.forEach(w -> w.completeExceptionally(
         new IllegalStateException("EtcdRegistry closed"))));
+    return leaseId;
+  }
+
+  /** The current lease, 0 before the first grant; for tests. */
+  long leaseId() {
     return leaseId;
   }
 
@@ -364,18 +371,12 @@ public final class LeaseKeeper {
   }
 
   private <T> CompletableFuture<T> timed(CompletableFuture<T> future) {
-    return future.orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    return Futures.within(future, scheduler, timeoutNanos);
   }
 
-  private static ByteSequence bytes(String s) {
-    return ByteSequence.from(s, StandardCharsets.UTF_8);
-  }
+  private record Pending(long leaseId, List<Registration> registrations) {}
 
-  private static ByteSequence bytes(byte[] b) {
-    return ByteSequence.from(b);
-  }
-
-  private record LeaseAndRevision(long leaseId, long revision, List<Registration> registrations) {}
+  private record Synced(long leaseId, long revision, List<Registration> registrations) {}
 
   private static final class Registration {
     final String key;
@@ -393,12 +394,12 @@ public final class LeaseKeeper {
       this.readBack = new Object[values.length];
     }
 
-    Op[] puts(List<RecordFormat> formats, long lease, PutOption option) {
-      Op[] puts = new Op[values.length];
+    List<Record> records(List<RecordFormat> formats, long lease) {
+      List<Record> records = new ArrayList<>(values.length);
       for (int i = 0; i < values.length; i++) {
-        puts[i] = Op.put(bytes(formats.get(i).key(instance, lease)), bytes(values[i]), option);
+        records.add(new Record(formats.get(i).key(instance, lease), values[i], 0));
       }
-      return puts;
+      return records;
     }
 
     Object readBack(int index, RecordFormat format, String key) {

@@ -1,32 +1,24 @@
 package io.krpc.registry.etcd.internal;
 
-import io.etcd.jetcd.ByteSequence;
-import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.Watch;
-import io.etcd.jetcd.kv.GetResponse;
-import io.etcd.jetcd.options.GetOption;
-import io.etcd.jetcd.options.WatchOption;
-import io.etcd.jetcd.watch.WatchEvent;
-import io.etcd.jetcd.watch.WatchResponse;
 import io.krpc.common.Backoff;
 import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.RecordFormat;
-import java.nio.charset.StandardCharsets;
+import io.krpc.registry.etcd.internal.EtcdGateway.Change;
+import io.krpc.registry.etcd.internal.EtcdGateway.Record;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,58 +27,80 @@ import org.slf4j.LoggerFactory;
  * The cache and the one etcd watch of one service, shared by all of a registry's listeners of that
  * service (and by its {@link LeaseKeeper}, which puts back its own keys deleted by others).
  *
- * <p>Lists the service's prefix, then watches from the listed revision + 1. When the watch fails
- * or is compacted away, or when {@link #resync(boolean)} is called after an outage, it lists and
- * watches again, retrying with capped exponential backoff. Until a list succeeds the last known
- * instances stay: listeners never see an outage as an empty service. After an outage an empty
- * re-list is held back for one lease TTL, the time live owners need to register again after etcd
- * lost its data.
+ * <p>Lists the service's prefix in pages at one revision ({@link RangeLister}), then watches from
+ * the next revision on the registry's shared watch stream. When the watch is compacted away, fails,
+ * or {@link #resync(boolean)} is called after an outage, it lists and watches again, retrying with
+ * capped exponential backoff. Until a list succeeds the last known instances stay: listeners never
+ * see an outage as an empty service. After an outage an empty re-list is held back for one lease
+ * TTL, the time live owners need to register again after etcd lost its data.
  *
- * <p>Confined to the registry's state executor: every method must be called on it; listener
- * callbacks are handed to the notifier executor.
+ * <p>Delivery is coalesced: at most one snapshot per {@link WatchOptions#coalesce()}; a burst of
+ * changes reaches listeners as one snapshot. A change costs in proportion to itself (one decode,
+ * one map update, a check of that key by the lease keeper); only a delivered snapshot copies the
+ * instance list, once per interval. Records are decoded in one place ({@link #decode}), through
+ * the watcher's {@link RecordFormat} (one watcher per service and format).
+ *
+ * <p>Confined to the registry's {@link StateScheduler}: every method must be called on it;
+ * listener callbacks are handed to the notifier executor.
  */
 public final class ServiceWatcher {
   private static final Logger logger = LoggerFactory.getLogger(ServiceWatcher.class);
   private static final Comparator<ServiceInstance> BY_ENDPOINT =
       Comparator.comparing(ServiceInstance::endpoint);
+  private static final Duration REFUSAL_RETRY = Duration.ofSeconds(30);
+
+  /** The lease keeper's view of a service: told which keys changed, and asked to check them. */
+  interface KeyCheck {
+    /**
+     * Keys of the service changed at {@code revision}; {@code keys} null means every key (after
+     * a list). {@code instances} is the watcher's live map: read it now, never keep it.
+     */
+    void check(String serviceName, long revision, Map<String, ServiceInstance> instances,
+        @Nullable Collection<String> keys);
+  }
 
   private final String serviceName;
   private final String prefix;
-  private final EtcdConnection connection;
+  private final EtcdGateway gateway;
+  private final RangeLister lister;
   private final RecordFormat format;
-  private final ScheduledExecutorService stateExecutor;
+  private final StateScheduler scheduler;
   private final Executor notifier;
-  private final Duration requestTimeout;
-  private final Duration emptyHold;
+  private final WatchOptions options;
   private final Backoff backoff = EtcdErrors.retryBackoff();
   private final List<Subscription> subscriptions = new ArrayList<>();
-  private final List<Consumer<ServiceSnapshot>> internalListeners = new CopyOnWriteArrayList<>();
-  private final Map<String, ServiceInstance> instances = new TreeMap<>();
+  private final List<KeyCheck> keyChecks = new ArrayList<>();
+  private final TreeMap<String, ServiceInstance> instances = new TreeMap<>();
+  private final Map<String, ServiceInstance> instancesView = Collections.unmodifiableMap(instances);
   // key -> revision of the malformed value already warned about, so each is logged once
   private final Map<String, Long> warned = new HashMap<>();
   private @Nullable List<ServiceInstance> published;
   private long revision;
   private long generation;
-  private Watch.@Nullable Watcher etcdWatch;
-  private @Nullable ScheduledFuture<?> retry;
+  private EtcdGateway.@Nullable Watch watch;
+  private StateScheduler.@Nullable Cancellable retry;
+  private StateScheduler.@Nullable Cancellable flush;
+  private long lastDeliveryNanos;
+  private boolean changed;
   private boolean failing;
+  private boolean refused;
   // after an error was reported, the next snapshot is delivered even when unchanged: the
   // Registry contract promises listeners a fresh snapshot once etcd answers again
   private boolean deliverNext;
   private long holdEmptyUntilNanos;
   private boolean closed;
 
-  ServiceWatcher(String serviceName, EtcdConnection connection, RecordFormat format,
-      ScheduledExecutorService stateExecutor, Executor notifier, Duration requestTimeout,
-      Duration emptyHold) {
+  ServiceWatcher(String serviceName, EtcdGateway gateway, RecordFormat format,
+      StateScheduler scheduler, Executor notifier, WatchOptions options) {
     this.serviceName = serviceName;
     this.prefix = format.servicePrefix(serviceName);
-    this.connection = connection;
+    this.gateway = gateway;
+    this.lister = new RangeLister(gateway, options.pageLimit());
     this.format = format;
-    this.stateExecutor = stateExecutor;
+    this.scheduler = scheduler;
     this.notifier = notifier;
-    this.requestTimeout = requestTimeout;
-    this.emptyHold = emptyHold;
+    this.options = options;
+    this.lastDeliveryNanos = scheduler.nanoTime() - options.coalesce().toNanos();
   }
 
   /** The watched service. */
@@ -96,7 +110,7 @@ public final class ServiceWatcher {
 
   /** Starts listing and watching. */
   void start() {
-    list();
+    list(false);
   }
 
   /** Adds a listener; it gets the current snapshot at once if one is known. */
@@ -110,241 +124,341 @@ public final class ServiceWatcher {
   /** Removes a listener; returns whether the watcher has no listeners left. */
   boolean remove(Subscription subscription) {
     subscriptions.remove(subscription);
-    return subscriptions.isEmpty() && internalListeners.isEmpty();
+    return subscriptions.isEmpty() && keyChecks.isEmpty();
   }
 
-  void addInternal(Consumer<ServiceSnapshot> listener) {
-    internalListeners.add(listener);
+  /** Adds the lease keeper's check; it sees the current instances at once if they are known. */
+  void addKeyCheck(KeyCheck check) {
+    keyChecks.add(check);
     if (published != null) {
-      listener.accept(new ServiceSnapshot(revision, Map.copyOf(instances)));
+      check.check(serviceName, revision, instancesView, null);
     }
   }
 
   /**
-   * Lists and watches again. With {@code afterOutage}, an empty result is held back for one lease
-   * TTL while the previous snapshot had instances.
+   * Lists and watches again. With {@code afterOutage}, the list waits a random part of the
+   * re-list jitter and reads from the local member, and an empty result is held back for one
+   * lease TTL while the previous snapshot had instances.
    */
   void resync(boolean afterOutage) {
     if (closed) {
       return;
     }
-    if (afterOutage) {
-      holdEmptyUntilNanos = System.nanoTime() + emptyHold.toNanos();
+    if (!afterOutage) {
+      list(false);
+      return;
     }
-    list();
+    holdEmptyUntilNanos = scheduler.nanoTime() + options.emptyHold().toNanos();
+    long jitter = options.relistJitter().toNanos();
+    long delay = jitter <= 0 ? 0 : ThreadLocalRandom.current().nextLong(jitter);
+    long gen = ++generation;
+    cancelWatch();
+    cancelRetry();
+    retry = scheduler.schedule(() -> {
+      if (gen == generation) {
+        list(true);
+      }
+    }, delay);
   }
 
   /** Tells the listeners (once per failure episode) that etcd does not answer. */
   void reportOutage(Throwable cause) {
-    if (!failing) {
-      failing = true;
-      deliverNext = true;
-      RegistryException error = new RegistryException(
-          "etcd does not answer; keeping the last known instances of " + serviceName, cause);
-      subscriptions.forEach(s -> s.error(notifier, error));
-    }
+    report(new RegistryException(
+        "etcd does not answer; keeping the last known instances of " + serviceName, cause));
   }
 
   void close() {
     closed = true;
     generation++;
     cancelWatch();
-    if (retry != null) {
-      retry.cancel(false);
+    cancelRetry();
+    if (flush != null) {
+      flush.cancel();
+      flush = null;
     }
   }
 
-  private void list() {
+  /** The instances as the watcher knows them now, sorted by endpoint; for tests. */
+  List<ServiceInstance> current() {
+    return sortedSnapshot();
+  }
+
+  // ---- listing
+
+  private void list(boolean serializable) {
     if (closed) {
       return;
     }
     long gen = ++generation;
     cancelWatch();
-    if (retry != null) {
-      retry.cancel(false);
-      retry = null;
-    }
-    ByteSequence key = bytes(prefix);
-    var unused = connection.client().getKVClient()
-        .get(key, GetOption.builder().isPrefix(true).build())
-        .orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
-        .whenCompleteAsync((response, error) -> {
+    cancelRetry();
+    Futures.within(lister.list(prefix, serializable), scheduler,
+            options.requestTimeout().toNanos() * 4)
+        .whenCompleteAsync((listing, error) -> {
           if (gen != generation) {
             return;
           }
           if (error != null) {
-            fail("list", error);
+            fail("list", EtcdErrors.unwrap(error));
           } else {
-            onListed(gen, response);
+            onListed(gen, listing);
           }
-        }, stateExecutor);
+        }, scheduler);
   }
 
-  private void onListed(long gen, GetResponse response) {
+  private void onListed(long gen, RangeLister.Listing listing) {
+    Map<String, ServiceInstance> before = new HashMap<>(instances);
     instances.clear();
-    for (KeyValue kv : response.getKvs()) {
-      apply(kv.getKey(), kv.getValue(), kv.getModRevision());
+    for (Record record : listing.records()) {
+      decode(record.key(), record.value(), record.modRevision());
     }
-    revision = response.getHeader().getRevision();
+    if (!instances.equals(before)) {
+      changed = true;
+    }
+    revision = listing.revision();
     if (failing) {
-      holdEmptyUntilNanos = Math.max(holdEmptyUntilNanos, System.nanoTime() + emptyHold.toNanos());
-      failing = false;
+      holdEmptyUntilNanos = Math.max(holdEmptyUntilNanos,
+          scheduler.nanoTime() + options.emptyHold().toNanos());
     }
+    endFailure();
     backoff.reset();
-    publish();
-    watchFrom(gen, revision + 1);
+    keyChecks.forEach(c -> c.check(serviceName, revision, instancesView, null));
+    requestPublish();
+    watch = gateway.watch(prefix, revision + 1, new Listener(gen));
   }
 
-  private void watchFrom(long gen, long fromRevision) {
-    WatchOption option = WatchOption.builder().isPrefix(true).withRevision(fromRevision).build();
-    etcdWatch = connection.client().getWatchClient().watch(bytes(prefix), option,
-        new Watch.Listener() {
-          @Override
-          public void onNext(WatchResponse response) {
-            stateExecutor.execute(() -> {
-              if (gen == generation) {
-                onEvents(response);
-              }
-            });
-          }
+  // ---- watch events
 
-          @Override
-          public void onError(Throwable error) {
-            stateExecutor.execute(() -> {
-              if (gen == generation) {
-                fail("watch", error);
-              }
-            });
-          }
-
-          @Override
-          public void onCompleted() {
-            stateExecutor.execute(() -> {
-              if (gen == generation) {
-                fail("watch", new IllegalStateException("watch completed by etcd"));
-              }
-            });
-          }
-        });
-  }
-
-  private void onEvents(WatchResponse response) {
-    for (WatchEvent event : response.getEvents()) {
-      KeyValue kv = event.getKeyValue();
-      if (event.getEventType() == WatchEvent.EventType.DELETE) {
-        String key = kv.getKey().toString(StandardCharsets.UTF_8);
-        instances.remove(key);
-        warned.remove(key);
-      } else if (event.getEventType() == WatchEvent.EventType.PUT) {
-        apply(kv.getKey(), kv.getValue(), kv.getModRevision());
-      }
-      revision = Math.max(revision, kv.getModRevision());
-    }
-    revision = Math.max(revision, response.getHeader().getRevision());
-    publish();
-  }
-
-  private void apply(ByteSequence keyBytes, ByteSequence value, long modRevision) {
-    String key = keyBytes.toString(StandardCharsets.UTF_8);
-    try {
-      ServiceInstance instance = format.decode(serviceName, key, value.getBytes());
-      if (instance != null) {
-        instances.put(key, instance);
+  private void onChanges(List<Change> changes, long atRevision) {
+    List<String> keys = new ArrayList<>(changes.size());
+    for (Change change : changes) {
+      keys.add(change.key());
+      if (change.isDelete()) {
+        warned.remove(change.key());
+        if (instances.remove(change.key()) != null) {
+          changed = true;
+        }
       } else {
-        instances.remove(key); // well formed but not routable (disabled, deleted, no gRPC)
+        decode(change.key(), change.value(), change.modRevision());
       }
-      warned.remove(key);
+      revision = Math.max(revision, change.modRevision());
+    }
+    revision = Math.max(revision, atRevision);
+    for (KeyCheck check : keyChecks) {
+      check.check(serviceName, revision, instancesView, keys);
+    }
+    requestPublish();
+  }
+
+  /** The one place a stored record becomes an instance (or a warning). */
+  private void decode(String key, byte[] value, long modRevision) {
+    ServiceInstance instance;
+    try {
+      instance = format.decode(serviceName, key, value);
     } catch (IllegalArgumentException e) {
-      instances.remove(key);
+      if (instances.remove(key) != null) {
+        changed = true;
+      }
       Long previous = warned.put(key, modRevision);
       if (previous == null || previous != modRevision) {
         logger.warn("Skipping malformed etcd record {} (revision {}, format {}): {}", key,
             modRevision, format.name(), e.getMessage());
       }
+      return;
+    }
+    warned.remove(key);
+    if (instance == null) {
+      // well formed but not routable (disabled, deleted, no gRPC endpoint)
+      if (instances.remove(key) != null) {
+        changed = true;
+      }
+    } else if (!instance.equals(instances.put(key, instance))) {
+      changed = true;
     }
   }
+
+  // ---- failures
 
   private void fail(String what, Throwable error) {
     cancelWatch();
     if (closed) {
       return;
     }
-    long delay = backoff.nextDelayNanos();
-    if (!failing) {
-      logger.info("etcd {} of service {} failed; re-listing in {} ms: {}", what, serviceName,
-          TimeUnit.NANOSECONDS.toMillis(delay), String.valueOf(error));
+    boolean refusal = EtcdErrors.isRefusal(error);
+    long delay = refusal ? REFUSAL_RETRY.toNanos() : backoff.nextDelayNanos();
+    if (refusal) {
+      report(new RegistryException("etcd refuses to " + what + " service " + serviceName + ": "
+          + EtcdErrors.describe(error) + "; keeping the last known instances, trying again every "
+          + REFUSAL_RETRY.toSeconds() + " s", error));
     } else {
-      logger.debug("etcd {} of service {} failed again", what, serviceName, error);
+      if (!failing) {
+        logger.info("etcd {} of service {} failed; re-listing in {} ms: {}", what, serviceName,
+            TimeUnit.NANOSECONDS.toMillis(delay), String.valueOf(error));
+      } else {
+        logger.debug("etcd {} of service {} failed again", what, serviceName, error);
+      }
+      reportOutage(error);
     }
-    reportOutage(error);
-    retry = stateExecutor.schedule(this::list, delay, TimeUnit.NANOSECONDS);
+    long gen = generation;
+    retry = scheduler.schedule(() -> {
+      if (gen == generation) {
+        list(true);
+      }
+    }, delay);
+  }
+
+  /** Reports {@code error} to the listeners once per failure episode (and once per refusal). */
+  private void report(RegistryException error) {
+    boolean refusal = EtcdErrors.isRefusal(error.getCause());
+    if (failing && (refused || !refusal)) {
+      return;
+    }
+    if (refusal) {
+      logger.warn("{}", error.getMessage());
+    }
+    failing = true;
+    refused = refusal;
+    deliverNext = true;
+    subscriptions.forEach(s -> s.error(notifier, error));
+  }
+
+  private void endFailure() {
+    failing = false;
+    refused = false;
+  }
+
+  // ---- delivery
+
+  private void requestPublish() {
+    if (closed || flush != null || !(changed || deliverNext || published == null)) {
+      return;
+    }
+    long wait = lastDeliveryNanos + options.coalesce().toNanos() - scheduler.nanoTime();
+    if (wait <= 0) {
+      publish();
+    } else {
+      flush = scheduler.schedule(() -> {
+        flush = null;
+        publish();
+      }, wait);
+    }
   }
 
   private void publish() {
-    List<ServiceInstance> snapshot = new ArrayList<>(instances.values());
-    snapshot.sort(BY_ENDPOINT);
-    snapshot = List.copyOf(snapshot);
-    ServiceSnapshot internal = new ServiceSnapshot(revision, Map.copyOf(instances));
-    internalListeners.forEach(l -> l.accept(internal));
-    if (snapshot.isEmpty() && published != null && !published.isEmpty()) {
-      if (failing) {
-        // deletes seen while etcd is failing (leases that expired because nobody could reach
-        // etcd) are outage effects: wait for the re-list after recovery
-        logger.info("etcd reports no instance of {} during an outage; keeping the last ones",
-            serviceName);
-        return;
-      }
-      long wait = holdEmptyUntilNanos - System.nanoTime();
+    if (closed || failing) {
+      // deletes seen while etcd is failing (leases that expired because nobody could reach
+      // etcd) are outage effects: wait for the re-list after recovery
+      return;
+    }
+    if (instances.isEmpty() && published != null && !published.isEmpty()) {
+      long wait = holdEmptyUntilNanos - scheduler.nanoTime();
       if (wait > 0) {
         logger.info("etcd lists no instance of {} after an outage; waiting {} ms for owners to "
             + "register again before publishing that", serviceName,
             TimeUnit.NANOSECONDS.toMillis(wait));
-        long gen = generation;
-        var unused = stateExecutor.schedule(() -> {
-          if (gen == generation) {
-            publish();
-          }
-        }, wait, TimeUnit.NANOSECONDS);
+        flush = scheduler.schedule(() -> {
+          flush = null;
+          publish();
+        }, wait);
         return;
       }
     }
-    if (failing || (snapshot.equals(published) && !deliverNext)) {
+    if (!changed && !deliverNext && published != null) {
       return;
     }
+    changed = false;
     deliverNext = false;
+    List<ServiceInstance> snapshot = sortedSnapshot();
     published = snapshot;
-    List<ServiceInstance> toDeliver = snapshot;
-    subscriptions.forEach(s -> s.deliver(notifier, toDeliver));
+    lastDeliveryNanos = scheduler.nanoTime();
+    subscriptions.forEach(s -> s.deliver(notifier, snapshot));
+  }
+
+  private List<ServiceInstance> sortedSnapshot() {
+    List<ServiceInstance> snapshot = new ArrayList<>(instances.values());
+    snapshot.sort(BY_ENDPOINT);
+    return Collections.unmodifiableList(snapshot);
   }
 
   private void cancelWatch() {
-    if (etcdWatch != null) {
-      try {
-        etcdWatch.close();
-      } catch (RuntimeException e) {
-        logger.debug("Closing an etcd watch failed", e);
-      }
-      etcdWatch = null;
+    if (watch != null) {
+      watch.cancel();
+      watch = null;
     }
   }
 
-  private static ByteSequence bytes(String s) {
-    return ByteSequence.from(s, StandardCharsets.UTF_8);
+  private void cancelRetry() {
+    if (retry != null) {
+      retry.cancel();
+      retry = null;
+    }
   }
 
-  /** The revision and the key-to-instance map of one service, for internal listeners. */
-  public record ServiceSnapshot(long revision, Map<String, ServiceInstance> instances) {}
+  /** The watch's callbacks, moved onto the state thread and dropped once superseded. */
+  private final class Listener implements EtcdGateway.WatchListener {
+    private final long gen;
+
+    Listener(long gen) {
+      this.gen = gen;
+    }
+
+    private void run(Runnable task) {
+      scheduler.execute(() -> {
+        if (gen == generation && !closed) {
+          task.run();
+        }
+      });
+    }
+
+    @Override
+    public void onChanges(List<Change> changes, long atRevision) {
+      run(() -> ServiceWatcher.this.onChanges(changes, atRevision));
+    }
+
+    @Override
+    public void onCompacted(long compactRevision) {
+      run(() -> {
+        logger.info("etcd compacted the watch of {} away (revision {}); listing again",
+            serviceName, compactRevision);
+        watch = null;
+        list(false);
+      });
+    }
+
+    @Override
+    public void onInterrupted(Throwable cause) {
+      run(() -> reportOutage(cause));
+    }
+
+    @Override
+    public void onResumed() {
+      run(() -> {
+        if (failing && !refused) {
+          endFailure();
+          requestPublish();
+        }
+      });
+    }
+
+    @Override
+    public void onFailed(Throwable cause) {
+      run(() -> {
+        watch = null;
+        fail("watch", cause);
+      });
+    }
+  }
 
   /** One listener of a watch; its callbacks run on the notifier, one at a time. */
   public static final class Subscription implements Registry.Watch {
     private final String serviceName;
     private final Registry.Listener listener;
-    private final Consumer<Subscription> onCancel;
+    private final java.util.function.Consumer<Subscription> onCancel;
     private volatile boolean cancelled;
 
     /** {@code onCancel} detaches the subscription from its watcher. */
     public Subscription(String serviceName, Registry.Listener listener,
-        Consumer<Subscription> onCancel) {
+        java.util.function.Consumer<Subscription> onCancel) {
       this.serviceName = serviceName;
       this.listener = listener;
       this.onCancel = onCancel;

@@ -11,19 +11,19 @@ import io.krpc.testing.EtcdClusterExtension;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Delayed;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A watch whose start revision is compacted away before it is opened (the list was answered, then
- * etcd moved on and compacted): the watcher must re-list and lose no update.
+ * etcd moved on and compacted), on a real etcd and the real shared watch stream: the watcher must
+ * re-list and lose no update.
  */
 class ServiceWatcherCompactionIT {
 
@@ -37,15 +37,26 @@ class ServiceWatcherCompactionIT {
     ServiceInstance second = ServiceInstance.of("compacted", "127.0.0.1", 2);
     ServiceInstance third = ServiceInstance.of("compacted", "127.0.0.1", 3);
     String[] endpoints = etcd.endpoints().toArray(String[]::new);
-    ScheduledThreadPoolExecutor state = new ScheduledThreadPoolExecutor(1);
+    ThreadStateScheduler state = new ThreadStateScheduler(r -> new Thread(r, "test-state"));
     ExecutorService notifier = Executors.newSingleThreadExecutor();
+    CountDownLatch listAnswered = new CountDownLatch(1);
     try (Client raw = Client.builder().endpoints(endpoints).build();
-        EtcdConnection connection = new EtcdConnection(
-            () -> Client.builder().endpoints(endpoints).build())) {
+        JetcdGateway jetcd = new JetcdGateway(() -> Client.builder().endpoints(endpoints).build(),
+            new GrpcWatchTransport.Settings(GrpcWatchTransport.uris(etcd.endpoints()), null, null,
+                null, Duration.ofSeconds(5), 4 << 20), state, Duration.ofSeconds(5))) {
+      EtcdGateway gateway = new ForwardingGateway(jetcd) {
+        @Override
+        public CompletableFuture<RangePage> range(String from, String end, long revision,
+            int limit, boolean serializable) {
+          return super.range(from, end, revision, limit, serializable)
+              .whenComplete((r, e) -> listAnswered.countDown());
+        }
+      };
       put(raw, codec, first);
-      ServiceWatcher watcher = new ServiceWatcher("compacted", connection,
+      ServiceWatcher watcher = new ServiceWatcher("compacted", gateway,
           new KrpcRecordFormat("/krpc/services/"), state, notifier,
-          Duration.ofSeconds(5), Duration.ofSeconds(2));
+          new WatchOptions(Duration.ofSeconds(5), Duration.ofSeconds(2), 1000, Duration.ZERO,
+              Duration.ZERO));
       List<List<ServiceInstance>> snapshots = new CopyOnWriteArrayList<>();
       Registry.Listener listener = snapshots::add;
       CountDownLatch release = new CountDownLatch(1);
@@ -59,10 +70,7 @@ class ServiceWatcherCompactionIT {
           Thread.currentThread().interrupt();
         }
       });
-      // The list answer (revision with only `first`) waits behind the held state thread: it is
-      // the only task queued to run at once (the watcher's timers are scheduled seconds ahead).
-      await().atMost(Duration.ofSeconds(5)).until(() -> state.getQueue().stream()
-          .anyMatch(task -> ((Delayed) task).getDelay(TimeUnit.NANOSECONDS) <= 0));
+      assertThat(listAnswered.await(5, TimeUnit.SECONDS)).isTrue();
       put(raw, codec, second);
       raw.getKVClient().delete(bytes(codec.key(first))).get();
       long revision = put(raw, codec, third);
@@ -72,11 +80,17 @@ class ServiceWatcherCompactionIT {
       await().atMost(Duration.ofSeconds(5))
           .until(() -> !snapshots.isEmpty()
               && snapshots.get(snapshots.size() - 1).equals(List.of(second, third)));
-      // the stale list was published first, then the re-list after the compaction error
+      // the stale list was published first, then the re-list after the compaction
       assertThat(snapshots.get(0)).containsExactly(first);
-      state.submit(watcher::close).get();
+      CompletableFuture<Void> closed = new CompletableFuture<>();
+      state.execute(() -> {
+        watcher.close();
+        jetcd.mux().close();
+        closed.complete(null);
+      });
+      closed.get(5, TimeUnit.SECONDS);
     } finally {
-      state.shutdownNow();
+      state.shutdown();
       notifier.shutdownNow();
     }
   }

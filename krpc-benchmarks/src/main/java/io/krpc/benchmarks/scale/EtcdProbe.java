@@ -1,0 +1,52 @@
+package io.krpc.benchmarks.scale;
+
+import io.krpc.testing.EtcdMember;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/** What one etcd member costs right now: its RSS, Go heap in use and watch gauges. */
+record EtcdProbe(long rssBytes, long heapInUseBytes, long watchStreams, long watchers) {
+  private static final HttpClient HTTP = HttpClient.newBuilder()
+      .connectTimeout(Duration.ofSeconds(2)).build();
+
+  static EtcdProbe of(EtcdMember member) {
+    long rss = 0;
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/" + member.pid() + "/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          rss = Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (IOException e) {
+      rss = -1;
+    }
+    String metrics;
+    try {
+      metrics = HTTP.send(HttpRequest.newBuilder(URI.create(member.endpoint() + "/metrics"))
+          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+    } catch (IOException e) {
+      metrics = "";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      metrics = "";
+    }
+    return new EtcdProbe(rss, gauge(metrics, "go_memstats_heap_inuse_bytes"),
+        gauge(metrics, "etcd_debugging_mvcc_watch_stream_total"),
+        gauge(metrics, "etcd_debugging_mvcc_watcher_total"));
+  }
+
+  private static long gauge(String metrics, String name) {
+    for (String line : metrics.split("\n")) {
+      if (line.startsWith(name + " ")) {
+        return (long) Double.parseDouble(line.substring(name.length() + 1).trim());
+      }
+    }
+    return -1;
+  }
+}

@@ -1,0 +1,450 @@
+package io.krpc.benchmarks.scale;
+
+import com.sun.management.OperatingSystemMXBean;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import io.krpc.benchmarks.Options;
+import io.krpc.benchmarks.internal.MarkdownReport;
+import io.krpc.registry.Registry;
+import io.krpc.registry.ServiceInstance;
+import io.krpc.registry.etcd.EtcdRegistry;
+import io.krpc.registry.etcd.RecordFormat;
+import io.krpc.testing.EtcdCluster;
+import io.krpc.testing.EtcdMember;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+/**
+ * A fleet on a real etcd cluster: {@code --instances} (10,000) instances over {@code --services}
+ * (100) services, registered by one server registry per group of services; {@code --clients}
+ * (200) client registries each watching {@code --watch} (20) services; a rolling restart of
+ * {@code --restart} (1,000) instances (deregister, {@code --down} 200 ms, register again); then
+ * one service of {@code --big} (30,000) instances with {@code --metadata} (200) bytes of
+ * metadata each, listed by a fresh registry.
+ *
+ * <p>Reports each member's RSS and Go heap, etcd's watch stream and watcher gauges (its
+ * {@code /metrics}) before and after the clients, change-to-listener latency (from the start of
+ * the {@code deregister}/{@code register} call to the listener's snapshot without/with the
+ * instance) and the client JVM's CPU. Everything but etcd runs in this JVM.
+ */
+public final class ScaleCommand {
+  private ScaleCommand() {}
+
+  /** What a run measured, for the smoke check. */
+  public record Result(double streamsPerRegistry, long observations, long expectedObservations,
+      long bigListMillis) {}
+
+  /** Runs the benchmark with {@code args} ({@code scale --option=value ...}). */
+  public static Result run(String[] args) throws Exception {
+    Options options = Options.parse(args);
+    int members = options.integer("members", 3);
+    int instances = options.integer("instances", 10_000);
+    int services = options.integer("services", 100);
+    int clients = options.integer("clients", 200);
+    int watch = Math.min(services, options.integer("watch", 20));
+    int restart = Math.min(instances, options.integer("restart", 1_000));
+    int big = options.integer("big", 30_000);
+    int metadataBytes = options.integer("metadata", 200);
+    Duration down = options.duration("down", Duration.ofMillis(200));
+    boolean files = !options.flag("no-files");
+    StringBuilder report = new StringBuilder();
+    try (EtcdCluster cluster = EtcdCluster.builder().members(members).start();
+        Fleet fleet = new Fleet(cluster.endpoints())) {
+      List<EtcdProbe> empty = probe(cluster);
+      // 1. the servers
+      long t0 = System.nanoTime();
+      fleet.registerAll(instances, services);
+      long populateMillis = millisSince(t0);
+      List<EtcdProbe> servers = probe(cluster);
+      // 2. the clients
+      t0 = System.nanoTime();
+      fleet.startClients(clients, services, watch);
+      await("every client sees every watched service in full",
+          () -> fleet.clientsComplete(instances / services), Duration.ofMinutes(3));
+      long clientsMillis = millisSince(t0);
+      Thread.sleep(3000);
+      List<EtcdProbe> watching = probe(cluster);
+      double idleCores = fleet.cores(() -> sleep(Duration.ofSeconds(5)));
+      // 3. the rolling restart
+      fleet.resetLatencies();
+      double restartCores = fleet.cores(() -> fleet.rollingRestart(restart, down));
+      boolean converged = awaitQuietly(() -> fleet.clientsComplete(instances / services),
+          Duration.ofSeconds(30));
+      Histogram appear = fleet.appear.getIntervalHistogram();
+      Histogram disappear = fleet.disappear.getIntervalHistogram();
+      long expected = 2L * restart * clients * watch / services;
+      long missed = expected - appear.getTotalCount() - disappear.getTotalCount();
+      // 4. one big service
+      BigList bigList = big > 0 ? bigService(cluster, big, metadataBytes) : null;
+
+      long streamsBefore = sum(servers, EtcdProbe::watchStreams);
+      long streamsAfter = sum(watching, EtcdProbe::watchStreams);
+      long watchersDelta = sum(watching, EtcdProbe::watchers) - sum(servers, EtcdProbe::watchers);
+      double streamsPerRegistry = (streamsAfter - streamsBefore) / (double) clients;
+      long rssDelta = sum(watching, EtcdProbe::rssBytes) - sum(servers, EtcdProbe::rssBytes);
+      long heapDelta = sum(watching, EtcdProbe::heapInUseBytes)
+          - sum(servers, EtcdProbe::heapInUseBytes);
+
+      report.append(String.format(Locale.ROOT,
+          "%d etcd members, %d instances over %d services (registered in %d ms by %d server "
+              + "registries), %d client registries watching %d services each (%d watches; all "
+              + "complete after %d ms).%n%n",
+          members, instances, services, populateMillis, fleet.servers.size(), clients, watch,
+          clients * watch, clientsMillis));
+      report.append("| etcd member | RSS empty | RSS with servers | RSS with clients | Go heap in use"
+          + " with servers → clients | watch streams | watchers |\n|---|---:|---:|---:|---:|---:|---:|\n");
+      for (int i = 0; i < members; i++) {
+        report.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s → %s | %d → %d | %d → %d |%n",
+            cluster.member(i).name(), mib(empty.get(i).rssBytes()), mib(servers.get(i).rssBytes()),
+            mib(watching.get(i).rssBytes()), mib(servers.get(i).heapInUseBytes()),
+            mib(watching.get(i).heapInUseBytes()), servers.get(i).watchStreams(),
+            watching.get(i).watchStreams(), servers.get(i).watchers(), watching.get(i).watchers()));
+      }
+      report.append(String.format(Locale.ROOT, "%n| measure | value |%n|---|---:|%n"
+              + "| watch streams per client registry (etcd gauge) | %.2f |%n"
+              + "| watchers added per client registry (etcd gauge) | %.1f |%n"
+              + "| etcd RSS per watching registry, all members | %.1f KB |%n"
+              + "| etcd Go heap in use per watching registry, all members | %.1f KB |%n"
+              + "| rolling restart of %d instances (down %d ms each): change → listener p50 / p99 / max"
+              + " | %.1f / %.1f / %.1f ms |%n"
+              + "| … instance gone → listener p50 / p99 | %.1f / %.1f ms |%n"
+              + "| … instance back → listener p50 / p99 | %.1f / %.1f ms |%n"
+              + "| observations recorded / expected (missed: a delete and re-put within one"
+              + " coalescing interval) | %d / %d |%n"
+              + "| all clients converged after the restart | %s |%n"
+              + "| client JVM CPU, idle (%d registries + %d servers) | %.2f cores |%n"
+              + "| client JVM CPU during the rolling restart | %.2f cores |%n",
+          streamsPerRegistry, watchersDelta / (double) clients,
+          rssDelta / 1024.0 / clients, heapDelta / 1024.0 / clients,
+          restart, down.toMillis(),
+          p(merge(appear, disappear), 50), p(merge(appear, disappear), 99),
+          merge(appear, disappear).getMaxValue() / 1000.0,
+          p(disappear, 50), p(disappear, 99), p(appear, 50), p(appear, 99),
+          appear.getTotalCount() + disappear.getTotalCount(), expected, converged,
+          clients, fleet.servers.size(), idleCores, restartCores));
+      if (bigList != null) {
+        report.append(String.format(Locale.ROOT,
+            "| one service of %d instances (%d B metadata, %.1f MB of records): written in |"
+                + " %d ms |%n"
+                + "| … fresh registry, watch() to the first full snapshot (paged, %d keys a page) |"
+                + " %d ms |%n"
+                + "| … lookup() | %d ms |%n"
+                + "| … one unpaged get through a client with grpc-java's 4 MiB limit | %s |%n",
+            big, metadataBytes, bigList.megabytes, bigList.writeMillis, 1000, bigList.watchMillis,
+            bigList.lookupMillis, bigList.unpaged));
+      }
+      System.out.println(report);
+      if (files) {
+        MarkdownReport.write(options.resultsDir().resolve("scale.md"), "Scale: a fleet on etcd",
+            String.join(" ", args), report.toString(), false);
+      }
+      return new Result(streamsPerRegistry, expected - missed, expected,
+          bigList == null ? 0 : bigList.watchMillis);
+    }
+  }
+
+  // ---- the big service
+
+  private record BigList(double megabytes, long writeMillis, long watchMillis, long lookupMillis,
+      String unpaged) {}
+
+  private static BigList bigService(EtcdCluster cluster, int count, int metadataBytes)
+      throws Exception {
+    String padding = "x".repeat(Math.max(0, metadataBytes - 10));
+    long bytes = 0;
+    long t0 = System.nanoTime();
+    try (Client client = Client.builder().endpoints(cluster.endpoints().toArray(String[]::new))
+        .build()) {
+      long lease = client.getLeaseClient().grant(600).get().getID();
+      PutOption option = PutOption.builder().withLeaseId(lease).build();
+      List<Op> batch = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        ServiceInstance instance = ServiceInstance.builder("big", host(i), 9000)
+            .metadata(Map.of("pad", padding)).build();
+        byte[] value = RecordFormat.KRPC.encode(instance);
+        String key = RecordFormat.KRPC.key(instance, lease);
+        bytes += key.length() + value.length;
+        batch.add(Op.put(ByteSequence.from(key, StandardCharsets.UTF_8),
+            ByteSequence.from(value), option));
+        if (batch.size() == 128 || i == count - 1) {
+          client.getKVClient().txn().Then(batch.toArray(Op[]::new)).commit().get();
+          batch.clear();
+        }
+      }
+      long writeMillis = millisSince(t0);
+      String unpaged;
+      try (Client small = Client.builder().endpoints(cluster.endpoints().toArray(String[]::new))
+          .build()) {
+        small.getKVClient().get(ByteSequence.from("/krpc/services/big/", StandardCharsets.UTF_8),
+            GetOption.builder().isPrefix(true).build()).get(30, TimeUnit.SECONDS);
+        unpaged = "answered";
+      } catch (Exception e) {
+        Throwable root = e;
+        while (root.getCause() != null) {
+          root = root.getCause();
+        }
+        unpaged = "fails: " + String.valueOf(root.getMessage()).replace("|", "/");
+        if (unpaged.length() > 90) {
+          unpaged = unpaged.substring(0, 90) + "…";
+        }
+      }
+      try (EtcdRegistry registry = EtcdRegistry.builder().endpoints(cluster.endpoints()).build()) {
+        AtomicLong seen = new AtomicLong();
+        long w0 = System.nanoTime();
+        registry.watch("big", list -> seen.set(list.size()));
+        await("the big service listed in full", () -> seen.get() == count, Duration.ofMinutes(1));
+        long watchMillis = millisSince(w0);
+        long l0 = System.nanoTime();
+        int listed = registry.lookup("big").size();
+        long lookupMillis = millisSince(l0);
+        if (listed != count) {
+          throw new IllegalStateException("lookup(big) listed " + listed + " of " + count);
+        }
+        client.getLeaseClient().revoke(lease).get();
+        return new BigList(bytes / 1e6, writeMillis, watchMillis, lookupMillis, unpaged);
+      }
+    }
+  }
+
+  // ---- the fleet
+
+  /** The server and client registries, and what their listeners saw. */
+  private static final class Fleet implements AutoCloseable {
+    final List<String> endpoints;
+    final List<EtcdRegistry> servers = new ArrayList<>();
+    final List<EtcdRegistry> clients = new ArrayList<>();
+    final List<Tracker> trackers = new ArrayList<>();
+    final Map<String, List<ServiceInstance>> byServer = new ConcurrentHashMap<>();
+    final Map<String, Long> registeredAt = new ConcurrentHashMap<>();
+    final Map<String, Long> deregisteredAt = new ConcurrentHashMap<>();
+    final Recorder appear = new Recorder(3);
+    final Recorder disappear = new Recorder(3);
+    final ExecutorService pool = Executors.newFixedThreadPool(20);
+
+    Fleet(List<String> endpoints) {
+      this.endpoints = endpoints;
+    }
+
+    void registerAll(int instances, int services) throws Exception {
+      int serverCount = Math.min(20, services);
+      List<List<ServiceInstance>> perServer = new ArrayList<>();
+      for (int s = 0; s < serverCount; s++) {
+        servers.add(EtcdRegistry.builder().endpoints(endpoints).build());
+        perServer.add(new ArrayList<>());
+      }
+      for (int i = 0; i < instances; i++) {
+        int service = i % services;
+        perServer.get(service % serverCount).add(ServiceInstance.builder(service(service),
+            host(i), 9000).metadata(Map.of("zone", "z" + (i % 3))).build());
+      }
+      List<Future<?>> done = new ArrayList<>();
+      for (int s = 0; s < serverCount; s++) {
+        EtcdRegistry registry = servers.get(s);
+        List<ServiceInstance> mine = perServer.get(s);
+        byServer.put(String.valueOf(s), mine);
+        done.add(pool.submit(() -> mine.forEach(registry::register)));
+      }
+      for (Future<?> f : done) {
+        f.get();
+      }
+    }
+
+    void startClients(int count, int services, int watch) {
+      for (int c = 0; c < count; c++) {
+        EtcdRegistry registry = EtcdRegistry.builder().endpoints(endpoints).build();
+        clients.add(registry);
+        int step = Math.max(1, services / watch);
+        for (int k = 0; k < watch; k++) {
+          String service = service((c + k * step) % services);
+          Tracker tracker = new Tracker(service);
+          trackers.add(tracker);
+          registry.watch(service, tracker);
+        }
+      }
+    }
+
+    boolean clientsComplete(int perService) {
+      for (Tracker t : trackers) {
+        if (t.size != perService) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    void resetLatencies() {
+      appear.getIntervalHistogram();
+      disappear.getIntervalHistogram();
+    }
+
+    /** Restarts {@code count} instances spread over the fleet, one server thread per registry. */
+    void rollingRestart(int count, Duration down) {
+      int serverCount = servers.size();
+      List<Future<?>> done = new ArrayList<>();
+      for (int s = 0; s < serverCount; s++) {
+        EtcdRegistry registry = servers.get(s);
+        List<ServiceInstance> mine = byServer.get(String.valueOf(s));
+        int share = count / serverCount + (s < count % serverCount ? 1 : 0);
+        int stride = Math.max(1, mine.size() / Math.max(1, share));
+        done.add(pool.submit(() -> {
+          for (int j = 0; j < share && j * stride < mine.size(); j++) {
+            ServiceInstance instance = mine.get(j * stride);
+            String id = instance.serviceName() + "/" + instance.endpoint();
+            deregisteredAt.put(id, System.nanoTime());
+            registry.deregister(instance);
+            sleep(down);
+            registeredAt.put(id, System.nanoTime());
+            registry.register(instance);
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : done) {
+        try {
+          f.get();
+        } catch (Exception e) {
+          throw new IllegalStateException("rolling restart failed", e);
+        }
+      }
+    }
+
+    /** Runs {@code work} and returns the cores this JVM used meanwhile. */
+    double cores(Runnable work) {
+      OperatingSystemMXBean os =
+          (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+      long cpu0 = os.getProcessCpuTime();
+      long t0 = System.nanoTime();
+      work.run();
+      return (os.getProcessCpuTime() - cpu0) / (double) (System.nanoTime() - t0);
+    }
+
+    @Override
+    public void close() {
+      pool.shutdownNow();
+      clients.forEach(EtcdRegistry::close);
+      servers.forEach(EtcdRegistry::close);
+    }
+
+    /** One client's view of one service: records when endpoints leave and come back. */
+    final class Tracker implements Registry.Listener {
+      final String service;
+      Set<String> known = new HashSet<>();
+      volatile int size = -1;
+
+      Tracker(String service) {
+        this.service = service;
+      }
+
+      @Override
+      public void onUpdate(List<ServiceInstance> instances) {
+        long now = System.nanoTime();
+        Set<String> current = new HashSet<>(instances.size() * 2);
+        for (ServiceInstance instance : instances) {
+          current.add(instance.endpoint());
+        }
+        for (String endpoint : current) {
+          if (!known.contains(endpoint)) {
+            Long at = registeredAt.get(service + "/" + endpoint);
+            if (at != null) {
+              appear.recordValue(Math.max(0, now - at) / 1000);
+            }
+          }
+        }
+        for (String endpoint : known) {
+          if (!current.contains(endpoint)) {
+            Long at = deregisteredAt.get(service + "/" + endpoint);
+            if (at != null) {
+              disappear.recordValue(Math.max(0, now - at) / 1000);
+            }
+          }
+        }
+        known = current;
+        size = instances.size();
+      }
+    }
+  }
+
+  // ---- helpers
+
+  static String service(int index) {
+    return String.format(Locale.ROOT, "svc-%03d", index);
+  }
+
+  static String host(int i) {
+    return "10." + ((i >> 16) & 255) + "." + ((i >> 8) & 255) + "." + (i & 255);
+  }
+
+  private static List<EtcdProbe> probe(EtcdCluster cluster) {
+    List<EtcdProbe> probes = new ArrayList<>();
+    for (EtcdMember member : cluster.members()) {
+      probes.add(EtcdProbe.of(member));
+    }
+    return probes;
+  }
+
+  private static long sum(List<EtcdProbe> probes, java.util.function.ToLongFunction<EtcdProbe> f) {
+    return probes.stream().mapToLong(f).sum();
+  }
+
+  private static Histogram merge(Histogram a, Histogram b) {
+    Histogram h = a.copy();
+    h.add(b);
+    return h;
+  }
+
+  private static double p(Histogram h, double percentile) {
+    return h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(percentile) / 1000.0;
+  }
+
+  private static String mib(long bytes) {
+    return bytes < 0 ? "?" : String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+  }
+
+  private static long millisSince(long t0) {
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+  }
+
+  private static void sleep(Duration d) {
+    try {
+      Thread.sleep(d.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void await(String what, BooleanSupplier condition, Duration limit) {
+    if (!awaitQuietly(condition, limit)) {
+      throw new IllegalStateException("scale: not done within " + limit + ": " + what);
+    }
+  }
+
+  private static boolean awaitQuietly(BooleanSupplier condition, Duration limit) {
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      sleep(Duration.ofMillis(20));
+    }
+    return true;
+  }
+}

@@ -1,0 +1,142 @@
+package io.krpc.registry.etcd.internal;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+
+/**
+ * The production {@link EtcdGateway}: reads, writes and leases through jetcd (a client replaced
+ * by {@link #reconnect()}), watches on the registry's one {@link WatchMux} stream.
+ */
+final class JetcdGateway implements EtcdGateway, AutoCloseable {
+  /** etcd's default {@code --max-txn-ops}: the most operations one transaction may carry. */
+  static final int MAX_TXN_OPS = 128;
+
+  private final EtcdConnection connection;
+  private final GrpcWatchTransport watchTransport;
+  private final WatchMux mux;
+
+  JetcdGateway(Supplier<Client> clientFactory, GrpcWatchTransport.Settings watchSettings,
+      StateScheduler scheduler, Duration progressInterval) {
+    this.connection = new EtcdConnection(clientFactory);
+    this.watchTransport = new GrpcWatchTransport(watchSettings);
+    this.mux = new WatchMux(watchTransport, scheduler, progressInterval);
+  }
+
+  @Override
+  public CompletableFuture<RangePage> range(String fromKey, String endKey, long revision,
+      int limit, boolean serializable) {
+    GetOption option = GetOption.builder().withRange(bytes(endKey)).withLimit(limit)
+        .withRevision(revision).withSerializable(serializable)
+        .withSortField(GetOption.SortTarget.KEY).withSortOrder(GetOption.SortOrder.ASCEND)
+        .build();
+    return connection.client().getKVClient().get(bytes(fromKey), option).thenApply(response -> {
+      List<Record> records = new ArrayList<>(response.getKvs().size());
+      for (KeyValue kv : response.getKvs()) {
+        records.add(new Record(kv.getKey().toString(StandardCharsets.UTF_8),
+            kv.getValue().getBytes(), kv.getModRevision()));
+      }
+      return new RangePage(records, response.isMore(), response.getHeader().getRevision());
+    });
+  }
+
+  @Override
+  public CompletableFuture<Header> probe(String key) {
+    return connection.client().getKVClient()
+        .get(bytes(key), GetOption.builder().withCountOnly(true).build())
+        .thenApply(r -> new Header(r.getHeader().getRaftTerm(), r.getHeader().getRevision()));
+  }
+
+  @Override
+  public CompletableFuture<Long> grant(long ttlSeconds) {
+    return connection.client().getLeaseClient().grant(ttlSeconds).thenApply(r -> r.getID());
+  }
+
+  @Override
+  public CompletableFuture<Long> keepAliveOnce(long leaseId) {
+    return connection.client().getLeaseClient().keepAliveOnce(leaseId).thenApply(r -> r.getTTL());
+  }
+
+  @Override
+  public CompletableFuture<Void> revoke(long leaseId) {
+    return connection.client().getLeaseClient().revoke(leaseId).thenApply(r -> null);
+  }
+
+  @Override
+  public CompletableFuture<Long> put(Record record, long leaseId) {
+    return connection.client().getKVClient()
+        .put(bytes(record.key()), ByteSequence.from(record.value()),
+            PutOption.builder().withLeaseId(leaseId).build())
+        .thenApply(r -> r.getHeader().getRevision());
+  }
+
+  @Override
+  public CompletableFuture<Long> putAll(List<Record> records, long leaseId) {
+    PutOption option = PutOption.builder().withLeaseId(leaseId).build();
+    CompletableFuture<Long> chain = CompletableFuture.completedFuture(0L);
+    for (int from = 0; from < records.size(); from += MAX_TXN_OPS) {
+      List<Record> chunk = records.subList(from, Math.min(records.size(), from + MAX_TXN_OPS));
+      Op[] puts = chunk.stream()
+          .map(r -> Op.put(bytes(r.key()), ByteSequence.from(r.value()), option))
+          .toArray(Op[]::new);
+      chain = chain.thenCompose(previous -> connection.client().getKVClient().txn().Then(puts)
+          .commit().thenApply(r -> r.getHeader().getRevision()));
+    }
+    return chain;
+  }
+
+  @Override
+  public CompletableFuture<Void> delete(String key) {
+    return connection.client().getKVClient().delete(bytes(key)).thenApply(r -> null);
+  }
+
+  @Override
+  public CompletableFuture<Void> deleteAll(List<String> keys) {
+    Op[] deletes = keys.stream()
+        .map(k -> Op.delete(bytes(k), io.etcd.jetcd.options.DeleteOption.DEFAULT))
+        .toArray(Op[]::new);
+    return connection.client().getKVClient().txn().Then(deletes).commit().thenApply(r -> null);
+  }
+
+  @Override
+  public Watch watch(String prefix, long fromRevision, WatchListener listener) {
+    return mux.watch(prefix, fromRevision, listener);
+  }
+
+  @Override
+  public void reconnect() {
+    connection.reconnect();
+    watchTransport.reconnect();
+  }
+
+  @Override
+  public long generation() {
+    return connection.generation();
+  }
+
+  /** The watch multiplexer; confined to the state scheduler. */
+  WatchMux mux() {
+    return mux;
+  }
+
+  /** Closes the watches (call on the state scheduler) and the connections. */
+  @Override
+  public void close() {
+    mux.close();
+    watchTransport.close();
+    connection.close();
+  }
+
+  private static ByteSequence bytes(String s) {
+    return ByteSequence.from(s, StandardCharsets.UTF_8);
+  }
+}

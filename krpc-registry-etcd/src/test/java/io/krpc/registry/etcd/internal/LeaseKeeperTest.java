@@ -1,0 +1,124 @@
+package io.krpc.registry.etcd.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.krpc.registry.ServiceInstance;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+
+/** The lease keeper's transitions on fake time and an in-memory etcd. */
+class LeaseKeeperTest {
+  private static final Duration TTL = Duration.ofSeconds(3);
+  private static final Duration TIMEOUT = Duration.ofSeconds(2);
+
+  private final FakeScheduler time = new FakeScheduler();
+  private final FakeEtcd etcd = new FakeEtcd();
+  private final InstanceRecordCodec codec = new InstanceRecordCodec("/krpc/services/");
+  private final LeaseKeeper keeper = new LeaseKeeper(etcd,
+      List.of(new KrpcRecordFormat("/krpc/services/")), time, TTL, TIMEOUT);
+  private final ServiceInstance instance = ServiceInstance.of("greeter", "10.0.0.1", 9001);
+  private final String key = codec.key(instance);
+
+  @Test
+  void registersUnderOneLeaseAndKeepsItAlive() {
+    CompletableFuture<Void> done = register(instance);
+    assertThat(done).isCompleted();
+    assertThat(etcd.store.get(key).lease()).isEqualTo(keeper.leaseId());
+    int keepAlives = etcd.count("keepAlive");
+    time.advance(Duration.ofSeconds(3));
+    // TTL 3 s: one keep-alive per second
+    assertThat(etcd.count("keepAlive") - keepAlives).isEqualTo(3);
+    assertThat(etcd.count("grant")).isEqualTo(1);
+  }
+
+  @Test
+  void leaseLostIsGrantedAgainWithBackoffAndEveryKeyPutBack() {
+    register(instance);
+    long first = keeper.leaseId();
+    etcd.down = true;
+    etcd.expireLease(first);
+    // the next keep-alive fails; the keeper retries with a growing delay while etcd is away
+    time.advance(Duration.ofSeconds(1));
+    List<Long> attempts = new CopyOnWriteArrayList<>();
+    int grants = etcd.count("grant");
+    for (int i = 0; i < 60; i++) {
+      time.advance(Duration.ofMillis(100));
+      if (etcd.count("grant") > grants) {
+        attempts.add(time.nanoTime());
+        grants = etcd.count("grant");
+      }
+    }
+    assertThat(attempts).hasSizeGreaterThanOrEqualTo(4);
+    long firstGap = attempts.get(1) - attempts.get(0);
+    long lastGap = attempts.get(attempts.size() - 1) - attempts.get(attempts.size() - 2);
+    assertThat(lastGap).isGreaterThan(firstGap);
+    assertThat(lastGap).isLessThanOrEqualTo(Duration.ofMillis(1100).toNanos());
+    assertThat(etcd.store).doesNotContainKey(key);
+
+    etcd.down = false;
+    time.advance(Duration.ofSeconds(1));
+    assertThat(keeper.leaseId()).isNotEqualTo(first).isNotZero();
+    assertThat(etcd.store.get(key).lease()).isEqualTo(keeper.leaseId());
+  }
+
+  @Test
+  void keyDeletedByHandIsPutBack() {
+    register(instance);
+    etcd.deleteByHand(key);
+    keeper.check(0).check("greeter", etcd.revision, java.util.Map.of(), List.of(key));
+    time.runDue();
+    assertThat(etcd.store).containsKey(key);
+    assertThat(etcd.store.get(key).lease()).isEqualTo(keeper.leaseId());
+    assertThat(etcd.count("grant")).isEqualTo(1);
+  }
+
+  @Test
+  void unrelatedKeysOrOlderRevisionsDoNotTriggerARestore() {
+    register(instance);
+    int puts = etcd.count("putAll") + etcd.count("put");
+    keeper.check(0).check("greeter", etcd.revision, java.util.Map.of(),
+        List.of("/krpc/services/greeter/x:1"));
+    keeper.check(0).check("greeter", 1, java.util.Map.of(), List.of(key));
+    time.runDue();
+    assertThat(etcd.count("putAll") + etcd.count("put")).isEqualTo(puts);
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void closeDuringARestoreFailsWaitersAndWritesNothingAfterwards() {
+    etcd.hang = true;
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    keeper.register(instance, done);
+    time.runDue();
+    assertThat(etcd.hanging).isNotEmpty();
+    assertThat(keeper.shutdown()).isZero();
+    assertThat(done).isCompletedExceptionally();
+    // etcd answers the grant after the close: nothing is written, nothing scheduled
+    etcd.hang = false;
+    int calls = etcd.calls.size();
+    etcd.hanging.forEach(f -> ((CompletableFuture<Object>) f).complete(555L));
+    time.advance(Duration.ofSeconds(30));
+    // the lease granted too late is revoked, and that is all
+    assertThat(etcd.calls.subList(calls, etcd.calls.size())).containsExactly("revoke");
+    assertThat(etcd.store).isEmpty();
+  }
+
+  @Test
+  void registerTimesOutWhenEtcdHangs() {
+    etcd.hang = true;
+    CompletableFuture<Void> done = register(instance);
+    time.advance(TIMEOUT.plusMillis(1));
+    assertThat(done).isNotDone();
+    assertThat(keeper.lastError()).isInstanceOf(java.util.concurrent.TimeoutException.class);
+  }
+
+  private CompletableFuture<Void> register(ServiceInstance instance) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    time.execute(() -> keeper.register(instance, done));
+    time.runDue();
+    return done;
+  }
+}
