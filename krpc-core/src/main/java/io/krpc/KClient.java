@@ -66,7 +66,7 @@ public final class KClient implements AutoCloseable {
   private final AtomicReference<Executor> sharedExecutor;
 
   private KClient(ManagedChannel channel, String target, Duration closeTimeout,
-      InterceptorChains.ChainResources resources, Executor sharedExecutor) {
+      InterceptorChains.ChainResources resources, @Nullable Executor sharedExecutor) {
     this.channel = channel;
     this.target = target;
     this.closeTimeout = closeTimeout;

@@ -2,6 +2,7 @@ package io.krpc.internal;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.concurrent.Executor;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The process-wide {@link BlockingAwareExecutor} that KServers and KClients share when the user
@@ -14,7 +15,7 @@ public final class DefaultExecutor {
   private static final Object lock = new Object();
 
   @GuardedBy("lock")
-  private static BlockingAwareExecutor shared;
+  private static @Nullable BlockingAwareExecutor shared;
 
   @GuardedBy("lock")
   private static int users;
@@ -24,11 +25,13 @@ public final class DefaultExecutor {
   /** The shared pool, started if no one holds it; pair with one {@link #release}. */
   public static Executor acquire() {
     synchronized (lock) {
-      if (shared == null) {
-        shared = BlockingAwareExecutor.forCores("krpc-worker");
+      BlockingAwareExecutor pool = shared;
+      if (pool == null) {
+        pool = BlockingAwareExecutor.forCores("krpc-worker");
+        shared = pool;
       }
       users++;
-      return shared;
+      return pool;
     }
   }
 

@@ -5,7 +5,6 @@ import static java.util.Objects.requireNonNull;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.internal.GoRecordFormats;
 import io.krpc.registry.etcd.internal.KrpcRecordFormat;
-import javax.annotation.concurrent.Immutable;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -57,7 +56,6 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>A format of your own: extend this class (immutable, thread-safe) and list an instance.
  */
-@Immutable
 public abstract class RecordFormat {
 
   /** KRPC for Java's own format, the default. */

@@ -10,7 +10,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import javax.annotation.concurrent.NotThreadSafe;
+
 
 /**
  * Merges what each record format lists for one service into one list: one instance per address,
@@ -48,7 +48,6 @@ final class FormatMerge {
    * every format has listed at least once, and an error once per episode. Its methods are called
    * on the registry's one notifier thread, one at a time.
    */
-  @NotThreadSafe
   static final class Listener {
     private final List<RecordFormat> formats;
     private final Registry.Listener delegate;
