@@ -11,16 +11,14 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A hedging policy for every method of a {@link KClient}: when a call has not answered within
- * the hedging delay, send the same request again to another server and take the first answer.
- * Cuts tail latency for idempotent calls; bounded by the retry throttling of {@link
+ * A hedging policy for every method of a {@link KClient}: when a call has not answered within the
+ * hedging delay, send the same request again to another server and take the first answer. Cuts tail
+ * latency for idempotent calls; bounded by the retry throttling of {@link
  * KClient.Builder#retryThrottling}.
  *
- * <p>{@code
- * KClient.forService("greeter").registry(registry)
- *     .hedging(HedgingPolicy.builder().maxAttempts(2).hedgingDelay(Duration.ofMillis(20)).build())
- *     .build();
- * }
+ * <p>{@code KClient.forService("greeter").registry(registry)
+ * .hedging(HedgingPolicy.builder().maxAttempts(2).hedgingDelay(Duration.ofMillis(20)).build())
+ * .build(); }
  */
 public final class HedgingPolicy {
   private final int maxAttempts;
@@ -39,8 +37,8 @@ public final class HedgingPolicy {
   }
 
   /**
-   * This policy as a grpc-java service-config {@code hedgingPolicy} object (a fresh, mutable
-   * map), for channels built without {@code KClient}, such as Spring gRPC's.
+   * This policy as a grpc-java service-config {@code hedgingPolicy} object (a fresh, mutable map),
+   * for channels built without {@code KClient}, such as Spring gRPC's.
    */
   public Map<String, Object> toServiceConfig() {
     Map<String, Object> map = new LinkedHashMap<>();

@@ -39,12 +39,10 @@ import org.slf4j.LoggerFactory;
  * A KRPC client: a grpc-java {@link ManagedChannel} that finds a service through a {@link
  * Registry}, balances calls over its instances and runs the built-in governance chain.
  *
- * <p>{@code
- * KClient client = KClient.forService("greeter").registry(registry).loadBalancing("krpc_p2c").build();
- * GreeterGrpc.GreeterBlockingStub stub = GreeterGrpc.newBlockingStub(client.channel());
- * ...
- * client.close();
- * }
+ * <p>{@code KClient client =
+ * KClient.forService("greeter").registry(registry).loadBalancing("krpc_p2c").build();
+ * GreeterGrpc.GreeterBlockingStub stub = GreeterGrpc.newBlockingStub(client.channel()); ...
+ * client.close(); }
  *
  * <p>Thread-safe; share one client per target service.
  */
@@ -54,8 +52,10 @@ public final class KClient implements AutoCloseable {
 
   /** The shortest keepalive time grpc-java honours; it raises shorter ones to this. */
   static final Duration MIN_KEEPALIVE_TIME = Duration.ofSeconds(10);
+
   /** KClient's default keepalive: a PING after 30 s without reads, dead after 10 s more. */
   static final Duration DEFAULT_KEEPALIVE_TIME = Duration.ofSeconds(30);
+
   static final Duration DEFAULT_KEEPALIVE_TIMEOUT = Duration.ofSeconds(10);
 
   private final ManagedChannel channel;
@@ -65,8 +65,12 @@ public final class KClient implements AutoCloseable {
   // The shared default executor until close() gives it back; null with the user's executor.
   private final AtomicReference<Executor> sharedExecutor;
 
-  private KClient(ManagedChannel channel, String target, Duration closeTimeout,
-      InterceptorChains.ChainResources resources, @Nullable Executor sharedExecutor) {
+  private KClient(
+      ManagedChannel channel,
+      String target,
+      Duration closeTimeout,
+      InterceptorChains.ChainResources resources,
+      @Nullable Executor sharedExecutor) {
     this.channel = channel;
     this.target = target;
     this.closeTimeout = closeTimeout;
@@ -158,7 +162,8 @@ public final class KClient implements AutoCloseable {
     private @Nullable Executor executor;
     private int throttlingMaxTokens = 100;
     private double throttlingTokenRatio = 0.1;
-    private final InterceptorChains.ClientOptions chainOptions = new InterceptorChains.ClientOptions();
+    private final InterceptorChains.ClientOptions chainOptions =
+        new InterceptorChains.ClientOptions();
     private @Nullable Duration timeout;
     private final List<MethodPolicy> methodPolicies = new ArrayList<>();
     private @Nullable Duration keepAliveTime = DEFAULT_KEEPALIVE_TIME;
@@ -194,12 +199,21 @@ public final class KClient implements AutoCloseable {
       notNull(policy, "loadBalancing");
       notNull(config, "loadBalancing config");
       LoadBalancerProvider provider = LoadBalancerRegistry.getDefaultRegistry().getProvider(policy);
-      check(provider != null, "loadBalancing", "'" + policy + "'",
+      check(
+          provider != null,
+          "loadBalancing",
+          "'" + policy + "'",
           "a registered load-balancing policy such as round_robin, krpc_p2c or krpc_wrr");
       NameResolver.ConfigOrError parsed = provider.parseLoadBalancingPolicyConfig(config);
       if (parsed.getError() != null) {
-        throw new IllegalArgumentException("loadBalancing config of " + policy + ": " + config
-            + " (" + parsed.getError().getDescription() + ")");
+        throw new IllegalArgumentException(
+            "loadBalancing config of "
+                + policy
+                + ": "
+                + config
+                + " ("
+                + parsed.getError().getDescription()
+                + ")");
       }
       this.loadBalancingPolicy = policy;
       this.loadBalancingConfig = Map.copyOf(config);
@@ -257,15 +271,18 @@ public final class KClient implements AutoCloseable {
      * connection, failing its calls with UNAVAILABLE, and stop picking that server until it
      * connects again. This is what routes around a server that froze (a paused VM, SIGSTOP, a
      * half-open connection) in seconds, where TCP alone takes minutes. {@code time} >= 10 s
-     * (grpc-java's floor), {@code timeout} > 0. Default 30 s and 10 s. A KServer accepts pings
-     * this often by default (see {@link KServer.Builder#permitKeepAliveTime}); other servers
-     * answer pings sent more often than they permit (grpc-java and grpc-go: every 5 min) with
-     * GOAWAY {@code too_many_pings}.
+     * (grpc-java's floor), {@code timeout} > 0. Default 30 s and 10 s. A KServer accepts pings this
+     * often by default (see {@link KServer.Builder#permitKeepAliveTime}); other servers answer
+     * pings sent more often than they permit (grpc-java and grpc-go: every 5 min) with GOAWAY
+     * {@code too_many_pings}.
      */
     public Builder keepAlive(Duration time, Duration timeout) {
       notNull(time, "keepAlive time");
       notNull(timeout, "keepAlive timeout");
-      check(time.compareTo(MIN_KEEPALIVE_TIME) >= 0, "keepAlive time", time,
+      check(
+          time.compareTo(MIN_KEEPALIVE_TIME) >= 0,
+          "keepAlive time",
+          time,
           ">= 10 s; grpc-java raises shorter times to 10 s");
       check(!timeout.isNegative() && !timeout.isZero(), "keepAlive timeout", timeout, "> 0");
       this.keepAliveTime = time;
@@ -293,8 +310,8 @@ public final class KClient implements AutoCloseable {
     /**
      * Customises the grpc-java {@link ManagedChannelBuilder} for what KRPC does not wrap (flow
      * control windows, user agent, idle timeout, ...). Runs in {@link #build()} after every KRPC
-     * setting has been applied to the builder, so what it sets wins over KRPC's; repeatable, run
-     * in the order given. It must not call {@code build()}.
+     * setting has been applied to the builder, so what it sets wins over KRPC's; repeatable, run in
+     * the order given. It must not call {@code build()}.
      */
     public Builder channelCustomizer(Consumer<? super ManagedChannelBuilder<?>> customizer) {
       channelCustomizers.add(notNull(customizer, "channelCustomizer"));
@@ -348,9 +365,9 @@ public final class KClient implements AutoCloseable {
 
     /**
      * Calls over TLS, presenting a client certificate when {@code tls} has a {@link
-     * ClientTls#keyManager(java.io.File, java.io.File) keyManager} (mutual TLS); the same as
-     * {@code credentials(tls.toCredentials())}, and like it replaces any earlier transport
-     * setting. Default: plaintext.
+     * ClientTls#keyManager(java.io.File, java.io.File) keyManager} (mutual TLS); the same as {@code
+     * credentials(tls.toCredentials())}, and like it replaces any earlier transport setting.
+     * Default: plaintext.
      */
     public Builder tls(ClientTls tls) {
       return credentials(notNull(tls, "tls").toCredentials());
@@ -374,13 +391,12 @@ public final class KClient implements AutoCloseable {
     }
 
     /**
-     * Client-side health checking: each connection watches {@code grpc.health.v1.Health} for
-     * {@code serviceName} on its server, and the load balancer (round_robin, krpc_p2c and
-     * krpc_wrr alike) sends no new call to a server that reports anything but SERVING, whether it
-     * drains ({@link KServer#setServing(boolean)}) or is shutting down, before discovery even
-     * sees it go. {@code ""} asks about the whole server; a KServer also answers for its KRPC
-     * service name and each gRPC service. A server without the health service counts as healthy.
-     * Default: off.
+     * Client-side health checking: each connection watches {@code grpc.health.v1.Health} for {@code
+     * serviceName} on its server, and the load balancer (round_robin, krpc_p2c and krpc_wrr alike)
+     * sends no new call to a server that reports anything but SERVING, whether it drains ({@link
+     * KServer#setServing(boolean)}) or is shutting down, before discovery even sees it go. {@code
+     * ""} asks about the whole server; a KServer also answers for its KRPC service name and each
+     * gRPC service. A server without the health service counts as healthy. Default: off.
      */
     public Builder healthCheck(String serviceName) {
       this.healthCheckService = notNull(serviceName, "healthCheck");
@@ -409,17 +425,19 @@ public final class KClient implements AutoCloseable {
     }
 
     /**
-     * Retry throttling, in force whenever retries or hedging are on, so that they cannot amplify
-     * an outage: each failed call takes a token, each success gives back {@code tokenRatio}, and
+     * Retry throttling, in force whenever retries or hedging are on, so that they cannot amplify an
+     * outage: each failed call takes a token, each success gives back {@code tokenRatio}, and
      * retries stop while fewer than half of {@code maxTokens} are left. Default 100 and 0.1: about
-     * 50 failures in a row stop retries, and ten successes earn back one token. (10 tokens, as
-     * some examples use, stop retries after 5 failures: a crashed server under load then loses
-     * calls the retry policy should have saved.)
+     * 50 failures in a row stop retries, and ten successes earn back one token. (10 tokens, as some
+     * examples use, stop retries after 5 failures: a crashed server under load then loses calls the
+     * retry policy should have saved.)
      */
     public Builder retryThrottling(int maxTokens, double tokenRatio) {
-      check(maxTokens >= 1 && maxTokens <= 1000, "retryThrottling maxTokens", maxTokens,
-          "1..1000");
-      check(tokenRatio > 0 && tokenRatio <= 1, "retryThrottling tokenRatio", tokenRatio,
+      check(maxTokens >= 1 && maxTokens <= 1000, "retryThrottling maxTokens", maxTokens, "1..1000");
+      check(
+          tokenRatio > 0 && tokenRatio <= 1,
+          "retryThrottling tokenRatio",
+          tokenRatio,
           "> 0 and <= 1");
       this.throttlingMaxTokens = maxTokens;
       this.throttlingTokenRatio = tokenRatio;
@@ -441,14 +459,21 @@ public final class KClient implements AutoCloseable {
       String target;
       if (serviceName != null) {
         if (registry == null) {
-          throw new IllegalStateException("registry: null (expected: a Registry to discover '"
-              + serviceName + "' in; use KClient.forTarget(address) for a fixed address)");
+          throw new IllegalStateException(
+              "registry: null (expected: a Registry to discover '"
+                  + serviceName
+                  + "' in; use KClient.forTarget(address) for a fixed address)");
         }
         target = KrpcNameResolverProvider.target(serviceName);
       } else {
         if (registry != null) {
-          throw new IllegalStateException("registry: " + registry + " (expected: none with "
-              + "forTarget(" + fixedTarget + "); use forService(name) for discovery)");
+          throw new IllegalStateException(
+              "registry: "
+                  + registry
+                  + " (expected: none with "
+                  + "forTarget("
+                  + fixedTarget
+                  + "); use forService(name) for discovery)");
         }
         // forTarget() set it: exactly one of serviceName and fixedTarget is set
         target = Objects.requireNonNull(fixedTarget, "fixedTarget");
@@ -458,22 +483,31 @@ public final class KClient implements AutoCloseable {
         builder.setNameResolverArg(KrpcNameResolverProvider.REGISTRY, registry);
       }
       Map<String, Object> serviceConfig = new LinkedHashMap<>();
-      serviceConfig.put("loadBalancingConfig", List.of(outlierDetection == null
-          ? Map.of(loadBalancingPolicy, loadBalancingConfig)
-          : outlierDetection.toServiceConfig(loadBalancingPolicy, loadBalancingConfig)));
+      serviceConfig.put(
+          "loadBalancingConfig",
+          List.of(
+              outlierDetection == null
+                  ? Map.of(loadBalancingPolicy, loadBalancingConfig)
+                  : outlierDetection.toServiceConfig(loadBalancingPolicy, loadBalancingConfig)));
       if (retryPolicy != null && hedgingPolicy != null) {
-        throw new IllegalStateException("retry: " + retryPolicy + " and hedging: " + hedgingPolicy
-            + " (expected: at most one of retry and hedging)");
+        throw new IllegalStateException(
+            "retry: "
+                + retryPolicy
+                + " and hedging: "
+                + hedgingPolicy
+                + " (expected: at most one of retry and hedging)");
       }
       List<Map<String, Object>> methodConfigs =
           MethodPolicy.methodConfigs(methodPolicies, retryPolicy, hedgingPolicy, timeout);
       if (!methodConfigs.isEmpty()) {
         serviceConfig.put("methodConfig", methodConfigs);
       }
-      if (retryPolicy != null || hedgingPolicy != null
+      if (retryPolicy != null
+          || hedgingPolicy != null
           || methodPolicies.stream().anyMatch(MethodPolicy::retriesOrHedges)) {
-        serviceConfig.put("retryThrottling", Map.of(
-            "maxTokens", (double) throttlingMaxTokens, "tokenRatio", throttlingTokenRatio));
+        serviceConfig.put(
+            "retryThrottling",
+            Map.of("maxTokens", (double) throttlingMaxTokens, "tokenRatio", throttlingTokenRatio));
         builder.enableRetry();
       }
       if (healthCheckService != null) {
@@ -487,12 +521,14 @@ public final class KClient implements AutoCloseable {
         builder.overrideAuthority(overrideAuthority);
       }
       if (keepAliveTime != null && keepAliveTimeout != null) { // set and cleared together
-        builder.keepAliveTime(keepAliveTime.toNanos(), TimeUnit.NANOSECONDS)
+        builder
+            .keepAliveTime(keepAliveTime.toNanos(), TimeUnit.NANOSECONDS)
             .keepAliveTimeout(keepAliveTimeout.toNanos(), TimeUnit.NANOSECONDS)
             .keepAliveWithoutCalls(keepAliveWithoutCalls);
       }
-      InterceptorChains.ChainResources resources = InterceptorChains.installClientChain(builder,
-          serviceName != null ? serviceName : target, chainOptions, interceptors);
+      InterceptorChains.ChainResources resources =
+          InterceptorChains.installClientChain(
+              builder, serviceName != null ? serviceName : target, chainOptions, interceptors);
       Executor shared = executor == null ? DefaultExecutor.acquire() : null;
       builder.executor(executor != null ? executor : shared);
       ManagedChannel channel;

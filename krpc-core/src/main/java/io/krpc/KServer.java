@@ -42,16 +42,8 @@ import org.slf4j.LoggerFactory;
  * A running KRPC server: a grpc-java server that registers itself in a {@link Registry}, serves
  * health and reflection, and runs the built-in governance chain around its services.
  *
- * <p>{@code
- * KServer server = KServer.builder()
- *     .serviceName("greeter")
- *     .port(9001)
- *     .registry(registry)
- *     .addService(new GreeterImpl())
- *     .start();
- * ...
- * server.close(); // graceful
- * }
+ * <p>{@code KServer server = KServer.builder() .serviceName("greeter") .port(9001)
+ * .registry(registry) .addService(new GreeterImpl()) .start(); ... server.close(); // graceful }
  *
  * <p>Thread-safe. {@link #close()} may be called from any thread, more than once.
  */
@@ -73,8 +65,12 @@ public final class KServer implements AutoCloseable {
   private @Nullable Thread shutdownHook;
   private boolean closed;
 
-  private KServer(Builder builder, Server server, HealthStatusManager health,
-      ServiceInstance instance, InterceptorChains.ChainResources resources,
+  private KServer(
+      Builder builder,
+      Server server,
+      HealthStatusManager health,
+      ServiceInstance instance,
+      InterceptorChains.ChainResources resources,
       ServerExecutors executors) {
     this.server = server;
     this.port = server.getPort();
@@ -155,10 +151,10 @@ public final class KServer implements AutoCloseable {
   }
 
   /**
-   * Stops gracefully: health turns NOT_SERVING, the instance is deregistered, the server waits
-   * the deregister delay so that clients see it go, stops accepting calls, lets in-flight calls
-   * finish within the grace period, then cancels what is left. Registry failures are logged, never
-   * thrown. Idempotent; blocks until the server has stopped.
+   * Stops gracefully: health turns NOT_SERVING, the instance is deregistered, the server waits the
+   * deregister delay so that clients see it go, stops accepting calls, lets in-flight calls finish
+   * within the grace period, then cancels what is left. Registry failures are logged, never thrown.
+   * Idempotent; blocks until the server has stopped.
    */
   @Override
   public void close() {
@@ -175,15 +171,19 @@ public final class KServer implements AutoCloseable {
       try {
         registry.deregister(instance);
       } catch (RuntimeException e) {
-        logger.warn("Could not deregister {} {}; its registration will expire by itself",
-            instance.serviceName(), instance.endpoint(), e);
+        logger.warn(
+            "Could not deregister {} {}; its registration will expire by itself",
+            instance.serviceName(),
+            instance.endpoint(),
+            e);
       }
       sleepQuietly(deregisterDelay);
     }
     server.shutdown();
     try {
       if (!server.awaitTermination(shutdownGracePeriod.toNanos(), TimeUnit.NANOSECONDS)) {
-        logger.warn("Calls still running after the grace period of {}; cancelling them",
+        logger.warn(
+            "Calls still running after the grace period of {}; cancelling them",
             shutdownGracePeriod);
         server.shutdownNow();
         server.awaitTermination(5, TimeUnit.SECONDS);
@@ -234,7 +234,13 @@ public final class KServer implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "KServer{" + instance.serviceName() + ", port=" + port() + ", closed=" + isClosed() + "}";
+    return "KServer{"
+        + instance.serviceName()
+        + ", port="
+        + port()
+        + ", closed="
+        + isClosed()
+        + "}";
   }
 
   /**
@@ -259,7 +265,8 @@ public final class KServer implements AutoCloseable {
     private boolean shutdownHook;
     private Duration deregisterDelay = Duration.ofSeconds(1);
     private Duration shutdownGracePeriod = Duration.ofSeconds(30);
-    private final InterceptorChains.ServerOptions chainOptions = new InterceptorChains.ServerOptions();
+    private final InterceptorChains.ServerOptions chainOptions =
+        new InterceptorChains.ServerOptions();
     private boolean started;
     private Duration permitKeepAliveTime = Duration.ofSeconds(5);
     private boolean permitKeepAliveWithoutCalls = true;
@@ -323,9 +330,9 @@ public final class KServer implements AutoCloseable {
     /**
      * Adds a service whose handlers block (JDBC, files, blocking stubs to other services): each of
      * its calls runs on a thread of its own, a virtual thread on Java 24 and later, instead of the
-     * shared pool of one thread per core that runs the other services. Without this declaration
-     * a blocking handler still works, and the pool adds a thread once it has blocked 5 ms, but
-     * calls queued behind it wait those milliseconds. No effect with {@link #executor}: the given
+     * shared pool of one thread per core that runs the other services. Without this declaration a
+     * blocking handler still works, and the pool adds a thread once it has blocked 5 ms, but calls
+     * queued behind it wait those milliseconds. No effect with {@link #executor}: the given
      * executor runs every call. Repeatable.
      */
     public Builder addBlockingService(BindableService service) {
@@ -354,8 +361,8 @@ public final class KServer implements AutoCloseable {
      * Runs every handler, blocking services' included, and the governance chain around them, on
      * this executor instead of KRPC's default (a pool of one thread per core, shared by the
      * process's servers and clients, that adds a thread when one blocks; see {@link
-     * #addBlockingService(BindableService)}). The caller owns it: closing the KServer does not
-     * shut it down.
+     * #addBlockingService(BindableService)}). The caller owns it: closing the KServer does not shut
+     * it down.
      */
     public Builder executor(Executor executor) {
       this.executor = notNull(executor, "executor");
@@ -462,8 +469,8 @@ public final class KServer implements AutoCloseable {
     /**
      * The shortest interval between a client's keepalive PINGs this server accepts, >= 0; a client
      * that pings more often gets GOAWAY {@code too_many_pings}. Default 5 s, below the shortest
-     * keepalive a grpc-java client can ask for (10 s), so every {@link
-     * KClient.Builder#keepAlive KClient keepalive} is accepted; grpc-java's own default is 5 min.
+     * keepalive a grpc-java client can ask for (10 s), so every {@link KClient.Builder#keepAlive
+     * KClient keepalive} is accepted; grpc-java's own default is 5 min.
      */
     public Builder permitKeepAliveTime(Duration time) {
       this.permitKeepAliveTime = Checks.nonNegative(time, "permitKeepAliveTime");
@@ -481,9 +488,9 @@ public final class KServer implements AutoCloseable {
 
     /**
      * Customises the grpc-java {@link ServerBuilder} for what KRPC does not wrap (flow control
-     * windows, connection age limits, handshake timeout, ...). Runs in {@link #start()} after
-     * every KRPC setting, service and interceptor has been applied to the builder, so what it sets
-     * wins over KRPC's; repeatable, run in the order given. It must not call {@code build()}.
+     * windows, connection age limits, handshake timeout, ...). Runs in {@link #start()} after every
+     * KRPC setting, service and interceptor has been applied to the builder, so what it sets wins
+     * over KRPC's; repeatable, run in the order given. It must not call {@code build()}.
      */
     public Builder serverCustomizer(Consumer<? super ServerBuilder<?>> customizer) {
       serverCustomizers.add(notNull(customizer, "serverCustomizer"));
@@ -500,16 +507,23 @@ public final class KServer implements AutoCloseable {
      */
     public KServer start() {
       if (started) {
-        throw new IllegalStateException("start(): this builder already started a KServer "
-            + "(expected: one start() per builder)");
+        throw new IllegalStateException(
+            "start(): this builder already started a KServer "
+                + "(expected: one start() per builder)");
       }
       if (serviceName == null) {
-        throw new IllegalStateException("serviceName: null (expected: a service name, required"
-            + (registry != null ? " when a registry is set" : "") + ")");
+        throw new IllegalStateException(
+            "serviceName: null (expected: a service name, required"
+                + (registry != null ? " when a registry is set" : "")
+                + ")");
       }
       if (chainOptions.metricsPort >= 0 && chainOptions.metricsPort == port && port != 0) {
-        throw new IllegalStateException("metricsPort: " + chainOptions.metricsPort
-            + " (expected: a port other than port " + port + ")");
+        throw new IllegalStateException(
+            "metricsPort: "
+                + chainOptions.metricsPort
+                + " (expected: a port other than port "
+                + port
+                + ")");
       }
       started = true;
       // The same lookup the metrics use for their ip label, so both name the same address.
@@ -528,12 +542,13 @@ public final class KServer implements AutoCloseable {
       }
       services.forEach(serverBuilder::addService);
       InterceptorChains.ChainResources resources =
-          InterceptorChains.installServerChain(serverBuilder, serviceName, chainOptions,
-              interceptors);
+          InterceptorChains.installServerChain(
+              serverBuilder, serviceName, chainOptions, interceptors);
       ServerExecutors executors =
           ServerExecutors.install(serverBuilder, executor, blockingServices, serviceName);
 
-      serverBuilder.permitKeepAliveTime(permitKeepAliveTime.toNanos(), TimeUnit.NANOSECONDS)
+      serverBuilder
+          .permitKeepAliveTime(permitKeepAliveTime.toNanos(), TimeUnit.NANOSECONDS)
           .permitKeepAliveWithoutCalls(permitKeepAliveWithoutCalls);
       serverCustomizers.forEach(customizer -> customizer.accept(serverBuilder));
       Server server = serverBuilder.build();
@@ -547,8 +562,11 @@ public final class KServer implements AutoCloseable {
       int boundPort = server.getPort(); // read before any shutdown: getPort() throws after it
       ServiceInstance instance;
       try {
-        instance = ServiceInstance.builder(serviceName, registeredHost, boundPort)
-            .weight(weight).metadata(metadata).build();
+        instance =
+            ServiceInstance.builder(serviceName, registeredHost, boundPort)
+                .weight(weight)
+                .metadata(metadata)
+                .build();
         resources.startMetricsEndpoint();
         for (ServerServiceDefinition service : services) {
           health.setStatus(service.getServiceDescriptor().getName(), ServingStatus.SERVING);
@@ -561,15 +579,26 @@ public final class KServer implements AutoCloseable {
         server.shutdownNow();
         resources.close();
         executors.close();
-        throw new IllegalStateException("KServer " + serviceName + " started on port "
-            + boundPort + " but could not " + (registry != null ? "register" : "start")
-            + ": " + e.getMessage() + "; it was stopped", e);
+        throw new IllegalStateException(
+            "KServer "
+                + serviceName
+                + " started on port "
+                + boundPort
+                + " but could not "
+                + (registry != null ? "register" : "start")
+                + ": "
+                + e.getMessage()
+                + "; it was stopped",
+            e);
       }
       KServer kserver = new KServer(this, server, health, instance, resources, executors);
       if (shutdownHook) {
         kserver.addShutdownHook();
       }
-      logger.info("KServer {} serving on port {}{}", serviceName, boundPort,
+      logger.info(
+          "KServer {} serving on port {}{}",
+          serviceName,
+          boundPort,
           registry != null ? ", registered as " + instance.endpoint() : "");
       return kserver;
     }

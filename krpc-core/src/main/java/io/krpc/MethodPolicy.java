@@ -17,24 +17,19 @@ import org.jspecify.annotations.Nullable;
  * Retry, hedging and a default timeout for one gRPC service or one method of a {@link KClient},
  * with grpc-java's service-config ("method config") semantics.
  *
- * <p>{@code
- * KClient.forService("greeter").registry(registry)
- *     .retry(RetryPolicy.builder().build())                           // every other method
- *     .methodPolicy(MethodPolicy.forService("greeter.Greeter")         // every Greeter method
- *         .timeout(Duration.ofSeconds(2)).retry(RetryPolicy.builder().maxAttempts(4).build())
- *         .build())
- *     .methodPolicy(MethodPolicy.forMethod("greeter.Greeter/SayHello") // this one method
- *         .hedging(HedgingPolicy.builder().hedgingDelay(Duration.ofMillis(20)).build())
- *         .build())
- *     .build();
+ * <p>{@code KClient.forService("greeter").registry(registry) .retry(RetryPolicy.builder().build())
+ * // every other method .methodPolicy(MethodPolicy.forService("greeter.Greeter") // every Greeter
+ * method .timeout(Duration.ofSeconds(2)).retry(RetryPolicy.builder().maxAttempts(4).build())
+ * .build()) .methodPolicy(MethodPolicy.forMethod("greeter.Greeter/SayHello") // this one method
+ * .hedging(HedgingPolicy.builder().hedgingDelay(Duration.ofMillis(20)).build()) .build()) .build();
  * }
  *
  * <p><b>The most specific policy applies, whole.</b> A call of {@code service/method} takes the
- * policy for that method if there is one, else the one for its service, else the client-wide
- * {@link KClient.Builder#retry retry}, {@link KClient.Builder#hedging hedging} and {@link
+ * policy for that method if there is one, else the one for its service, else the client-wide {@link
+ * KClient.Builder#retry retry}, {@link KClient.Builder#hedging hedging} and {@link
  * KClient.Builder#timeout timeout}. Nothing is merged between levels: a method policy without a
- * retry means no retries for that method even when the client retries everything else, which is
- * how a non-idempotent method is exempted ({@code MethodPolicy.forMethod("shop.Cart/Pay").build()}).
+ * retry means no retries for that method even when the client retries everything else, which is how
+ * a non-idempotent method is exempted ({@code MethodPolicy.forMethod("shop.Cart/Pay").build()}).
  *
  * <p>The timeout is a default: a call that sets its own deadline keeps the earlier of the two.
  */
@@ -57,12 +52,15 @@ public final class MethodPolicy {
   }
 
   /**
-   * A policy for every method of a gRPC service, by its full name as in the {@code .proto}
-   * ({@code package.Service}, e.g. {@code greeter.Greeter}).
+   * A policy for every method of a gRPC service, by its full name as in the {@code .proto} ({@code
+   * package.Service}, e.g. {@code greeter.Greeter}).
    */
   public static Builder forService(String service) {
     notNull(service, "service");
-    check(SERVICE.matcher(service).matches(), "service", "'" + service + "'",
+    check(
+        SERVICE.matcher(service).matches(),
+        "service",
+        "'" + service + "'",
         "a full gRPC service name such as greeter.Greeter");
     return new Builder(service, null);
   }
@@ -74,10 +72,13 @@ public final class MethodPolicy {
   public static Builder forMethod(String fullMethodName) {
     notNull(fullMethodName, "method");
     int slash = fullMethodName.indexOf('/');
-    check(slash > 0 && SERVICE.matcher(fullMethodName.substring(0, slash)).matches()
+    check(
+        slash > 0
+            && SERVICE.matcher(fullMethodName.substring(0, slash)).matches()
             && METHOD.matcher(fullMethodName.substring(slash + 1)).matches(),
-        "method", "'" + fullMethodName + "'", "package.Service/Method such as "
-            + "greeter.Greeter/SayHello");
+        "method",
+        "'" + fullMethodName + "'",
+        "package.Service/Method such as " + "greeter.Greeter/SayHello");
     return new Builder(fullMethodName.substring(0, slash), fullMethodName.substring(slash + 1));
   }
 
@@ -107,8 +108,11 @@ public final class MethodPolicy {
   }
 
   /** A {@code methodConfig} entry; {@code names} empty-map for the client-wide default. */
-  static Map<String, Object> methodConfig(List<Map<String, Object>> names,
-      @Nullable RetryPolicy retry, @Nullable HedgingPolicy hedging, @Nullable Duration timeout) {
+  static Map<String, Object> methodConfig(
+      List<Map<String, Object>> names,
+      @Nullable RetryPolicy retry,
+      @Nullable HedgingPolicy hedging,
+      @Nullable Duration timeout) {
     Map<String, Object> config = new LinkedHashMap<>();
     config.put("name", List.copyOf(names));
     if (retry != null) {
@@ -129,15 +133,22 @@ public final class MethodPolicy {
    *
    * @throws IllegalStateException when two policies name the same service or method
    */
-  static List<Map<String, Object>> methodConfigs(List<MethodPolicy> policies,
-      @Nullable RetryPolicy retry, @Nullable HedgingPolicy hedging, @Nullable Duration timeout) {
+  static List<Map<String, Object>> methodConfigs(
+      List<MethodPolicy> policies,
+      @Nullable RetryPolicy retry,
+      @Nullable HedgingPolicy hedging,
+      @Nullable Duration timeout) {
     Map<String, MethodPolicy> byName = new HashMap<>();
     List<Map<String, Object>> configs = new ArrayList<>();
     for (MethodPolicy policy : policies) {
       MethodPolicy earlier = byName.putIfAbsent(policy.name(), policy);
       if (earlier != null) {
-        throw new IllegalStateException("methodPolicy: " + policy + " and " + earlier
-            + " (expected: at most one policy per service or method)");
+        throw new IllegalStateException(
+            "methodPolicy: "
+                + policy
+                + " and "
+                + earlier
+                + " (expected: at most one policy per service or method)");
       }
       configs.add(policy.toServiceConfig());
     }
@@ -149,8 +160,11 @@ public final class MethodPolicy {
 
   @Override
   public String toString() {
-    return "MethodPolicy{" + name() + (retry != null ? ", " + retry : "")
-        + (hedging != null ? ", " + hedging : "") + (timeout != null ? ", timeout=" + timeout : "")
+    return "MethodPolicy{"
+        + name()
+        + (retry != null ? ", " + retry : "")
+        + (hedging != null ? ", " + hedging : "")
+        + (timeout != null ? ", timeout=" + timeout : "")
         + "}";
   }
 
@@ -197,9 +211,14 @@ public final class MethodPolicy {
      */
     public MethodPolicy build() {
       if (retry != null && hedging != null) {
-        throw new IllegalStateException("retry: " + retry + " and hedging: " + hedging + " for "
-            + (method == null ? service : service + "/" + method)
-            + " (expected: at most one of retry and hedging)");
+        throw new IllegalStateException(
+            "retry: "
+                + retry
+                + " and hedging: "
+                + hedging
+                + " for "
+                + (method == null ? service : service + "/" + method)
+                + " (expected: at most one of retry and hedging)");
       }
       return new MethodPolicy(this);
     }

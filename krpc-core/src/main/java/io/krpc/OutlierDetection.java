@@ -12,31 +12,26 @@ import org.jspecify.annotations.Nullable;
 /**
  * Outlier ejection for a {@link KClient}, under whichever load-balancing policy it uses
  * (round_robin, krpc_p2c, krpc_wrr, ...): every {@code interval} each server's failure rate over
- * the last interval is compared with its peers', and a server that fails well above them is
- * ejected (no new calls) for {@code baseEjectionTime x} the number of times it was ejected before,
- * at most {@code maxEjectionTime}; at most {@code maxEjectionPercent} of the servers are out at
- * once (always at least one). The semantics are gRPC's and Envoy's outlier detection (gRFC A50):
- * KRPC composes grpc-java's {@code outlier_detection_experimental} policy as the parent of the
- * chosen one.
+ * the last interval is compared with its peers', and a server that fails well above them is ejected
+ * (no new calls) for {@code baseEjectionTime x} the number of times it was ejected before, at most
+ * {@code maxEjectionTime}; at most {@code maxEjectionPercent} of the servers are out at once
+ * (always at least one). The semantics are gRPC's and Envoy's outlier detection (gRFC A50): KRPC
+ * composes grpc-java's {@code outlier_detection_experimental} policy as the parent of the chosen
+ * one.
  *
  * <p>Two detectors, each off unless configured, and both on by default: <b>failure percentage</b>
- * ejects a server whose calls failed above {@code threshold}% (with at least {@code
- * minimumHosts} servers having {@code requestVolume} calls in the interval); <b>success rate</b>
- * ejects a server whose success rate is below the mean minus {@code stdevFactor} standard
- * deviations (which needs about five or more servers to single one out).
+ * ejects a server whose calls failed above {@code threshold}% (with at least {@code minimumHosts}
+ * servers having {@code requestVolume} calls in the interval); <b>success rate</b> ejects a server
+ * whose success rate is below the mean minus {@code stdevFactor} standard deviations (which needs
+ * about five or more servers to single one out).
  *
  * <p>grpc-java counts every call that does not end OK as a failure, including a caller's mistakes
  * (INVALID_ARGUMENT, NOT_FOUND) and calls the client cancelled; keep the failure threshold above
  * the share of such answers a healthy server gives.
  *
- * <p>{@code
- * KClient.forService("greeter").registry(registry).loadBalancing("krpc_p2c")
- *     .outlierDetection(OutlierDetection.builder()
- *         .interval(Duration.ofSeconds(5))
- *         .failurePercentage(30, 3, 20)
- *         .build())
- *     .build();
- * }
+ * <p>{@code KClient.forService("greeter").registry(registry).loadBalancing("krpc_p2c")
+ * .outlierDetection(OutlierDetection.builder() .interval(Duration.ofSeconds(5))
+ * .failurePercentage(30, 3, 20) .build()) .build(); }
  *
  * <p>Immutable and thread-safe.
  */
@@ -72,8 +67,8 @@ public final class OutlierDetection {
   }
 
   /**
-   * The service-config entry of {@code outlier_detection_experimental} over the child policy
-   * {@code policy} with its JSON {@code config}.
+   * The service-config entry of {@code outlier_detection_experimental} over the child policy {@code
+   * policy} with its JSON {@code config}.
    */
   Map<String, Object> toServiceConfig(String policy, Map<String, ?> config) {
     Map<String, Object> map = new LinkedHashMap<>();
@@ -134,16 +129,18 @@ public final class OutlierDetection {
 
     /**
      * Ejects a server whose failed calls exceed {@code thresholdPercent} (1..100) of its calls in
-     * an interval, once at least {@code minimumHosts} (>= 1) servers had {@code requestVolume}
-     * (>= 1) calls in it. Default 40, 3, 20.
+     * an interval, once at least {@code minimumHosts} (>= 1) servers had {@code requestVolume} (>=
+     * 1) calls in it. Default 40, 3, 20.
      */
     public Builder failurePercentage(int thresholdPercent, int minimumHosts, int requestVolume) {
-      check(thresholdPercent >= 1 && thresholdPercent <= 100, "failurePercentage threshold",
-          thresholdPercent, "1..100");
+      check(
+          thresholdPercent >= 1 && thresholdPercent <= 100,
+          "failurePercentage threshold",
+          thresholdPercent,
+          "1..100");
       check(minimumHosts >= 1, "failurePercentage minimumHosts", minimumHosts, ">= 1");
       check(requestVolume >= 1, "failurePercentage requestVolume", requestVolume, ">= 1");
-      this.failurePercentage = detector("threshold", thresholdPercent, minimumHosts,
-          requestVolume);
+      this.failurePercentage = detector("threshold", thresholdPercent, minimumHosts, requestVolume);
       return this;
     }
 
@@ -160,13 +157,17 @@ public final class OutlierDetection {
      * 100.
      */
     public Builder successRate(double stdevFactor, int minimumHosts, int requestVolume) {
-      check(stdevFactor > 0 && stdevFactor <= 1000, "successRate stdevFactor", stdevFactor,
+      check(
+          stdevFactor > 0 && stdevFactor <= 1000,
+          "successRate stdevFactor",
+          stdevFactor,
           "> 0 and <= 1000");
       check(minimumHosts >= 1, "successRate minimumHosts", minimumHosts, ">= 1");
       check(requestVolume >= 1, "successRate requestVolume", requestVolume, ">= 1");
       // gRFC A50 states the factor in thousandths.
-      this.successRate = detector("stdevFactor", (int) Math.round(stdevFactor * 1000),
-          minimumHosts, requestVolume);
+      this.successRate =
+          detector(
+              "stdevFactor", (int) Math.round(stdevFactor * 1000), minimumHosts, requestVolume);
       return this;
     }
 
@@ -184,25 +185,33 @@ public final class OutlierDetection {
      */
     public OutlierDetection build() {
       if (maxEjectionTime.compareTo(baseEjectionTime) < 0) {
-        throw new IllegalStateException("maxEjectionTime: " + maxEjectionTime
-            + " (expected: >= baseEjectionTime " + baseEjectionTime + ")");
+        throw new IllegalStateException(
+            "maxEjectionTime: "
+                + maxEjectionTime
+                + " (expected: >= baseEjectionTime "
+                + baseEjectionTime
+                + ")");
       }
       if (failurePercentage == null && successRate == null) {
-        throw new IllegalStateException("failurePercentage: off and successRate: off"
-            + " (expected: at least one detector on)");
+        throw new IllegalStateException(
+            "failurePercentage: off and successRate: off"
+                + " (expected: at least one detector on)");
       }
       return new OutlierDetection(this);
     }
 
     private static Duration positive(Duration d, String option) {
       notNull(d, option);
-      check(!d.isNegative() && !d.isZero() && d.compareTo(Duration.ofDays(1)) <= 0, option, d,
+      check(
+          !d.isNegative() && !d.isZero() && d.compareTo(Duration.ofDays(1)) <= 0,
+          option,
+          d,
           "> 0 and <= 1 day");
       return d;
     }
 
-    private static Map<String, Object> detector(String key, int value, int minimumHosts,
-        int requestVolume) {
+    private static Map<String, Object> detector(
+        String key, int value, int minimumHosts, int requestVolume) {
       Map<String, Object> map = new LinkedHashMap<>();
       map.put(key, (double) value);
       map.put("enforcementPercentage", 100.0);

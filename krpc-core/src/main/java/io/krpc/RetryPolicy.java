@@ -17,11 +17,9 @@ import java.util.Set;
  * (so it composes with transparent retries and the retry throttling of {@link
  * KClient.Builder#retryThrottling}).
  *
- * <p>{@code
- * KClient.forService("greeter").registry(registry)
- *     .retry(RetryPolicy.builder().maxAttempts(3).initialBackoff(Duration.ofMillis(50)).build())
- *     .build();
- * }
+ * <p>{@code KClient.forService("greeter").registry(registry)
+ * .retry(RetryPolicy.builder().maxAttempts(3).initialBackoff(Duration.ofMillis(50)).build())
+ * .build(); }
  *
  * <p>Only calls that end with one of the retryable codes (default: UNAVAILABLE) are retried, and
  * only before the first response message arrived. Retry only idempotent methods, or methods whose
@@ -106,8 +104,11 @@ public final class RetryPolicy {
     /** Backoff before the first retry, > 0; default 100 ms (randomised by grpc-java). */
     public Builder initialBackoff(Duration initialBackoff) {
       notNull(initialBackoff, "initialBackoff");
-      check(!initialBackoff.isNegative() && !initialBackoff.isZero(), "initialBackoff",
-          initialBackoff, "> 0");
+      check(
+          !initialBackoff.isNegative() && !initialBackoff.isZero(),
+          "initialBackoff",
+          initialBackoff,
+          "> 0");
       this.initialBackoff = initialBackoff;
       return this;
     }
@@ -147,8 +148,12 @@ public final class RetryPolicy {
      */
     public RetryPolicy build() {
       if (maxBackoff.compareTo(initialBackoff) < 0) {
-        throw new IllegalStateException("maxBackoff: " + maxBackoff + " and initialBackoff: "
-            + initialBackoff + " (expected: maxBackoff >= initialBackoff)");
+        throw new IllegalStateException(
+            "maxBackoff: "
+                + maxBackoff
+                + " and initialBackoff: "
+                + initialBackoff
+                + " (expected: maxBackoff >= initialBackoff)");
       }
       return new RetryPolicy(this);
     }

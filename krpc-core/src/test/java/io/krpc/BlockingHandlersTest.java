@@ -56,10 +56,16 @@ class BlockingHandlersTest {
   }
 
   private void start(boolean declaredBlocking) {
-    KServer.Builder builder = KServer.builder().serviceName("blocking").host("127.0.0.1").port(0)
-        .deregisterDelay(Duration.ZERO).shutdownGracePeriod(Duration.ofSeconds(5));
-    server = (declaredBlocking ? builder.addBlockingService(service) : builder.addService(service))
-        .start();
+    KServer.Builder builder =
+        KServer.builder()
+            .serviceName("blocking")
+            .host("127.0.0.1")
+            .port(0)
+            .deregisterDelay(Duration.ZERO)
+            .shutdownGracePeriod(Duration.ofSeconds(5));
+    server =
+        (declaredBlocking ? builder.addBlockingService(service) : builder.addService(service))
+            .start();
     client = KClient.forTarget("127.0.0.1:" + server.port()).closeTimeout(Duration.ZERO).build();
   }
 
@@ -95,26 +101,31 @@ class BlockingHandlersTest {
     CountDownLatch entered = new CountDownLatch(BLOCKED_PER_KIND);
     SimpleServiceGrpc.SimpleServiceStub async = SimpleServiceGrpc.newStub(client.channel());
     for (int i = 0; i < BLOCKED_PER_KIND; i++) {
-      async.unaryRpc(request("fast"), new StreamObserver<>() {
-        @Override
-        public void onNext(SimpleResponse value) {
-          entered.countDown();
-          awaitQuietly(release);
-        }
+      async.unaryRpc(
+          request("fast"),
+          new StreamObserver<>() {
+            @Override
+            public void onNext(SimpleResponse value) {
+              entered.countDown();
+              awaitQuietly(release);
+            }
 
-        @Override
-        public void onError(Throwable t) {}
+            @Override
+            public void onError(Throwable t) {}
 
-        @Override
-        public void onCompleted() {}
-      });
+            @Override
+            public void onCompleted() {}
+          });
     }
     assertThat(entered.await(WAIT.toSeconds(), TimeUnit.SECONDS))
-        .as("every blocking callback started").isTrue();
+        .as("every blocking callback started")
+        .isTrue();
 
-    SimpleResponse reply = SimpleServiceGrpc.newFutureStub(client.channel())
-        .withDeadlineAfter(WAIT.toSeconds(), TimeUnit.SECONDS).unaryRpc(request("fast"))
-        .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    SimpleResponse reply =
+        SimpleServiceGrpc.newFutureStub(client.channel())
+            .withDeadlineAfter(WAIT.toSeconds(), TimeUnit.SECONDS)
+            .unaryRpc(request("fast"))
+            .get(WAIT.toSeconds(), TimeUnit.SECONDS);
     assertThat(reply.getResponseMessage()).startsWith("krpc-worker-");
   }
 
@@ -127,8 +138,9 @@ class BlockingHandlersTest {
       async.bidiStreamingRpc(ignoring()).onNext(request("block"));
     }
     assertThat(service.entered.await(WAIT.toSeconds(), TimeUnit.SECONDS))
-        .as("all %d blocking handlers started (%d still missing)", 3 * BLOCKED_PER_KIND,
-            service.entered.getCount())
+        .as(
+            "all %d blocking handlers started (%d still missing)",
+            3 * BLOCKED_PER_KIND, service.entered.getCount())
         .isTrue();
   }
 
@@ -146,22 +158,24 @@ class BlockingHandlersTest {
 
   private String fastBidi() throws Exception {
     CompletableFuture<String> first = new CompletableFuture<>();
-    StreamObserver<SimpleRequest> requests = SimpleServiceGrpc.newStub(client.channel())
-        .withDeadlineAfter(WAIT.toSeconds(), TimeUnit.SECONDS)
-        .bidiStreamingRpc(new StreamObserver<>() {
-          @Override
-          public void onNext(SimpleResponse value) {
-            first.complete(value.getResponseMessage());
-          }
+    StreamObserver<SimpleRequest> requests =
+        SimpleServiceGrpc.newStub(client.channel())
+            .withDeadlineAfter(WAIT.toSeconds(), TimeUnit.SECONDS)
+            .bidiStreamingRpc(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(SimpleResponse value) {
+                    first.complete(value.getResponseMessage());
+                  }
 
-          @Override
-          public void onError(Throwable t) {
-            first.completeExceptionally(t);
-          }
+                  @Override
+                  public void onError(Throwable t) {
+                    first.completeExceptionally(t);
+                  }
 
-          @Override
-          public void onCompleted() {}
-        });
+                  @Override
+                  public void onCompleted() {}
+                });
     requests.onNext(request("fast"));
     String name = first.get(WAIT.toSeconds(), TimeUnit.SECONDS);
     requests.onCompleted();
@@ -169,9 +183,12 @@ class BlockingHandlersTest {
   }
 
   private void assertHealthAnswers() {
-    assertThat(HealthGrpc.newBlockingStub(client.channel())
-        .withDeadlineAfter(WAIT.toSeconds(), TimeUnit.SECONDS)
-        .check(HealthCheckRequest.newBuilder().setService("").build()).getStatus().name())
+    assertThat(
+            HealthGrpc.newBlockingStub(client.channel())
+                .withDeadlineAfter(WAIT.toSeconds(), TimeUnit.SECONDS)
+                .check(HealthCheckRequest.newBuilder().setService("").build())
+                .getStatus()
+                .name())
         .isEqualTo("SERVING");
   }
 
@@ -206,9 +223,9 @@ class BlockingHandlersTest {
   }
 
   /**
-   * "block" requests wait for the test's release latch inside the handler (the unary handler,
-   * the server-streaming handler after its first message, the bidi handler's onNext); others
-   * answer with the name of the thread they ran on.
+   * "block" requests wait for the test's release latch inside the handler (the unary handler, the
+   * server-streaming handler after its first message, the bidi handler's onNext); others answer
+   * with the name of the thread they ran on.
    */
   private static final class BlockingService extends SimpleServiceGrpc.SimpleServiceImplBase {
     final CountDownLatch release;
@@ -221,7 +238,8 @@ class BlockingHandlersTest {
     }
 
     private static SimpleResponse thread() {
-      return SimpleResponse.newBuilder().setResponseMessage(Thread.currentThread().getName())
+      return SimpleResponse.newBuilder()
+          .setResponseMessage(Thread.currentThread().getName())
           .build();
     }
 
@@ -241,8 +259,7 @@ class BlockingHandlersTest {
     }
 
     @Override
-    public void serverStreamingRpc(SimpleRequest request,
-        StreamObserver<SimpleResponse> observer) {
+    public void serverStreamingRpc(SimpleRequest request, StreamObserver<SimpleResponse> observer) {
       observer.onNext(thread());
       if (request.getRequestMessage().equals("block")) {
         block();
@@ -253,8 +270,7 @@ class BlockingHandlersTest {
     }
 
     @Override
-    public StreamObserver<SimpleRequest> bidiStreamingRpc(
-        StreamObserver<SimpleResponse> observer) {
+    public StreamObserver<SimpleRequest> bidiStreamingRpc(StreamObserver<SimpleResponse> observer) {
       return new StreamObserver<>() {
         @Override
         public void onNext(SimpleRequest request) {

@@ -98,9 +98,12 @@ class BuilderMisuseSweepTest {
 
   @Test
   void loadBalancingConfigIsCheckedByThePolicy() {
-    assertThatThrownBy(() -> KClient.forTarget("127.0.0.1:1")
-        .loadBalancing("pick_first", Map.of("shuffleAddressList", "not a boolean")))
+    assertThatThrownBy(
+            () ->
+                KClient.forTarget("127.0.0.1:1")
+                    .loadBalancing("pick_first", Map.of("shuffleAddressList", "not a boolean")))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageStartingWith("loadBalancing config of pick_first: {shuffleAddressList=not a boolean}");
+        .hasMessageStartingWith(
+            "loadBalancing config of pick_first: {shuffleAddressList=not a boolean}");
   }
 }

@@ -53,12 +53,23 @@ class CancellationInsideInterceptorsTest {
     limiterTimers.setRemoveOnCancelPolicy(true);
     limiterHandlers = Executors.newCachedThreadPool();
     // One token, then one every 5 s; a call may wait up to 10 s for it.
-    ServerInterceptor rateLimit = RateLimitInterceptor.builder()
-        .method(UNARY, new RateLimitConfig(1, 0.2, Duration.ofSeconds(10)))
-        .scheduler(limiterTimers).executor(limiterHandlers).build();
-    server = track(KServer.builder().serviceName("target").host("127.0.0.1").port(0)
-        .deregisterDelay(Duration.ZERO).shutdownGracePeriod(Duration.ofSeconds(5))
-        .addService(service).intercept(rateLimit).start());
+    ServerInterceptor rateLimit =
+        RateLimitInterceptor.builder()
+            .method(UNARY, new RateLimitConfig(1, 0.2, Duration.ofSeconds(10)))
+            .scheduler(limiterTimers)
+            .executor(limiterHandlers)
+            .build();
+    server =
+        track(
+            KServer.builder()
+                .serviceName("target")
+                .host("127.0.0.1")
+                .port(0)
+                .deregisterDelay(Duration.ZERO)
+                .shutdownGracePeriod(Duration.ofSeconds(5))
+                .addService(service)
+                .intercept(rateLimit)
+                .start());
   }
 
   @AfterEach
@@ -91,8 +102,11 @@ class CancellationInsideInterceptorsTest {
     Context.CancellableContext context = Context.current().withCancellation();
     AtomicReference<Throwable> error = new AtomicReference<>();
     CountDownLatch failed = new CountDownLatch(1);
-    context.run(() -> SimpleServiceGrpc.newStub(client.channel()).withDeadlineAfter(WAIT)
-        .unaryRpc(request("ping"), failure(error, failed)));
+    context.run(
+        () ->
+            SimpleServiceGrpc.newStub(client.channel())
+                .withDeadlineAfter(WAIT)
+                .unaryRpc(request("ping"), failure(error, failed)));
     await().atMost(WAIT).until(() -> limiterTimers.getQueue().size() == 1);
     context.cancel(null);
     assertThat(failed.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
@@ -105,52 +119,73 @@ class CancellationInsideInterceptorsTest {
   @Test
   void deadlineSetByTheClientTimeoutInterceptorEndsABlockedHandler() throws Exception {
     KClient client = client(TimeoutInterceptor.of(Duration.ofMillis(300), Duration.ofSeconds(1)));
-    assertCode(() -> SimpleServiceGrpc.newBlockingStub(client.channel())
-        .unaryRpc(request("block")), Status.Code.DEADLINE_EXCEEDED);
+    assertCode(
+        () -> SimpleServiceGrpc.newBlockingStub(client.channel()).unaryRpc(request("block")),
+        Status.Code.DEADLINE_EXCEEDED);
     assertThat(service.released.await(WAIT.toMillis(), TimeUnit.MILLISECONDS))
-        .as("the server-side context was cancelled at the deadline").isTrue();
+        .as("the server-side context was cancelled at the deadline")
+        .isTrue();
     assertThat(stream(client)).isEqualTo("first");
   }
 
   @Test
   void deadlineAndCancelPassThroughTheCircuitBreaker() throws Exception {
-    KClient client = client(CircuitBreakerInterceptor.of("target", 1, Duration.ZERO,
-        Duration.ofSeconds(5), null));
-    assertCode(() -> SimpleServiceGrpc.newBlockingStub(client.channel())
-        .withDeadlineAfter(Duration.ofMillis(300)).unaryRpc(request("block")),
+    KClient client =
+        client(
+            CircuitBreakerInterceptor.of("target", 1, Duration.ZERO, Duration.ofSeconds(5), null));
+    assertCode(
+        () ->
+            SimpleServiceGrpc.newBlockingStub(client.channel())
+                .withDeadlineAfter(Duration.ofMillis(300))
+                .unaryRpc(request("block")),
         Status.Code.DEADLINE_EXCEEDED);
     assertThat(service.released.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
 
     // A stream cancelled by the client after its first message, while the handler holds on.
     Context.CancellableContext context = Context.current().withCancellation();
-    Iterator<SimpleResponse> responses = context.call(() -> SimpleServiceGrpc
-        .newBlockingStub(client.channel()).withDeadlineAfter(WAIT)
-        .serverStreamingRpc(request("block")));
+    Iterator<SimpleResponse> responses =
+        context.call(
+            () ->
+                SimpleServiceGrpc.newBlockingStub(client.channel())
+                    .withDeadlineAfter(WAIT)
+                    .serverStreamingRpc(request("block")));
     assertThat(responses.next().getResponseMessage()).isEqualTo("first");
     context.cancel(null);
-    assertCode(() -> {
-      var unused = responses.hasNext();
-    }, Status.Code.CANCELLED);
+    assertCode(
+        () -> {
+          var unused = responses.hasNext();
+        },
+        Status.Code.CANCELLED);
     // Two failures do not open a breaker that trips after more than five in a row.
     assertThat(stream(client)).isEqualTo("first");
   }
 
   private KClient client(ClientInterceptor... interceptors) {
-    return track(KClient.forTarget("127.0.0.1:" + server.port()).intercept(interceptors)
-        .closeTimeout(Duration.ofSeconds(5)).build());
+    return track(
+        KClient.forTarget("127.0.0.1:" + server.port())
+            .intercept(interceptors)
+            .closeTimeout(Duration.ofSeconds(5))
+            .build());
   }
 
   private static String unary(KClient client, String message, Duration deadline) {
-    return SimpleServiceGrpc.newBlockingStub(client.channel()).withDeadlineAfter(deadline)
-        .unaryRpc(request(message)).getResponseMessage();
+    return SimpleServiceGrpc.newBlockingStub(client.channel())
+        .withDeadlineAfter(deadline)
+        .unaryRpc(request(message))
+        .getResponseMessage();
   }
 
   /** The first message of a server stream; the "first" handler blocks after it, so cancel. */
   private static String stream(KClient client) {
     Context.CancellableContext context = Context.current().withCancellation();
     try {
-      return context.call(() -> SimpleServiceGrpc.newBlockingStub(client.channel())
-          .withDeadlineAfter(WAIT).serverStreamingRpc(request("x")).next().getResponseMessage());
+      return context.call(
+          () ->
+              SimpleServiceGrpc.newBlockingStub(client.channel())
+                  .withDeadlineAfter(WAIT)
+                  .serverStreamingRpc(request("x"))
+                  .next()
+                  .getResponseMessage());
     } catch (Exception e) {
       throw new AssertionError(e);
     } finally {
@@ -172,8 +207,8 @@ class CancellationInsideInterceptorsTest {
     throw new AssertionError("the call succeeded");
   }
 
-  private static StreamObserver<SimpleResponse> failure(AtomicReference<Throwable> error,
-      CountDownLatch failed) {
+  private static StreamObserver<SimpleResponse> failure(
+      AtomicReference<Throwable> error, CountDownLatch failed) {
     return new StreamObserver<>() {
       @Override
       public void onNext(SimpleResponse value) {}

@@ -21,21 +21,32 @@ import org.junit.jupiter.api.Test;
 class ClientMetricsTest {
 
   private static String scrape(int port) throws IOException, InterruptedException {
-    HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + port + "/metrics")).timeout(Duration.ofSeconds(5))
-        .build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                    .timeout(Duration.ofSeconds(5))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).isEqualTo(200);
     return response.body();
   }
 
   @Test
   void clientMetricsAppearOnTheClientsMetricsEndpoint() throws Exception {
-    try (KServer server = KServer.builder().serviceName("echo").host("127.0.0.1").port(0)
-        .deregisterDelay(Duration.ZERO).addService(new EchoService(() -> "s")).start()) {
+    try (KServer server =
+        KServer.builder()
+            .serviceName("echo")
+            .host("127.0.0.1")
+            .port(0)
+            .deregisterDelay(Duration.ZERO)
+            .addService(new EchoService(() -> "s"))
+            .start()) {
       int metricsPort;
-      try (KClient client = KClient.forTarget("127.0.0.1:" + server.port()).metricsPort(0)
-          .build()) {
-        SimpleServiceGrpc.newBlockingStub(client.channel()).withDeadlineAfter(5, TimeUnit.SECONDS)
+      try (KClient client =
+          KClient.forTarget("127.0.0.1:" + server.port()).metricsPort(0).build()) {
+        SimpleServiceGrpc.newBlockingStub(client.channel())
+            .withDeadlineAfter(5, TimeUnit.SECONDS)
             .unaryRpc(SimpleRequest.getDefaultInstance());
         metricsPort = client.metricsPort();
         assertThat(metricsPort).isPositive();
@@ -59,12 +70,21 @@ class ClientMetricsTest {
 
   @Test
   void clientAndServerShareOneEndpointWhenGivenTheSameRegistry() throws Exception {
-    try (KServer server = KServer.builder().serviceName("echo").host("127.0.0.1").port(0)
-        .metricsPort(0).deregisterDelay(Duration.ZERO).addService(new EchoService(() -> "s"))
-        .start();
-        KClient client = KClient.forTarget("127.0.0.1:" + server.port())
-            .meterRegistry(server.meterRegistry()).build()) {
-      SimpleServiceGrpc.newBlockingStub(client.channel()).withDeadlineAfter(5, TimeUnit.SECONDS)
+    try (KServer server =
+            KServer.builder()
+                .serviceName("echo")
+                .host("127.0.0.1")
+                .port(0)
+                .metricsPort(0)
+                .deregisterDelay(Duration.ZERO)
+                .addService(new EchoService(() -> "s"))
+                .start();
+        KClient client =
+            KClient.forTarget("127.0.0.1:" + server.port())
+                .meterRegistry(server.meterRegistry())
+                .build()) {
+      SimpleServiceGrpc.newBlockingStub(client.channel())
+          .withDeadlineAfter(5, TimeUnit.SECONDS)
           .unaryRpc(SimpleRequest.getDefaultInstance());
       assertThat(client.metricsPort()).isEqualTo(-1);
       assertThat(scrape(server.metricsPort()))
@@ -75,8 +95,12 @@ class ClientMetricsTest {
 
   @Test
   void aMetricsPortNeedsAPrometheusRegistry() {
-    assertThatThrownBy(() -> KClient.forTarget("127.0.0.1:1").metricsPort(0)
-        .meterRegistry(new SimpleMeterRegistry()).build())
+    assertThatThrownBy(
+            () ->
+                KClient.forTarget("127.0.0.1:1")
+                    .metricsPort(0)
+                    .meterRegistry(new SimpleMeterRegistry())
+                    .build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessageStartingWith("metricsPort: 0 with meterRegistry: ")
         .hasMessageContaining("(expected: a PrometheusMeterRegistry");

@@ -28,37 +28,44 @@ class CustomizerTest {
       new SimpleServiceGrpc.SimpleServiceImplBase() {
         @Override
         public void unaryRpc(SimpleRequest request, StreamObserver<SimpleResponse> observer) {
-          observer.onNext(SimpleResponse.newBuilder()
-              .setResponseMessage("x".repeat(BIG)).build());
+          observer.onNext(SimpleResponse.newBuilder().setResponseMessage("x".repeat(BIG)).build());
           observer.onCompleted();
         }
       };
 
   private static SimpleResponse call(KClient client, int requestBytes) {
-    return SimpleServiceGrpc.newBlockingStub(client.channel()).withDeadlineAfter(5, TimeUnit.SECONDS)
-        .unaryRpc(SimpleRequest.newBuilder()
-            .setRequestMessage("y".repeat(requestBytes)).build());
+    return SimpleServiceGrpc.newBlockingStub(client.channel())
+        .withDeadlineAfter(5, TimeUnit.SECONDS)
+        .unaryRpc(SimpleRequest.newBuilder().setRequestMessage("y".repeat(requestBytes)).build());
   }
 
   @Test
   void customizersRunAfterKrpcsSettingsInTheOrderGiven() {
     List<String> order = new ArrayList<>();
-    try (KServer server = KServer.builder().serviceName("big").host("127.0.0.1").port(0)
-        .deregisterDelay(Duration.ZERO).addService(BIG_ANSWERS)
-        .maxInboundMessageSize(1024)
-        .serverCustomizer(b -> order.add("server 1"))
-        .serverCustomizer(b -> {
-          order.add("server 2");
-          b.maxInboundMessageSize(1 << 20);
-        })
-        .start();
-        KClient client = KClient.forTarget("127.0.0.1:" + server.port())
-            .maxInboundMessageSize(1024)
-            .channelCustomizer(b -> {
-              order.add("client");
-              b.maxInboundMessageSize(1 << 20);
-            })
-            .build()) {
+    try (KServer server =
+            KServer.builder()
+                .serviceName("big")
+                .host("127.0.0.1")
+                .port(0)
+                .deregisterDelay(Duration.ZERO)
+                .addService(BIG_ANSWERS)
+                .maxInboundMessageSize(1024)
+                .serverCustomizer(b -> order.add("server 1"))
+                .serverCustomizer(
+                    b -> {
+                      order.add("server 2");
+                      b.maxInboundMessageSize(1 << 20);
+                    })
+                .start();
+        KClient client =
+            KClient.forTarget("127.0.0.1:" + server.port())
+                .maxInboundMessageSize(1024)
+                .channelCustomizer(
+                    b -> {
+                      order.add("client");
+                      b.maxInboundMessageSize(1 << 20);
+                    })
+                .build()) {
       assertThat(call(client, BIG).getResponseMessage()).hasSize(BIG);
     }
     assertThat(order).containsExactly("server 1", "server 2", "client");
@@ -66,18 +73,26 @@ class CustomizerTest {
 
   @Test
   void withoutCustomizersKrpcsLimitsHold() {
-    try (KServer server = KServer.builder().serviceName("big").host("127.0.0.1").port(0)
-        .deregisterDelay(Duration.ZERO).addService(BIG_ANSWERS).maxInboundMessageSize(1024)
-        .start();
+    try (KServer server =
+            KServer.builder()
+                .serviceName("big")
+                .host("127.0.0.1")
+                .port(0)
+                .deregisterDelay(Duration.ZERO)
+                .addService(BIG_ANSWERS)
+                .maxInboundMessageSize(1024)
+                .start();
         KClient client = KClient.forTarget("127.0.0.1:" + server.port()).build();
-        KClient small = KClient.forTarget("127.0.0.1:" + server.port())
-            .maxInboundMessageSize(1024).build()) {
-      assertThatThrownBy(() -> call(client, BIG)).isInstanceOfSatisfying(
-          StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
-              .isEqualTo(Status.Code.RESOURCE_EXHAUSTED));
-      assertThatThrownBy(() -> call(small, 0)).isInstanceOfSatisfying(
-          StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
-              .isEqualTo(Status.Code.RESOURCE_EXHAUSTED));
+        KClient small =
+            KClient.forTarget("127.0.0.1:" + server.port()).maxInboundMessageSize(1024).build()) {
+      assertThatThrownBy(() -> call(client, BIG))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED));
+      assertThatThrownBy(() -> call(small, 0))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED));
     }
   }
 
@@ -87,12 +102,13 @@ class CustomizerTest {
         .hasMessage("channelCustomizer: null (expected: not null)");
     assertThatThrownBy(() -> KServer.builder().serverCustomizer(null))
         .hasMessage("serverCustomizer: null (expected: not null)");
-    assertThatThrownBy(() -> KClient.forTarget("x:1")
-        .keepAlive(Duration.ofSeconds(5), Duration.ofSeconds(1)))
-        .hasMessage("keepAlive time: PT5S (expected: >= 10 s; grpc-java raises shorter times "
-            + "to 10 s)");
-    assertThatThrownBy(() -> KClient.forTarget("x:1")
-        .keepAlive(Duration.ofSeconds(10), Duration.ZERO))
+    assertThatThrownBy(
+            () -> KClient.forTarget("x:1").keepAlive(Duration.ofSeconds(5), Duration.ofSeconds(1)))
+        .hasMessage(
+            "keepAlive time: PT5S (expected: >= 10 s; grpc-java raises shorter times "
+                + "to 10 s)");
+    assertThatThrownBy(
+            () -> KClient.forTarget("x:1").keepAlive(Duration.ofSeconds(10), Duration.ZERO))
         .hasMessage("keepAlive timeout: PT0S (expected: > 0)");
     assertThatThrownBy(() -> KClient.forTarget("x:1").keepAlive(null, Duration.ZERO))
         .hasMessage("keepAlive time: null (expected: not null)");

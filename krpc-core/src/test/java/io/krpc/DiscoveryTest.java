@@ -43,15 +43,16 @@ class DiscoveryTest {
   private KServer startServer() {
     AtomicReference<String> id = new AtomicReference<>();
     EchoService service = new EchoService(id::get);
-    KServer server = KServer.builder()
-        .serviceName("echo")
-        .host("127.0.0.1")
-        .port(0)
-        .registry(registry)
-        .deregisterDelay(Duration.ofMillis(300))
-        .shutdownGracePeriod(Duration.ofSeconds(10))
-        .addService(service)
-        .start();
+    KServer server =
+        KServer.builder()
+            .serviceName("echo")
+            .host("127.0.0.1")
+            .port(0)
+            .registry(registry)
+            .deregisterDelay(Duration.ofMillis(300))
+            .shutdownGracePeriod(Duration.ofSeconds(10))
+            .addService(service)
+            .start();
     id.set(String.valueOf(server.port()));
     servers.add(server);
     services.put(server, service);
@@ -62,8 +63,7 @@ class DiscoveryTest {
     return stub(b -> b);
   }
 
-  private SimpleServiceGrpc.SimpleServiceBlockingStub stub(
-      UnaryOperator<KClient.Builder> options) {
+  private SimpleServiceGrpc.SimpleServiceBlockingStub stub(UnaryOperator<KClient.Builder> options) {
     KClient client = options.apply(KClient.forService("echo").registry(registry)).build();
     clients.add(client);
     return SimpleServiceGrpc.newBlockingStub(client.channel());
@@ -85,8 +85,8 @@ class DiscoveryTest {
   }
 
   /** The servers that answered calls made one after another for {@code span}. */
-  private static Set<String> answeringFor(SimpleServiceGrpc.SimpleServiceBlockingStub stub,
-      Duration span) {
+  private static Set<String> answeringFor(
+      SimpleServiceGrpc.SimpleServiceBlockingStub stub, Duration span) {
     Set<String> ids = new HashSet<>();
     long end = System.nanoTime() + span.toNanos();
     while (System.nanoTime() < end) {
@@ -109,18 +109,16 @@ class DiscoveryTest {
 
     drained.setServing(false); // still registered and serving calls: only health says no
 
-    await().atMost(Duration.ofSeconds(5))
-        .until(() -> !answering(checked, 30).contains(drainedId));
+    await().atMost(Duration.ofSeconds(5)).until(() -> !answering(checked, 30).contains(drainedId));
     // Longer than krpc_p2c's forced-pick interval (1 s), which would otherwise reach it.
-    assertThat(answeringFor(checked, Duration.ofMillis(2500))).isNotEmpty()
+    assertThat(answeringFor(checked, Duration.ofMillis(2500)))
+        .isNotEmpty()
         .doesNotContain(drainedId);
     // Without health checking the client keeps sending it calls (krpc_p2c by its forced picks).
-    await().atMost(Duration.ofSeconds(5))
-        .until(() -> answering(unchecked, 30).contains(drainedId));
+    await().atMost(Duration.ofSeconds(5)).until(() -> answering(unchecked, 30).contains(drainedId));
 
     drained.setServing(true);
-    await().atMost(Duration.ofSeconds(5))
-        .until(() -> answering(checked, 30).contains(drainedId));
+    await().atMost(Duration.ofSeconds(5)).until(() -> answering(checked, 30).contains(drainedId));
   }
 
   @Test
@@ -133,8 +131,9 @@ class DiscoveryTest {
     for (int i = 0; i < 30; i++) {
       spread.merge(call(stub, "hi"), 1, Integer::sum);
     }
-    assertThat(spread.keySet()).containsExactlyInAnyOrderElementsOf(
-        servers.stream().map(s -> String.valueOf(s.port())).toList());
+    assertThat(spread.keySet())
+        .containsExactlyInAnyOrderElementsOf(
+            servers.stream().map(s -> String.valueOf(s.port())).toList());
     // round_robin, the default: an even spread once all three are connected
     assertThat(spread.values()).allSatisfy(count -> assertThat(count).isBetween(8, 12));
   }
@@ -144,30 +143,45 @@ class DiscoveryTest {
     Map<String, Integer> weights = new ConcurrentHashMap<>();
     for (int weight : new int[] {100, 200, 700}) {
       AtomicReference<String> id = new AtomicReference<>();
-      KServer server = KServer.builder().serviceName("echo").host("127.0.0.1").port(0)
-          .weight(weight).registry(registry).deregisterDelay(Duration.ZERO)
-          .addService(new EchoService(id::get)).start();
+      KServer server =
+          KServer.builder()
+              .serviceName("echo")
+              .host("127.0.0.1")
+              .port(0)
+              .weight(weight)
+              .registry(registry)
+              .deregisterDelay(Duration.ZERO)
+              .addService(new EchoService(id::get))
+              .start();
       id.set(String.valueOf(server.port()));
       servers.add(server);
       weights.put(id.get(), weight);
     }
-    KClient client = KClient.forService("echo").registry(registry).loadBalancing("krpc_wrr").build();
+    KClient client =
+        KClient.forService("echo").registry(registry).loadBalancing("krpc_wrr").build();
     clients.add(client);
-    SimpleServiceGrpc.SimpleServiceBlockingStub stub = SimpleServiceGrpc.newBlockingStub(client.channel());
+    SimpleServiceGrpc.SimpleServiceBlockingStub stub =
+        SimpleServiceGrpc.newBlockingStub(client.channel());
     // Wait until all three are READY: before that the policy spreads over fewer endpoints.
     Set<String> seen = ConcurrentHashMap.newKeySet();
-    await().atMost(Duration.ofSeconds(5)).until(() -> {
-      seen.add(call(stub, "hi"));
-      return seen.size() == 3;
-    });
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(
+            () -> {
+              seen.add(call(stub, "hi"));
+              return seen.size() == 3;
+            });
     Map<String, Integer> spread = new ConcurrentHashMap<>();
     for (int i = 0; i < 1000; i++) {
       spread.merge(call(stub, "hi"), 1, Integer::sum);
     }
     // Exact in a steady state; a picker rebuilt mid-run (a connection event under heavy load)
     // restarts the smooth schedule, which can shift a pick or two.
-    weights.forEach((id, weight) -> assertThat(spread.get(id)).as("server weight " + weight)
-        .isCloseTo(weight, org.assertj.core.data.Offset.offset(5)));
+    weights.forEach(
+        (id, weight) ->
+            assertThat(spread.get(id))
+                .as("server weight " + weight)
+                .isCloseTo(weight, org.assertj.core.data.Offset.offset(5)));
   }
 
   @Test
@@ -179,25 +193,30 @@ class DiscoveryTest {
     AtomicInteger failures = new AtomicInteger();
     AtomicBoolean running = new AtomicBoolean(true);
     ExecutorService caller = Executors.newSingleThreadExecutor();
-    Future<?> load = caller.submit(() -> {
-      while (running.get()) {
-        try {
-          recent.add(call(stub, "hi"));
-        } catch (RuntimeException e) {
-          failures.incrementAndGet();
-        }
-      }
-    });
+    Future<?> load =
+        caller.submit(
+            () -> {
+              while (running.get()) {
+                try {
+                  recent.add(call(stub, "hi"));
+                } catch (RuntimeException e) {
+                  failures.incrementAndGet();
+                }
+              }
+            });
     try {
       await().atMost(Duration.ofSeconds(5)).until(() -> recent.size() == 2);
 
       KServer third = startServer();
-      await().atMost(Duration.ofSeconds(1))
+      await()
+          .atMost(Duration.ofSeconds(1))
           .until(() -> recent.contains(String.valueOf(third.port())));
 
       first.close();
       recent.clear();
-      await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
+      await()
+          .during(Duration.ofMillis(300))
+          .atMost(Duration.ofSeconds(2))
           .until(() -> !recent.contains(String.valueOf(first.port())));
       assertThat(recent).contains(String.valueOf(second.port()), String.valueOf(third.port()));
       assertThat(failures).hasValue(0);
@@ -214,11 +233,13 @@ class DiscoveryTest {
     KClient client = KClient.forService("echo").registry(registry).build();
     clients.add(client);
     call(SimpleServiceGrpc.newBlockingStub(client.channel()), "warm-up");
-    SimpleServiceGrpc.SimpleServiceFutureStub stub = SimpleServiceGrpc.newFutureStub(client.channel());
+    SimpleServiceGrpc.SimpleServiceFutureStub stub =
+        SimpleServiceGrpc.newFutureStub(client.channel());
     List<Future<?>> inFlight = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
-      inFlight.add(stub.withDeadlineAfter(10, TimeUnit.SECONDS)
-          .unaryRpc(SimpleRequest.newBuilder().setRequestMessage("slow:500").build()));
+      inFlight.add(
+          stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+              .unaryRpc(SimpleRequest.newBuilder().setRequestMessage("slow:500").build()));
     }
     await().until(() -> services.get(server).calls.get() == 21);
 

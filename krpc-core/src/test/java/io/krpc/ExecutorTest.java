@@ -52,20 +52,26 @@ class ExecutorTest {
   @Test
   void handlersAndCallbacksRunOnTheGivenExecutors() throws Exception {
     // The handler answers with the name of the thread it runs on.
-    server = KServer.builder().serviceName("echo").host("127.0.0.1").port(0)
-        .executor(handlers)
-        .addService(new EchoService(() -> Thread.currentThread().getName()))
-        .start();
+    server =
+        KServer.builder()
+            .serviceName("echo")
+            .host("127.0.0.1")
+            .port(0)
+            .executor(handlers)
+            .addService(new EchoService(() -> Thread.currentThread().getName()))
+            .start();
     client = KClient.forTarget("127.0.0.1:" + server.port()).executor(callbacks).build();
     CompletableFuture<String[]> threads = new CompletableFuture<>();
 
-    SimpleServiceGrpc.newStub(client.channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
-        .unaryRpc(SimpleRequest.newBuilder().setRequestMessage("hi").build(),
+    SimpleServiceGrpc.newStub(client.channel())
+        .withDeadlineAfter(10, TimeUnit.SECONDS)
+        .unaryRpc(
+            SimpleRequest.newBuilder().setRequestMessage("hi").build(),
             new StreamObserver<SimpleResponse>() {
               @Override
               public void onNext(SimpleResponse response) {
-                threads.complete(new String[] {
-                    response.getResponseMessage(), Thread.currentThread().getName()});
+                threads.complete(
+                    new String[] {response.getResponseMessage(), Thread.currentThread().getName()});
               }
 
               @Override

@@ -14,7 +14,6 @@ import io.grpc.reflection.v1.ServerReflectionRequest;
 import io.grpc.reflection.v1.ServerReflectionResponse;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -24,7 +23,10 @@ import org.junit.jupiter.api.Test;
 class HealthAndReflectionTest {
 
   private static KServer.Builder server() {
-    return KServer.builder().serviceName("echo").host("127.0.0.1").port(0)
+    return KServer.builder()
+        .serviceName("echo")
+        .host("127.0.0.1")
+        .port(0)
         .addService(new EchoService(() -> "x"));
   }
 
@@ -34,32 +36,39 @@ class HealthAndReflectionTest {
     try (KClient client = KClient.forTarget("127.0.0.1:" + server.port()).build()) {
       HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(client.channel());
       for (String service : List.of("", "echo", "grpc.testing.SimpleService")) {
-        assertThat(health.check(HealthCheckRequest.newBuilder().setService(service).build())
-            .getStatus()).as(service).isEqualTo(ServingStatus.SERVING);
+        assertThat(
+                health
+                    .check(HealthCheckRequest.newBuilder().setService(service).build())
+                    .getStatus())
+            .as(service)
+            .isEqualTo(ServingStatus.SERVING);
       }
-      assertThatThrownBy(() -> health.check(
-          HealthCheckRequest.newBuilder().setService("unknown").build()))
-          .isInstanceOfSatisfying(StatusRuntimeException.class,
+      assertThatThrownBy(
+              () -> health.check(HealthCheckRequest.newBuilder().setService("unknown").build()))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
               e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
 
       List<ServingStatus> watched = new CopyOnWriteArrayList<>();
       CountDownLatch notServing = new CountDownLatch(1);
-      HealthGrpc.newStub(client.channel()).watch(HealthCheckRequest.newBuilder().build(),
-          new StreamObserver<>() {
-            @Override
-            public void onNext(HealthCheckResponse response) {
-              watched.add(response.getStatus());
-              if (response.getStatus() == ServingStatus.NOT_SERVING) {
-                notServing.countDown();
-              }
-            }
+      HealthGrpc.newStub(client.channel())
+          .watch(
+              HealthCheckRequest.newBuilder().build(),
+              new StreamObserver<>() {
+                @Override
+                public void onNext(HealthCheckResponse response) {
+                  watched.add(response.getStatus());
+                  if (response.getStatus() == ServingStatus.NOT_SERVING) {
+                    notServing.countDown();
+                  }
+                }
 
-            @Override
-            public void onError(Throwable t) {}
+                @Override
+                public void onError(Throwable t) {}
 
-            @Override
-            public void onCompleted() {}
-          });
+                @Override
+                public void onCompleted() {}
+              });
       org.awaitility.Awaitility.await().until(() -> !watched.isEmpty());
       Thread closer = new Thread(server::close);
       closer.start();
@@ -78,29 +87,35 @@ class HealthAndReflectionTest {
       List<String> names = new CopyOnWriteArrayList<>();
       CountDownLatch done = new CountDownLatch(1);
       StreamObserver<ServerReflectionRequest> requests =
-          ServerReflectionGrpc.newStub(client.channel()).serverReflectionInfo(
-              new StreamObserver<>() {
-                @Override
-                public void onNext(ServerReflectionResponse response) {
-                  response.getListServicesResponse().getServiceList()
-                      .forEach(s -> names.add(s.getName()));
-                }
+          ServerReflectionGrpc.newStub(client.channel())
+              .serverReflectionInfo(
+                  new StreamObserver<>() {
+                    @Override
+                    public void onNext(ServerReflectionResponse response) {
+                      response
+                          .getListServicesResponse()
+                          .getServiceList()
+                          .forEach(s -> names.add(s.getName()));
+                    }
 
-                @Override
-                public void onError(Throwable t) {
-                  done.countDown();
-                }
+                    @Override
+                    public void onError(Throwable t) {
+                      done.countDown();
+                    }
 
-                @Override
-                public void onCompleted() {
-                  done.countDown();
-                }
-              });
+                    @Override
+                    public void onCompleted() {
+                      done.countDown();
+                    }
+                  });
       requests.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
       requests.onCompleted();
       assertThat(done.await(5, TimeUnit.SECONDS)).isTrue();
-      assertThat(names).contains("grpc.testing.SimpleService", "grpc.health.v1.Health",
-          "grpc.reflection.v1.ServerReflection");
+      assertThat(names)
+          .contains(
+              "grpc.testing.SimpleService",
+              "grpc.health.v1.Health",
+              "grpc.reflection.v1.ServerReflection");
     } finally {
       server.close();
     }
@@ -110,9 +125,12 @@ class HealthAndReflectionTest {
   void healthAndReflectionCanBeTurnedOff() {
     KServer server = server().healthService(false).reflectionService(false).start();
     try (KClient client = KClient.forTarget("127.0.0.1:" + server.port()).build()) {
-      assertThatThrownBy(() -> HealthGrpc.newBlockingStub(client.channel())
-          .check(HealthCheckRequest.getDefaultInstance()))
-          .isInstanceOfSatisfying(StatusRuntimeException.class,
+      assertThatThrownBy(
+              () ->
+                  HealthGrpc.newBlockingStub(client.channel())
+                      .check(HealthCheckRequest.getDefaultInstance()))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
               e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED));
     } finally {
       server.close();

@@ -35,8 +35,15 @@ class HedgingTest {
   @BeforeEach
   void start() {
     for (EchoService service : List.of(slowService, fastService)) {
-      servers.add(KServer.builder().serviceName("hedged").host("127.0.0.1").port(0)
-          .registry(registry).deregisterDelay(Duration.ZERO).addService(service).start());
+      servers.add(
+          KServer.builder()
+              .serviceName("hedged")
+              .host("127.0.0.1")
+              .port(0)
+              .registry(registry)
+              .deregisterDelay(Duration.ZERO)
+              .addService(service)
+              .start());
     }
   }
 
@@ -48,21 +55,25 @@ class HedgingTest {
   /** The latency of each of {@link #CALLS} sequential calls, in milliseconds, after a warm-up. */
   private List<Long> latencies(UnaryOperator<KClient.Builder> options) {
     List<Long> millis = new ArrayList<>();
-    try (KClient client = options.apply(KClient.forService("hedged").registry(registry)
-        .closeTimeout(Duration.ZERO)).build()) {
+    try (KClient client =
+        options
+            .apply(KClient.forService("hedged").registry(registry).closeTimeout(Duration.ZERO))
+            .build()) {
       SimpleServiceGrpc.SimpleServiceBlockingStub stub =
           SimpleServiceGrpc.newBlockingStub(client.channel());
       // Until both servers have answered, so that round_robin alternates from the first timed call.
       Set<String> seen = new HashSet<>();
       for (int i = 0; i < 100 && seen.size() < 2; i++) {
-        stub.withWaitForReady().withDeadlineAfter(10, TimeUnit.SECONDS)
+        stub.withWaitForReady()
+            .withDeadlineAfter(10, TimeUnit.SECONDS)
             .serverStreamingRpc(SimpleRequest.getDefaultInstance())
             .forEachRemaining(r -> seen.add(r.getResponseMessage().replaceAll("#.*", "")));
       }
       assertThat(seen).containsExactlyInAnyOrder("slow", "fast");
       for (int i = 0; i < CALLS; i++) {
         long start = System.nanoTime();
-        stub.withWaitForReady().withDeadlineAfter(10, TimeUnit.SECONDS)
+        stub.withWaitForReady()
+            .withDeadlineAfter(10, TimeUnit.SECONDS)
             .unaryRpc(SimpleRequest.getDefaultInstance());
         millis.add((System.nanoTime() - start) / 1_000_000);
       }
@@ -72,14 +83,19 @@ class HedgingTest {
 
   @Test
   void hedgedCallsTakeTheFastBackendsTime() {
-    List<Long> hedged = latencies(b -> b.hedging(
-        HedgingPolicy.builder().maxAttempts(2).hedgingDelay(HEDGING_DELAY).build()));
-    assertThat(slowService.calls.get()).as("first attempts the slow server received")
+    List<Long> hedged =
+        latencies(
+            b ->
+                b.hedging(
+                    HedgingPolicy.builder().maxAttempts(2).hedgingDelay(HEDGING_DELAY).build()));
+    assertThat(slowService.calls.get())
+        .as("first attempts the slow server received")
         .isGreaterThanOrEqualTo(CALLS / 2 - 1);
     // Every call answered by the fast server: its time plus the hedging delay, far below SLOW
     // (the margin is for a busy 2-core CI machine).
-    assertThat(hedged).as("hedged latencies, ms").allSatisfy(ms ->
-        assertThat(ms).isLessThan(HEDGING_DELAY.toMillis() + 600));
+    assertThat(hedged)
+        .as("hedged latencies, ms")
+        .allSatisfy(ms -> assertThat(ms).isLessThan(HEDGING_DELAY.toMillis() + 600));
   }
 
   @Test

@@ -60,12 +60,24 @@ class HostileInputTest {
   @BeforeEach
   void start() {
     threads = new LiveThreads();
-    server = track(KServer.builder().serviceName("target").host("127.0.0.1").port(0)
-        .deregisterDelay(Duration.ZERO).shutdownGracePeriod(Duration.ofSeconds(5))
-        .maxInboundMessageSize(SERVER_MAX_INBOUND).addService(service).intercept(interceptor)
-        .start());
-    client = track(KClient.forTarget("127.0.0.1:" + server.port())
-        .maxInboundMessageSize(CLIENT_MAX_INBOUND).closeTimeout(Duration.ofSeconds(5)).build());
+    server =
+        track(
+            KServer.builder()
+                .serviceName("target")
+                .host("127.0.0.1")
+                .port(0)
+                .deregisterDelay(Duration.ZERO)
+                .shutdownGracePeriod(Duration.ofSeconds(5))
+                .maxInboundMessageSize(SERVER_MAX_INBOUND)
+                .addService(service)
+                .intercept(interceptor)
+                .start());
+    client =
+        track(
+            KClient.forTarget("127.0.0.1:" + server.port())
+                .maxInboundMessageSize(CLIENT_MAX_INBOUND)
+                .closeTimeout(Duration.ofSeconds(5))
+                .build());
   }
 
   @AfterEach
@@ -95,11 +107,21 @@ class HostileInputTest {
 
   @Test
   void unknownMethodsAndServicesAreUnimplemented() {
-    for (String method : List.of("grpc.testing.SimpleService/NoSuchMethod", "nope.Nope/Call",
-        "grpc.testing.SimpleService/", "/", "%00/%ff")) {
-      assertStatus(() -> ClientCalls.blockingUnaryCall(client.channel(), rawMethod(method),
-          CallOptions.DEFAULT.withDeadlineAfter(WAIT.toMillis(), TimeUnit.MILLISECONDS),
-          new byte[] {1, 2, 3}), Status.Code.UNIMPLEMENTED);
+    for (String method :
+        List.of(
+            "grpc.testing.SimpleService/NoSuchMethod",
+            "nope.Nope/Call",
+            "grpc.testing.SimpleService/",
+            "/",
+            "%00/%ff")) {
+      assertStatus(
+          () ->
+              ClientCalls.blockingUnaryCall(
+                  client.channel(),
+                  rawMethod(method),
+                  CallOptions.DEFAULT.withDeadlineAfter(WAIT.toMillis(), TimeUnit.MILLISECONDS),
+                  new byte[] {1, 2, 3}),
+          Status.Code.UNIMPLEMENTED);
     }
     assertServing();
   }
@@ -109,9 +131,13 @@ class HostileInputTest {
     byte[] garbage = new byte[256];
     new Random(42).nextBytes(garbage);
     garbage[0] = (byte) 0xff; // an invalid tag, so parsing surely fails
-    assertStatus(() -> ClientCalls.blockingUnaryCall(client.channel(),
-        rawMethod("grpc.testing.SimpleService/UnaryRpc"),
-        CallOptions.DEFAULT.withDeadlineAfter(WAIT.toMillis(), TimeUnit.MILLISECONDS), garbage),
+    assertStatus(
+        () ->
+            ClientCalls.blockingUnaryCall(
+                client.channel(),
+                rawMethod("grpc.testing.SimpleService/UnaryRpc"),
+                CallOptions.DEFAULT.withDeadlineAfter(WAIT.toMillis(), TimeUnit.MILLISECONDS),
+                garbage),
         Status.Code.UNKNOWN); // grpc-java's answer when the request cannot be parsed
     assertThat(service.calls.get()).isZero();
     assertServing();
@@ -122,38 +148,50 @@ class HostileInputTest {
     Context.CancellableContext context = Context.current().withCancellation();
     AtomicReference<Throwable> error = new AtomicReference<>();
     CountDownLatch failed = new CountDownLatch(1);
-    context.run(() -> SimpleServiceGrpc.newStub(client.channel())
-        .unaryRpc(request("block"), observer(error, failed)));
+    context.run(
+        () ->
+            SimpleServiceGrpc.newStub(client.channel())
+                .unaryRpc(request("block"), observer(error, failed)));
     assertThat(service.blocked.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
     context.cancel(null);
     assertThat(failed.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
     assertThat(Status.fromThrowable(error.get()).getCode()).isEqualTo(Status.Code.CANCELLED);
     assertThat(service.released.await(WAIT.toMillis(), TimeUnit.MILLISECONDS))
-        .as("the handler saw the cancellation").isTrue();
+        .as("the handler saw the cancellation")
+        .isTrue();
     assertServing();
   }
 
   @Test
   void streamCancelledByTheClientAfterTheFirstMessage() throws Exception {
     Context.CancellableContext context = Context.current().withCancellation();
-    Iterator<SimpleResponse> responses = context.call(() -> SimpleServiceGrpc
-        .newBlockingStub(client.channel()).withDeadlineAfter(WAIT)
-        .serverStreamingRpc(request("block")));
+    Iterator<SimpleResponse> responses =
+        context.call(
+            () ->
+                SimpleServiceGrpc.newBlockingStub(client.channel())
+                    .withDeadlineAfter(WAIT)
+                    .serverStreamingRpc(request("block")));
     assertThat(responses.next().getResponseMessage()).isEqualTo("first");
     context.cancel(null);
     assertThat(service.released.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
-    assertThatThrownBy(responses::hasNext).isInstanceOfSatisfying(StatusRuntimeException.class,
-        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.CANCELLED));
+    assertThatThrownBy(responses::hasNext)
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.CANCELLED));
     assertServing();
   }
 
   @Test
   void deadlineExceededWhileTheHandlerRuns() throws Exception {
-    assertStatus(() -> SimpleServiceGrpc.newBlockingStub(client.channel())
-        .withDeadlineAfter(Duration.ofMillis(300)).unaryRpc(request("block")),
+    assertStatus(
+        () ->
+            SimpleServiceGrpc.newBlockingStub(client.channel())
+                .withDeadlineAfter(Duration.ofMillis(300))
+                .unaryRpc(request("block")),
         Status.Code.DEADLINE_EXCEEDED);
     assertThat(service.released.await(WAIT.toMillis(), TimeUnit.MILLISECONDS))
-        .as("the server-side deadline ended the handler").isTrue();
+        .as("the server-side deadline ended the handler")
+        .isTrue();
     assertServing();
   }
 
@@ -161,9 +199,12 @@ class HostileInputTest {
   void deadlineExceededWhileAnInterceptorRuns() throws Exception {
     Metadata headers = new Metadata();
     headers.put(BlockingInterceptor.BLOCK, "yes");
-    assertStatus(() -> SimpleServiceGrpc.newBlockingStub(client.channel())
-        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-        .withDeadlineAfter(Duration.ofMillis(300)).unaryRpc(request("ping")),
+    assertStatus(
+        () ->
+            SimpleServiceGrpc.newBlockingStub(client.channel())
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                .withDeadlineAfter(Duration.ofMillis(300))
+                .unaryRpc(request("ping")),
         Status.Code.DEADLINE_EXCEEDED);
     assertThat(interceptor.released.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
     assertServing();
@@ -176,9 +217,11 @@ class HostileInputTest {
     Context.CancellableContext context = Context.current().withCancellation();
     AtomicReference<Throwable> error = new AtomicReference<>();
     CountDownLatch failed = new CountDownLatch(1);
-    context.run(() -> SimpleServiceGrpc.newStub(client.channel())
-        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-        .unaryRpc(request("ping"), observer(error, failed)));
+    context.run(
+        () ->
+            SimpleServiceGrpc.newStub(client.channel())
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                .unaryRpc(request("ping"), observer(error, failed)));
     assertThat(interceptor.blocked.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
     context.cancel(null);
     assertThat(failed.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
@@ -198,9 +241,9 @@ class HostileInputTest {
   }
 
   /**
-   * The server announces grpc-java's default max header list size (8 KiB) in its HTTP/2
-   * settings, so the client's transport refuses to send a bigger header block: INTERNAL, with a
-   * description that names the limit.
+   * The server announces grpc-java's default max header list size (8 KiB) in its HTTP/2 settings,
+   * so the client's transport refuses to send a bigger header block: INTERNAL, with a description
+   * that names the limit.
    */
   private static void assertHeaderListTooLarge(Status status) {
     assertThat(status.getCode()).as(status.toString()).isEqualTo(Status.Code.INTERNAL);
@@ -238,9 +281,11 @@ class HostileInputTest {
   void rawGarbageAndHttp1OnTheGrpcPortAreDroppedWithoutHarm() throws Exception {
     byte[] garbage = new byte[8192];
     new Random(1).nextBytes(garbage);
-    for (byte[] payload : List.of(garbage,
-        "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII),
-        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII))) {
+    for (byte[] payload :
+        List.of(
+            garbage,
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII),
+            "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII))) {
       try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
         socket.setSoTimeout((int) WAIT.toMillis());
         OutputStream out = socket.getOutputStream();
@@ -259,11 +304,23 @@ class HostileInputTest {
 
   @Test
   void aServerWithAMetricsEndpointLeavesNoThreadBehind() throws Exception {
-    KServer withMetrics = track(KServer.builder().serviceName("metrics").host("127.0.0.1").port(0)
-        .metricsPort(0).deregisterDelay(Duration.ZERO).addService(new TargetService()).start());
-    java.net.HttpURLConnection scrape = (java.net.HttpURLConnection)
-        java.net.URI.create("http://127.0.0.1:" + withMetrics.metricsPort() + "/metrics").toURL()
-            .openConnection();
+    KServer withMetrics =
+        track(
+            KServer.builder()
+                .serviceName("metrics")
+                .host("127.0.0.1")
+                .port(0)
+                .metricsPort(0)
+                .deregisterDelay(Duration.ZERO)
+                .addService(new TargetService())
+                .start());
+    java.net.HttpURLConnection scrape =
+        (java.net.HttpURLConnection)
+            java.net
+                .URI
+                .create("http://127.0.0.1:" + withMetrics.metricsPort() + "/metrics")
+                .toURL()
+                .openConnection();
     try {
       assertThat(scrape.getResponseCode()).isEqualTo(200);
     } finally {
@@ -279,12 +336,15 @@ class HostileInputTest {
   }
 
   private String unary(String message) {
-    return SimpleServiceGrpc.newBlockingStub(client.channel()).withDeadlineAfter(WAIT)
-        .unaryRpc(request(message)).getResponseMessage();
+    return SimpleServiceGrpc.newBlockingStub(client.channel())
+        .withDeadlineAfter(WAIT)
+        .unaryRpc(request(message))
+        .getResponseMessage();
   }
 
   private SimpleServiceGrpc.SimpleServiceBlockingStub withHeaders(Metadata headers) {
-    return SimpleServiceGrpc.newBlockingStub(client.channel()).withDeadlineAfter(WAIT)
+    return SimpleServiceGrpc.newBlockingStub(client.channel())
+        .withDeadlineAfter(WAIT)
         .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
   }
 
@@ -307,8 +367,8 @@ class HostileInputTest {
     throw new AssertionError("the call succeeded");
   }
 
-  private static StreamObserver<SimpleResponse> observer(AtomicReference<Throwable> error,
-      CountDownLatch failed) {
+  private static StreamObserver<SimpleResponse> observer(
+      AtomicReference<Throwable> error, CountDownLatch failed) {
     return new StreamObserver<>() {
       @Override
       public void onNext(SimpleResponse value) {}
@@ -325,23 +385,27 @@ class HostileInputTest {
   }
 
   private static MethodDescriptor<byte[], byte[]> rawMethod(String fullName) {
-    MethodDescriptor.Marshaller<byte[]> bytes = new MethodDescriptor.Marshaller<>() {
-      @Override
-      public InputStream stream(byte[] value) {
-        return new ByteArrayInputStream(value);
-      }
+    MethodDescriptor.Marshaller<byte[]> bytes =
+        new MethodDescriptor.Marshaller<>() {
+          @Override
+          public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+          }
 
-      @Override
-      public byte[] parse(InputStream stream) {
-        try {
-          return stream.readAllBytes();
-        } catch (IOException e) {
-          throw new IllegalStateException(e);
-        }
-      }
-    };
-    return MethodDescriptor.<byte[], byte[]>newBuilder().setType(MethodDescriptor.MethodType.UNARY)
-        .setFullMethodName(fullName).setRequestMarshaller(bytes).setResponseMarshaller(bytes)
+          @Override
+          public byte[] parse(InputStream stream) {
+            try {
+              return stream.readAllBytes();
+            } catch (IOException e) {
+              throw new IllegalStateException(e);
+            }
+          }
+        };
+    return MethodDescriptor.<byte[], byte[]>newBuilder()
+        .setType(MethodDescriptor.MethodType.UNARY)
+        .setFullMethodName(fullName)
+        .setRequestMarshaller(bytes)
+        .setResponseMarshaller(bytes)
         .build();
   }
 
@@ -368,8 +432,8 @@ class HostileInputTest {
   }
 
   /**
-   * "big:N" answers N bytes; "block" (unary or streaming) waits, holding its thread, until the
-   * call is cancelled or its deadline passes; anything else answers "pong".
+   * "big:N" answers N bytes; "block" (unary or streaming) waits, holding its thread, until the call
+   * is cancelled or its deadline passes; anything else answers "pong".
    */
   static final class TargetService extends SimpleServiceGrpc.SimpleServiceImplBase {
     static final Metadata.Key<byte[]> GARBAGE =
@@ -390,15 +454,14 @@ class HostileInputTest {
         blockUntilCancelled(observer);
         return;
       }
-      String answer = message.startsWith("big:")
-          ? "b".repeat(Integer.parseInt(message.substring(4))) : "pong";
+      String answer =
+          message.startsWith("big:") ? "b".repeat(Integer.parseInt(message.substring(4))) : "pong";
       observer.onNext(SimpleResponse.newBuilder().setResponseMessage(answer).build());
       observer.onCompleted();
     }
 
     @Override
-    public void serverStreamingRpc(SimpleRequest request,
-        StreamObserver<SimpleResponse> observer) {
+    public void serverStreamingRpc(SimpleRequest request, StreamObserver<SimpleResponse> observer) {
       observer.onNext(SimpleResponse.newBuilder().setResponseMessage("first").build());
       blockUntilCancelled(observer);
     }
@@ -406,8 +469,8 @@ class HostileInputTest {
     private void blockUntilCancelled(StreamObserver<SimpleResponse> observer) {
       CountDownLatch cancelled = new CountDownLatch(1);
       // Context cancellation reaches a busy handler thread; onCancel would wait for it to return.
-      Context.current().addListener(context -> cancelled.countDown(),
-          MoreExecutors.directExecutor());
+      Context.current()
+          .addListener(context -> cancelled.countDown(), MoreExecutors.directExecutor());
       blocked.countDown();
       try {
         if (cancelled.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -421,8 +484,8 @@ class HostileInputTest {
   }
 
   /**
-   * A user interceptor that, when the request carries {@code x-block: yes}, holds the call's
-   * thread in {@code onHalfClose} until the call is cancelled, like a slow authorization check.
+   * A user interceptor that, when the request carries {@code x-block: yes}, holds the call's thread
+   * in {@code onHalfClose} until the call is cancelled, like a slow authorization check.
    */
   static final class BlockingInterceptor implements ServerInterceptor {
     static final Metadata.Key<String> BLOCK =
@@ -431,8 +494,8 @@ class HostileInputTest {
     final CountDownLatch released = new CountDownLatch(1);
 
     @Override
-    public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(ServerCall<ReqT, RespT> call,
-        Metadata headers, ServerCallHandler<ReqT, RespT> next) {
+    public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
+        ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
       byte[] garbage = headers.get(TargetService.GARBAGE);
       Context context = Context.current().withValue(TargetService.GARBAGE_SEEN, garbage);
       ServerCall.Listener<ReqT> delegate =
@@ -444,8 +507,7 @@ class HostileInputTest {
         @Override
         public void onHalfClose() {
           CountDownLatch cancelled = new CountDownLatch(1);
-          Context.current().addListener(c -> cancelled.countDown(),
-              MoreExecutors.directExecutor());
+          Context.current().addListener(c -> cancelled.countDown(), MoreExecutors.directExecutor());
           blocked.countDown();
           try {
             if (cancelled.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -460,5 +522,4 @@ class HostileInputTest {
       };
     }
   }
-
 }

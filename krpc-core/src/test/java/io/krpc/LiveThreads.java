@@ -20,11 +20,15 @@ final class LiveThreads {
    * releases its shared event loops and executors about a second after their last user).
    */
   void assertNoneLeft(Duration atMost) {
-    await().pollInSameThread().atMost(atMost).untilAsserted(() -> {
-      Set<String> now = names();
-      now.removeAll(before);
-      assertThat(now).as("threads started by the test and still alive").isEmpty();
-    });
+    await()
+        .pollInSameThread()
+        .atMost(atMost)
+        .untilAsserted(
+            () -> {
+              Set<String> now = names();
+              now.removeAll(before);
+              assertThat(now).as("threads started by the test and still alive").isEmpty();
+            });
   }
 
   private static Set<String> names() {
@@ -32,9 +36,14 @@ final class LiveThreads {
         .filter(Thread::isAlive)
         .map(Thread::getName)
         // JVM and test-runner threads that come and go on their own.
-        .filter(name -> !name.startsWith("Attach Listener") && !name.startsWith("process reaper")
-            && !name.startsWith("ForkJoinPool.commonPool") && !name.startsWith("Common-Cleaner")
-            && !name.startsWith("surefire") && !name.startsWith("junit"))
+        .filter(
+            name ->
+                !name.startsWith("Attach Listener")
+                    && !name.startsWith("process reaper")
+                    && !name.startsWith("ForkJoinPool.commonPool")
+                    && !name.startsWith("Common-Cleaner")
+                    && !name.startsWith("surefire")
+                    && !name.startsWith("junit"))
         .collect(Collectors.toCollection(TreeSet::new));
   }
 }

@@ -17,8 +17,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Per-service and per-method retry, hedging and timeout: the most specific policy applies whole,
- * as in grpc's method config.
+ * Per-service and per-method retry, hedging and timeout: the most specific policy applies whole, as
+ * in grpc's method config.
  */
 class MethodPolicyTest {
   private static final String SERVICE = SimpleServiceGrpc.SERVICE_NAME;
@@ -33,23 +33,29 @@ class MethodPolicyTest {
   @BeforeEach
   void start() {
     // Both methods fail UNAVAILABLE on every call; a "slow" request first sleeps 2 s.
-    server = KServer.builder().serviceName("policies").host("127.0.0.1").port(0)
-        .deregisterDelay(Duration.ZERO)
-        .addService(new SimpleServiceGrpc.SimpleServiceImplBase() {
-          @Override
-          public void unaryRpc(SimpleRequest request, StreamObserver<SimpleResponse> observer) {
-            unaryCalls.incrementAndGet();
-            answer(request, observer);
-          }
+    server =
+        KServer.builder()
+            .serviceName("policies")
+            .host("127.0.0.1")
+            .port(0)
+            .deregisterDelay(Duration.ZERO)
+            .addService(
+                new SimpleServiceGrpc.SimpleServiceImplBase() {
+                  @Override
+                  public void unaryRpc(
+                      SimpleRequest request, StreamObserver<SimpleResponse> observer) {
+                    unaryCalls.incrementAndGet();
+                    answer(request, observer);
+                  }
 
-          @Override
-          public void serverStreamingRpc(SimpleRequest request,
-              StreamObserver<SimpleResponse> observer) {
-            streamingCalls.incrementAndGet();
-            answer(request, observer);
-          }
-        })
-        .start();
+                  @Override
+                  public void serverStreamingRpc(
+                      SimpleRequest request, StreamObserver<SimpleResponse> observer) {
+                    streamingCalls.incrementAndGet();
+                    answer(request, observer);
+                  }
+                })
+            .start();
   }
 
   private static void answer(SimpleRequest request, StreamObserver<SimpleResponse> observer) {
@@ -84,8 +90,10 @@ class MethodPolicyTest {
 
   private static Status.Code streaming(KClient client) {
     try {
-      SimpleServiceGrpc.newBlockingStub(client.channel()).withDeadlineAfter(5, TimeUnit.SECONDS)
-          .serverStreamingRpc(SimpleRequest.getDefaultInstance()).forEachRemaining(r -> { });
+      SimpleServiceGrpc.newBlockingStub(client.channel())
+          .withDeadlineAfter(5, TimeUnit.SECONDS)
+          .serverStreamingRpc(SimpleRequest.getDefaultInstance())
+          .forEachRemaining(r -> {});
       return Status.Code.OK;
     } catch (StatusRuntimeException e) {
       return e.getStatus().getCode();
@@ -94,9 +102,11 @@ class MethodPolicyTest {
 
   @Test
   void aMethodPolicyReplacesTheClientWideRetryForThatMethodOnly() {
-    try (KClient client = client().retry(RETRY)
-        .methodPolicy(MethodPolicy.forMethod(UNARY).timeout(Duration.ofSeconds(5)).build())
-        .build()) {
+    try (KClient client =
+        client()
+            .retry(RETRY)
+            .methodPolicy(MethodPolicy.forMethod(UNARY).timeout(Duration.ofSeconds(5)).build())
+            .build()) {
       assertThat(unary(client, "")).isEqualTo(Status.Code.UNAVAILABLE);
       assertThat(streaming(client)).isEqualTo(Status.Code.UNAVAILABLE);
     }
@@ -106,12 +116,18 @@ class MethodPolicyTest {
 
   @Test
   void aMethodPolicyWinsOverItsServicesPolicy() {
-    try (KClient client = client()
-        .methodPolicy(MethodPolicy.forService(SERVICE).retry(RETRY).build())
-        .methodPolicy(MethodPolicy.forMethod(SimpleServiceGrpc.getUnaryRpcMethod())
-            .retry(RetryPolicy.builder().maxAttempts(2).initialBackoff(Duration.ofMillis(5))
-                .build()).build())
-        .build()) {
+    try (KClient client =
+        client()
+            .methodPolicy(MethodPolicy.forService(SERVICE).retry(RETRY).build())
+            .methodPolicy(
+                MethodPolicy.forMethod(SimpleServiceGrpc.getUnaryRpcMethod())
+                    .retry(
+                        RetryPolicy.builder()
+                            .maxAttempts(2)
+                            .initialBackoff(Duration.ofMillis(5))
+                            .build())
+                    .build())
+            .build()) {
       assertThat(unary(client, "")).isEqualTo(Status.Code.UNAVAILABLE);
       assertThat(streaming(client)).isEqualTo(Status.Code.UNAVAILABLE);
     }
@@ -121,9 +137,11 @@ class MethodPolicyTest {
 
   @Test
   void timeoutsApplyPerMethodAndClientWide() {
-    try (KClient client = client().timeout(Duration.ofSeconds(30))
-        .methodPolicy(MethodPolicy.forMethod(UNARY).timeout(Duration.ofMillis(200)).build())
-        .build()) {
+    try (KClient client =
+        client()
+            .timeout(Duration.ofSeconds(30))
+            .methodPolicy(MethodPolicy.forMethod(UNARY).timeout(Duration.ofMillis(200)).build())
+            .build()) {
       long start = System.nanoTime();
       assertThat(unary(client, "slow")).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
       assertThat((System.nanoTime() - start) / 1_000_000).as("ms").isLessThan(1500);
@@ -132,17 +150,22 @@ class MethodPolicyTest {
       assertThat(unary(client, "slow")).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
     }
     try (KClient client = client().build()) {
-      assertThat(unary(client, "slow")).as("no timeout: the handler's answer")
+      assertThat(unary(client, "slow"))
+          .as("no timeout: the handler's answer")
           .isEqualTo(Status.Code.UNAVAILABLE);
     }
   }
 
   @Test
   void hedgingPerMethod() {
-    try (KClient client = client()
-        .methodPolicy(MethodPolicy.forMethod(UNARY).hedging(HedgingPolicy.builder()
-            .maxAttempts(3).hedgingDelay(Duration.ZERO).build()).build())
-        .build()) {
+    try (KClient client =
+        client()
+            .methodPolicy(
+                MethodPolicy.forMethod(UNARY)
+                    .hedging(
+                        HedgingPolicy.builder().maxAttempts(3).hedgingDelay(Duration.ZERO).build())
+                    .build())
+            .build()) {
       assertThat(unary(client, "")).isEqualTo(Status.Code.UNAVAILABLE);
       assertThat(streaming(client)).isEqualTo(Status.Code.UNAVAILABLE);
     }
@@ -153,23 +176,32 @@ class MethodPolicyTest {
   @Test
   void policiesAreValidatedWhenBuilt() {
     assertThatThrownBy(() -> MethodPolicy.forService("greeter/Greeter"))
-        .hasMessage("service: 'greeter/Greeter' (expected: a full gRPC service name such as "
-            + "greeter.Greeter)");
+        .hasMessage(
+            "service: 'greeter/Greeter' (expected: a full gRPC service name such as "
+                + "greeter.Greeter)");
     assertThatThrownBy(() -> MethodPolicy.forMethod("SayHello"))
-        .hasMessage("method: 'SayHello' (expected: package.Service/Method such as "
-            + "greeter.Greeter/SayHello)");
+        .hasMessage(
+            "method: 'SayHello' (expected: package.Service/Method such as "
+                + "greeter.Greeter/SayHello)");
     assertThatThrownBy(() -> MethodPolicy.forMethod("greeter.Greeter/"))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> MethodPolicy.forMethod(UNARY).timeout(Duration.ZERO))
         .hasMessage("timeout: PT0S (expected: > 0)");
-    assertThatThrownBy(() -> MethodPolicy.forMethod(UNARY).retry(RETRY)
-        .hedging(HedgingPolicy.builder().build()).build())
+    assertThatThrownBy(
+            () ->
+                MethodPolicy.forMethod(UNARY)
+                    .retry(RETRY)
+                    .hedging(HedgingPolicy.builder().build())
+                    .build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("for " + UNARY + " (expected: at most one of retry and hedging)");
-    assertThatThrownBy(() -> client()
-        .methodPolicy(MethodPolicy.forService(SERVICE).build())
-        .methodPolicy(MethodPolicy.forService(SERVICE).timeout(Duration.ofSeconds(1)).build())
-        .build())
+    assertThatThrownBy(
+            () ->
+                client()
+                    .methodPolicy(MethodPolicy.forService(SERVICE).build())
+                    .methodPolicy(
+                        MethodPolicy.forService(SERVICE).timeout(Duration.ofSeconds(1)).build())
+                    .build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("(expected: at most one policy per service or method)");
     assertThatThrownBy(() -> client().timeout(Duration.ofMillis(-1)))

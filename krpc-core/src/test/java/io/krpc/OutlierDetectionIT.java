@@ -27,8 +27,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Outlier ejection under load over real sockets: one server of four fails half its calls with
  * UNAVAILABLE; once it is ejected it gets under 1% of the calls and under 0.5% of the calls fail,
- * under each policy, configured through {@link KClient.Builder#outlierDetection} or, for the
- * {@code service-config} case, as grpc's JSON policy config.
+ * under each policy, configured through {@link KClient.Builder#outlierDetection} or, for the {@code
+ * service-config} case, as grpc's JSON policy config.
  */
 class OutlierDetectionIT {
   private static final int CALLERS = 8;
@@ -52,23 +52,38 @@ class OutlierDetectionIT {
     for (int i = 0; i < 4; i++) {
       FlakyService service = new FlakyService(i == 0 ? 0.5 : 0);
       services.add(service);
-      servers.add(KServer.builder().serviceName("flaky").host("127.0.0.1").port(0)
-          .registry(registry).addService(service).deregisterDelay(Duration.ZERO).start());
+      servers.add(
+          KServer.builder()
+              .serviceName("flaky")
+              .host("127.0.0.1")
+              .port(0)
+              .registry(registry)
+              .addService(service)
+              .deregisterDelay(Duration.ZERO)
+              .start());
     }
     KClient.Builder builder = KClient.forService("flaky").registry(registry);
     if (policy.equals("service-config")) {
-      builder.loadBalancing(OutlierDetection.POLICY, Map.of(
-          "interval", "0.2s",
-          "baseEjectionTime", "30s",
-          "failurePercentageEjection", Map.of(
-              "threshold", 30.0, "minimumHosts", 3.0, "requestVolume", 10.0),
-          "childPolicy", List.of(Map.of("krpc_p2c", Map.of()))));
+      builder.loadBalancing(
+          OutlierDetection.POLICY,
+          Map.of(
+              "interval",
+              "0.2s",
+              "baseEjectionTime",
+              "30s",
+              "failurePercentageEjection",
+              Map.of("threshold", 30.0, "minimumHosts", 3.0, "requestVolume", 10.0),
+              "childPolicy",
+              List.of(Map.of("krpc_p2c", Map.of()))));
     } else {
-      builder.loadBalancing(policy).outlierDetection(OutlierDetection.builder()
-          .interval(Duration.ofMillis(200))
-          .failurePercentage(30, 3, 10)
-          .noSuccessRate()
-          .build());
+      builder
+          .loadBalancing(policy)
+          .outlierDetection(
+              OutlierDetection.builder()
+                  .interval(Duration.ofMillis(200))
+                  .failurePercentage(30, 3, 10)
+                  .noSuccessRate()
+                  .build());
     }
     client = builder.build();
     SimpleServiceGrpc.SimpleServiceBlockingStub stub =
@@ -93,9 +108,11 @@ class OutlierDetectionIT {
       total += end[i] - start[i];
     }
     assertThat(total).as("calls served once ejected").isGreaterThan(500);
-    assertThat((double) (end[0] - start[0]) / total).as("share of the failing server")
+    assertThat((double) (end[0] - start[0]) / total)
+        .as("share of the failing server")
         .isLessThan(0.01);
-    assertThat((double) after.failures.get() / after.calls.get()).as("failed calls")
+    assertThat((double) after.failures.get() / after.calls.get())
+        .as("failed calls")
         .isLessThan(0.005);
   }
 
@@ -111,17 +128,19 @@ class OutlierDetectionIT {
     try {
       List<Future<?>> done = new ArrayList<>();
       for (int i = 0; i < CALLERS; i++) {
-        done.add(callers.submit(() -> {
-          while (System.nanoTime() < end) {
-            load.calls.incrementAndGet();
-            try {
-              stub.withDeadlineAfter(5, TimeUnit.SECONDS)
-                  .unaryRpc(SimpleRequest.newBuilder().setRequestMessage("hi").build());
-            } catch (StatusRuntimeException e) {
-              load.failures.incrementAndGet();
-            }
-          }
-        }));
+        done.add(
+            callers.submit(
+                () -> {
+                  while (System.nanoTime() < end) {
+                    load.calls.incrementAndGet();
+                    try {
+                      stub.withDeadlineAfter(5, TimeUnit.SECONDS)
+                          .unaryRpc(SimpleRequest.newBuilder().setRequestMessage("hi").build());
+                    } catch (StatusRuntimeException e) {
+                      load.failures.incrementAndGet();
+                    }
+                  }
+                }));
       }
       for (Future<?> f : done) {
         f.get(duration.toMillis() + 10_000, TimeUnit.MILLISECONDS);

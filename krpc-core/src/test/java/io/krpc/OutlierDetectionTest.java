@@ -20,12 +20,13 @@ class OutlierDetectionTest {
   void grpcParsesTheConfigOverEachPolicy(String policy) {
     LoadBalancerProvider provider =
         LoadBalancerRegistry.getDefaultRegistry().getProvider(OutlierDetection.POLICY);
-    Map<String, Object> config = OutlierDetection.builder()
-        .interval(Duration.ofSeconds(5))
-        .maxEjectionPercent(50)
-        .successRate(1.5, 4, 50)
-        .build()
-        .toServiceConfig(policy, Map.of());
+    Map<String, Object> config =
+        OutlierDetection.builder()
+            .interval(Duration.ofSeconds(5))
+            .maxEjectionPercent(50)
+            .successRate(1.5, 4, 50)
+            .build()
+            .toServiceConfig(policy, Map.of());
     @SuppressWarnings("unchecked")
     Map<String, ?> raw = (Map<String, ?>) config.get(OutlierDetection.POLICY);
     ConfigOrError parsed = provider.parseLoadBalancingPolicyConfig(raw);
@@ -46,8 +47,11 @@ class OutlierDetectionTest {
 
   @Test
   void clientBuildsWithOutlierDetection() {
-    KClient client = KClient.forTarget("127.0.0.1:1").loadBalancing("krpc_p2c")
-        .outlierDetection(OutlierDetection.builder().build()).build();
+    KClient client =
+        KClient.forTarget("127.0.0.1:1")
+            .loadBalancing("krpc_p2c")
+            .outlierDetection(OutlierDetection.builder().build())
+            .build();
     client.close();
   }
 
@@ -61,12 +65,16 @@ class OutlierDetectionTest {
         .hasMessageContaining("failurePercentage threshold: 101");
     assertThatThrownBy(() -> OutlierDetection.builder().successRate(0, 3, 10))
         .hasMessageContaining("successRate stdevFactor: 0.0");
-    assertThatThrownBy(() -> OutlierDetection.builder()
-        .baseEjectionTime(Duration.ofSeconds(60)).maxEjectionTime(Duration.ofSeconds(10)).build())
+    assertThatThrownBy(
+            () ->
+                OutlierDetection.builder()
+                    .baseEjectionTime(Duration.ofSeconds(60))
+                    .maxEjectionTime(Duration.ofSeconds(10))
+                    .build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("maxEjectionTime: PT10S (expected: >= baseEjectionTime PT1M)");
-    assertThatThrownBy(() -> OutlierDetection.builder().noFailurePercentage().noSuccessRate()
-        .build())
+    assertThatThrownBy(
+            () -> OutlierDetection.builder().noFailurePercentage().noSuccessRate().build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("at least one detector");
     assertThatThrownBy(() -> KClient.forTarget("127.0.0.1:1").outlierDetection(null))

@@ -24,20 +24,27 @@ class RetryTest {
 
   @BeforeEach
   void start() {
-    server = KServer.builder().serviceName("flaky").host("127.0.0.1").port(0)
-        .deregisterDelay(Duration.ZERO)
-        .addService(new SimpleServiceGrpc.SimpleServiceImplBase() {
-          @Override
-          public void unaryRpc(SimpleRequest request, StreamObserver<SimpleResponse> observer) {
-            if (calls.incrementAndGet() <= failFirst) {
-              observer.onError(failWith.toStatus().withDescription("flaky").asRuntimeException());
-              return;
-            }
-            observer.onNext(SimpleResponse.newBuilder().setResponseMessage("ok").build());
-            observer.onCompleted();
-          }
-        })
-        .start();
+    server =
+        KServer.builder()
+            .serviceName("flaky")
+            .host("127.0.0.1")
+            .port(0)
+            .deregisterDelay(Duration.ZERO)
+            .addService(
+                new SimpleServiceGrpc.SimpleServiceImplBase() {
+                  @Override
+                  public void unaryRpc(
+                      SimpleRequest request, StreamObserver<SimpleResponse> observer) {
+                    if (calls.incrementAndGet() <= failFirst) {
+                      observer.onError(
+                          failWith.toStatus().withDescription("flaky").asRuntimeException());
+                      return;
+                    }
+                    observer.onNext(SimpleResponse.newBuilder().setResponseMessage("ok").build());
+                    observer.onCompleted();
+                  }
+                })
+            .start();
   }
 
   @AfterEach
@@ -46,16 +53,20 @@ class RetryTest {
   }
 
   private String call(KClient client) {
-    return SimpleServiceGrpc.newBlockingStub(client.channel()).withDeadlineAfter(5, TimeUnit.SECONDS)
-        .unaryRpc(SimpleRequest.getDefaultInstance()).getResponseMessage();
+    return SimpleServiceGrpc.newBlockingStub(client.channel())
+        .withDeadlineAfter(5, TimeUnit.SECONDS)
+        .unaryRpc(SimpleRequest.getDefaultInstance())
+        .getResponseMessage();
   }
 
   @Test
   void retriesUnavailableUpToMaxAttempts() {
     failFirst = 2;
-    try (KClient client = KClient.forTarget("127.0.0.1:" + server.port())
-        .retry(RetryPolicy.builder().maxAttempts(3).initialBackoff(Duration.ofMillis(10)).build())
-        .build()) {
+    try (KClient client =
+        KClient.forTarget("127.0.0.1:" + server.port())
+            .retry(
+                RetryPolicy.builder().maxAttempts(3).initialBackoff(Duration.ofMillis(10)).build())
+            .build()) {
       assertThat(call(client)).isEqualTo("ok");
       assertThat(calls).hasValue(3);
     }
@@ -65,10 +76,14 @@ class RetryTest {
   void doesNotRetryOtherCodesOrWithoutAPolicy() {
     failFirst = 1;
     failWith = Status.Code.INVALID_ARGUMENT;
-    try (KClient client = KClient.forTarget("127.0.0.1:" + server.port())
-        .retry(RetryPolicy.builder().build()).build()) {
-      assertThatThrownBy(() -> call(client)).isInstanceOfSatisfying(StatusRuntimeException.class,
-          e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+    try (KClient client =
+        KClient.forTarget("127.0.0.1:" + server.port())
+            .retry(RetryPolicy.builder().build())
+            .build()) {
+      assertThatThrownBy(() -> call(client))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
       assertThat(calls).hasValue(1);
     }
     calls.set(0);
@@ -82,10 +97,12 @@ class RetryTest {
   @Test
   void throttlingStopsRetriesDuringAnOutage() {
     failFirst = Integer.MAX_VALUE;
-    try (KClient client = KClient.forTarget("127.0.0.1:" + server.port())
-        .retry(RetryPolicy.builder().maxAttempts(5).initialBackoff(Duration.ofMillis(1)).build())
-        .retryThrottling(10, 0.1)
-        .build()) {
+    try (KClient client =
+        KClient.forTarget("127.0.0.1:" + server.port())
+            .retry(
+                RetryPolicy.builder().maxAttempts(5).initialBackoff(Duration.ofMillis(1)).build())
+            .retryThrottling(10, 0.1)
+            .build()) {
       for (int i = 0; i < 20; i++) {
         assertThatThrownBy(() -> call(client)).isInstanceOf(StatusRuntimeException.class);
       }
@@ -106,8 +123,9 @@ class RetryTest {
     RetryPolicy.Builder badPair = RetryPolicy.builder().initialBackoff(Duration.ofSeconds(2));
     assertThatThrownBy(badPair::build)
         .isInstanceOf(IllegalStateException.class)
-        .hasMessage("maxBackoff: PT1S and initialBackoff: PT2S "
-            + "(expected: maxBackoff >= initialBackoff)");
+        .hasMessage(
+            "maxBackoff: PT1S and initialBackoff: PT2S "
+                + "(expected: maxBackoff >= initialBackoff)");
     // the builder is unchanged by a failed build() and stays usable
     assertThat(badPair.maxBackoff(Duration.ofSeconds(3)).build().toServiceConfig())
         .containsEntry("maxBackoff", "3.0s");
@@ -115,8 +133,12 @@ class RetryTest {
         .hasMessage("maxAttempts: 6 (expected: 2..5)");
     assertThatThrownBy(() -> KClient.forTarget("x:1").retryThrottling(0, 0.1))
         .hasMessage("retryThrottling maxTokens: 0 (expected: 1..1000)");
-    assertThatThrownBy(() -> KClient.forTarget("x:1").retry(RetryPolicy.builder().build())
-        .hedging(HedgingPolicy.builder().build()).build())
+    assertThatThrownBy(
+            () ->
+                KClient.forTarget("x:1")
+                    .retry(RetryPolicy.builder().build())
+                    .hedging(HedgingPolicy.builder().build())
+                    .build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("(expected: at most one of retry and hedging)");
   }

@@ -22,19 +22,19 @@ import java.util.Map;
  * <p>Commands:
  *
  * <ul>
- *   <li>{@code overhead}: raw grpc-java, KRPC (default and full governance, on grpc-java's
- *       default executor, with the service declared blocking) and Armeria on the same workloads,
- *       one of them a handler that blocks; see {@link OverheadSuite}
+ *   <li>{@code overhead}: raw grpc-java, KRPC (default and full governance, on grpc-java's default
+ *       executor, with the service declared blocking) and Armeria on the same workloads, one of
+ *       them a handler that blocks; see {@link OverheadSuite}
  *   <li>{@code discovery}: start-to-first-call through the registries, resolver update cost;
  *       options {@code --runs=50 --results=DIR --no-files}
- *   <li>{@code lb}: the load-balancing matrix, krpc_p2c against round_robin with one slow
- *       backend of four at several service times and concurrencies; see {@link LbCommand}
+ *   <li>{@code lb}: the load-balancing matrix, krpc_p2c against round_robin with one slow backend
+ *       of four at several service times and concurrencies; see {@link LbCommand}
  *   <li>{@code interceptors}: JMH, the per-call cost of each governance interceptor and of the
  *       default chain; see {@link InterceptorsCommand}
  *   <li>{@code overload}: a CPU-bound server at 1x, 2x and 4x its capacity, with and without the
  *       BBR limiter; see {@link OverloadCommand}
- *   <li>{@code scale}: a fleet of 10,000 instances and 200 watching registries on a 3-member
- *       etcd, a rolling restart, a 30,000-instance service; see {@link ScaleCommand}
+ *   <li>{@code scale}: a fleet of 10,000 instances and 200 watching registries on a 3-member etcd,
+ *       a rolling restart, a 30,000-instance service; see {@link ScaleCommand}
  *   <li>{@code smoke}: every configuration for a moment; fails only when calls fail (CI)
  * </ul>
  *
@@ -106,9 +106,17 @@ public final class BenchmarkMain {
    */
   static int smoke(Options options) throws Exception {
     Map<Workload, Map<Target.Kind, LoadResult>> results =
-        OverheadSuite.main(Options.parse(new String[] {"overhead", "--duration=150ms",
-            "--warmup=50ms", "--concurrency=4", "--blocking-concurrency=8",
-            "--configs=a,b,c,d,e,f,g", "--no-files"}));
+        OverheadSuite.main(
+            Options.parse(
+                new String[] {
+                  "overhead",
+                  "--duration=150ms",
+                  "--warmup=50ms",
+                  "--concurrency=4",
+                  "--blocking-concurrency=8",
+                  "--configs=a,b,c,d,e,f,g",
+                  "--no-files"
+                }));
     int failures = 0;
     for (Map<Target.Kind, LoadResult> row : results.values()) {
       for (LoadResult r : row.values()) {
@@ -118,14 +126,33 @@ public final class BenchmarkMain {
         }
       }
     }
-    DiscoverySuite.main(Options.parse(new String[] {"discovery", "--runs=3",
-        "--instances=100", "--no-files"}));
-    LbCommand.run(new String[] {"lb", "--fast=2ms", "--concurrency=4", "--warmup=100ms",
-        "--duration=300ms", "--recovery-limit=300ms", "--no-files"});
+    DiscoverySuite.main(
+        Options.parse(new String[] {"discovery", "--runs=3", "--instances=100", "--no-files"}));
+    LbCommand.run(
+        new String[] {
+          "lb",
+          "--fast=2ms",
+          "--concurrency=4",
+          "--warmup=100ms",
+          "--duration=300ms",
+          "--recovery-limit=300ms",
+          "--no-files"
+        });
     OverloadCommand.smoke();
-    ScaleCommand.Result scale = ScaleCommand.run(new String[] {"scale", "--members=1",
-        "--instances=200", "--services=10", "--clients=4", "--watch=5", "--restart=20",
-        "--down=100ms", "--big=2000", "--no-files"});
+    ScaleCommand.Result scale =
+        ScaleCommand.run(
+            new String[] {
+              "scale",
+              "--members=1",
+              "--instances=200",
+              "--services=10",
+              "--clients=4",
+              "--watch=5",
+              "--restart=20",
+              "--down=100ms",
+              "--big=2000",
+              "--no-files"
+            });
     // timing is not asserted: only that every registry used one stream and changes arrived
     if (scale.streamsPerRegistry() != 1.0
         || scale.observations() < scale.expectedObservations() / 2) {

@@ -61,9 +61,9 @@ public final class Options {
   }
 
   /**
-   * The directory results go to: {@code --results}, else the {@code krpc.benchmarks.results}
-   * system property (the pom sets it to the module's {@code results} folder), else
-   * {@code krpc-benchmarks/results} or {@code results} under the working directory.
+   * The directory results go to: {@code --results}, else the {@code krpc.benchmarks.results} system
+   * property (the pom sets it to the module's {@code results} folder), else {@code
+   * krpc-benchmarks/results} or {@code results} under the working directory.
    */
   public Path resultsDir() {
     String dir = values.getOrDefault("results", System.getProperty("krpc.benchmarks.results"));
@@ -84,8 +84,8 @@ public final class Options {
         return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
       }
       if (s.endsWith("s")) {
-        return Duration.ofMillis(Math.round(Double.parseDouble(s.substring(0, s.length() - 1))
-            * 1000));
+        return Duration.ofMillis(
+            Math.round(Double.parseDouble(s.substring(0, s.length() - 1)) * 1000));
       }
       if (s.endsWith("m")) {
         return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1)));

@@ -8,20 +8,18 @@ import java.util.Objects;
 /**
  * Writes grouped bar charts as SVG text, so that the benchmark tooling draws its own figures.
  *
- * <p>{@code
- * String svg = SvgBarChart.builder("Throughput and p99 by configuration")
- *     .series("raw", "KRPC")
- *     .panel("throughput (calls/s)", List.of("unary 16 B"), new double[][] {{30000, 29000}})
- *     .build();
- * }
+ * <p>{@code String svg = SvgBarChart.builder("Throughput and p99 by configuration") .series("raw",
+ * "KRPC") .panel("throughput (calls/s)", List.of("unary 16 B"), new double[][] {{30000, 29000}})
+ * .build(); }
  *
  * <p>Each panel is one chart: a group of bars per category, one bar per series, a y axis scaled to
  * the panel's largest value and the value above each bar. Panels fill a grid of {@link
  * Builder#columns(int) columns} (default 1), row by row, each with its own scale.
  */
 public final class SvgBarChart {
-  private static final String[] COLORS = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-      "#edc948", "#b07aa1"};
+  private static final String[] COLORS = {
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1"
+  };
   private static final int WIDTH = 960;
   private static final int PANEL_HEIGHT = 280;
   private static final int LEFT = 70;
@@ -62,18 +60,24 @@ public final class SvgBarChart {
       return this;
     }
 
-    /**
-     * Adds a panel: {@code values[category][series]}; a value below 0 draws no bar ("n/a").
-     */
+    /** Adds a panel: {@code values[category][series]}; a value below 0 draws no bar ("n/a"). */
     public Builder panel(String yLabel, List<String> categories, double[][] values) {
       if (values.length != categories.size()) {
-        throw new IllegalArgumentException("values: " + values.length + " rows (expected: "
-            + categories.size() + ", one per category)");
+        throw new IllegalArgumentException(
+            "values: "
+                + values.length
+                + " rows (expected: "
+                + categories.size()
+                + ", one per category)");
       }
       for (double[] row : values) {
         if (row.length != series.size()) {
-          throw new IllegalArgumentException("values row: " + row.length + " values (expected: "
-              + series.size() + ", one per series)");
+          throw new IllegalArgumentException(
+              "values row: "
+                  + row.length
+                  + " values (expected: "
+                  + series.size()
+                  + ", one per series)");
         }
       }
       panels.add(new Panel(yLabel, List.copyOf(categories), values));
@@ -85,21 +89,35 @@ public final class SvgBarChart {
       int rows = (panels.size() + columns - 1) / columns;
       int height = TOP + rows * (PANEL_HEIGHT + 40) + 10;
       StringBuilder svg = new StringBuilder();
-      svg.append(String.format(Locale.ROOT,
-          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-              + "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">%n",
-          WIDTH, height, WIDTH, height));
-      svg.append(String.format(Locale.ROOT,
-          "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>%n", WIDTH, height));
-      svg.append(String.format(Locale.ROOT,
-          "<text x=\"%d\" y=\"22\" font-size=\"16\" font-weight=\"bold\">%s</text>%n",
-          LEFT, escape(title)));
+      svg.append(
+          String.format(
+              Locale.ROOT,
+              "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+                  + "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">%n",
+              WIDTH,
+              height,
+              WIDTH,
+              height));
+      svg.append(
+          String.format(
+              Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>%n", WIDTH, height));
+      svg.append(
+          String.format(
+              Locale.ROOT,
+              "<text x=\"%d\" y=\"22\" font-size=\"16\" font-weight=\"bold\">%s</text>%n",
+              LEFT,
+              escape(title)));
       int x = LEFT;
       for (int s = 0; s < series.size(); s++) {
-        svg.append(String.format(Locale.ROOT,
-            "<rect x=\"%d\" y=\"34\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-                + "<text x=\"%d\" y=\"45\">%s</text>%n",
-            x, COLORS[s % COLORS.length], x + 16, escape(series.get(s))));
+        svg.append(
+            String.format(
+                Locale.ROOT,
+                "<rect x=\"%d\" y=\"34\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+                    + "<text x=\"%d\" y=\"45\">%s</text>%n",
+                x,
+                COLORS[s % COLORS.length],
+                x + 16,
+                escape(series.get(s))));
         x += 16 + 7 * series.get(s).length() + 20;
       }
       int panelWidth = (WIDTH - LEFT - RIGHT - (columns - 1) * GAP) / columns;
@@ -125,16 +143,28 @@ public final class SvgBarChart {
       int plotTop = top + 20;
       int plotHeight = PANEL_HEIGHT - 50;
       int plotBottom = plotTop + plotHeight;
-      svg.append(String.format(Locale.ROOT,
-          "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">%s</text>%n", left, top + 8,
-          escape(yLabel)));
+      svg.append(
+          String.format(
+              Locale.ROOT,
+              "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">%s</text>%n",
+              left,
+              top + 8,
+              escape(yLabel)));
       for (int i = 0; i <= 4; i++) {
         double v = scaleMax * i / 4;
         int y = plotBottom - (int) Math.round(plotHeight * i / 4.0);
-        svg.append(String.format(Locale.ROOT,
-            "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ddd\"/>"
-                + "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>%n",
-            left, y, left + plotWidth, y, left - 6, y + 4, format(v)));
+        svg.append(
+            String.format(
+                Locale.ROOT,
+                "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ddd\"/>"
+                    + "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>%n",
+                left,
+                y,
+                left + plotWidth,
+                y,
+                left - 6,
+                y + 4,
+                format(v)));
       }
       double groupWidth = (double) plotWidth / Math.max(1, categories.size());
       double barWidth = groupWidth * 0.8 / Math.max(1, seriesCount);
@@ -144,25 +174,45 @@ public final class SvgBarChart {
           double v = values[c][s];
           double bx = groupX + s * barWidth;
           if (v < 0) {
-            svg.append(String.format(Locale.ROOT,
-                "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\">n/a</text>%n",
-                bx + barWidth / 2, plotBottom - 4));
+            svg.append(
+                String.format(
+                    Locale.ROOT,
+                    "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\">n/a</text>%n",
+                    bx + barWidth / 2,
+                    plotBottom - 4));
             continue;
           }
           double h = scaleMax == 0 ? 0 : plotHeight * v / scaleMax;
-          svg.append(String.format(Locale.ROOT,
-              "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>"
-                  + "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\">%s</text>%n",
-              bx, plotBottom - h, barWidth - 2, h, COLORS[s % COLORS.length],
-              bx + barWidth / 2, plotBottom - h - 3, format(v)));
+          svg.append(
+              String.format(
+                  Locale.ROOT,
+                  "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>"
+                      + "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\">%s</text>%n",
+                  bx,
+                  plotBottom - h,
+                  barWidth - 2,
+                  h,
+                  COLORS[s % COLORS.length],
+                  bx + barWidth / 2,
+                  plotBottom - h - 3,
+                  format(v)));
         }
-        svg.append(String.format(Locale.ROOT,
-            "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>%n",
-            left + c * groupWidth + groupWidth / 2, plotBottom + 16, escape(categories.get(c))));
+        svg.append(
+            String.format(
+                Locale.ROOT,
+                "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>%n",
+                left + c * groupWidth + groupWidth / 2,
+                plotBottom + 16,
+                escape(categories.get(c))));
       }
-      svg.append(String.format(Locale.ROOT,
-          "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>%n",
-          left, plotBottom, left + plotWidth, plotBottom));
+      svg.append(
+          String.format(
+              Locale.ROOT,
+              "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>%n",
+              left,
+              plotBottom,
+              left + plotWidth,
+              plotBottom));
     }
   }
 

@@ -9,8 +9,16 @@ import org.junit.jupiter.api.Test;
 class OptionsTest {
   @Test
   void parsesDurationsIntegersAndFlagsAfterTheCommand() {
-    Options options = Options.parse(new String[] {"overhead", "--duration=1.5s", "--warmup=250ms",
-        "--concurrency=8", "--no-files", "--long=PT2M"});
+    Options options =
+        Options.parse(
+            new String[] {
+              "overhead",
+              "--duration=1.5s",
+              "--warmup=250ms",
+              "--concurrency=8",
+              "--no-files",
+              "--long=PT2M"
+            });
 
     assertThat(options.duration("duration", Duration.ZERO)).isEqualTo(Duration.ofMillis(1500));
     assertThat(options.duration("warmup", Duration.ZERO)).isEqualTo(Duration.ofMillis(250));

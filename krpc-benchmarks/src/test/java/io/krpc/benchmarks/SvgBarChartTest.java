@@ -9,10 +9,12 @@ import org.junit.jupiter.api.Test;
 class SvgBarChartTest {
   @Test
   void drawsOneBarPerSeriesAndCategoryWithItsValue() {
-    String svg = SvgBarChart.builder("T & <co>")
-        .series("raw", "krpc")
-        .panel("calls/s", List.of("unary", "stream"), new double[][] {{30000, 29000}, {500, -1}})
-        .build();
+    String svg =
+        SvgBarChart.builder("T & <co>")
+            .series("raw", "krpc")
+            .panel(
+                "calls/s", List.of("unary", "stream"), new double[][] {{30000, 29000}, {500, -1}})
+            .build();
 
     assertThat(svg).startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"").endsWith("</svg>\n");
     assertThat(svg).contains("T &amp; &lt;co&gt;", ">30k<", ">29k<", ">500<", ">n/a<");

@@ -4,8 +4,8 @@ import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Capped exponential backoff with ±20 % jitter. Not thread-safe: each user confines its instance
- * to one thread.
+ * Capped exponential backoff with ±20 % jitter. Not thread-safe: each user confines its instance to
+ * one thread.
  */
 public final class Backoff {
   private final long initialNanos;

@@ -12,8 +12,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The address KRPC reports as the {@code ip} label when a call has no IP transport address (the
- * in-process transport) and on the client side: the host's first non-loopback IPv4 address, looked up
- * once, or {@code 127.0.0.1} when the host has none.
+ * in-process transport) and on the client side: the host's first non-loopback IPv4 address, looked
+ * up once, or {@code 127.0.0.1} when the host has none.
  *
  * <p>Thread-safe; the lookup happens on first use and its result never changes.
  */
@@ -51,7 +51,8 @@ public final class HostAddress {
             continue;
           }
           for (InetAddress address : Collections.list(nic.getInetAddresses())) {
-            if (address instanceof Inet4Address && !address.isLoopbackAddress()
+            if (address instanceof Inet4Address
+                && !address.isLoopbackAddress()
                 && !address.isLinkLocalAddress()) {
               return address;
             }

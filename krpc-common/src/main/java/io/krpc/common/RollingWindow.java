@@ -70,10 +70,10 @@ public final class RollingWindow {
 
   /**
    * Returns the most calls completed per bucket over {@code spanBuckets} consecutive full buckets
-   * of the window, averaged over the span (a bucket with no data counts 0), or 0 without data.
-   * With a span of 1 this is {@link #maxPass(long)}; a longer span keeps a burst of completions
-   * in one bucket (a backlog that finishes at once) from passing for throughput. A span longer
-   * than the window's full buckets is cut to them.
+   * of the window, averaged over the span (a bucket with no data counts 0), or 0 without data. With
+   * a span of 1 this is {@link #maxPass(long)}; a longer span keeps a burst of completions in one
+   * bucket (a backlog that finishes at once) from passing for throughput. A span longer than the
+   * window's full buckets is cut to them.
    */
   public synchronized double maxPassPerBucket(long nowNanos, int spanBuckets) {
     if (spanBuckets < 1) {

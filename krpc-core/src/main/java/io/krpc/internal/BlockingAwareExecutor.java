@@ -28,14 +28,15 @@ import org.slf4j.LoggerFactory;
  * (every millisecond while one is stalled) and backs off to {@link #IDLE_CHECK} while the pool is
  * idle; the first task after an idle spell wakes it. A worker is stalled when it has run one task
  * for longer than the stall threshold. While tasks wait and some workers are stalled, the monitor
+ *
  * <ol>
- *   <li>adds a worker for each stalled one, so that as many as there are cores stay free for
- *       short tasks however long the stalled ones block (the extra workers end once they have been
- *       idle for {@link #EXTRA_KEEP_ALIVE}); and
- *   <li>hands every waiting task to an overflow pool that gives each its own thread, as
- *       grpc-java's cached pool does, so that many calls blocking at once (say 64 calls that each
- *       wait 20 ms on a database) all run at once rather than a few at a time. Overflow threads
- *       end after {@link #OVERFLOW_KEEP_ALIVE} without work.
+ *   <li>adds a worker for each stalled one, so that as many as there are cores stay free for short
+ *       tasks however long the stalled ones block (the extra workers end once they have been idle
+ *       for {@link #EXTRA_KEEP_ALIVE}); and
+ *   <li>hands every waiting task to an overflow pool that gives each its own thread, as grpc-java's
+ *       cached pool does, so that many calls blocking at once (say 64 calls that each wait 20 ms on
+ *       a database) all run at once rather than a few at a time. Overflow threads end after {@link
+ *       #OVERFLOW_KEEP_ALIVE} without work.
  * </ol>
  *
  * <p>There is no upper bound, as with grpc-java's cached pool: a call that blocks for ever holds
@@ -48,8 +49,10 @@ import org.slf4j.LoggerFactory;
 public final class BlockingAwareExecutor implements Executor {
   /** How long the monitor sleeps between checks while the pool is idle. */
   static final Duration IDLE_CHECK = Duration.ofMillis(50);
+
   /** How long a worker added for a stalled one lives without work. */
   static final Duration EXTRA_KEEP_ALIVE = Duration.ofSeconds(1);
+
   /** How long an overflow thread lives without work. */
   static final Duration OVERFLOW_KEEP_ALIVE = Duration.ofSeconds(60);
 
@@ -82,9 +85,15 @@ public final class BlockingAwareExecutor implements Executor {
     this.stallNanos = stallThreshold.toNanos();
     this.busyCheckNanos = Math.max(STALLED_CHECK_NANOS, stallNanos / 2);
     this.pool = new Pool(baseThreads, tracked(DaemonThreads.factory(name)));
-    this.overflow = new ThreadPoolExecutor(0, Integer.MAX_VALUE,
-        OVERFLOW_KEEP_ALIVE.toNanos(), TimeUnit.NANOSECONDS, new SynchronousQueue<>(),
-        DaemonThreads.factory(name + "-overflow"), RUN_ON_OWN_THREAD);
+    this.overflow =
+        new ThreadPoolExecutor(
+            0,
+            Integer.MAX_VALUE,
+            OVERFLOW_KEEP_ALIVE.toNanos(),
+            TimeUnit.NANOSECONDS,
+            new SynchronousQueue<>(),
+            DaemonThreads.factory(name + "-overflow"),
+            RUN_ON_OWN_THREAD);
     this.monitor = DaemonThreads.factory(name + "-monitor").newThread(this::monitorLoop);
     monitor.start();
   }
@@ -136,23 +145,33 @@ public final class BlockingAwareExecutor implements Executor {
 
   @Override
   public String toString() {
-    return "BlockingAwareExecutor{base=" + baseThreads + ", threads=" + threads()
-        + ", overflow=" + overflowThreads() + ", queued=" + pool.getQueue().size()
-        + ", shutdown=" + shutdown + "}";
+    return "BlockingAwareExecutor{base="
+        + baseThreads
+        + ", threads="
+        + threads()
+        + ", overflow="
+        + overflowThreads()
+        + ", queued="
+        + pool.getQueue().size()
+        + ", shutdown="
+        + shutdown
+        + "}";
   }
 
   private ThreadFactory tracked(ThreadFactory daemons) {
-    return task -> daemons.newThread(() -> {
-      Worker worker = new Worker();
-      CURRENT.set(worker);
-      workers.add(worker);
-      try {
-        task.run();
-      } finally {
-        workers.remove(worker);
-        CURRENT.remove();
-      }
-    });
+    return task ->
+        daemons.newThread(
+            () -> {
+              Worker worker = new Worker();
+              CURRENT.set(worker);
+              workers.add(worker);
+              try {
+                task.run();
+              } finally {
+                workers.remove(worker);
+                CURRENT.remove();
+              }
+            });
   }
 
   private int countStalled(long now) {
@@ -179,8 +198,10 @@ public final class BlockingAwareExecutor implements Executor {
       }
       try {
         int state = check();
-        sleep = state > 1 ? STALLED_CHECK_NANOS
-            : state == 1 ? busyCheckNanos : Math.min(sleep * 2, IDLE_CHECK.toNanos());
+        sleep =
+            state > 1
+                ? STALLED_CHECK_NANOS
+                : state == 1 ? busyCheckNanos : Math.min(sleep * 2, IDLE_CHECK.toNanos());
       } catch (RuntimeException e) {
         logger.warn("Executor monitor check failed; trying again", e);
         sleep = busyCheckNanos;
@@ -189,9 +210,9 @@ public final class BlockingAwareExecutor implements Executor {
   }
 
   /**
-   * One look at the workers: adds workers for stalled ones and hands waiting tasks to the
-   * overflow pool while any is stalled. Returns 0 when the pool was idle, 1 when busy, 2 when a
-   * worker was stalled.
+   * One look at the workers: adds workers for stalled ones and hands waiting tasks to the overflow
+   * pool while any is stalled. Returns 0 when the pool was idle, 1 when busy, 2 when a worker was
+   * stalled.
    */
   int check() {
     long now = System.nanoTime();
@@ -224,8 +245,11 @@ public final class BlockingAwareExecutor implements Executor {
         overflow.execute(task);
       }
       if (!waiting.isEmpty()) {
-        logger.debug("{} of {} workers stalled; {} waiting tasks handed to the overflow pool",
-            stalled, workers.size(), waiting.size());
+        logger.debug(
+            "{} of {} workers stalled; {} waiting tasks handed to the overflow pool",
+            stalled,
+            workers.size(),
+            waiting.size());
       }
     }
     return stalled > 0 ? 2 : busy > 0 || queued > 0 ? 1 : 0;
@@ -240,8 +264,14 @@ public final class BlockingAwareExecutor implements Executor {
   /** The thread pool, with hooks that stamp each task's start on its worker. */
   private static final class Pool extends ThreadPoolExecutor {
     Pool(int baseThreads, ThreadFactory threads) {
-      super(baseThreads, Integer.MAX_VALUE, EXTRA_KEEP_ALIVE.toNanos(), TimeUnit.NANOSECONDS,
-          new LinkedBlockingQueue<>(), threads, RUN_ON_OWN_THREAD);
+      super(
+          baseThreads,
+          Integer.MAX_VALUE,
+          EXTRA_KEEP_ALIVE.toNanos(),
+          TimeUnit.NANOSECONDS,
+          new LinkedBlockingQueue<>(),
+          threads,
+          RUN_ON_OWN_THREAD);
     }
 
     @Override
@@ -263,8 +293,9 @@ public final class BlockingAwareExecutor implements Executor {
   }
 
   /** After shutdown: late callbacks of a call still run, on a thread of their own. */
-  private static final RejectedExecutionHandler RUN_ON_OWN_THREAD = (task, executor) -> {
-    logger.debug("Task submitted after shutdown; running it on a thread of its own");
-    DaemonThreads.newThread(task, "krpc-late-task").start();
-  };
+  private static final RejectedExecutionHandler RUN_ON_OWN_THREAD =
+      (task, executor) -> {
+        logger.debug("Task submitted after shutdown; running it on a thread of its own");
+        DaemonThreads.newThread(task, "krpc-late-task").start();
+      };
 }

@@ -8,8 +8,8 @@ import org.jspecify.annotations.Nullable;
  * The process-wide {@link BlockingAwareExecutor} that KServers and KClients share when the user
  * gave no executor: one pool sized to the cores for the whole process, as the cores are. Each
  * server and client {@link #acquire() acquires} it when it starts and {@link #release releases} it
- * once it has terminated; the last release shuts the pool down, so that no thread outlives the
- * last user, and the next acquire starts a new one.
+ * once it has terminated; the last release shuts the pool down, so that no thread outlives the last
+ * user, and the next acquire starts a new one.
  */
 public final class DefaultExecutor {
   private static final Object lock = new Object();
@@ -40,8 +40,8 @@ public final class DefaultExecutor {
     BlockingAwareExecutor toShutdown = null;
     synchronized (lock) {
       if (executor != shared || users == 0) {
-        throw new IllegalStateException("release(" + executor + "): not the pool in use ("
-            + shared + ", " + users + " users)");
+        throw new IllegalStateException(
+            "release(" + executor + "): not the pool in use (" + shared + ", " + users + " users)");
       }
       if (--users == 0) {
         toShutdown = shared;

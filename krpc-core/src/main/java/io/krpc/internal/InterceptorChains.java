@@ -40,12 +40,16 @@ public final class InterceptorChains {
   public static final class ServerOptions {
     /** Port of the Prometheus endpoint; -1 for none. */
     public int metricsPort = -1;
+
     /** Where server metrics go; null for a new {@link PrometheusMeterRegistry} per server. */
     public @Nullable MeterRegistry meterRegistry;
+
     /** Tracing API; null for {@link GlobalOpenTelemetry}. */
     public @Nullable OpenTelemetry openTelemetry;
+
     /** Whether each built-in interceptor is on. */
     public boolean recovery = true;
+
     public boolean tracing = true;
     public boolean metrics = true;
   }
@@ -54,12 +58,16 @@ public final class InterceptorChains {
   public static final class ClientOptions {
     /** Port of the Prometheus endpoint; -1 for none. */
     public int metricsPort = -1;
+
     /** Where client metrics go; null for a new {@link PrometheusMeterRegistry} per client. */
     public @Nullable MeterRegistry meterRegistry;
+
     /** Tracing API; null for {@link GlobalOpenTelemetry}. */
     public @Nullable OpenTelemetry openTelemetry;
+
     /** Whether each built-in interceptor is on. */
     public boolean tracing = true;
+
     public boolean metrics = true;
   }
 
@@ -85,8 +93,10 @@ public final class InterceptorChains {
     /** Starts the metrics endpoint, when one was asked for. */
     public void startMetricsEndpoint() {
       if (requestedMetricsPort >= 0) {
-        metricsServer = PrometheusHttpServer.start((PrometheusMeterRegistry) meterRegistry,
-            new InetSocketAddress(requestedMetricsPort));
+        metricsServer =
+            PrometheusHttpServer.start(
+                (PrometheusMeterRegistry) meterRegistry,
+                new InetSocketAddress(requestedMetricsPort));
       }
     }
 
@@ -110,8 +120,11 @@ public final class InterceptorChains {
    * @throws IllegalStateException when a metrics port is asked for with a meter registry that is
    *     not a {@link PrometheusMeterRegistry}
    */
-  public static ChainResources installServerChain(ServerBuilder<?> builder, String serviceName,
-      ServerOptions options, List<ServerInterceptor> userInterceptors) {
+  public static ChainResources installServerChain(
+      ServerBuilder<?> builder,
+      String serviceName,
+      ServerOptions options,
+      List<ServerInterceptor> userInterceptors) {
     MeterRegistry meterRegistry = meterRegistry(options.meterRegistry, options.metricsPort);
     List<ServerInterceptor> outerFirst = new ArrayList<>();
     if (options.recovery) {
@@ -141,8 +154,11 @@ public final class InterceptorChains {
    * @throws IllegalStateException when a metrics port is asked for with a meter registry that is
    *     not a {@link PrometheusMeterRegistry}
    */
-  public static ChainResources installClientChain(ManagedChannelBuilder<?> builder,
-      String serviceName, ClientOptions options, List<ClientInterceptor> userInterceptors) {
+  public static ChainResources installClientChain(
+      ManagedChannelBuilder<?> builder,
+      String serviceName,
+      ClientOptions options,
+      List<ClientInterceptor> userInterceptors) {
     MeterRegistry meterRegistry = meterRegistry(options.meterRegistry, options.metricsPort);
     List<ClientInterceptor> outerFirst = new ArrayList<>();
     if (options.tracing) {
@@ -168,9 +184,13 @@ public final class InterceptorChains {
     MeterRegistry meterRegistry =
         configured != null ? configured : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     if (metricsPort >= 0 && !(meterRegistry instanceof PrometheusMeterRegistry)) {
-      throw new IllegalStateException("metricsPort: " + metricsPort + " with meterRegistry: "
-          + meterRegistry.getClass().getName() + " (expected: a PrometheusMeterRegistry, or no "
-          + "metricsPort and a /metrics endpoint of your own)");
+      throw new IllegalStateException(
+          "metricsPort: "
+              + metricsPort
+              + " with meterRegistry: "
+              + meterRegistry.getClass().getName()
+              + " (expected: a PrometheusMeterRegistry, or no "
+              + "metricsPort and a /metrics endpoint of your own)");
     }
     return meterRegistry;
   }

@@ -13,9 +13,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Executors that give every task a thread of its own, for services declared blocking: virtual
  * threads on Java 24 and later, a cached pool of platform threads before. Java 21 to 23 have
- * virtual threads too, but a virtual thread that blocks inside {@code synchronized} (common in
- * JDBC drivers and connection pools) pins its carrier there, and a few such calls can stall all
- * the others; JEP 491 removed that in Java 24.
+ * virtual threads too, but a virtual thread that blocks inside {@code synchronized} (common in JDBC
+ * drivers and connection pools) pins its carrier there, and a few such calls can stall all the
+ * others; JEP 491 removed that in Java 24.
  */
 public final class PerCallExecutors {
   private static final Logger logger = LoggerFactory.getLogger(PerCallExecutors.class);
@@ -34,12 +34,20 @@ public final class PerCallExecutors {
       try {
         return virtualThreadPerTask(name);
       } catch (ReflectiveOperationException | RuntimeException e) {
-        logger.warn("Virtual threads unavailable on Java {}; using platform threads for {}",
-            Runtime.version(), name, e);
+        logger.warn(
+            "Virtual threads unavailable on Java {}; using platform threads for {}",
+            Runtime.version(),
+            name,
+            e);
       }
     }
-    return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS,
-        new SynchronousQueue<>(), DaemonThreads.factory(name));
+    return new ThreadPoolExecutor(
+        0,
+        Integer.MAX_VALUE,
+        60,
+        TimeUnit.SECONDS,
+        new SynchronousQueue<>(),
+        DaemonThreads.factory(name));
   }
 
   // Thread.ofVirtual().name(name + "-", 1).factory() and Executors.newThreadPerTaskExecutor,
@@ -48,11 +56,12 @@ public final class PerCallExecutors {
       throws ReflectiveOperationException {
     Class<?> builderType = Class.forName("java.lang.Thread$Builder");
     Object builder = Thread.class.getMethod("ofVirtual").invoke(null);
-    builder = builderType.getMethod("name", String.class, long.class)
-        .invoke(builder, name + "-", 1L);
+    builder =
+        builderType.getMethod("name", String.class, long.class).invoke(builder, name + "-", 1L);
     ThreadFactory factory = (ThreadFactory) builderType.getMethod("factory").invoke(builder);
-    Method perTask = java.util.concurrent.Executors.class
-        .getMethod("newThreadPerTaskExecutor", ThreadFactory.class);
+    Method perTask =
+        java.util.concurrent.Executors.class.getMethod(
+            "newThreadPerTaskExecutor", ThreadFactory.class);
     return (ExecutorService) perTask.invoke(null, factory);
   }
 }

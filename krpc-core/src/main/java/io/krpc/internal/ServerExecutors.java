@@ -25,12 +25,15 @@ public final class ServerExecutors implements AutoCloseable {
   }
 
   /**
-   * Sets {@code builder}'s executors: {@code userExecutor} when not null, else the shared pool
-   * and, when {@code blockingServices} (full service names) is not empty, a per-call executor for
-   * them whose threads are named after {@code serverName}.
+   * Sets {@code builder}'s executors: {@code userExecutor} when not null, else the shared pool and,
+   * when {@code blockingServices} (full service names) is not empty, a per-call executor for them
+   * whose threads are named after {@code serverName}.
    */
-  public static ServerExecutors install(ServerBuilder<?> builder, @Nullable Executor userExecutor,
-      Set<String> blockingServices, String serverName) {
+  public static ServerExecutors install(
+      ServerBuilder<?> builder,
+      @Nullable Executor userExecutor,
+      Set<String> blockingServices,
+      String serverName) {
     if (userExecutor != null) {
       builder.executor(userExecutor);
       return new ServerExecutors(null, null);
@@ -42,14 +45,15 @@ public final class ServerExecutors implements AutoCloseable {
     }
     ExecutorService perCall = PerCallExecutors.newExecutor("krpc-blocking-" + serverName);
     Set<String> names = Set.copyOf(blockingServices);
-    builder.callExecutor(new ServerCallExecutorSupplier() {
-      @Override
-      public <ReqT, RespT> @Nullable Executor getExecutor(ServerCall<ReqT, RespT> call,
-          Metadata metadata) {
-        // null keeps the call on the shared pool.
-        return names.contains(call.getMethodDescriptor().getServiceName()) ? perCall : null;
-      }
-    });
+    builder.callExecutor(
+        new ServerCallExecutorSupplier() {
+          @Override
+          public <ReqT, RespT> @Nullable Executor getExecutor(
+              ServerCall<ReqT, RespT> call, Metadata metadata) {
+            // null keeps the call on the shared pool.
+            return names.contains(call.getMethodDescriptor().getServiceName()) ? perCall : null;
+          }
+        });
     return new ServerExecutors(shared, perCall);
   }
 

@@ -19,11 +19,9 @@ import org.slf4j.LoggerFactory;
  * The embedded registry for one JVM: tests, the demo and local development. Nothing leaves the
  * process; instances disappear when the registry is closed.
  *
- * <p>{@code
- * Registry registry = new InMemoryRegistry();
- * KServer server = KServer.builder().serviceName("greeter").port(0).registry(registry)...start();
- * KClient client = KClient.forService("greeter").registry(registry).build();
- * }
+ * <p>{@code Registry registry = new InMemoryRegistry(); KServer server =
+ * KServer.builder().serviceName("greeter").port(0).registry(registry)...start(); KClient client =
+ * KClient.forService("greeter").registry(registry).build(); }
  *
  * <p>Thread-safe. Snapshots are delivered to listeners in order on one daemon thread owned by the
  * registry, so a slow listener delays the others but never the caller of {@link #register}.
@@ -47,7 +45,8 @@ public final class InMemoryRegistry implements Registry {
     requireNonNull(instance, "instance");
     synchronized (lock) {
       checkOpen();
-      services.computeIfAbsent(instance.serviceName(), k -> new TreeMap<>())
+      services
+          .computeIfAbsent(instance.serviceName(), k -> new TreeMap<>())
           .put(instance.endpoint(), instance);
       publish(instance.serviceName());
     }
@@ -161,8 +160,8 @@ public final class InMemoryRegistry implements Registry {
       try {
         listener.onUpdate(snapshot);
       } catch (RuntimeException e) {
-        logger.warn("Registry listener for service {} threw; it keeps receiving updates",
-            serviceName, e);
+        logger.warn(
+            "Registry listener for service {} threw; it keeps receiving updates", serviceName, e);
       }
     }
 

@@ -5,18 +5,13 @@ import java.util.List;
 /**
  * Where services announce their instances and where clients find them: the KRPC registry SPI.
  *
- * <p>{@code
- * Registry registry = new InMemoryRegistry();
- * registry.register(ServiceInstance.of("greeter", "10.0.0.5", 9001));
- * Registry.Watch watch = registry.watch("greeter", new Registry.Listener() {
- *   public void onUpdate(List<ServiceInstance> instances) { ... }
- *   public void onError(RegistryException error) { ... }
- * });
- * ...
- * watch.cancel();
- * }
+ * <p>{@code Registry registry = new InMemoryRegistry();
+ * registry.register(ServiceInstance.of("greeter", "10.0.0.5", 9001)); Registry.Watch watch =
+ * registry.watch("greeter", new Registry.Listener() { public void onUpdate(List<ServiceInstance>
+ * instances) { ... } public void onError(RegistryException error) { ... } }); ... watch.cancel(); }
  *
  * <h2>Threading</h2>
+ *
  * Implementations are thread-safe: every method may be called from any thread. {@link #register},
  * {@link #deregister}, {@link #lookup} and {@link #close} may block, bounded by the
  * implementation's own timeouts; so never call them from a gRPC {@code SynchronizationContext} or
@@ -24,10 +19,10 @@ import java.util.List;
  * asynchronously. A listener's callbacks are never called concurrently with each other (they are
  * serialised per watch), never from inside {@code watch()} itself, and and not after {@link
  * Watch#cancel()} has returned, except for one callback that was already under way on another
- * thread.
- * Listeners must return quickly: hand heavy work to an executor of your own.
+ * thread. Listeners must return quickly: hand heavy work to an executor of your own.
  *
  * <h2>Errors</h2>
+ *
  * Blocking calls report failure by throwing {@link RegistryException} (unchecked), carrying what
  * failed and why; they never return a half-done result. A watch reports a backend failure through
  * {@link Listener#onError} and keeps going: it delivers a fresh snapshot once the backend answers
@@ -35,6 +30,7 @@ import java.util.List;
  * like a service with no instances: an empty list means the instances were really removed.
  *
  * <h2>Snapshots</h2>
+ *
  * {@link Listener#onUpdate} always receives the full, immutable list of one service's instances,
  * sorted by endpoint, never a delta. Consecutive snapshots may be equal.
  */

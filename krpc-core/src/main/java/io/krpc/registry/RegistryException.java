@@ -2,7 +2,10 @@ package io.krpc.registry;
 
 import org.jspecify.annotations.Nullable;
 
-/** A registry backend failed or could not be reached. Unchecked, like {@code StatusRuntimeException}. */
+/**
+ * A registry backend failed or could not be reached. Unchecked, like {@code
+ * StatusRuntimeException}.
+ */
 public class RegistryException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 

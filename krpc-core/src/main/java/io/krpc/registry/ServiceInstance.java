@@ -10,9 +10,8 @@ import java.util.regex.Pattern;
  * One registered endpoint of a service: where it can be reached and how much traffic it takes.
  * Immutable and validated on construction.
  *
- * <p>{@code
- * ServiceInstance instance = ServiceInstance.builder("greeter", "10.0.0.5", 9001).weight(200).build();
- * }
+ * <p>{@code ServiceInstance instance = ServiceInstance.builder("greeter", "10.0.0.5",
+ * 9001).weight(200).build(); }
  *
  * <p>Two instances are equal when all their fields are equal; {@link #endpoint()} ({@code
  * host:port}) identifies an instance within its service.
@@ -28,8 +27,10 @@ public record ServiceInstance(
 
   /** Weight of an instance that did not choose one. */
   public static final int DEFAULT_WEIGHT = 100;
+
   /** Smallest accepted weight. */
   public static final int MIN_WEIGHT = 1;
+
   /** Largest accepted weight. */
   public static final int MAX_WEIGHT = 10_000;
 
@@ -48,10 +49,11 @@ public record ServiceInstance(
     }
     checkWeight(weight);
     requireNonNull(metadata, "metadata: null (expected: not null)");
-    metadata.forEach((k, v) -> {
-      requireNonNull(k, "metadata key");
-      requireNonNull(v, "metadata value for key " + k);
-    });
+    metadata.forEach(
+        (k, v) -> {
+          requireNonNull(k, "metadata key");
+          requireNonNull(v, "metadata value for key " + k);
+        });
     metadata = Map.copyOf(new TreeMap<>(metadata));
   }
 
@@ -88,7 +90,9 @@ public record ServiceInstance(
     return serviceName;
   }
 
-  /** Checks a weight; throws an {@link IllegalArgumentException} naming it when outside 1..10000. */
+  /**
+   * Checks a weight; throws an {@link IllegalArgumentException} naming it when outside 1..10000.
+   */
   public static int checkWeight(int weight) {
     if (weight < MIN_WEIGHT || weight > MAX_WEIGHT) {
       throw new IllegalArgumentException(

@@ -15,11 +15,9 @@ import org.jspecify.annotations.Nullable;
  * with {@link io.grpc.ManagedChannelBuilder#setNameResolverArg}; registered through {@link
  * java.util.ServiceLoader}. There is no process-wide registry: each channel names its own.
  *
- * <p>{@code
- * ManagedChannel channel = Grpc.newChannelBuilder("krpc:///greeter", InsecureChannelCredentials.create())
- *     .setNameResolverArg(KrpcNameResolverProvider.REGISTRY, registry)
- *     .build();
- * }
+ * <p>{@code ManagedChannel channel = Grpc.newChannelBuilder("krpc:///greeter",
+ * InsecureChannelCredentials.create()) .setNameResolverArg(KrpcNameResolverProvider.REGISTRY,
+ * registry) .build(); }
  *
  * <p>{@code KClient.forService("greeter").registry(registry)} does exactly this.
  */
@@ -52,8 +50,11 @@ public final class KrpcNameResolverProvider extends NameResolverProvider {
     }
     Registry registry = args.getArg(REGISTRY);
     if (registry == null) {
-      throw new IllegalArgumentException("target '" + targetUri + "' needs a registry: call "
-          + "ManagedChannelBuilder.setNameResolverArg(KrpcNameResolverProvider.REGISTRY, registry)");
+      throw new IllegalArgumentException(
+          "target '"
+              + targetUri
+              + "' needs a registry: call "
+              + "ManagedChannelBuilder.setNameResolverArg(KrpcNameResolverProvider.REGISTRY, registry)");
     }
     return newResolver(registry, path.substring(1), args);
   }

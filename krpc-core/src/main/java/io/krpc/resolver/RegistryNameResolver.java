@@ -28,6 +28,7 @@ import org.slf4j.LoggerFactory;
  * <p>Not public: schemes reach it through {@link KrpcNameResolverProvider#newResolver}.
  *
  * <h2>Threading</h2>
+ *
  * {@link #start}, {@link #refresh} and {@link #shutdown} are called by the channel from its {@link
  * SynchronizationContext} and never block: {@code start} only opens the watch, which by the {@link
  * Registry} contract returns at once. Snapshots arrive on the registry's thread, where host names
@@ -35,11 +36,12 @@ import org.slf4j.LoggerFactory;
  * synchronization context.
  *
  * <h2>Errors</h2>
+ *
  * A registry error before the first snapshot is reported to the channel as an {@code UNAVAILABLE}
- * {@link Status} through {@link Listener2#onResult2}. Once a good list is known, registry errors are
- * logged and the last good list stays in force: an unreachable registry never empties a channel.
- * An empty snapshot (every instance really deregistered) is reported as {@code UNAVAILABLE} with a
- * description naming the service.
+ * {@link Status} through {@link Listener2#onResult2}. Once a good list is known, registry errors
+ * are logged and the last good list stays in force: an unreachable registry never empties a
+ * channel. An empty snapshot (every instance really deregistered) is reported as {@code
+ * UNAVAILABLE} with a description naming the service.
  */
 final class RegistryNameResolver extends NameResolver {
 
@@ -59,7 +61,8 @@ final class RegistryNameResolver extends NameResolver {
   RegistryNameResolver(Registry registry, String serviceName, Args args) {
     this.registry = requireNonNull(registry, "registry");
     this.serviceName = ServiceInstance.checkServiceName(serviceName);
-    this.authority = args.getOverrideAuthority() != null ? args.getOverrideAuthority() : serviceName;
+    this.authority =
+        args.getOverrideAuthority() != null ? args.getOverrideAuthority() : serviceName;
     this.syncContext = requireNonNull(args.getSynchronizationContext(), "syncContext");
   }
 
@@ -78,9 +81,10 @@ final class RegistryNameResolver extends NameResolver {
       watch = registry.watch(serviceName, new WatchListener());
     } catch (RuntimeException e) {
       // A closed registry or a broken backend: report it, never throw into the channel.
-      reportError(Status.UNAVAILABLE
-          .withDescription("cannot watch service '" + serviceName + "' in the registry")
-          .withCause(e));
+      reportError(
+          Status.UNAVAILABLE
+              .withDescription("cannot watch service '" + serviceName + "' in the registry")
+              .withCause(e));
     }
   }
 
@@ -108,9 +112,10 @@ final class RegistryNameResolver extends NameResolver {
     }
     ResolutionResult.Builder result = ResolutionResult.newBuilder().setAttributes(Attributes.EMPTY);
     if (addresses.isEmpty()) {
-      String why = instanceCount == 0
-          ? "no instances of service '" + serviceName + "' are registered"
-          : "no instance of service '" + serviceName + "' has a resolvable host";
+      String why =
+          instanceCount == 0
+              ? "no instances of service '" + serviceName + "' are registered"
+              : "no instance of service '" + serviceName + "' has a resolvable host";
       result.setAddressesOrError(StatusOr.fromStatus(Status.UNAVAILABLE.withDescription(why)));
       hasGoodList = false;
     } else {
@@ -133,13 +138,15 @@ final class RegistryNameResolver extends NameResolver {
       return;
     }
     if (hasGoodList) {
-      logger.warn("Registry error for service {}; keeping the last known instances: {}",
-          serviceName, status);
+      logger.warn(
+          "Registry error for service {}; keeping the last known instances: {}",
+          serviceName,
+          status);
       return;
     }
-    started().onResult2(ResolutionResult.newBuilder()
-        .setAddressesOrError(StatusOr.fromStatus(status))
-        .build());
+    started()
+        .onResult2(
+            ResolutionResult.newBuilder().setAddressesOrError(StatusOr.fromStatus(status)).build());
   }
 
   /** Converts a snapshot on the registry's thread, where a DNS lookup may block. */
@@ -150,15 +157,18 @@ final class RegistryNameResolver extends NameResolver {
       try {
         address = new InetSocketAddress(InetAddress.getByName(instance.host()), instance.port());
       } catch (UnknownHostException e) {
-        logger.warn("Skipping instance {} of service {}: unknown host",
-            instance.endpoint(), instance.serviceName());
+        logger.warn(
+            "Skipping instance {} of service {}: unknown host",
+            instance.endpoint(),
+            instance.serviceName());
         continue;
       }
-      Attributes attributes = Attributes.newBuilder()
-          .set(EndpointAttributes.WEIGHT, instance.weight())
-          .set(EndpointAttributes.METADATA, instance.metadata())
-          .set(EndpointAttributes.SERVICE_NAME, instance.serviceName())
-          .build();
+      Attributes attributes =
+          Attributes.newBuilder()
+              .set(EndpointAttributes.WEIGHT, instance.weight())
+              .set(EndpointAttributes.METADATA, instance.metadata())
+              .set(EndpointAttributes.SERVICE_NAME, instance.serviceName())
+              .build();
       groups.add(new EquivalentAddressGroup(address, attributes));
     }
     return List.copyOf(groups);
@@ -173,10 +183,14 @@ final class RegistryNameResolver extends NameResolver {
 
     @Override
     public void onError(RegistryException error) {
-      Status status = Status.UNAVAILABLE
-          .withDescription("registry error while watching service '" + serviceName + "': "
-              + error.getMessage())
-          .withCause(error);
+      Status status =
+          Status.UNAVAILABLE
+              .withDescription(
+                  "registry error while watching service '"
+                      + serviceName
+                      + "': "
+                      + error.getMessage())
+              .withCause(error);
       syncContext.execute(() -> reportError(status));
     }
   }

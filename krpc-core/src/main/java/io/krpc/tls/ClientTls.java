@@ -16,14 +16,12 @@ import org.jspecify.annotations.Nullable;
  * presents. Made by {@link KrpcTls#client(File)}; immutable, so one value may serve several
  * clients.
  *
- * <p>{@code
- * ClientTls mtls = KrpcTls.client(serverCa).keyManager(clientCrt, clientKey);
- * KClient.forService("greeter").registry(registry).tls(mtls).build();
- * }
+ * <p>{@code ClientTls mtls = KrpcTls.client(serverCa).keyManager(clientCrt, clientKey);
+ * KClient.forService("greeter").registry(registry).tls(mtls).build(); }
  *
- * <p>The server's certificate must name the channel's authority (hostname verification is on):
- * the host of {@code KClient.forTarget}, the service name with {@code KClient.forService}, or the
- * value of {@code overrideAuthority}.
+ * <p>The server's certificate must name the channel's authority (hostname verification is on): the
+ * host of {@code KClient.forTarget}, the service name with {@code KClient.forService}, or the value
+ * of {@code overrideAuthority}.
  */
 public final class ClientTls {
   private final byte @Nullable [] trustedCaPem;
@@ -58,19 +56,22 @@ public final class ClientTls {
   }
 
   /**
-   * The certificate chain and private key (PEM files) this client presents to servers that
-   * require mutual TLS. Default: none.
+   * The certificate chain and private key (PEM files) this client presents to servers that require
+   * mutual TLS. Default: none.
    */
   public ClientTls keyManager(File certChain, File privateKey) {
-    return new ClientTls(trustedCaPem, trustManagers,
+    return new ClientTls(
+        trustedCaPem,
+        trustManagers,
         PemFiles.certificates(certChain, "certChain"),
-        PemFiles.privateKey(privateKey, "privateKey"), null);
+        PemFiles.privateKey(privateKey, "privateKey"),
+        null);
   }
 
   /** The identity this client presents under mutual TLS, from key managers. */
   public ClientTls keyManager(KeyManager... keyManagers) {
-    return new ClientTls(trustedCaPem, trustManagers, null, null,
-        KrpcTls.managers(keyManagers, "keyManagers"));
+    return new ClientTls(
+        trustedCaPem, trustManagers, null, null, KrpcTls.managers(keyManagers, "keyManagers"));
   }
 
   /** Whether this client has a certificate to present under mutual TLS. */
@@ -88,8 +89,8 @@ public final class ClientTls {
         builder.trustManager(trustManagers.toArray(new TrustManager[0]));
       }
       if (certChainPem != null) {
-        builder.keyManager(new ByteArrayInputStream(certChainPem),
-            new ByteArrayInputStream(privateKeyPem));
+        builder.keyManager(
+            new ByteArrayInputStream(certChainPem), new ByteArrayInputStream(privateKeyPem));
       } else if (keyManagers != null) {
         builder.keyManager(keyManagers.toArray(new KeyManager[0]));
       }
@@ -101,8 +102,10 @@ public final class ClientTls {
 
   @Override
   public String toString() {
-    return "ClientTls{trust=" + (trustedCaPem != null ? "pem"
-        : trustManagers != null ? "trustManagers" : "system")
-        + ", clientCertificate=" + hasClientCertificate() + "}";
+    return "ClientTls{trust="
+        + (trustedCaPem != null ? "pem" : trustManagers != null ? "trustManagers" : "system")
+        + ", clientCertificate="
+        + hasClientCertificate()
+        + "}";
   }
 }

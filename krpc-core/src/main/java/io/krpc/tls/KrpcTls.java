@@ -10,31 +10,29 @@ import javax.net.ssl.TrustManager;
 /**
  * Entry point for TLS settings of KRPC servers and clients.
  *
- * <p>{@code
- * // server, TLS only
- * KServer.builder().tls(KrpcTls.server(new File("server.crt"), new File("server.key")))...
- * // server, mutual TLS: clients must present a certificate signed by ca.crt
- * KServer.builder().tls(KrpcTls.server(serverCrt, serverKey).clientAuth(new File("ca.crt")))...
- * // client trusting ca.crt, with its own certificate for mutual TLS
- * KClient.forTarget("10.0.0.5:9001")
- *     .tls(KrpcTls.client(new File("ca.crt")).keyManager(clientCrt, clientKey))...
- * }
+ * <p>{@code // server, TLS only KServer.builder().tls(KrpcTls.server(new File("server.crt"), new
+ * File("server.key")))... // server, mutual TLS: clients must present a certificate signed by
+ * ca.crt KServer.builder().tls(KrpcTls.server(serverCrt, serverKey).clientAuth(new
+ * File("ca.crt")))... // client trusting ca.crt, with its own certificate for mutual TLS
+ * KClient.forTarget("10.0.0.5:9001") .tls(KrpcTls.client(new File("ca.crt")).keyManager(clientCrt,
+ * clientKey))... }
  *
  * <p>Files are PEM: certificate chains as X.509 certificates, private keys unencrypted (PKCS#8,
- * {@code -----BEGIN PRIVATE KEY-----}). They are read once, when the method is called, and
- * checked then; a missing or malformed file throws {@link IllegalArgumentException} naming it.
- * The results are grpc-java's own {@link io.grpc.TlsServerCredentials} and {@link
+ * {@code -----BEGIN PRIVATE KEY-----}). They are read once, when the method is called, and checked
+ * then; a missing or malformed file throws {@link IllegalArgumentException} naming it. The results
+ * are grpc-java's own {@link io.grpc.TlsServerCredentials} and {@link
  * io.grpc.TlsChannelCredentials}, so they work with any grpc-java transport that supports them.
  */
 public final class KrpcTls {
   private KrpcTls() {}
 
   /**
-   * Server TLS with a certificate chain and its private key, both PEM files. Clients are not
-   * asked for a certificate until {@link ServerTls#clientAuth(File)} is set.
+   * Server TLS with a certificate chain and its private key, both PEM files. Clients are not asked
+   * for a certificate until {@link ServerTls#clientAuth(File)} is set.
    */
   public static ServerTls server(File certChain, File privateKey) {
-    return ServerTls.ofPem(PemFiles.certificates(certChain, "certChain"),
+    return ServerTls.ofPem(
+        PemFiles.certificates(certChain, "certChain"),
         PemFiles.privateKey(privateKey, "privateKey"));
   }
 

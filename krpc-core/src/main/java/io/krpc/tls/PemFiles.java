@@ -25,7 +25,8 @@ final class PemFiles {
     byte[] pem = read(file, option);
     try {
       if (CertificateFactory.getInstance("X.509")
-          .generateCertificates(new ByteArrayInputStream(pem)).isEmpty()) {
+          .generateCertificates(new ByteArrayInputStream(pem))
+          .isEmpty()) {
         throw invalid(file, option, "PEM X.509 certificates", null);
       }
     } catch (CertificateException e) {
@@ -40,8 +41,11 @@ final class PemFiles {
     String text = new String(pem, StandardCharsets.US_ASCII);
     if (text.contains("ENCRYPTED PRIVATE KEY")
         || !text.matches("(?s).*-----BEGIN [A-Z ]*PRIVATE KEY-----.*")) {
-      throw invalid(file, option, "an unencrypted PEM private key "
-          + "(-----BEGIN PRIVATE KEY-----, PKCS#8)", null);
+      throw invalid(
+          file,
+          option,
+          "an unencrypted PEM private key " + "(-----BEGIN PRIVATE KEY-----, PKCS#8)",
+          null);
     }
     return pem;
   }
@@ -58,8 +62,8 @@ final class PemFiles {
     }
   }
 
-  private static IllegalArgumentException invalid(File file, String option, String expected,
-      @Nullable Exception cause) {
+  private static IllegalArgumentException invalid(
+      File file, String option, String expected, @Nullable Exception cause) {
     return new IllegalArgumentException(
         option + ": " + file + " (expected: " + expected + ")", cause);
   }

@@ -12,13 +12,11 @@ import javax.net.ssl.TrustManager;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The TLS settings of a server: its identity and, for mutual TLS, whom it accepts as clients.
- * Made by {@link KrpcTls#server(File, File)}; immutable, so one value may serve several servers.
+ * The TLS settings of a server: its identity and, for mutual TLS, whom it accepts as clients. Made
+ * by {@link KrpcTls#server(File, File)}; immutable, so one value may serve several servers.
  *
- * <p>{@code
- * ServerTls mtls = KrpcTls.server(serverCrt, serverKey).clientAuth(clientCa);
- * KServer.builder().tls(mtls)...   // or .credentials(mtls.toCredentials())
- * }
+ * <p>{@code ServerTls mtls = KrpcTls.server(serverCrt, serverKey).clientAuth(clientCa);
+ * KServer.builder().tls(mtls)... // or .credentials(mtls.toCredentials()) }
  */
 public final class ServerTls {
   private final byte @Nullable [] certChainPem;
@@ -27,8 +25,12 @@ public final class ServerTls {
   private final byte @Nullable [] clientCaPem;
   private final @Nullable List<TrustManager> clientTrustManagers;
 
-  private ServerTls(byte @Nullable [] certChainPem, byte @Nullable [] privateKeyPem, @Nullable List<KeyManager> keyManagers,
-      byte @Nullable [] clientCaPem, @Nullable List<TrustManager> clientTrustManagers) {
+  private ServerTls(
+      byte @Nullable [] certChainPem,
+      byte @Nullable [] privateKeyPem,
+      @Nullable List<KeyManager> keyManagers,
+      byte @Nullable [] clientCaPem,
+      @Nullable List<TrustManager> clientTrustManagers) {
     this.certChainPem = certChainPem;
     this.privateKeyPem = privateKeyPem;
     this.keyManagers = keyManagers;
@@ -45,18 +47,26 @@ public final class ServerTls {
   }
 
   /**
-   * Mutual TLS: every client must present a certificate signed by a certificate authority in
-   * {@code trustedClientCa} (a PEM file); handshakes without one fail. Default: no client
-   * certificate asked for.
+   * Mutual TLS: every client must present a certificate signed by a certificate authority in {@code
+   * trustedClientCa} (a PEM file); handshakes without one fail. Default: no client certificate
+   * asked for.
    */
   public ServerTls clientAuth(File trustedClientCa) {
-    return new ServerTls(certChainPem, privateKeyPem, keyManagers,
-        PemFiles.certificates(trustedClientCa, "trustedClientCa"), null);
+    return new ServerTls(
+        certChainPem,
+        privateKeyPem,
+        keyManagers,
+        PemFiles.certificates(trustedClientCa, "trustedClientCa"),
+        null);
   }
 
   /** Mutual TLS: every client must present a certificate that {@code trustManagers} accept. */
   public ServerTls clientAuth(TrustManager... trustManagers) {
-    return new ServerTls(certChainPem, privateKeyPem, keyManagers, null,
+    return new ServerTls(
+        certChainPem,
+        privateKeyPem,
+        keyManagers,
+        null,
         KrpcTls.managers(trustManagers, "trustManagers"));
   }
 
@@ -72,8 +82,8 @@ public final class ServerTls {
       if (keyManagers != null) {
         builder.keyManager(keyManagers.toArray(new KeyManager[0]));
       } else {
-        builder.keyManager(new ByteArrayInputStream(certChainPem),
-            new ByteArrayInputStream(privateKeyPem));
+        builder.keyManager(
+            new ByteArrayInputStream(certChainPem), new ByteArrayInputStream(privateKeyPem));
       }
       if (clientCaPem != null) {
         builder.trustManager(new ByteArrayInputStream(clientCaPem));
@@ -91,7 +101,10 @@ public final class ServerTls {
 
   @Override
   public String toString() {
-    return "ServerTls{identity=" + (keyManagers != null ? "keyManagers" : "pem")
-        + ", clientAuth=" + (requiresClientAuth() ? "required" : "none") + "}";
+    return "ServerTls{identity="
+        + (keyManagers != null ? "keyManagers" : "pem")
+        + ", clientAuth="
+        + (requiresClientAuth() ? "required" : "none")
+        + "}";
   }
 }

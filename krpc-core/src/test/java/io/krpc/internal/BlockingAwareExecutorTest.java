@@ -24,14 +24,15 @@ class BlockingAwareExecutorTest {
   }
 
   private void blockOneWorker(CountDownLatch started) {
-    pool.execute(() -> {
-      started.countDown();
-      try {
-        release.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    pool.execute(
+        () -> {
+          started.countDown();
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        });
   }
 
   @Test
@@ -46,7 +47,8 @@ class BlockingAwareExecutorTest {
     for (int i = 0; i < 100; i++) {
       pool.execute(done::countDown);
     }
-    assertThat(done.await(10, TimeUnit.SECONDS)).as("tasks behind two blocked workers ran")
+    assertThat(done.await(10, TimeUnit.SECONDS))
+        .as("tasks behind two blocked workers ran")
         .isTrue();
     assertThat(pool.threads()).isGreaterThan(2);
     assertThat(pool.stalledThreads()).isEqualTo(2);
@@ -96,7 +98,8 @@ class BlockingAwareExecutorTest {
     assertThat(ran.await(10, TimeUnit.SECONDS)).isTrue();
     DefaultExecutor.release(second);
     assertThat(((BlockingAwareExecutor) second).awaitTermination(Duration.ofSeconds(10)))
-        .as("the last release shut the pool down").isTrue();
+        .as("the last release shut the pool down")
+        .isTrue();
 
     Executor next = DefaultExecutor.acquire();
     try {

@@ -28,8 +28,9 @@ class InMemoryRegistryTest {
     registry.register(ServiceInstance.of("other", "127.0.0.1", 3));
     registry.deregister(a);
 
-    await().untilAsserted(() -> assertThat(seen).containsExactly(
-        List.of(a), List.of(b, a), List.of(b)));
+    await()
+        .untilAsserted(
+            () -> assertThat(seen).containsExactly(List.of(a), List.of(b, a), List.of(b)));
     assertThat(registry.lookup("greeter")).containsExactly(b);
 
     watch.cancel();
@@ -43,7 +44,8 @@ class InMemoryRegistryTest {
   @Test
   void reRegisteringReplacesTheInstance() {
     registry.register(ServiceInstance.of("greeter", "127.0.0.1", 1));
-    ServiceInstance heavier = ServiceInstance.builder("greeter", "127.0.0.1", 1).weight(300).build();
+    ServiceInstance heavier =
+        ServiceInstance.builder("greeter", "127.0.0.1", 1).weight(300).build();
     registry.register(heavier);
     assertThat(registry.lookup("greeter")).containsExactly(heavier);
   }
@@ -51,10 +53,12 @@ class InMemoryRegistryTest {
   @Test
   void listenerExceptionDoesNotStopLaterSnapshots() {
     List<List<ServiceInstance>> seen = new CopyOnWriteArrayList<>();
-    registry.watch("greeter", instances -> {
-      seen.add(instances);
-      throw new IllegalStateException("listener bug");
-    });
+    registry.watch(
+        "greeter",
+        instances -> {
+          seen.add(instances);
+          throw new IllegalStateException("listener bug");
+        });
     registry.register(ServiceInstance.of("greeter", "127.0.0.1", 1));
     await().untilAsserted(() -> assertThat(seen).hasSize(2));
   }
@@ -63,7 +67,8 @@ class InMemoryRegistryTest {
   void closedRegistryRefusesNewWork() {
     registry.close();
     assertThatThrownBy(() -> registry.register(ServiceInstance.of("greeter", "h", 1)))
-        .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("closed");
     assertThatThrownBy(() -> registry.watch("greeter", i -> {}))
         .isInstanceOf(IllegalStateException.class);
     registry.close(); // idempotent

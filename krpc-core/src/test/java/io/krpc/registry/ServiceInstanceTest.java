@@ -46,6 +46,7 @@ class ServiceInstanceTest {
         .hasMessage("weight: 0 (expected: 1..10000)");
     assertThatThrownBy(() -> new ServiceInstance("s", "h", 1, 10_001, Map.of()))
         .hasMessage("weight: 10001 (expected: 1..10000)");
-    assertThatThrownBy(() -> ServiceInstance.of(null, "h", 1)).hasMessage("serviceName: null (expected: not null)");
+    assertThatThrownBy(() -> ServiceInstance.of(null, "h", 1))
+        .hasMessage("serviceName: null (expected: not null)");
   }
 }

@@ -21,18 +21,24 @@ import org.junit.jupiter.api.Test;
 
 class RegistryNameResolverTest {
   private final SynchronizationContext syncContext =
-      new SynchronizationContext((t, e) -> { throw new AssertionError(e); });
-  private final NameResolver.Args args = NameResolver.Args.newBuilder()
-      .setDefaultPort(443)
-      .setProxyDetector(address -> null)
-      .setSynchronizationContext(syncContext)
-      .setServiceConfigParser(new NameResolver.ServiceConfigParser() {
-        @Override
-        public NameResolver.ConfigOrError parseServiceConfig(Map<String, ?> rawServiceConfig) {
-          return NameResolver.ConfigOrError.fromConfig(rawServiceConfig);
-        }
-      })
-      .build();
+      new SynchronizationContext(
+          (t, e) -> {
+            throw new AssertionError(e);
+          });
+  private final NameResolver.Args args =
+      NameResolver.Args.newBuilder()
+          .setDefaultPort(443)
+          .setProxyDetector(address -> null)
+          .setSynchronizationContext(syncContext)
+          .setServiceConfigParser(
+              new NameResolver.ServiceConfigParser() {
+                @Override
+                public NameResolver.ConfigOrError parseServiceConfig(
+                    Map<String, ?> rawServiceConfig) {
+                  return NameResolver.ConfigOrError.fromConfig(rawServiceConfig);
+                }
+              })
+          .build();
   private final ManualRegistry registry = new ManualRegistry();
   private final List<StatusOr<List<EquivalentAddressGroup>>> results = new ArrayList<>();
 
@@ -62,9 +68,12 @@ class RegistryNameResolverTest {
     resolver.start(listener());
     assertThat(resolver.getServiceAuthority()).isEqualTo("greeter");
 
-    registry.listener.onUpdate(List.of(
-        ServiceInstance.builder("greeter", "127.0.0.1", 9001).weight(7)
-            .metadata(Map.of("zone", "a")).build()));
+    registry.listener.onUpdate(
+        List.of(
+            ServiceInstance.builder("greeter", "127.0.0.1", 9001)
+                .weight(7)
+                .metadata(Map.of("zone", "a"))
+                .build()));
 
     assertThat(results).hasSize(1);
     EquivalentAddressGroup eag = results.get(0).getValue().get(0);

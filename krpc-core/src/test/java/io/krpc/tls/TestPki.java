@@ -30,8 +30,8 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * A throw-away PKI for tests: a certificate authority that issues server and client
- * certificates (EC P-256, valid for a day), written as PEM files into a directory.
+ * A throw-away PKI for tests: a certificate authority that issues server and client certificates
+ * (EC P-256, valid for a day), written as PEM files into a directory.
  */
 public final class TestPki {
   private static final AtomicLong serials = new AtomicLong(System.currentTimeMillis());
@@ -78,36 +78,42 @@ public final class TestPki {
     KeyPair keys = newKeyPair();
     X509Certificate cert = sign(new X500Name("CN=" + cn), keys, caKeys, false, sans);
     File certFile = write(name + "-" + cn + ".crt", pem("CERTIFICATE", encoded(cert)));
-    File keyFile = write(name + "-" + cn + ".key",
-        pem("PRIVATE KEY", keys.getPrivate().getEncoded()));
+    File keyFile =
+        write(name + "-" + cn + ".key", pem("PRIVATE KEY", keys.getPrivate().getEncoded()));
     return new Issued(certFile, keyFile);
   }
 
   /** A certificate chain file and its private key file. */
   public record Issued(File cert, File key) {}
 
-  private X509Certificate sign(X500Name subject, KeyPair subjectKeys, KeyPair issuerKeys,
-      boolean ca, GeneralNames sans) {
+  private X509Certificate sign(
+      X500Name subject, KeyPair subjectKeys, KeyPair issuerKeys, boolean ca, GeneralNames sans) {
     Instant now = Instant.now();
     X500Name issuer = ca ? subject : new X500Name(caCert.getSubjectX500Principal().getName());
     try {
-      JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(issuer,
-          BigInteger.valueOf(serials.incrementAndGet()),
-          Date.from(now.minus(1, ChronoUnit.HOURS)), Date.from(now.plus(1, ChronoUnit.DAYS)),
-          subject, subjectKeys.getPublic());
+      JcaX509v3CertificateBuilder builder =
+          new JcaX509v3CertificateBuilder(
+              issuer,
+              BigInteger.valueOf(serials.incrementAndGet()),
+              Date.from(now.minus(1, ChronoUnit.HOURS)),
+              Date.from(now.plus(1, ChronoUnit.DAYS)),
+              subject,
+              subjectKeys.getPublic());
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
       if (ca) {
-        builder.addExtension(Extension.keyUsage, true,
-            new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+        builder.addExtension(
+            Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
       } else {
-        builder.addExtension(Extension.keyUsage, true,
+        builder.addExtension(
+            Extension.keyUsage,
+            true,
             new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement));
       }
       if (sans != null) {
         builder.addExtension(Extension.subjectAlternativeName, false, sans);
       }
-      ContentSigner signer = new JcaContentSignerBuilder("SHA256withECDSA")
-          .build(issuerKeys.getPrivate());
+      ContentSigner signer =
+          new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKeys.getPrivate());
       return new JcaX509CertificateConverter().getCertificate(builder.build(signer));
     } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
       throw new IllegalStateException("cannot sign a test certificate for " + subject, e);
@@ -133,9 +139,13 @@ public final class TestPki {
   }
 
   private static String pem(String type, byte[] der) {
-    return "-----BEGIN " + type + "-----\n"
+    return "-----BEGIN "
+        + type
+        + "-----\n"
         + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
-        + "\n-----END " + type + "-----\n";
+        + "\n-----END "
+        + type
+        + "-----\n";
   }
 
   private File write(String fileName, String content) {

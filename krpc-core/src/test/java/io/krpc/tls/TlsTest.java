@@ -44,8 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** TLS and mutual TLS over real loopback sockets, with certificates made by the test. */
 class TlsTest {
 
-  @TempDir
-  static Path dir;
+  @TempDir static Path dir;
   static TestPki pki;
   static TestPki otherPki;
   static TestPki.Issued serverCert;
@@ -94,8 +93,12 @@ class TlsTest {
   @Test
   void serverCertificateMustNameTheAuthority() {
     KServer server = start(KrpcTls.server(serverCert.cert(), serverCert.key()), null);
-    KClient client = track(KClient.forTarget("127.0.0.1:" + server.port())
-        .tls(KrpcTls.client(pki.caFile())).overrideAuthority("evil.example.com").build());
+    KClient client =
+        track(
+            KClient.forTarget("127.0.0.1:" + server.port())
+                .tls(KrpcTls.client(pki.caFile()))
+                .overrideAuthority("evil.example.com")
+                .build());
     assertCode(client, Status.Code.UNAVAILABLE);
   }
 
@@ -109,8 +112,10 @@ class TlsTest {
   @Test
   void mutualTlsRefusesACertificateFromAnUntrustedCa() {
     KServer server = start(mtlsServer(), null);
-    KClient client = client(server, KrpcTls.client(pki.caFile())
-        .keyManager(strangerCert.cert(), strangerCert.key()));
+    KClient client =
+        client(
+            server,
+            KrpcTls.client(pki.caFile()).keyManager(strangerCert.cert(), strangerCert.key()));
     assertCode(client, Status.Code.UNAVAILABLE);
   }
 
@@ -118,35 +123,50 @@ class TlsTest {
   void mutualTlsAcceptsAValidCertificateAndTheHandlerSeesWhoCalled() {
     AtomicReference<String> peer = new AtomicReference<>();
     KServer server = start(mtlsServer(), peer);
-    KClient client = client(server, KrpcTls.client(pki.caFile())
-        .keyManager(clientCert.cert(), clientCert.key()));
+    KClient client =
+        client(
+            server, KrpcTls.client(pki.caFile()).keyManager(clientCert.cert(), clientCert.key()));
     assertThat(call(client)).isEqualTo("pong");
     assertThat(peer.get()).isEqualTo("CN=client");
   }
 
   @Test
   void keyAndTrustManagersWorkLikeFiles() throws Exception {
-    ServerTls serverTls = KrpcTls.server(keyManagers(serverCert))
-        .clientAuth(trustManagers(pki.caFile()));
+    ServerTls serverTls =
+        KrpcTls.server(keyManagers(serverCert)).clientAuth(trustManagers(pki.caFile()));
     assertThat(serverTls.requiresClientAuth()).isTrue();
     KServer server = start(serverTls, null);
-    ClientTls clientTls = KrpcTls.client(trustManagers(pki.caFile()))
-        .keyManager(keyManagers(clientCert));
+    ClientTls clientTls =
+        KrpcTls.client(trustManagers(pki.caFile())).keyManager(keyManagers(clientCert));
     assertThat(clientTls.hasClientCertificate()).isTrue();
     assertThat(call(client(server, clientTls))).isEqualTo("pong");
     // A trust manager that trusts another CA refuses the server.
-    assertCode(client(server, KrpcTls.client(trustManagers(otherPki.caFile()))
-        .keyManager(keyManagers(clientCert))), Status.Code.UNAVAILABLE);
+    assertCode(
+        client(
+            server,
+            KrpcTls.client(trustManagers(otherPki.caFile())).keyManager(keyManagers(clientCert))),
+        Status.Code.UNAVAILABLE);
   }
 
   @Test
   void discoveryThroughARegistryVerifiesTheServiceName() {
     InMemoryRegistry registry = track(new InMemoryRegistry());
-    track(KServer.builder().serviceName("echo").host("127.0.0.1").port(0).registry(registry)
-        .deregisterDelay(Duration.ZERO).addService(new Pong())
-        .tls(KrpcTls.server(serverCert.cert(), serverCert.key())).start());
-    KClient client = track(KClient.forService("echo").registry(registry)
-        .tls(KrpcTls.client(pki.caFile())).build());
+    track(
+        KServer.builder()
+            .serviceName("echo")
+            .host("127.0.0.1")
+            .port(0)
+            .registry(registry)
+            .deregisterDelay(Duration.ZERO)
+            .addService(new Pong())
+            .tls(KrpcTls.server(serverCert.cert(), serverCert.key()))
+            .start());
+    KClient client =
+        track(
+            KClient.forService("echo")
+                .registry(registry)
+                .tls(KrpcTls.client(pki.caFile()))
+                .build());
     assertThat(call(client)).isEqualTo("pong");
   }
 
@@ -154,8 +174,7 @@ class TlsTest {
   void credentialsFromTlsSettingsAreGrpcOwn() {
     assertThat(KrpcTls.server(serverCert.cert(), serverCert.key()).toCredentials())
         .isInstanceOf(io.grpc.TlsServerCredentials.class);
-    assertThat(KrpcTls.client().toCredentials())
-        .isInstanceOf(io.grpc.TlsChannelCredentials.class);
+    assertThat(KrpcTls.client().toCredentials()).isInstanceOf(io.grpc.TlsChannelCredentials.class);
     assertThat(KrpcTls.client(pki.caFile()).toString())
         .isEqualTo("ClientTls{trust=pem, clientCertificate=false}");
     assertThat(mtlsServer().toString()).isEqualTo("ServerTls{identity=pem, clientAuth=required}");
@@ -165,24 +184,30 @@ class TlsTest {
   void badFilesAndArgumentsAreRefusedAtOnce() throws Exception {
     File missing = dir.resolve("missing.pem").toFile();
     File garbage = Files.writeString(dir.resolve("garbage.pem"), "not a certificate").toFile();
-    File encrypted = Files.writeString(dir.resolve("encrypted.key"),
-        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n")
-        .toFile();
+    File encrypted =
+        Files.writeString(
+                dir.resolve("encrypted.key"),
+                "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n")
+            .toFile();
     assertThatThrownBy(() -> KrpcTls.server(missing, serverCert.key()))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("certChain: " + missing + " (expected: a readable PEM file)");
     assertThatThrownBy(() -> KrpcTls.server(garbage, serverCert.key()))
         .hasMessage("certChain: " + garbage + " (expected: PEM X.509 certificates)");
     assertThatThrownBy(() -> KrpcTls.server(serverCert.cert(), garbage))
-        .hasMessage("privateKey: " + garbage + " (expected: an unencrypted PEM private key "
-            + "(-----BEGIN PRIVATE KEY-----, PKCS#8))");
+        .hasMessage(
+            "privateKey: "
+                + garbage
+                + " (expected: an unencrypted PEM private key "
+                + "(-----BEGIN PRIVATE KEY-----, PKCS#8))");
     assertThatThrownBy(() -> KrpcTls.server(serverCert.cert(), encrypted))
         .hasMessageStartingWith("privateKey: " + encrypted);
     assertThatThrownBy(() -> KrpcTls.server((File) null, serverCert.key()))
         .hasMessage("certChain: null (expected: not null)");
     assertThatThrownBy(() -> KrpcTls.client(garbage))
         .hasMessage("trustedCa: " + garbage + " (expected: PEM X.509 certificates)");
-    assertThatThrownBy(() -> KrpcTls.server(serverCert.cert(), serverCert.key()).clientAuth(missing))
+    assertThatThrownBy(
+            () -> KrpcTls.server(serverCert.cert(), serverCert.key()).clientAuth(missing))
         .hasMessage("trustedClientCa: " + missing + " (expected: a readable PEM file)");
     assertThatThrownBy(() -> KrpcTls.client(pki.caFile()).keyManager(clientCert.cert(), missing))
         .hasMessage("privateKey: " + missing + " (expected: a readable PEM file)");
@@ -201,14 +226,25 @@ class TlsTest {
   }
 
   private KServer start(ServerTls tls, AtomicReference<String> peer) {
-    return track(KServer.builder().serviceName("echo").host("127.0.0.1").port(0)
-        .deregisterDelay(Duration.ZERO).shutdownGracePeriod(Duration.ofSeconds(5))
-        .addService(new Pong()).intercept(new PeerCapture(peer)).tls(tls).start());
+    return track(
+        KServer.builder()
+            .serviceName("echo")
+            .host("127.0.0.1")
+            .port(0)
+            .deregisterDelay(Duration.ZERO)
+            .shutdownGracePeriod(Duration.ofSeconds(5))
+            .addService(new Pong())
+            .intercept(new PeerCapture(peer))
+            .tls(tls)
+            .start());
   }
 
   private KClient client(KServer server, ClientTls tls) {
-    return track(KClient.forTarget("127.0.0.1:" + server.port()).tls(tls)
-        .closeTimeout(Duration.ofSeconds(5)).build());
+    return track(
+        KClient.forTarget("127.0.0.1:" + server.port())
+            .tls(tls)
+            .closeTimeout(Duration.ofSeconds(5))
+            .build());
   }
 
   private static String call(KClient client) {
@@ -220,7 +256,8 @@ class TlsTest {
 
   private static void assertCode(KClient client, Status.Code code) {
     assertThatThrownBy(() -> call(client))
-        .isInstanceOfSatisfying(StatusRuntimeException.class,
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
             e -> assertThat(e.getStatus().getCode()).as(e.getStatus().toString()).isEqualTo(code));
   }
 
@@ -231,12 +268,16 @@ class TlsTest {
 
   private static KeyManager[] keyManagers(TestPki.Issued issued) throws Exception {
     String pem = Files.readString(issued.key().toPath());
-    byte[] der = Base64.getMimeDecoder().decode(pem
-        .replace("-----BEGIN PRIVATE KEY-----", "").replace("-----END PRIVATE KEY-----", ""));
+    byte[] der =
+        Base64.getMimeDecoder()
+            .decode(
+                pem.replace("-----BEGIN PRIVATE KEY-----", "")
+                    .replace("-----END PRIVATE KEY-----", ""));
     PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(der));
-    Certificate[] chain = CertificateFactory.getInstance("X.509")
-        .generateCertificates(Files.newInputStream(issued.cert().toPath()))
-        .toArray(new Certificate[0]);
+    Certificate[] chain =
+        CertificateFactory.getInstance("X.509")
+            .generateCertificates(Files.newInputStream(issued.cert().toPath()))
+            .toArray(new Certificate[0]);
     KeyStore store = KeyStore.getInstance("PKCS12");
     store.load(null, null);
     store.setKeyEntry("me", key, new char[0], chain);
@@ -249,8 +290,10 @@ class TlsTest {
   private static TrustManager[] trustManagers(File ca) throws Exception {
     KeyStore store = KeyStore.getInstance("PKCS12");
     store.load(null, null);
-    store.setCertificateEntry("ca", CertificateFactory.getInstance("X.509")
-        .generateCertificate(Files.newInputStream(ca.toPath())));
+    store.setCertificateEntry(
+        "ca",
+        CertificateFactory.getInstance("X.509")
+            .generateCertificate(Files.newInputStream(ca.toPath())));
     TrustManagerFactory factory =
         TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     factory.init(store);
@@ -275,8 +318,8 @@ class TlsTest {
     }
 
     @Override
-    public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(ServerCall<ReqT, RespT> call,
-        Metadata headers, ServerCallHandler<ReqT, RespT> next) {
+    public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
+        ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
       SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
       if (peer != null && session != null) {
         try {

@@ -20,8 +20,13 @@ final class Args {
       int eq = arg.indexOf('=');
       String name = arg.startsWith("--") && eq > 2 ? arg.substring(2, eq) : null;
       if (name == null || !names.contains(name)) {
-        throw new IllegalArgumentException("unknown argument: " + arg + " (expected: --NAME=VALUE"
-            + " with NAME one of " + names + ")");
+        throw new IllegalArgumentException(
+            "unknown argument: "
+                + arg
+                + " (expected: --NAME=VALUE"
+                + " with NAME one of "
+                + names
+                + ")");
       }
       values.put(name, arg.substring(eq + 1));
     }

@@ -35,10 +35,11 @@ public final class Demo {
         for (int i = 0; i < 3; i++) {
           servers.add(startServer(registry, i));
         }
-        System.out.printf("Started %d greeter servers on ports %s (registry: %s)%n",
+        System.out.printf(
+            "Started %d greeter servers on ports %s (registry: %s)%n",
             servers.size(), servers.stream().map(KServer::port).toList(), options.registryName());
-        try (KClient client = KClient.forService("greeter").registry(registry)
-            .loadBalancing(options.lb).build()) {
+        try (KClient client =
+            KClient.forService("greeter").registry(registry).loadBalancing(options.lb).build()) {
           callAndPrintSpread(client, options.calls);
         }
       } finally {
@@ -52,40 +53,44 @@ public final class Demo {
   private static KServer startServer(Registry registry, int index) {
     // Port 0 picks a free port; the greeter learns its endpoint once bound, so it reads it lazily.
     EndpointHolder endpoint = new EndpointHolder();
-    KServer server = KServer.builder()
-        .serviceName("greeter")
-        .host("127.0.0.1")
-        .port(0)
-        .weight(100)
-        .metadata(Map.of("zone", "demo-" + index))
-        .registry(registry)
-        .deregisterDelay(Duration.ofMillis(200))
-        .addService(new GreeterService(() -> endpoint.value))
-        .start();
+    KServer server =
+        KServer.builder()
+            .serviceName("greeter")
+            .host("127.0.0.1")
+            .port(0)
+            .weight(100)
+            .metadata(Map.of("zone", "demo-" + index))
+            .registry(registry)
+            .deregisterDelay(Duration.ofMillis(200))
+            .addService(new GreeterService(() -> endpoint.value))
+            .start();
     endpoint.value = server.instance().endpoint();
     return server;
   }
 
   private static void callAndPrintSpread(KClient client, int calls) {
-    GreeterGrpc.GreeterBlockingStub stub = GreeterGrpc.newBlockingStub(client.channel())
-        .withDeadlineAfter(Duration.ofSeconds(30));
+    GreeterGrpc.GreeterBlockingStub stub =
+        GreeterGrpc.newBlockingStub(client.channel()).withDeadlineAfter(Duration.ofSeconds(30));
     Map<String, Integer> spread = new TreeMap<>();
     int step = Math.max(1, calls / 10);
     for (int i = 1; i <= calls; i++) {
-      HelloReply reply = stub.withDeadlineAfter(Duration.ofSeconds(5))
-          .sayHello(HelloRequest.newBuilder().setName("krpc-" + i).build());
+      HelloReply reply =
+          stub.withDeadlineAfter(Duration.ofSeconds(5))
+              .sayHello(HelloRequest.newBuilder().setName("krpc-" + i).build());
       spread.merge(reply.getServer(), 1, Integer::sum);
       if (i % step == 0) {
         System.out.printf("  %d/%d calls done%n", i, calls);
       }
     }
     System.out.println("Calls per server:");
-    spread.forEach((server, count) -> System.out.printf("  %-22s %5d  %s%n", server, count,
-        "#".repeat(Math.max(1, count * 40 / calls))));
-    Iterator<HelloReply> stream = stub.sayHelloStream(
-        HelloRequest.newBuilder().setName("stream").setCount(3).build());
-    stream.forEachRemaining(r -> System.out.println("  stream: " + r.getMessage()
-        + " (from " + r.getServer() + ")"));
+    spread.forEach(
+        (server, count) ->
+            System.out.printf(
+                "  %-22s %5d  %s%n", server, count, "#".repeat(Math.max(1, count * 40 / calls))));
+    Iterator<HelloReply> stream =
+        stub.sayHelloStream(HelloRequest.newBuilder().setName("stream").setCount(3).build());
+    stream.forEachRemaining(
+        r -> System.out.println("  stream: " + r.getMessage() + " (from " + r.getServer() + ")"));
   }
 
   private static final class EndpointHolder {
@@ -99,8 +104,7 @@ public final class Demo {
       if (calls < 1) {
         throw new IllegalArgumentException("--calls: " + calls + " (expected: >= 1)");
       }
-      return new Options(parsed.get("etcd"), calls,
-          parsed.get("lb", "round_robin"));
+      return new Options(parsed.get("etcd"), calls, parsed.get("lb", "round_robin"));
     }
 
     Registry registry() {

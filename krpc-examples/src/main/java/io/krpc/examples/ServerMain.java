@@ -17,13 +17,14 @@ public final class ServerMain {
     Args parsed = Args.parse(args, "etcd", "port", "host", "weight");
     Registry registry = EtcdSupport.registry(parsed.require("etcd"));
     AtomicReference<String> endpoint = new AtomicReference<>("?");
-    KServer.Builder builder = KServer.builder()
-        .serviceName("greeter")
-        .port(parsed.intValue("port", 9001))
-        .weight(parsed.intValue("weight", 100))
-        .registry(registry)
-        .shutdownHook(true)
-        .addService(new GreeterService(endpoint::get));
+    KServer.Builder builder =
+        KServer.builder()
+            .serviceName("greeter")
+            .port(parsed.intValue("port", 9001))
+            .weight(parsed.intValue("weight", 100))
+            .registry(registry)
+            .shutdownHook(true)
+            .addService(new GreeterService(endpoint::get));
     if (parsed.has("host")) {
       builder.host(parsed.require("host"));
     }

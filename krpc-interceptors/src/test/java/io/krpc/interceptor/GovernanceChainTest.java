@@ -120,7 +120,10 @@ class GovernanceChainTest {
   void aClientBreakerBacksOffAServerThatSheds() {
     AdaptiveLimitInterceptor shedder =
         AdaptiveLimitInterceptor.builder()
-            .cpuUsageSource(() -> 0.99).ticker(ticker).minCapacity(1).build();
+            .cpuUsageSource(() -> 0.99)
+            .ticker(ticker)
+            .minCapacity(1)
+            .build();
     CircuitBreakerInterceptor breaker =
         CircuitBreakerInterceptor.builder("greeter")
             .gobreaker(1, Duration.ofSeconds(10), Duration.ofSeconds(5), null)

@@ -5,23 +5,21 @@ import io.grpc.protobuf.services.HealthCheckingLoadBalancerUtil;
 import java.util.function.Function;
 
 /**
- * Names of the load-balancing policies this module registers with grpc-java's
- * {@link io.grpc.LoadBalancerRegistry} through {@link java.util.ServiceLoader}.
+ * Names of the load-balancing policies this module registers with grpc-java's {@link
+ * io.grpc.LoadBalancerRegistry} through {@link java.util.ServiceLoader}.
  *
- * <p>{@code
- * ManagedChannel channel = ManagedChannelBuilder.forTarget("etcd://127.0.0.1:2379/greeter")
- *     .defaultLoadBalancingPolicy(KrpcLoadBalancers.P2C)
- *     .build();
- * }
+ * <p>{@code ManagedChannel channel =
+ * ManagedChannelBuilder.forTarget("etcd://127.0.0.1:2379/greeter")
+ * .defaultLoadBalancingPolicy(KrpcLoadBalancers.P2C) .build(); }
  *
- * <p>Either policy may also be chosen, with a JSON config, from a service config:
- * {@code {"loadBalancingConfig": [{"krpc_p2c": {"decayTime": "10s", "slowStart": "30s"}}]}}.
+ * <p>Either policy may also be chosen, with a JSON config, from a service config: {@code
+ * {"loadBalancingConfig": [{"krpc_p2c": {"decayTime": "10s", "slowStart": "30s"}}]}}.
  *
  * <p>Config keys of {@value #P2C}: {@code decayTime} (default 10 s, &gt; 0; the success rate's
  * decay and the longest latency decay), {@code forcePickInterval} (default 1 s, 0 disables) and
  * {@code slowStart} (default 0, off). Config keys of {@value #WRR}: {@code slowStart}. Durations
- * are strings such as {@code "10s"}, {@code "1.5s"} or {@code "250ms"}, or JSON numbers of
- * seconds. Unknown keys and bad values are rejected.
+ * are strings such as {@code "10s"}, {@code "1.5s"} or {@code "250ms"}, or JSON numbers of seconds.
+ * Unknown keys and bad values are rejected.
  *
  * <p>This class only holds constants and is safe to use from any thread.
  */

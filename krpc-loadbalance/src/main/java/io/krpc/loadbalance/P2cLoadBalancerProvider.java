@@ -12,17 +12,14 @@ import java.util.Map;
  * in-flight calls and success rate. Found by {@link java.util.ServiceLoader}; users select it by
  * name and never construct it.
  *
- * <p>{@code
- * ManagedChannelBuilder.forTarget(target).defaultLoadBalancingPolicy("krpc_p2c");
- * }
+ * <p>{@code ManagedChannelBuilder.forTarget(target).defaultLoadBalancingPolicy("krpc_p2c"); }
  *
  * <p>JSON config keys (all optional): {@code decayTime} (default {@code "10s"}, must be &gt; 0),
  * {@code forcePickInterval} (default {@code "1s"}, {@code 0} disables forced picks), {@code
  * slowStart} (default {@code 0}, off). See {@link KrpcLoadBalancers} for the duration syntax.
  *
- * <p>Thread-safe and stateless; each {@link #newLoadBalancer} result follows grpc-java's
- * {@link LoadBalancer} threading contract (it is driven from the channel's
- * SynchronizationContext).
+ * <p>Thread-safe and stateless; each {@link #newLoadBalancer} result follows grpc-java's {@link
+ * LoadBalancer} threading contract (it is driven from the channel's SynchronizationContext).
  */
 public final class P2cLoadBalancerProvider extends LoadBalancerProvider {
 

@@ -8,21 +8,18 @@ import io.krpc.loadbalance.internal.WrrLoadBalancer;
 import java.util.Map;
 
 /**
- * Provides the {@value KrpcLoadBalancers#WRR} policy: smooth (nginx-style) weighted round robin over
- * the weight each address group carries in {@link EndpointAttributes#WEIGHT} (default {@value
+ * Provides the {@value KrpcLoadBalancers#WRR} policy: smooth (nginx-style) weighted round robin
+ * over the weight each address group carries in {@link EndpointAttributes#WEIGHT} (default {@value
  * EndpointAttributes#DEFAULT_WEIGHT}). Found by {@link java.util.ServiceLoader}; users select it by
  * name and never construct it.
  *
- * <p>{@code
- * ManagedChannelBuilder.forTarget(target).defaultLoadBalancingPolicy("krpc_wrr");
- * }
+ * <p>{@code ManagedChannelBuilder.forTarget(target).defaultLoadBalancingPolicy("krpc_wrr"); }
  *
  * <p>JSON config keys (all optional): {@code slowStart} (default {@code 0}, off). See {@link
  * KrpcLoadBalancers} for the duration syntax.
  *
- * <p>Thread-safe and stateless; each {@link #newLoadBalancer} result follows grpc-java's
- * {@link LoadBalancer} threading contract (it is driven from the channel's
- * SynchronizationContext).
+ * <p>Thread-safe and stateless; each {@link #newLoadBalancer} result follows grpc-java's {@link
+ * LoadBalancer} threading contract (it is driven from the channel's SynchronizationContext).
  */
 public final class WrrLoadBalancerProvider extends LoadBalancerProvider {
 

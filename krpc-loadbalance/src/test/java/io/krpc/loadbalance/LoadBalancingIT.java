@@ -61,16 +61,19 @@ class LoadBalancingIT {
 
   @Test
   void p2cSendsTheSlowServerClearlyLessTraffic() throws Exception {
-    List<EquivalentAddressGroup> groups = List.of(
-        startServer(SLOW_MILLIS, 100), startServer(0, 100), startServer(0, 100));
+    List<EquivalentAddressGroup> groups =
+        List.of(startServer(SLOW_MILLIS, 100), startServer(0, 100), startServer(0, 100));
     warmUpJvm(groups);
     // Chosen through a service config, with a JSON policy config: a decay time shorter than the
     // default 10 s lets a one-off latency spike of a fast server (this machine is shared) fade
     // within the test instead of making it look as slow as the slowed server.
-    channel = channel(groups)
-        .defaultServiceConfig(Map.of("loadBalancingConfig",
-            List.of(Map.of(KrpcLoadBalancers.P2C, Map.of("decayTime", "0.5s")))))
-        .build();
+    channel =
+        channel(groups)
+            .defaultServiceConfig(
+                Map.of(
+                    "loadBalancingConfig",
+                    List.of(Map.of(KrpcLoadBalancers.P2C, Map.of("decayTime", "0.5s")))))
+            .build();
     awaitAllServersReached();
 
     runCalls(600);
@@ -85,8 +88,7 @@ class LoadBalancingIT {
 
   @Test
   void wrrFollowsTheWeightsWhateverTheLatency() throws Exception {
-    List<EquivalentAddressGroup> groups =
-        List.of(startServer(SLOW_MILLIS, 1), startServer(0, 3));
+    List<EquivalentAddressGroup> groups = List.of(startServer(SLOW_MILLIS, 1), startServer(0, 3));
     channel = channel(groups).defaultLoadBalancingPolicy(KrpcLoadBalancers.WRR).build();
     awaitAllServersReached();
 
@@ -123,27 +125,33 @@ class LoadBalancingIT {
 
   private EquivalentAddressGroup startServer(long delayMillis, int weight) throws Exception {
     AtomicInteger count = new AtomicInteger();
-    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-        .addService(new SimpleServiceGrpc.SimpleServiceImplBase() {
-          @Override
-          public void unaryRpc(SimpleRequest request, StreamObserver<SimpleResponse> response) {
-            count.incrementAndGet();
-            Runnable reply = () -> {
-              response.onNext(SimpleResponse.newBuilder().setResponseMessage("ok").build());
-              response.onCompleted();
-            };
-            if (delayMillis > 0) {
-              var unused = delays.schedule(reply, delayMillis, TimeUnit.MILLISECONDS);
-            } else {
-              reply.run();
-            }
-          }
-        })
-        .build()
-        .start();
+    Server server =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            .addService(
+                new SimpleServiceGrpc.SimpleServiceImplBase() {
+                  @Override
+                  public void unaryRpc(
+                      SimpleRequest request, StreamObserver<SimpleResponse> response) {
+                    count.incrementAndGet();
+                    Runnable reply =
+                        () -> {
+                          response.onNext(
+                              SimpleResponse.newBuilder().setResponseMessage("ok").build());
+                          response.onCompleted();
+                        };
+                    if (delayMillis > 0) {
+                      var unused = delays.schedule(reply, delayMillis, TimeUnit.MILLISECONDS);
+                    } else {
+                      reply.run();
+                    }
+                  }
+                })
+            .build()
+            .start();
     servers.add(server);
     served.add(count);
-    return new EquivalentAddressGroup(new InetSocketAddress("127.0.0.1", server.getPort()),
+    return new EquivalentAddressGroup(
+        new InetSocketAddress("127.0.0.1", server.getPort()),
         Attributes.newBuilder().set(EndpointAttributes.WEIGHT, weight).build());
   }
 
@@ -156,8 +164,8 @@ class LoadBalancingIT {
 
   /** Sends {@code calls} unary calls with at most {@value #CONCURRENCY} in flight. */
   private void runCalls(int calls) throws InterruptedException {
-    SimpleServiceGrpc.SimpleServiceFutureStub stub = SimpleServiceGrpc.newFutureStub(channel)
-        .withWaitForReady();
+    SimpleServiceGrpc.SimpleServiceFutureStub stub =
+        SimpleServiceGrpc.newFutureStub(channel).withWaitForReady();
     Semaphore window = new Semaphore(CONCURRENCY);
     AtomicInteger failures = new AtomicInteger();
     for (int i = 0; i < calls; i++) {
@@ -203,9 +211,10 @@ class LoadBalancingIT {
 
         @Override
         public void start(Listener2 listener) {
-          listener.onResult(ResolutionResult.newBuilder()
-              .setAddressesOrError(StatusOr.fromValue(groups))
-              .build());
+          listener.onResult(
+              ResolutionResult.newBuilder()
+                  .setAddressesOrError(StatusOr.fromValue(groups))
+                  .build());
         }
 
         @Override

@@ -7,9 +7,9 @@ import io.grpc.LoadBalancerRegistry;
 import io.grpc.NameResolver.ConfigOrError;
 import io.grpc.Status;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class ProvidersTest {
 
@@ -28,21 +28,28 @@ class ProvidersTest {
 
   @Test
   void validP2cConfigParses() {
-    ConfigOrError parsed = registry.getProvider("krpc_p2c").parseLoadBalancingPolicyConfig(
-        Map.of("decayTime", "5s", "forcePickInterval", 0.5, "slowStart", "250ms"));
+    ConfigOrError parsed =
+        registry
+            .getProvider("krpc_p2c")
+            .parseLoadBalancingPolicyConfig(
+                Map.of("decayTime", "5s", "forcePickInterval", 0.5, "slowStart", "250ms"));
 
     assertThat(parsed.getError()).isNull();
-    assertThat(parsed.getConfig()).hasToString(
-        "P2cConfig{decayTime=5000000000ns, forcePickInterval=500000000ns, slowStart=250000000ns}");
-    assertThat(registry.getProvider("krpc_p2c").parseLoadBalancingPolicyConfig(Map.of())
-        .getConfig()).hasToString(
-        "P2cConfig{decayTime=10000000000ns, forcePickInterval=1000000000ns, slowStart=0ns}");
+    assertThat(parsed.getConfig())
+        .hasToString(
+            "P2cConfig{decayTime=5000000000ns, forcePickInterval=500000000ns, slowStart=250000000ns}");
+    assertThat(
+            registry.getProvider("krpc_p2c").parseLoadBalancingPolicyConfig(Map.of()).getConfig())
+        .hasToString(
+            "P2cConfig{decayTime=10000000000ns, forcePickInterval=1000000000ns, slowStart=0ns}");
   }
 
   @Test
   void validWrrConfigParses() {
-    ConfigOrError parsed = registry.getProvider("krpc_wrr")
-        .parseLoadBalancingPolicyConfig(Map.of("slowStart", "1.5s"));
+    ConfigOrError parsed =
+        registry
+            .getProvider("krpc_wrr")
+            .parseLoadBalancingPolicyConfig(Map.of("slowStart", "1.5s"));
 
     assertThat(parsed.getError()).isNull();
     assertThat(parsed.getConfig()).hasToString("WrrConfig{slowStart=1500000000ns}");
@@ -64,12 +71,11 @@ class ProvidersTest {
         .contains("forcePickInterval: -1.0 (expected: a duration >= 0");
     assertThat(p2cError(Map.of("slowStart", 100_000.0)).getDescription())
         .contains("slowStart: 100000.0", "<= 1 day");
-    assertThat(p2cError(Map.of("slowStart", true)).getDescription())
-        .contains("slowStart: true");
+    assertThat(p2cError(Map.of("slowStart", true)).getDescription()).contains("slowStart: true");
     assertThat(p2cError(Map.of("decaytime", "10s")).getDescription())
         .contains("unknown key \"decaytime\"", "decayTime, forcePickInterval, slowStart");
-    ConfigOrError wrr = registry.getProvider("krpc_wrr")
-        .parseLoadBalancingPolicyConfig(Map.of("decayTime", "10s"));
+    ConfigOrError wrr =
+        registry.getProvider("krpc_wrr").parseLoadBalancingPolicyConfig(Map.of("decayTime", "10s"));
     assertThat(wrr.getError().getDescription())
         .contains("krpc_wrr", "unknown key \"decayTime\"", "expected one of: slowStart");
   }

@@ -36,8 +36,8 @@ final class EtcdBackend {
    * @param members the members asked for; the container fallback runs one
    * @throws IllegalStateException when neither backend can run, saying why and how to fix it
    */
-  static Kind choose(Supplier<Path> findBinary, boolean binaryNamed, BooleanSupplier dockerAnswers,
-      int members) {
+  static Kind choose(
+      Supplier<Path> findBinary, boolean binaryNamed, BooleanSupplier dockerAnswers, int members) {
     try {
       var unused = findBinary.get();
       return Kind.BINARY;
@@ -46,14 +46,22 @@ final class EtcdBackend {
         throw noBinary;
       }
       if (!dockerAnswers.getAsBoolean()) {
-        throw new IllegalStateException(noBinary.getMessage() + " The Testcontainers fallback "
-            + "could not run either: no Docker engine answered (or org.testcontainers:"
-            + "testcontainers is not on the test class path).", noBinary);
+        throw new IllegalStateException(
+            noBinary.getMessage()
+                + " The Testcontainers fallback "
+                + "could not run either: no Docker engine answered (or org.testcontainers:"
+                + "testcontainers is not on the test class path).",
+            noBinary);
       }
       if (members != 1) {
-        throw new IllegalStateException("members: " + members + " with no etcd binary (expected:"
-            + " 1; the Testcontainers fallback runs one etcd container, clusters need the etcd "
-            + "binary). " + noBinary.getMessage(), noBinary);
+        throw new IllegalStateException(
+            "members: "
+                + members
+                + " with no etcd binary (expected:"
+                + " 1; the Testcontainers fallback runs one etcd container, clusters need the etcd "
+                + "binary). "
+                + noBinary.getMessage(),
+            noBinary);
       }
       return Kind.CONTAINER;
     }
@@ -65,8 +73,8 @@ final class EtcdBackend {
    */
   static boolean dockerAnswers() {
     try {
-      Class.forName("org.testcontainers.DockerClientFactory", false,
-          EtcdBackend.class.getClassLoader());
+      Class.forName(
+          "org.testcontainers.DockerClientFactory", false, EtcdBackend.class.getClassLoader());
     } catch (ClassNotFoundException | LinkageError e) {
       return false;
     }

@@ -26,12 +26,9 @@ import org.slf4j.LoggerFactory;
  * A real etcd, one member or a three-member cluster, running as child processes on loopback with
  * free ports and temporary data directories. For integration tests of code that talks to etcd.
  *
- * <p>{@code
- * try (EtcdCluster etcd = EtcdCluster.builder().members(3).start()) {
- *   String endpoints = etcd.endpointsString();   // "http://127.0.0.1:41234,http://127.0.0.1:..."
- *   etcd.member(etcd.leaderIndex()).kill();      // kill -9 the leader
- * }
- * }
+ * <p>{@code try (EtcdCluster etcd = EtcdCluster.builder().members(3).start()) { String endpoints =
+ * etcd.endpointsString(); // "http://127.0.0.1:41234,http://127.0.0.1:..."
+ * etcd.member(etcd.leaderIndex()).kill(); // kill -9 the leader } }
  *
  * <p>The binary is {@link Builder#binary(Path)}, else the {@code KRPC_ETCD_BINARY} environment
  * variable, else {@code etcd} on the {@code PATH}. When none is found, {@link Builder#start()}
@@ -44,6 +41,7 @@ import org.slf4j.LoggerFactory;
 public final class EtcdCluster implements AutoCloseable {
 
   private static final Logger logger = LoggerFactory.getLogger(EtcdCluster.class);
+
   /** Environment variable that names the etcd binary. */
   public static final String BINARY_ENV = "KRPC_ETCD_BINARY";
 
@@ -65,8 +63,16 @@ public final class EtcdCluster implements AutoCloseable {
     int[] ports = freePorts(3 * count);
     List<EtcdMember> list = new ArrayList<>();
     for (int i = 0; i < count; i++) {
-      list.add(new EtcdMember(this, i, "n" + (i + 1), binary, baseDir.resolve("n" + (i + 1)),
-          ports[3 * i], ports[3 * i + 1], ports[3 * i + 2]));
+      list.add(
+          new EtcdMember(
+              this,
+              i,
+              "n" + (i + 1),
+              binary,
+              baseDir.resolve("n" + (i + 1)),
+              ports[3 * i],
+              ports[3 * i + 1],
+              ports[3 * i + 2]));
     }
     this.members = List.copyOf(list);
   }
@@ -88,7 +94,9 @@ public final class EtcdCluster implements AutoCloseable {
 
   /** {@code 127.0.0.1:p1,127.0.0.1:p2,...}: the authority of an {@code etcd://} target. */
   public String authority() {
-    return members.stream().map(m -> "127.0.0.1:" + m.clientPort()).collect(Collectors.joining(","));
+    return members.stream()
+        .map(m -> "127.0.0.1:" + m.clientPort())
+        .collect(Collectors.joining(","));
   }
 
   /** The number of members. */
@@ -99,7 +107,8 @@ public final class EtcdCluster implements AutoCloseable {
   /** The member at {@code index} (0-based). */
   public EtcdMember member(int index) {
     if (index < 0 || index >= members.size()) {
-      throw new IndexOutOfBoundsException("member: " + index + " (expected: 0.." + (members.size() - 1) + ")");
+      throw new IndexOutOfBoundsException(
+          "member: " + index + " (expected: 0.." + (members.size() - 1) + ")");
     }
     return members.get(index);
   }
@@ -136,7 +145,9 @@ public final class EtcdCluster implements AutoCloseable {
     awaitHealthy();
   }
 
-  /** Blocks until every running, unpaused member reports healthy, or fails after the start timeout. */
+  /**
+   * Blocks until every running, unpaused member reports healthy, or fails after the start timeout.
+   */
   public void awaitHealthy() {
     long deadline = System.nanoTime() + startTimeout.toNanos();
     for (EtcdMember member : members) {
@@ -203,13 +214,16 @@ public final class EtcdCluster implements AutoCloseable {
       return;
     }
     try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException e) {
-          logger.warn("Could not delete {}", p, e);
-        }
-      });
+      paths
+          .sorted(Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  Files.deleteIfExists(p);
+                } catch (IOException e) {
+                  logger.warn("Could not delete {}", p, e);
+                }
+              });
     } catch (IOException e) {
       logger.warn("Could not delete {}", dir, e);
     }
@@ -244,20 +258,20 @@ public final class EtcdCluster implements AutoCloseable {
     return ports;
   }
 
-  static Path findBinary(@Nullable Path configured, @Nullable String envValue,
-      @Nullable String pathValue) {
+  static Path findBinary(
+      @Nullable Path configured, @Nullable String envValue, @Nullable String pathValue) {
     if (configured != null) {
       if (!Files.isExecutable(configured)) {
-        throw new IllegalStateException("etcd binary " + configured + " is not an executable file. "
-            + installHint());
+        throw new IllegalStateException(
+            "etcd binary " + configured + " is not an executable file. " + installHint());
       }
       return configured;
     }
     if (envValue != null && !envValue.isBlank()) {
       Path path = Paths.get(envValue.trim());
       if (!Files.isExecutable(path)) {
-        throw new IllegalStateException(BINARY_ENV + "=" + envValue + " is not an executable file. "
-            + installHint());
+        throw new IllegalStateException(
+            BINARY_ENV + "=" + envValue + " is not an executable file. " + installHint());
       }
       return path;
     }
@@ -272,13 +286,14 @@ public final class EtcdCluster implements AutoCloseable {
         }
       }
     }
-    throw new IllegalStateException("No etcd binary found on the PATH and " + BINARY_ENV
-        + " is not set. " + installHint());
+    throw new IllegalStateException(
+        "No etcd binary found on the PATH and " + BINARY_ENV + " is not set. " + installHint());
   }
 
   private static String installHint() {
     return "Install etcd (Debian/Ubuntu: 'apt-get install etcd-server'; or download a release from "
-        + "https://github.com/etcd-io/etcd/releases) or set " + BINARY_ENV
+        + "https://github.com/etcd-io/etcd/releases) or set "
+        + BINARY_ENV
         + " to the path of the etcd binary.";
   }
 
@@ -294,9 +309,9 @@ public final class EtcdCluster implements AutoCloseable {
     private Builder() {}
 
     /**
-     * Serves clients over TLS with this PEM certificate (valid for {@code 127.0.0.1}) and key;
-     * the endpoints become {@code https://}. Health and leader checks use a plain-HTTP metrics
-     * port. Default: plain HTTP.
+     * Serves clients over TLS with this PEM certificate (valid for {@code 127.0.0.1}) and key; the
+     * endpoints become {@code https://}. Health and leader checks use a plain-HTTP metrics port.
+     * Default: plain HTTP.
      */
     public Builder serverTls(Path certFile, Path keyFile) {
       this.certFile = readable(certFile, "serverTls certFile");
@@ -304,7 +319,9 @@ public final class EtcdCluster implements AutoCloseable {
       return this;
     }
 
-    /** Requires client certificates signed by the CAs in {@code caFile}; needs {@link #serverTls}. */
+    /**
+     * Requires client certificates signed by the CAs in {@code caFile}; needs {@link #serverTls}.
+     */
     public Builder clientCertAuth(Path caFile) {
       this.clientCaFile = readable(caFile, "clientCertAuth caFile");
       return this;
@@ -317,8 +334,13 @@ public final class EtcdCluster implements AutoCloseable {
         }
         return List.of();
       }
-      List<String> flags = new ArrayList<>(List.of(
-          "--cert-file", certFile.toString(), "--key-file", Objects.requireNonNull(keyFile, "keyFile").toString()));
+      List<String> flags =
+          new ArrayList<>(
+              List.of(
+                  "--cert-file",
+                  certFile.toString(),
+                  "--key-file",
+                  Objects.requireNonNull(keyFile, "keyFile").toString()));
       if (clientCaFile != null) {
         flags.addAll(List.of("--client-cert-auth", "--trusted-ca-file", clientCaFile.toString()));
       }

@@ -27,13 +27,24 @@ final class EtcdContainer implements AutoCloseable {
   /** Starts the image and returns once etcd reports healthy. */
   @SuppressWarnings("resource") // closed by close()
   static EtcdContainer start(String image, Duration startTimeout) {
-    GenericContainer<?> container = new GenericContainer<>(DockerImageName.parse(image))
-        .withExposedPorts(CLIENT_PORT)
-        .withCommand("etcd", "--name", "single", "--data-dir", "/tmp/etcd-data",
-            "--listen-client-urls", "http://0.0.0.0:" + CLIENT_PORT,
-            "--advertise-client-urls", "http://127.0.0.1:" + CLIENT_PORT)
-        .waitingFor(Wait.forHttp("/health").forPort(CLIENT_PORT).forStatusCode(200)
-            .withStartupTimeout(startTimeout));
+    GenericContainer<?> container =
+        new GenericContainer<>(DockerImageName.parse(image))
+            .withExposedPorts(CLIENT_PORT)
+            .withCommand(
+                "etcd",
+                "--name",
+                "single",
+                "--data-dir",
+                "/tmp/etcd-data",
+                "--listen-client-urls",
+                "http://0.0.0.0:" + CLIENT_PORT,
+                "--advertise-client-urls",
+                "http://127.0.0.1:" + CLIENT_PORT)
+            .waitingFor(
+                Wait.forHttp("/health")
+                    .forPort(CLIENT_PORT)
+                    .forStatusCode(200)
+                    .withStartupTimeout(startTimeout));
     container.start();
     return new EtcdContainer(container);
   }

@@ -24,8 +24,7 @@ public final class EtcdMember {
 
   private static final HttpClient HTTP =
       HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
-  private static final Pattern IS_LEADER =
-      Pattern.compile("(?m)^etcd_server_is_leader 1(\\.0)?$");
+  private static final Pattern IS_LEADER = Pattern.compile("(?m)^etcd_server_is_leader 1(\\.0)?$");
 
   private final EtcdCluster cluster;
   private final int index;
@@ -38,8 +37,15 @@ public final class EtcdMember {
   private @Nullable Process process;
   private boolean paused;
 
-  EtcdMember(EtcdCluster cluster, int index, String name, Path binary, Path dir, int clientPort,
-      int peerPort, int metricsPort) {
+  EtcdMember(
+      EtcdCluster cluster,
+      int index,
+      String name,
+      Path binary,
+      Path dir,
+      int clientPort,
+      int peerPort,
+      int metricsPort) {
     this.cluster = cluster;
     this.index = index;
     this.name = name;
@@ -100,7 +106,9 @@ public final class EtcdMember {
     return process().pid();
   }
 
-  /** Stops the member gracefully (SIGTERM), then kill -9 after 10 s. Does nothing if not running. */
+  /**
+   * Stops the member gracefully (SIGTERM), then kill -9 after 10 s. Does nothing if not running.
+   */
   public synchronized void stop() {
     if (!isRunning()) {
       return;
@@ -133,9 +141,11 @@ public final class EtcdMember {
    */
   public synchronized void restart(boolean keepData) {
     if (!keepData && cluster.size() > 1) {
-      throw new IllegalStateException("restart(keepData=false) of one member of a "
-          + cluster.size() + "-member cluster: a wiped member cannot rejoin; use "
-          + "EtcdCluster.restart(false) to wipe the whole cluster");
+      throw new IllegalStateException(
+          "restart(keepData=false) of one member of a "
+              + cluster.size()
+              + "-member cluster: a wiped member cannot rejoin; use "
+              + "EtcdCluster.restart(false) to wipe the whole cluster");
     }
     stop();
     if (!keepData) {
@@ -162,10 +172,13 @@ public final class EtcdMember {
   /** Whether {@code /health} answers healthy right now (500 ms timeout). */
   public boolean isHealthy() {
     try {
-      HttpResponse<String> response = HTTP.send(
-          HttpRequest.newBuilder(URI.create(metricsUrl() + "/health"))
-              .timeout(Duration.ofMillis(500)).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create(metricsUrl() + "/health"))
+                  .timeout(Duration.ofMillis(500))
+                  .GET()
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       return response.statusCode() == 200 && response.body().contains("\"health\":\"true\"");
     } catch (IOException e) {
       return false;
@@ -190,10 +203,13 @@ public final class EtcdMember {
       }
     }
     try {
-      HttpResponse<String> response = HTTP.send(
-          HttpRequest.newBuilder(URI.create(metricsUrl() + "/metrics"))
-              .timeout(Duration.ofMillis(500)).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create(metricsUrl() + "/metrics"))
+                  .timeout(Duration.ofMillis(500))
+                  .GET()
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       return response.statusCode() == 200 && IS_LEADER.matcher(response.body()).find();
     } catch (IOException e) {
       return false;
@@ -217,24 +233,39 @@ public final class EtcdMember {
       throw new UncheckedIOException("cannot create " + dir, e);
     }
     String peerUrl = "http://127.0.0.1:" + peerPort;
-    List<String> command = new ArrayList<>(List.of(
-        binary.toString(),
-        "--name", name,
-        "--data-dir", dataDir().toString(),
-        "--listen-client-urls", endpoint(),
-        "--advertise-client-urls", endpoint(),
-        "--listen-peer-urls", peerUrl,
-        "--initial-advertise-peer-urls", peerUrl,
-        "--initial-cluster", cluster.initialCluster(),
-        "--initial-cluster-token", cluster.clusterToken(),
-        "--initial-cluster-state", "new",
-        "--listen-metrics-urls", metricsUrl(),
-        "--logger", "zap",
-        "--log-outputs", "stderr"));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                binary.toString(),
+                "--name",
+                name,
+                "--data-dir",
+                dataDir().toString(),
+                "--listen-client-urls",
+                endpoint(),
+                "--advertise-client-urls",
+                endpoint(),
+                "--listen-peer-urls",
+                peerUrl,
+                "--initial-advertise-peer-urls",
+                peerUrl,
+                "--initial-cluster",
+                cluster.initialCluster(),
+                "--initial-cluster-token",
+                cluster.clusterToken(),
+                "--initial-cluster-state",
+                "new",
+                "--listen-metrics-urls",
+                metricsUrl(),
+                "--logger",
+                "zap",
+                "--log-outputs",
+                "stderr"));
     command.addAll(cluster.tlsFlags());
-    ProcessBuilder builder = new ProcessBuilder(command)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()));
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()));
     try {
       process = builder.start();
       paused = false;
@@ -254,18 +285,32 @@ public final class EtcdMember {
     while (true) {
       synchronized (this) {
         if (!isRunning()) {
-          throw new IllegalStateException("etcd member " + name + " exited with code "
-              + (process == null ? "?" : process().exitValue()) + "; see " + logFile() + ":\n"
-              + logTail());
+          throw new IllegalStateException(
+              "etcd member "
+                  + name
+                  + " exited with code "
+                  + (process == null ? "?" : process().exitValue())
+                  + "; see "
+                  + logFile()
+                  + ":\n"
+                  + logTail());
         }
       }
       if (isHealthy()) {
         return;
       }
       if (System.nanoTime() - deadlineNanos > 0) {
-        throw new IllegalStateException("etcd member " + name + " at " + endpoint()
-            + " not healthy within " + cluster.startTimeout() + "; see " + logFile() + ":\n"
-            + logTail());
+        throw new IllegalStateException(
+            "etcd member "
+                + name
+                + " at "
+                + endpoint()
+                + " not healthy within "
+                + cluster.startTimeout()
+                + "; see "
+                + logFile()
+                + ":\n"
+                + logTail());
       }
       try {
         Thread.sleep(50);
@@ -296,8 +341,10 @@ public final class EtcdMember {
 
   private void signal(String signal) {
     try {
-      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process().pid()))
-          .redirectErrorStream(true).start();
+      Process kill =
+          new ProcessBuilder("kill", "-" + signal, Long.toString(process().pid()))
+              .redirectErrorStream(true)
+              .start();
       if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
         throw new IllegalStateException("kill -" + signal + " " + process().pid() + " failed");
       }

@@ -44,8 +44,8 @@ class EtcdBackendTest {
 
   @Test
   void neitherFailsWithTheInstallHint() {
-    assertThatThrownBy(() -> EtcdBackend.choose(MISSING, false, docker(false,
-        new AtomicInteger()), 1))
+    assertThatThrownBy(
+            () -> EtcdBackend.choose(MISSING, false, docker(false, new AtomicInteger()), 1))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("apt-get install etcd-server")
         .hasMessageContaining("KRPC_ETCD_BINARY")
@@ -64,8 +64,8 @@ class EtcdBackendTest {
 
   @Test
   void theContainerRunsOneMemberOnly() {
-    assertThatThrownBy(() -> EtcdBackend.choose(MISSING, false, docker(true,
-        new AtomicInteger()), 3))
+    assertThatThrownBy(
+            () -> EtcdBackend.choose(MISSING, false, docker(true, new AtomicInteger()), 3))
         .hasMessageStartingWith("members: 3 with no etcd binary (expected: 1;")
         .hasMessageContaining("apt-get install etcd-server");
   }
@@ -80,7 +80,8 @@ class EtcdBackendTest {
   @Test
   void containerImageIsValidated() {
     assertThatThrownBy(() -> EtcdClusterExtension.builder().containerImage(" "))
-        .hasMessage("containerImage: ' ' (expected: an image name such as "
-            + "quay.io/coreos/etcd:v3.5.17)");
+        .hasMessage(
+            "containerImage: ' ' (expected: an image name such as "
+                + "quay.io/coreos/etcd:v3.5.17)");
   }
 }

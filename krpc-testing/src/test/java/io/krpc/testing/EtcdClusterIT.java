@@ -66,7 +66,8 @@ class EtcdClusterIT {
       put(etcd.member(other).endpoint(), "k", "v");
 
       etcd.member(leader).kill();
-      await().atMost(Duration.ofSeconds(10))
+      await()
+          .atMost(Duration.ofSeconds(10))
           .until(() -> etcd.leaderIndex() >= 0 && etcd.leaderIndex() != leader);
       assertThat(get(etcd.member(other).endpoint(), "k")).contains(b64("v"));
       assertThatThrownBy(() -> etcd.member(leader).restart(false))
@@ -80,8 +81,8 @@ class EtcdClusterIT {
   }
 
   static void put(String endpoint, String key, String value) throws Exception {
-    post(endpoint + "/v3/kv/put",
-        "{\"key\":\"" + b64(key) + "\",\"value\":\"" + b64(value) + "\"}");
+    post(
+        endpoint + "/v3/kv/put", "{\"key\":\"" + b64(key) + "\",\"value\":\"" + b64(value) + "\"}");
   }
 
   static String get(String endpoint, String key) throws Exception {
@@ -89,10 +90,13 @@ class EtcdClusterIT {
   }
 
   private static String post(String url, String body) throws Exception {
-    HttpResponse<String> response = HTTP.send(
-        HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5))
-            .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(url))
+                .timeout(Duration.ofSeconds(5))
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
     return response.body();
   }

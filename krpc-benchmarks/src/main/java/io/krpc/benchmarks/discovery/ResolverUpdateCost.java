@@ -11,10 +11,10 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The cost of a registry change for a service with many instances: from {@code register} (or
- * {@code deregister}) of one instance to the resolver ({@link KrpcNameResolverProvider#newResolver}) handing the channel the
- * full new address list. Covers the registry's snapshot, its notifier thread, the conversion to
- * address groups and the hop through the synchronization context.
+ * The cost of a registry change for a service with many instances: from {@code register} (or {@code
+ * deregister}) of one instance to the resolver ({@link KrpcNameResolverProvider#newResolver})
+ * handing the channel the full new address list. Covers the registry's snapshot, its notifier
+ * thread, the conversion to address groups and the hop through the synchronization context.
  */
 final class ResolverUpdateCost {
   private static final String SERVICE = "many";
@@ -29,24 +29,27 @@ final class ResolverUpdateCost {
       }
       BlockingQueue<Integer> delivered = new LinkedBlockingQueue<>();
       NameResolver resolver = KrpcNameResolverProvider.newResolver(registry, SERVICE, args());
-      resolver.start(new NameResolver.Listener2() {
-        @Override
-        public Status onResult2(NameResolver.ResolutionResult result) {
-          delivered.add(result.getAddressesOrError().hasValue()
-              ? result.getAddressesOrError().getValue().size() : 0);
-          return Status.OK;
-        }
+      resolver.start(
+          new NameResolver.Listener2() {
+            @Override
+            public Status onResult2(NameResolver.ResolutionResult result) {
+              delivered.add(
+                  result.getAddressesOrError().hasValue()
+                      ? result.getAddressesOrError().getValue().size()
+                      : 0);
+              return Status.OK;
+            }
 
-        @Override
-        public void onResult(NameResolver.ResolutionResult result) {
-          onResult2(result);
-        }
+            @Override
+            public void onResult(NameResolver.ResolutionResult result) {
+              onResult2(result);
+            }
 
-        @Override
-        public void onError(Status error) {
-          delivered.add(0);
-        }
-      });
+            @Override
+            public void onError(Status error) {
+              delivered.add(0);
+            }
+          });
       awaitSize(delivered, instances);
       long[] nanos = new long[rounds];
       ServiceInstance extra = instance(instances);
@@ -74,8 +77,8 @@ final class ResolverUpdateCost {
     while (true) {
       Integer size = delivered.poll(30, TimeUnit.SECONDS);
       if (size == null) {
-        throw new IllegalStateException("no resolver result with " + expected
-            + " addresses within 30 s");
+        throw new IllegalStateException(
+            "no resolver result with " + expected + " addresses within 30 s");
       }
       if (size == expected) {
         return;
@@ -93,12 +96,14 @@ final class ResolverUpdateCost {
         .setDefaultPort(443)
         .setProxyDetector(address -> null)
         .setSynchronizationContext(new SynchronizationContext((t, e) -> e.printStackTrace()))
-        .setServiceConfigParser(new NameResolver.ServiceConfigParser() {
-          @Override
-          public NameResolver.ConfigOrError parseServiceConfig(java.util.Map<String, ?> config) {
-            return NameResolver.ConfigOrError.fromConfig(config);
-          }
-        })
+        .setServiceConfigParser(
+            new NameResolver.ServiceConfigParser() {
+              @Override
+              public NameResolver.ConfigOrError parseServiceConfig(
+                  java.util.Map<String, ?> config) {
+                return NameResolver.ConfigOrError.fromConfig(config);
+              }
+            })
         .build();
   }
 }

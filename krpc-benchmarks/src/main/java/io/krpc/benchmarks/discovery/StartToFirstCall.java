@@ -34,10 +34,13 @@ final class StartToFirstCall {
   /** Nanoseconds from the call to {@code start()} to the first reply, a waiting client. */
   long waitingClient(int run) throws Exception {
     String service = prefix + "-waiting-" + run;
-    try (KClient client = KClient.forService(service).registry(registry)
-        .closeTimeout(Duration.ZERO).build()) {
-      ListenableFuture<HelloReply> reply = GreeterGrpc.newFutureStub(client.channel())
-          .withWaitForReady().withDeadlineAfter(30, TimeUnit.SECONDS).sayHello(REQUEST);
+    try (KClient client =
+        KClient.forService(service).registry(registry).closeTimeout(Duration.ZERO).build()) {
+      ListenableFuture<HelloReply> reply =
+          GreeterGrpc.newFutureStub(client.channel())
+              .withWaitForReady()
+              .withDeadlineAfter(30, TimeUnit.SECONDS)
+              .sayHello(REQUEST);
       long start = System.nanoTime();
       try (KServer server = startServer(service)) {
         lastStartNanos = System.nanoTime() - start;
@@ -57,10 +60,13 @@ final class StartToFirstCall {
     String service = prefix + "-new-" + run;
     long start = System.nanoTime();
     try (KServer server = startServer(service);
-        KClient client = KClient.forService(service).registry(registry)
-            .closeTimeout(Duration.ZERO).build()) {
-      GreeterGrpc.newFutureStub(client.channel()).withWaitForReady()
-          .withDeadlineAfter(30, TimeUnit.SECONDS).sayHello(REQUEST).get(30, TimeUnit.SECONDS);
+        KClient client =
+            KClient.forService(service).registry(registry).closeTimeout(Duration.ZERO).build()) {
+      GreeterGrpc.newFutureStub(client.channel())
+          .withWaitForReady()
+          .withDeadlineAfter(30, TimeUnit.SECONDS)
+          .sayHello(REQUEST)
+          .get(30, TimeUnit.SECONDS);
       return System.nanoTime() - start;
     }
   }
@@ -71,11 +77,14 @@ final class StartToFirstCall {
    */
   static long rawNewChannel(int port) throws Exception {
     long start = System.nanoTime();
-    ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:" + port,
-        InsecureChannelCredentials.create()).build();
+    ManagedChannel channel =
+        Grpc.newChannelBuilder("127.0.0.1:" + port, InsecureChannelCredentials.create()).build();
     try {
-      GreeterGrpc.newFutureStub(channel).withWaitForReady()
-          .withDeadlineAfter(30, TimeUnit.SECONDS).sayHello(REQUEST).get(30, TimeUnit.SECONDS);
+      GreeterGrpc.newFutureStub(channel)
+          .withWaitForReady()
+          .withDeadlineAfter(30, TimeUnit.SECONDS)
+          .sayHello(REQUEST)
+          .get(30, TimeUnit.SECONDS);
       return System.nanoTime() - start;
     } finally {
       channel.shutdownNow();
@@ -84,8 +93,16 @@ final class StartToFirstCall {
   }
 
   private KServer startServer(String service) {
-    return KServer.builder().serviceName(service).host("127.0.0.1").port(0).registry(registry)
-        .addService(new EchoGreeter()).healthService(false).reflectionService(false)
-        .deregisterDelay(Duration.ZERO).shutdownGracePeriod(Duration.ZERO).start();
+    return KServer.builder()
+        .serviceName(service)
+        .host("127.0.0.1")
+        .port(0)
+        .registry(registry)
+        .addService(new EchoGreeter())
+        .healthService(false)
+        .reflectionService(false)
+        .deregisterDelay(Duration.ZERO)
+        .shutdownGracePeriod(Duration.ZERO)
+        .start();
   }
 }

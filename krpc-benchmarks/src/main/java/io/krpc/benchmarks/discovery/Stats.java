@@ -8,8 +8,8 @@ record Stats(int samples, double medianMillis, double p99Millis, double maxMilli
   static Stats of(long[] nanos) {
     long[] sorted = nanos.clone();
     Arrays.sort(sorted);
-    return new Stats(sorted.length, at(sorted, 50) / 1e6, at(sorted, 99) / 1e6,
-        sorted[sorted.length - 1] / 1e6);
+    return new Stats(
+        sorted.length, at(sorted, 50) / 1e6, at(sorted, 99) / 1e6, sorted[sorted.length - 1] / 1e6);
   }
 
   private static long at(long[] sorted, double percentile) {
@@ -18,7 +18,7 @@ record Stats(int samples, double medianMillis, double p99Millis, double maxMilli
   }
 
   String row() {
-    return String.format(Locale.ROOT, "%d | %.2f | %.2f | %.2f", samples, medianMillis, p99Millis,
-        maxMillis);
+    return String.format(
+        Locale.ROOT, "%d | %.2f | %.2f | %.2f", samples, medianMillis, p99Millis, maxMillis);
   }
 }

@@ -12,7 +12,6 @@ import io.grpc.stub.StreamObserver;
 import io.grpc.testing.protobuf.SimpleRequest;
 import io.grpc.testing.protobuf.SimpleResponse;
 import io.grpc.testing.protobuf.SimpleServiceGrpc;
-import io.krpc.internal.InterceptorChains;
 import io.krpc.interceptor.client.CircuitBreakerInterceptor;
 import io.krpc.interceptor.client.ClientMetricsInterceptor;
 import io.krpc.interceptor.client.ClientTracingInterceptor;
@@ -23,6 +22,7 @@ import io.krpc.interceptor.server.RateLimitInterceptor;
 import io.krpc.interceptor.server.RecoveryInterceptor;
 import io.krpc.interceptor.server.ServerMetricsInterceptor;
 import io.krpc.interceptor.server.ServerTracingInterceptor;
+import io.krpc.internal.InterceptorChains;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
@@ -55,31 +55,32 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The cost one KRPC interceptor adds to a unary call: a unary call over the in-process
- * transport with direct executors on both sides, so that the call itself is as cheap as grpc-java
- * allows and the difference to {@code bare} is the interceptor's own work (time and allocation).
+ * The cost one KRPC interceptor adds to a unary call: a unary call over the in-process transport
+ * with direct executors on both sides, so that the call itself is as cheap as grpc-java allows and
+ * the difference to {@code bare} is the interceptor's own work (time and allocation).
  *
  * <p>Each {@link #chain} value installs one interceptor (or a chain, outermost first):
+ *
  * <ul>
  *   <li>{@code bare}: no interceptor;
- *   <li>{@code recovery}, {@code server-tracing-noop}, {@code server-tracing-sdk},
- *       {@code server-metrics}, {@code rate-limit} (never trips), {@code bbr} (never sheds): one
- *       server interceptor;
- *   <li>{@code client-tracing-noop}, {@code client-tracing-sdk}, {@code client-metrics},
- *       {@code breaker} (closed), {@code timeout} (adds the default deadline): one client
+ *   <li>{@code recovery}, {@code server-tracing-noop}, {@code server-tracing-sdk}, {@code
+ *       server-metrics}, {@code rate-limit} (never trips), {@code bbr} (never sheds): one server
  *       interceptor;
+ *   <li>{@code client-tracing-noop}, {@code client-tracing-sdk}, {@code client-metrics}, {@code
+ *       breaker} (closed), {@code timeout} (adds the default deadline): one client interceptor;
  *   <li>{@code default-chain-noop} / {@code default-chain-sdk}: the built-in chains KServer and
  *       KClient install by default (through the same {@code InterceptorChains}): server recovery →
  *       tracing → metrics (Prometheus) → recovery, client tracing → metrics (Micrometer's global
- *       registry, which records nothing until the application adds a registry to it), with a
- *       no-op or an SDK tracer;
+ *       registry, which records nothing until the application adds a registry to it), with a no-op
+ *       or an SDK tracer;
  *   <li>{@code full-chain-sdk}: the built-in chains with client metrics in Prometheus too, plus
  *       every governance interceptor as user interceptors (client timeout and breaker, server rate
  *       limit and BBR limiter).
  * </ul>
+ *
  * The SDK tracer samples every span and hands them to a batch processor whose exporter drops them,
- * which is what an application exporting over OTLP pays on the call path. Metrics go to a
- * {@link PrometheusMeterRegistry}.
+ * which is what an application exporting over OTLP pays on the call path. Metrics go to a {@link
+ * PrometheusMeterRegistry}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -129,12 +130,14 @@ public class InterceptorBenchmark {
       case "recovery" -> serverChain.add(RecoveryInterceptor.create());
       case "server-tracing-noop" -> serverChain.add(ServerTracingInterceptor.create(noop()));
       case "server-tracing-sdk" -> serverChain.add(ServerTracingInterceptor.create(sdk()));
-      case "server-metrics" -> serverChain.add(ServerMetricsInterceptor.create(meterRegistry, "bench"));
+      case "server-metrics" ->
+          serverChain.add(ServerMetricsInterceptor.create(meterRegistry, "bench"));
       case "rate-limit" -> serverChain.add(rateLimit());
       case "bbr" -> serverChain.add(AdaptiveLimitInterceptor.create());
       case "client-tracing-noop" -> clientChain.add(ClientTracingInterceptor.create(noop()));
       case "client-tracing-sdk" -> clientChain.add(ClientTracingInterceptor.create(sdk()));
-      case "client-metrics" -> clientChain.add(ClientMetricsInterceptor.create(meterRegistry, "bench"));
+      case "client-metrics" ->
+          clientChain.add(ClientMetricsInterceptor.create(meterRegistry, "bench"));
       case "breaker" -> clientChain.add(breaker());
       case "timeout" -> clientChain.add(timeout());
       case "default-chain-noop" -> builtIn = noop();

@@ -23,15 +23,18 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * {@code interceptors}: runs {@link InterceptorBenchmark} under JMH with the GC profiler and prints
  * one markdown row per interceptor: ns/op and B/op, and what each adds to the bare call.
  *
- * <p>Options: {@code --chains=bare,recovery,...} (default: all), {@code --forks=1},
- * {@code --warmup-iterations=3} and {@code --iterations=5} of 1 s each; the table goes to
- * {@code interceptors.md} in the results directory ({@code --results=DIR}), replaced, or added to
- * with {@code --append}; {@code --no-files} writes nothing.
+ * <p>Options: {@code --chains=bare,recovery,...} (default: all), {@code --forks=1}, {@code
+ * --warmup-iterations=3} and {@code --iterations=5} of 1 s each; the table goes to {@code
+ * interceptors.md} in the results directory ({@code --results=DIR}), replaced, or added to with
+ * {@code --append}; {@code --no-files} writes nothing.
  */
 public final class InterceptorsCommand {
   private InterceptorsCommand() {}
 
-  /** Runs the benchmark with the options in {@code args}, {@code args[0]} being {@code interceptors}. */
+  /**
+   * Runs the benchmark with the options in {@code args}, {@code args[0]} being {@code
+   * interceptors}.
+   */
   public static void run(String[] args) throws RunnerException {
     Options parsed = Options.parse(args);
     String chains = parsed.string("chains", null);
@@ -41,8 +44,14 @@ public final class InterceptorsCommand {
     Path out = parsed.flag("no-files") ? null : parsed.resultsDir().resolve("interceptors.md");
     boolean append = parsed.flag("append");
     if (forks < 0 || warmup < 0 || iterations < 1) {
-      throw new IllegalArgumentException("--forks: " + forks + ", --warmup-iterations: " + warmup
-          + ", --iterations: " + iterations + " (expected: >= 0, >= 0, >= 1)");
+      throw new IllegalArgumentException(
+          "--forks: "
+              + forks
+              + ", --warmup-iterations: "
+              + warmup
+              + ", --iterations: "
+              + iterations
+              + " (expected: >= 0, >= 0, >= 1)");
     }
     exposeClassPathToForks();
     ChainedOptionsBuilder options =
@@ -73,21 +82,40 @@ public final class InterceptorsCommand {
       String chain = result.getParams().getParam("chain");
       Result<?> primary = result.getPrimaryResult();
       Result<?> alloc = result.getSecondaryResults().get("gc.alloc.rate.norm");
-      rows.add(new Row(chain, primary.getScore(), primary.getScoreError(),
-          alloc != null ? alloc.getScore() : Double.NaN));
+      rows.add(
+          new Row(
+              chain,
+              primary.getScore(),
+              primary.getScoreError(),
+              alloc != null ? alloc.getScore() : Double.NaN));
     }
     Row bare = rows.stream().filter(r -> r.chain.equals("bare")).findFirst().orElse(null);
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT,
-        "Blocking unary call, in-process transport, direct executors; JMH %d fork(s), %d x 1 s warm-up,"
-            + " %d x 1 s measurement, -prof gc.%n%n", forks, warmup, iters));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "Blocking unary call, in-process transport, direct executors; JMH %d fork(s), %d x 1 s warm-up,"
+                + " %d x 1 s measurement, -prof gc.%n%n",
+            forks,
+            warmup,
+            iters));
     sb.append("| chain | ns/op | ± (99.9%) | B/op | added ns/op | added B/op |\n");
     sb.append("|---|---:|---:|---:|---:|---:|\n");
     for (Row row : rows) {
-      sb.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.0f | %s | %s |%n",
-          row.chain, row.nanos, row.error, row.bytes,
-          bare == null || row.equals(bare) ? "–" : String.format(Locale.ROOT, "%+.0f", row.nanos - bare.nanos),
-          bare == null || row.equals(bare) ? "–" : String.format(Locale.ROOT, "%+.0f", row.bytes - bare.bytes)));
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "| %s | %.0f | %.0f | %.0f | %s | %s |%n",
+              row.chain,
+              row.nanos,
+              row.error,
+              row.bytes,
+              bare == null || row.equals(bare)
+                  ? "–"
+                  : String.format(Locale.ROOT, "%+.0f", row.nanos - bare.nanos),
+              bare == null || row.equals(bare)
+                  ? "–"
+                  : String.format(Locale.ROOT, "%+.0f", row.bytes - bare.bytes)));
     }
     return sb.toString();
   }

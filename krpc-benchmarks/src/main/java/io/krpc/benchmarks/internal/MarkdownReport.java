@@ -19,26 +19,42 @@ public final class MarkdownReport {
    * Writes {@code title}, the command, the run's date, JVM and cores, then {@code body}, to {@code
    * file}; with {@code append} adds them as a new section at the end of the file instead.
    */
-  public static void write(Path file, String title, String command, String body,
-      boolean append) {
+  public static void write(Path file, String title, String command, String body, boolean append) {
     // Heap and GC flags change results; the launcher's -D properties (Maven's, under exec:java) do
     // not, and would name this machine's paths.
-    List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-        .filter(arg -> arg.startsWith("-X")).toList();
-    String text = (append ? "\n## " : "# ") + title + "\n\n"
-        + "`BenchmarkMain " + command + "`\n\n"
-        + "Run " + Instant.now().truncatedTo(ChronoUnit.SECONDS)
-        + " on " + Runtime.getRuntime().availableProcessors() + " cores, Java "
-        + System.getProperty("java.version") + " ("
-        + ManagementFactory.getRuntimeMXBean().getVmName()
-        + (jvmArgs.isEmpty() ? "" : ", " + String.join(" ", jvmArgs)) + ").\n\n" + body;
+    List<String> jvmArgs =
+        ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+            .filter(arg -> arg.startsWith("-X"))
+            .toList();
+    String text =
+        (append ? "\n## " : "# ")
+            + title
+            + "\n\n"
+            + "`BenchmarkMain "
+            + command
+            + "`\n\n"
+            + "Run "
+            + Instant.now().truncatedTo(ChronoUnit.SECONDS)
+            + " on "
+            + Runtime.getRuntime().availableProcessors()
+            + " cores, Java "
+            + System.getProperty("java.version")
+            + " ("
+            + ManagementFactory.getRuntimeMXBean().getVmName()
+            + (jvmArgs.isEmpty() ? "" : ", " + String.join(" ", jvmArgs))
+            + ").\n\n"
+            + body;
     try {
       Path path = file;
       if (path.getParent() != null) {
         Files.createDirectories(path.getParent());
       }
       if (append) {
-        Files.writeString(path, text, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+        Files.writeString(
+            path,
+            text,
+            StandardCharsets.UTF_8,
+            StandardOpenOption.CREATE,
             StandardOpenOption.APPEND);
       } else {
         Files.writeString(path, text, StandardCharsets.UTF_8);

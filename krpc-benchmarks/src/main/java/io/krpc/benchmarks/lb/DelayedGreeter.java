@@ -85,13 +85,16 @@ final class DelayedGreeter extends GreeterGrpc.GreeterImplBase {
       responseObserver.onError(Status.UNAVAILABLE.withDescription(name + " fails").asException());
       return;
     }
-    long delay = b.tailRatio > 0 && random.nextDouble() < b.tailRatio ? b.tailMicros
-        : b.baseMicros;
-    HelloReply reply = HelloReply.newBuilder().setMessage("Hello, " + request.getName())
-        .setServer(name).build();
-    var unused = timer.schedule(() -> {
-      responseObserver.onNext(reply);
-      responseObserver.onCompleted();
-    }, delay, TimeUnit.MICROSECONDS);
+    long delay = b.tailRatio > 0 && random.nextDouble() < b.tailRatio ? b.tailMicros : b.baseMicros;
+    HelloReply reply =
+        HelloReply.newBuilder().setMessage("Hello, " + request.getName()).setServer(name).build();
+    var unused =
+        timer.schedule(
+            () -> {
+              responseObserver.onNext(reply);
+              responseObserver.onCompleted();
+            },
+            delay,
+            TimeUnit.MICROSECONDS);
   }
 }

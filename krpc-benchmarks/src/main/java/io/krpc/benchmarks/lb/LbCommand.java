@@ -31,14 +31,14 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code lb}: the load-balancing matrix. Four in-JVM greeter servers behind one in-memory
- * registry; for every fast service time ({@code --fast=0.5ms,1ms,2ms,10ms}) and every number of
- * calls in flight ({@code --concurrency=4,16,64}) one cell of five rows, measured back to back:
- * {@code krpc_p2c} over four healthy servers (its p99 is the baseline; the four shares show
- * whether equal servers get equal shares), then {@code round_robin} and {@code krpc_p2c} with
- * server 0 ten times slower, then both with server 0 answering 5% of its calls 100 times slower;
- * then (unless {@code --no-recovery}) how long {@code krpc_p2c} takes, after the slow server
- * heals, to send it a quarter of the calls again.
+ * {@code lb}: the load-balancing matrix. Four in-JVM greeter servers behind one in-memory registry;
+ * for every fast service time ({@code --fast=0.5ms,1ms,2ms,10ms}) and every number of calls in
+ * flight ({@code --concurrency=4,16,64}) one cell of five rows, measured back to back: {@code
+ * krpc_p2c} over four healthy servers (its p99 is the baseline; the four shares show whether equal
+ * servers get equal shares), then {@code round_robin} and {@code krpc_p2c} with server 0 ten times
+ * slower, then both with server 0 answering 5% of its calls 100 times slower; then (unless {@code
+ * --no-recovery}) how long {@code krpc_p2c} takes, after the slow server heals, to send it a
+ * quarter of the calls again.
  *
  * <p>Each row has a fresh client, {@code --warmup=1s} and {@code --duration=3s}. The servers reply
  * from a timer on a direct executor (a slow backend, not an overloaded one), and neither side runs
@@ -64,11 +64,14 @@ public final class LbCommand {
       LbReport.write(options.raw, options.out, String.join(" ", args));
       return;
     }
-    ScheduledExecutorService timer = Executors.newScheduledThreadPool(2, r -> {
-      Thread t = new Thread(r, "lb-bench-timer");
-      t.setDaemon(true);
-      return t;
-    });
+    ScheduledExecutorService timer =
+        Executors.newScheduledThreadPool(
+            2,
+            r -> {
+              Thread t = new Thread(r, "lb-bench-timer");
+              t.setDaemon(true);
+              return t;
+            });
     InMemoryRegistry registry = new InMemoryRegistry();
     List<KServer> servers = new ArrayList<>();
     List<DelayedGreeter> cluster = new ArrayList<>();
@@ -83,8 +86,8 @@ public final class LbCommand {
       Bench bench = new Bench(registry, cluster, options);
       // JIT, class loading and connection setup would otherwise land in the first cell.
       bench.setAll(Behaviour.fixed(micros(options.fasts.get(0))));
-      bench.measure(RR, options.concurrencies.get(options.concurrencies.size() - 1),
-          options.duration);
+      bench.measure(
+          RR, options.concurrencies.get(options.concurrencies.size() - 1), options.duration);
       for (Duration fast : options.fasts) {
         for (int concurrency : options.concurrencies) {
           Map<String, Double> cell = bench.cell(micros(fast), concurrency);
@@ -114,8 +117,12 @@ public final class LbCommand {
     if (raw.getParent() != null) {
       Files.createDirectories(raw.getParent());
     }
-    Files.writeString(raw, line.append('\n'), StandardCharsets.UTF_8,
-        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    Files.writeString(
+        raw,
+        line.append('\n'),
+        StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE,
+        StandardOpenOption.APPEND);
   }
 
   static KServer start(DelayedGreeter greeter, InMemoryRegistry registry) {
@@ -173,8 +180,10 @@ public final class LbCommand {
         cluster.get(0).setBehaviour(scenario.equals("slow") ? slow : tail);
         // A 100x answer that starts late in the window ends after it, unmeasured: keep that share
         // small, or round_robin's p99 misses its own tail (1.25% of its calls).
-        Duration window = scenario.equals("slow") ? options.duration
-            : max(options.duration, Duration.ofNanos(fast * 1000 * 100 * 8));
+        Duration window =
+            scenario.equals("slow")
+                ? options.duration
+                : max(options.duration, Duration.ofNanos(fast * 1000 * 100 * 8));
         Row rr = measure(RR, concurrency, window);
         Row p2c = measure(P2C, concurrency, window);
         cell.put(scenario + "_rr_p99", rr.result.p99Micros());
@@ -228,15 +237,18 @@ public final class LbCommand {
       int window = 6; // samples: 300 ms
       try {
         Duration pre = Duration.ofSeconds(2);
-        LoadGenerator generator = generator(client, P2C, concurrency,
-            pre.plus(options.recoveryLimit).plusMillis(300));
-        Thread load = new Thread(() -> {
-          try {
-            generator.run();
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-        }, "lb-recovery-load");
+        LoadGenerator generator =
+            generator(client, P2C, concurrency, pre.plus(options.recoveryLimit).plusMillis(300));
+        Thread load =
+            new Thread(
+                () -> {
+                  try {
+                    generator.run();
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                },
+                "lb-recovery-load");
         load.start();
         Thread.sleep(pre.toMillis());
         cluster.get(0).setBehaviour(Behaviour.fixed(fast));
@@ -266,7 +278,8 @@ public final class LbCommand {
     }
 
     private KClient client(String policy) {
-      return KClient.forService(SERVICE).registry(registry)
+      return KClient.forService(SERVICE)
+          .registry(registry)
           .loadBalancing(policy)
           .executor(MoreExecutors.directExecutor()) // callbacks only start the next call
           .tracing(false)
@@ -274,8 +287,8 @@ public final class LbCommand {
           .build();
     }
 
-    private static LoadGenerator generator(KClient client, String policy, int concurrency,
-        Duration duration) {
+    private static LoadGenerator generator(
+        KClient client, String policy, int concurrency, Duration duration) {
       GreeterGrpc.GreeterFutureStub stub = GreeterGrpc.newFutureStub(client.channel());
       HelloRequest request = HelloRequest.newBuilder().setName("lb").build();
       return LoadGenerator.builder(() -> stub.sayHello(request))
@@ -345,8 +358,11 @@ public final class LbCommand {
       s.recovery = !options.flag("no-recovery");
       s.report = options.flag("report");
       boolean files = !options.flag("no-files");
-      s.raw = files ? Path.of(options.string("raw",
-          options.resultsDir().resolve("lb-raw.tsv").toString())) : null;
+      s.raw =
+          files
+              ? Path.of(
+                  options.string("raw", options.resultsDir().resolve("lb-raw.tsv").toString()))
+              : null;
       s.out = files ? options.resultsDir().resolve("lb.md") : null;
       return s;
     }
@@ -364,8 +380,12 @@ public final class LbCommand {
       } catch (NumberFormatException e) {
         // the message below
       }
-      throw new IllegalArgumentException("--" + name + ": " + value
-          + " (expected: a list of positive millisecond times such as 0.5ms,2ms)");
+      throw new IllegalArgumentException(
+          "--"
+              + name
+              + ": "
+              + value
+              + " (expected: a list of positive millisecond times such as 0.5ms,2ms)");
     }
   }
 

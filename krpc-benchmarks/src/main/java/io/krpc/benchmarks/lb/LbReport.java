@@ -57,17 +57,26 @@ final class LbReport {
 
   /** One cell of one pass, for the console. */
   static String line(Map<String, Double> c) {
-    return String.format(Locale.ROOT,
+    return String.format(
+        Locale.ROOT,
         "fast %s x%d: healthy p50 %.2f p99 %.2f ms spread %.0f%% (%.1f %.1f %.1f %.1f);"
             + " 10x share %.2f%% p99 %.2f (rr %.2f);"
             + " tail share %.2f%% p99 %.2f (rr %.2f); recovery %s",
-        DelayedGreeter.formatMillis(c.get("fast_us").longValue()), c.get("concurrency").intValue(),
-        c.get("healthy_p50") / 1000, c.get("healthy_p99") / 1000, c.get("healthy_spread") * 100,
+        DelayedGreeter.formatMillis(c.get("fast_us").longValue()),
+        c.get("concurrency").intValue(),
+        c.get("healthy_p50") / 1000,
+        c.get("healthy_p99") / 1000,
+        c.get("healthy_spread") * 100,
         c.get("healthy_share_0") * 100,
-        c.get("healthy_share_1") * 100, c.get("healthy_share_2") * 100,
-        c.get("healthy_share_3") * 100, c.get("slow_share") * 100,
-        c.get("slow_p99") / 1000, c.get("slow_rr_p99") / 1000, c.get("tail_share") * 100,
-        c.get("tail_p99") / 1000, c.get("tail_rr_p99") / 1000,
+        c.get("healthy_share_1") * 100,
+        c.get("healthy_share_2") * 100,
+        c.get("healthy_share_3") * 100,
+        c.get("slow_share") * 100,
+        c.get("slow_p99") / 1000,
+        c.get("slow_rr_p99") / 1000,
+        c.get("tail_share") * 100,
+        c.get("tail_p99") / 1000,
+        c.get("tail_rr_p99") / 1000,
         c.containsKey("recovery_ms") ? c.get("recovery_ms") + " ms" : "-");
   }
 
@@ -82,9 +91,10 @@ final class LbReport {
     }
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "Median of %d pass(es) per cell.%n%n", passes.size()));
-    sb.append("| fast | in flight | healthy p99 ms | healthy shares max/min | 10x: slow share"
-        + " | p99 ms (rr) | ÷ healthy | ÷ rr | 5% 100x: slow share | p99 ms (rr) | ÷ healthy"
-        + " | ÷ rr | recovery s | goals |\n");
+    sb.append(
+        "| fast | in flight | healthy p99 ms | healthy shares max/min | 10x: slow share"
+            + " | p99 ms (rr) | ÷ healthy | ÷ rr | 5% 100x: slow share | p99 ms (rr) | ÷ healthy"
+            + " | ÷ rr | recovery s | goals |\n");
     sb.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     int met = 0;
     for (List<Map<String, Double>> cells : byCell.values()) {
@@ -102,10 +112,12 @@ final class LbReport {
       double tailVsH = median(cells, c -> c.get("tail_p99") / c.get("healthy_p99"));
       double tailVsRr = median(cells, c -> c.get("tail_p99") / c.get("tail_rr_p99"));
       boolean hasRecovery = first.containsKey("recovery_ms");
-      double recovery = hasRecovery
-          ? median(cells, c -> c.get("recovery_ms") < 0 ? Double.POSITIVE_INFINITY
-              : c.get("recovery_ms"))
-          : Double.NaN;
+      double recovery =
+          hasRecovery
+              ? median(
+                  cells,
+                  c -> c.get("recovery_ms") < 0 ? Double.POSITIVE_INFINITY : c.get("recovery_ms"))
+              : Double.NaN;
       List<String> missed = new ArrayList<>();
       check(missed, slowShare < MAX_SLOW_SHARE, "10x share");
       check(missed, tailShare < MAX_SLOW_SHARE, "tail share");
@@ -116,23 +128,42 @@ final class LbReport {
       check(missed, spread <= MAX_SPREAD, "shares");
       check(missed, !hasRecovery || recovery <= MAX_RECOVERY_MS, "recovery");
       met += missed.isEmpty() ? 1 : 0;
-      sb.append(String.format(Locale.ROOT,
-          "| %s | %d | %.2f | %.2f | %.2f%% | %.2f (%.2f) | %.2f | %.2f | %.2f%% | %.2f (%.2f)"
-              + " | %.2f | %.2f | %s | %s |%n",
-          DelayedGreeter.formatMillis(first.get("fast_us").longValue()),
-          first.get("concurrency").intValue(), healthyP99 / 1000, 1 + spread, slowShare * 100,
-          slowP99 / 1000, slowRr / 1000, slowVsH, slowVsRr, tailShare * 100, tailP99 / 1000,
-          tailRr / 1000, tailVsH, tailVsRr,
-          !hasRecovery ? "-" : Double.isInfinite(recovery) ? "> 5"
-              : String.format(Locale.ROOT, "%.2f", recovery / 1000),
-          missed.isEmpty() ? "all met" : "missed: " + String.join(", ", missed)));
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "| %s | %d | %.2f | %.2f | %.2f%% | %.2f (%.2f) | %.2f | %.2f | %.2f%% | %.2f (%.2f)"
+                  + " | %.2f | %.2f | %s | %s |%n",
+              DelayedGreeter.formatMillis(first.get("fast_us").longValue()),
+              first.get("concurrency").intValue(),
+              healthyP99 / 1000,
+              1 + spread,
+              slowShare * 100,
+              slowP99 / 1000,
+              slowRr / 1000,
+              slowVsH,
+              slowVsRr,
+              tailShare * 100,
+              tailP99 / 1000,
+              tailRr / 1000,
+              tailVsH,
+              tailVsRr,
+              !hasRecovery
+                  ? "-"
+                  : Double.isInfinite(recovery)
+                      ? "> 5"
+                      : String.format(Locale.ROOT, "%.2f", recovery / 1000),
+              missed.isEmpty() ? "all met" : "missed: " + String.join(", ", missed)));
     }
-    sb.append(String.format(Locale.ROOT,
-        "%nGoals per cell: krpc_p2c sends the slow server < 1%% of the calls in both scenarios;"
-            + " its p99 is <= 1.5x its all-healthy p99 and <= 0.2x round_robin's; four healthy"
-            + " servers' shares within 15%% of each other (max/min <= 1.15); after the 10x server"
-            + " heals, its share over 300 ms is back to 20%% (a quarter is fair) within 5 s."
-            + " Cells meeting every goal: %d of %d.%n", met, byCell.size()));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "%nGoals per cell: krpc_p2c sends the slow server < 1%% of the calls in both scenarios;"
+                + " its p99 is <= 1.5x its all-healthy p99 and <= 0.2x round_robin's; four healthy"
+                + " servers' shares within 15%% of each other (max/min <= 1.15); after the 10x server"
+                + " heals, its share over 300 ms is back to 20%% (a quarter is fair) within 5 s."
+                + " Cells meeting every goal: %d of %d.%n",
+            met,
+            byCell.size()));
     return sb.toString();
   }
 

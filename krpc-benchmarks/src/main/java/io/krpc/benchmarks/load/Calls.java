@@ -16,8 +16,8 @@ public final class Calls {
 
   /**
    * A server-streaming call as a future of the number of messages received, complete when the
-   * stream ends, failed with the stream's error. {@code start} starts one call, for example
-   * {@code observer -> asyncStub.sayHelloStream(request, observer)}.
+   * stream ends, failed with the stream's error. {@code start} starts one call, for example {@code
+   * observer -> asyncStub.sayHelloStream(request, observer)}.
    */
   public static <T> Supplier<ListenableFuture<Long>> serverStreaming(
       Consumer<StreamObserver<T>> start) {

@@ -24,16 +24,10 @@ import org.HdrHistogram.Recorder;
  * Drives asynchronous calls against a server for a bounded time and measures them with
  * HdrHistogram. The server is expected on loopback, in this JVM or another.
  *
- * <p>{@code
- * LoadResult result = LoadGenerator.builder(() -> futureStub.sayHello(request))
- *     .name("raw unary 16B")
- *     .concurrency(64)                    // or .rate(20_000) for an open-loop run
- *     .warmup(Duration.ofSeconds(5))
- *     .duration(Duration.ofSeconds(10))
- *     .build()
- *     .run();
- * System.out.println(result.summary());
- * }
+ * <p>{@code LoadResult result = LoadGenerator.builder(() -> futureStub.sayHello(request))
+ * .name("raw unary 16B") .concurrency(64) // or .rate(20_000) for an open-loop run
+ * .warmup(Duration.ofSeconds(5)) .duration(Duration.ofSeconds(10)) .build() .run();
+ * System.out.println(result.summary()); }
  *
  * <p>Two modes:
  *
@@ -177,22 +171,34 @@ public final class LoadGenerator {
         }
       }
       long calls = total.getTotalCount() + errorCount;
-      double allocPerCall = allocStart == null || calls == 0 ? -1
-          : (double) AllocationMeter.allocatedBetween(allocStart, allocEnd) / calls;
-      double cpuPerCall = cpuStart < 0 || cpuEnd < 0 || calls == 0 ? -1
-          : (double) (cpuEnd - cpuStart) / calls;
-      return new LoadResult(name, mode(), calls, errorsByCode,
-          Duration.ofNanos(measureEnd - measureStart), total, allocPerCall, cpuPerCall);
+      double allocPerCall =
+          allocStart == null || calls == 0
+              ? -1
+              : (double) AllocationMeter.allocatedBetween(allocStart, allocEnd) / calls;
+      double cpuPerCall =
+          cpuStart < 0 || cpuEnd < 0 || calls == 0 ? -1 : (double) (cpuEnd - cpuStart) / calls;
+      return new LoadResult(
+          name,
+          mode(),
+          calls,
+          errorsByCode,
+          Duration.ofNanos(measureEnd - measureStart),
+          total,
+          allocPerCall,
+          cpuPerCall);
     }
 
     void startLoad() {
       // A thread of its own, so that call functions whose futures complete inline (which then
       // loop in issueClosedLoop) cannot hold up the clock of this run.
-      Runnable load = rate > 0 ? this::issueAtRate : () -> {
-        for (int i = 0; i < concurrency && !stopping; i++) {
-          issueClosedLoop();
-        }
-      };
+      Runnable load =
+          rate > 0
+              ? this::issueAtRate
+              : () -> {
+                for (int i = 0; i < concurrency && !stopping; i++) {
+                  issueClosedLoop();
+                }
+              };
       loadThread = new Thread(load, "loadgen-" + name);
       loadThread.setDaemon(true);
       loadThread.start();
@@ -207,10 +213,12 @@ public final class LoadGenerator {
           complete(future, start);
           continue; // completed inline: loop rather than recurse
         }
-        future.addListener(() -> {
-          complete(future, start);
-          issueClosedLoop();
-        }, MoreExecutors.directExecutor());
+        future.addListener(
+            () -> {
+              complete(future, start);
+              issueClosedLoop();
+            },
+            MoreExecutors.directExecutor());
         return;
       }
     }
@@ -248,8 +256,10 @@ public final class LoadGenerator {
       if (failure == null) {
         recorder.recordValue(Math.max(latency, 0));
       } else {
-        Status.Code code = failure instanceof CancellationException
-            ? Status.Code.CANCELLED : Status.fromThrowable(failure).getCode();
+        Status.Code code =
+            failure instanceof CancellationException
+                ? Status.Code.CANCELLED
+                : Status.fromThrowable(failure).getCode();
         errors[code.ordinal()].increment();
         intervalErrors.increment();
       }
@@ -262,7 +272,8 @@ public final class LoadGenerator {
         TimeUnit.MILLISECONDS.sleep(5);
       }
       if (outstanding.get() > 0 && progress != null) {
-        progress.printf("%s: %d calls still in flight after the drain timeout of %s%n",
+        progress.printf(
+            "%s: %d calls still in flight after the drain timeout of %s%n",
             name, outstanding.get(), drainTimeout);
       }
     }
@@ -273,9 +284,15 @@ public final class LoadGenerator {
         return;
       }
       long calls = interval.getTotalCount() + errorsNow;
-      progress.printf("%-30s %s %5.1fs calls=%-8d rate=%8.0f/s p99=%8.3fms errors=%d%n",
-          name, phase, sinceStart / 1e9, calls, calls * 1e9 / Math.max(intervalNanos, 1),
-          interval.getTotalCount() == 0 ? 0 : interval.getValueAtPercentile(99) / 1e6, errorsNow);
+      progress.printf(
+          "%-30s %s %5.1fs calls=%-8d rate=%8.0f/s p99=%8.3fms errors=%d%n",
+          name,
+          phase,
+          sinceStart / 1e9,
+          calls,
+          calls * 1e9 / Math.max(intervalNanos, 1),
+          interval.getTotalCount() == 0 ? 0 : interval.getValueAtPercentile(99) / 1e6,
+          errorsNow);
     }
   }
 
@@ -308,8 +325,8 @@ public final class LoadGenerator {
   }
 
   /**
-   * Builds a {@link LoadGenerator}. Setters validate at once. Default: concurrency 16, warm-up
-   * 2 s, duration 10 s, progress on {@code System.out}.
+   * Builds a {@link LoadGenerator}. Setters validate at once. Default: concurrency 16, warm-up 2 s,
+   * duration 10 s, progress on {@code System.out}.
    */
   public static final class Builder {
     private final Supplier<? extends ListenableFuture<?>> call;

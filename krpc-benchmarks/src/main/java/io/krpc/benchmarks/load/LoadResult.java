@@ -19,9 +19,8 @@ import org.HdrHistogram.Histogram;
  * @param latency latency of the successful calls in nanoseconds; in fixed-rate mode measured from
  *     each call's intended start time, so that a stalled server is not hidden (no coordinated
  *     omission)
- * @param allocatedBytesPerCall bytes allocated by every thread of this JVM (client and server
- *     when both run here) during the window, divided by {@code calls}; -1 when the JVM cannot
- *     measure it
+ * @param allocatedBytesPerCall bytes allocated by every thread of this JVM (client and server when
+ *     both run here) during the window, divided by {@code calls}; -1 when the JVM cannot measure it
  * @param cpuNanosPerCall CPU time of this whole process (client, server, load generator, JIT and
  *     GC) during the window, divided by {@code calls}; -1 when the JVM cannot measure it
  */
@@ -36,8 +35,14 @@ public record LoadResult(
     double cpuNanosPerCall) {
 
   /** A result whose CPU time was not measured. */
-  public LoadResult(String name, String mode, long calls, Map<Status.Code, Long> errorsByCode,
-      Duration elapsed, Histogram latency, double allocatedBytesPerCall) {
+  public LoadResult(
+      String name,
+      String mode,
+      long calls,
+      Map<Status.Code, Long> errorsByCode,
+      Duration elapsed,
+      Histogram latency,
+      double allocatedBytesPerCall) {
     this(name, mode, calls, errorsByCode, elapsed, latency, allocatedBytesPerCall, -1);
   }
 
@@ -92,8 +97,8 @@ public record LoadResult(
   }
 
   /**
-   * This result and {@code other} as one window: calls, errors and elapsed time add up, the
-   * latency histograms merge, allocation is weighted by calls. For runs repeated in rounds.
+   * This result and {@code other} as one window: calls, errors and elapsed time add up, the latency
+   * histograms merge, allocation is weighted by calls. For runs repeated in rounds.
    */
   public LoadResult merge(LoadResult other) {
     Map<Status.Code, Long> errors = new EnumMap<>(Status.Code.class);
@@ -102,7 +107,13 @@ public record LoadResult(
     Histogram latency = this.latency.copy();
     latency.add(other.latency);
     long totalCalls = calls + other.calls;
-    return new LoadResult(name, mode, totalCalls, errors, elapsed.plus(other.elapsed), latency,
+    return new LoadResult(
+        name,
+        mode,
+        totalCalls,
+        errors,
+        elapsed.plus(other.elapsed),
+        latency,
         weighted(allocatedBytesPerCall, other.allocatedBytesPerCall, other.calls),
         weighted(cpuNanosPerCall, other.cpuNanosPerCall, other.calls));
   }
@@ -123,7 +134,16 @@ public record LoadResult(
     return String.format(
         "%s [%s] calls=%d rate=%.0f/s p50=%.0fus p99=%.0fus p99.9=%.0fus max=%.0fus"
             + " alloc=%.0fB/call cpu=%.1fus/call errors=%s",
-        name, mode, calls, throughput(), p50Micros(), p99Micros(), p999Micros(), maxMicros(),
-        allocatedBytesPerCall, cpuMicrosPerCall(), errorsByCode.isEmpty() ? "0" : errorsByCode.toString());
+        name,
+        mode,
+        calls,
+        throughput(),
+        p50Micros(),
+        p99Micros(),
+        p999Micros(),
+        maxMicros(),
+        allocatedBytesPerCall,
+        cpuMicrosPerCall(),
+        errorsByCode.isEmpty() ? "0" : errorsByCode.toString());
   }
 }

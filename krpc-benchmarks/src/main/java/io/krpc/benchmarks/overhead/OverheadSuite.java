@@ -25,18 +25,17 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * The overhead suite: the same workloads against raw grpc-java (a), KRPC with its default chains
- * (b), KRPC with every governance interceptor (c), an Armeria server (d), raw grpc-java on a
- * direct executor (e), KRPC on grpc-java's default executor (f) and KRPC with the service
- * declared blocking (g), in one JVM and one run, then a table with the ratios to (a), a markdown
- * file and an SVG chart. Calls/s, CPU per call and p99 are the medians of the rounds, and each
- * ratio is the median of the per-round ratios (rounds run close in time, so this pairs them).
+ * (b), KRPC with every governance interceptor (c), an Armeria server (d), raw grpc-java on a direct
+ * executor (e), KRPC on grpc-java's default executor (f) and KRPC with the service declared
+ * blocking (g), in one JVM and one run, then a table with the ratios to (a), a markdown file and an
+ * SVG chart. Calls/s, CPU per call and p99 are the medians of the rounds, and each ratio is the
+ * median of the per-round ratios (rounds run close in time, so this pairs them).
  *
  * <p>Options: {@code --duration=10s} (measurement per cell), {@code --warmup=5s}, {@code
- * --concurrency=32}, {@code --blocking-concurrency=64} (for the blocking-handler workload),
- * {@code --rounds=1}, {@code --open-loop=0.6} (a fraction of raw's throughput; off by default),
- * {@code --configs=a,b,c,d,f} (any of a to g), {@code
- * --workloads=unary16,unary1k,stream,blocking}, {@code --results=DIR}, {@code --name=overhead}
- * (the files' base name), {@code --no-files}.
+ * --concurrency=32}, {@code --blocking-concurrency=64} (for the blocking-handler workload), {@code
+ * --rounds=1}, {@code --open-loop=0.6} (a fraction of raw's throughput; off by default), {@code
+ * --configs=a,b,c,d,f} (any of a to g), {@code --workloads=unary16,unary1k,stream,blocking}, {@code
+ * --results=DIR}, {@code --name=overhead} (the files' base name), {@code --no-files}.
  */
 public final class OverheadSuite {
   private final Duration duration;
@@ -50,7 +49,8 @@ public final class OverheadSuite {
   private final Map<Workload, Map<Target.Kind, List<LoadResult>>> perRound =
       new EnumMap<>(Workload.class);
   private double openLoopLoad;
-  private final Map<Workload, Map<Target.Kind, LoadResult>> openLoop = new EnumMap<>(Workload.class);
+  private final Map<Workload, Map<Target.Kind, LoadResult>> openLoop =
+      new EnumMap<>(Workload.class);
 
   /** A suite with the given run lengths and concurrency, printing to {@code out}. */
   public OverheadSuite(Duration duration, Duration warmup, int concurrency, PrintStream out) {
@@ -58,7 +58,11 @@ public final class OverheadSuite {
   }
 
   /** A suite of only the configurations in {@code kinds}. */
-  public OverheadSuite(Duration duration, Duration warmup, int concurrency, PrintStream out,
+  public OverheadSuite(
+      Duration duration,
+      Duration warmup,
+      int concurrency,
+      PrintStream out,
       Set<Target.Kind> kinds) {
     this.duration = duration;
     this.warmup = warmup;
@@ -117,17 +121,19 @@ public final class OverheadSuite {
   static Set<Target.Kind> parseKinds(String keys) {
     Set<Target.Kind> kinds = EnumSet.noneOf(Target.Kind.class);
     for (String key : keys.split(",")) {
-      Target.Kind kind = switch (key.trim()) {
-        case "a" -> Target.Kind.RAW;
-        case "b" -> Target.Kind.KRPC_DEFAULT;
-        case "c" -> Target.Kind.KRPC_GOVERNED;
-        case "d" -> Target.Kind.ARMERIA;
-        case "e" -> Target.Kind.RAW_DIRECT;
-        case "f" -> Target.Kind.KRPC_CACHED_POOL;
-        case "g" -> Target.Kind.KRPC_DECLARED_BLOCKING;
-        default -> throw new IllegalArgumentException(
-            "--configs: " + keys + " (expected: a comma list of a, b, c, d, e, f, g)");
-      };
+      Target.Kind kind =
+          switch (key.trim()) {
+            case "a" -> Target.Kind.RAW;
+            case "b" -> Target.Kind.KRPC_DEFAULT;
+            case "c" -> Target.Kind.KRPC_GOVERNED;
+            case "d" -> Target.Kind.ARMERIA;
+            case "e" -> Target.Kind.RAW_DIRECT;
+            case "f" -> Target.Kind.KRPC_CACHED_POOL;
+            case "g" -> Target.Kind.KRPC_DECLARED_BLOCKING;
+            default ->
+                throw new IllegalArgumentException(
+                    "--configs: " + keys + " (expected: a comma list of a, b, c, d, e, f, g)");
+          };
       kinds.add(kind);
     }
     return kinds;
@@ -144,8 +150,10 @@ public final class OverheadSuite {
         }
       }
       if (found == null) {
-        throw new IllegalArgumentException("--workloads: " + keys
-            + " (expected: a comma list of unary16, unary1k, stream, blocking)");
+        throw new IllegalArgumentException(
+            "--workloads: "
+                + keys
+                + " (expected: a comma list of unary16, unary1k, stream, blocking)");
       }
       chosen.add(found);
     }
@@ -153,17 +161,19 @@ public final class OverheadSuite {
   }
 
   /** Runs the suite from command-line options; returns the results, workload then config. */
-  public static Map<Workload, Map<Target.Kind, LoadResult>> main(Options options)
-      throws Exception {
-    OverheadSuite suite = new OverheadSuite(
-        options.duration("duration", Duration.ofSeconds(10)),
-        options.duration("warmup", Duration.ofSeconds(5)),
-        options.integer("concurrency", 32), System.out,
-        parseKinds(options.string("configs", "a,b,c,d,f")))
-        .workloads(parseWorkloads(options.string("workloads", "unary16,unary1k,stream,blocking")))
-        .blockingConcurrency(options.integer("blocking-concurrency", 64))
-        .rounds(options.integer("rounds", 1))
-        .openLoopLoad(Double.parseDouble(options.string("open-loop", "0")));
+  public static Map<Workload, Map<Target.Kind, LoadResult>> main(Options options) throws Exception {
+    OverheadSuite suite =
+        new OverheadSuite(
+                options.duration("duration", Duration.ofSeconds(10)),
+                options.duration("warmup", Duration.ofSeconds(5)),
+                options.integer("concurrency", 32),
+                System.out,
+                parseKinds(options.string("configs", "a,b,c,d,f")))
+            .workloads(
+                parseWorkloads(options.string("workloads", "unary16,unary1k,stream,blocking")))
+            .blockingConcurrency(options.integer("blocking-concurrency", 64))
+            .rounds(options.integer("rounds", 1))
+            .openLoopLoad(Double.parseDouble(options.string("open-loop", "0")));
     Map<Workload, Map<Target.Kind, LoadResult>> results = suite.run();
     String table = suite.table(results);
     if (!suite.openLoop.isEmpty()) {
@@ -180,8 +190,8 @@ public final class OverheadSuite {
   /**
    * Starts every configuration, then runs every workload on each, in {@code rounds} interleaved
    * rounds (configurations alternate, and every other round runs them in reverse order, so that
-   * drift in the machine's background load and late JIT work spread over all of them), merging
-   * each cell's rounds; stops them.
+   * drift in the machine's background load and late JIT work spread over all of them), merging each
+   * cell's rounds; stops them.
    */
   public Map<Workload, Map<Target.Kind, LoadResult>> run() throws InterruptedException {
     Map<Target.Kind, Target> targets = new EnumMap<>(Target.Kind.class);
@@ -208,14 +218,21 @@ public final class OverheadSuite {
               continue;
             }
             Target target = e.getValue();
-            LoadResult result = LoadGenerator.builder(workload.callOn(target.channel()))
-                .name(target.key() + ") " + target.label() + ", " + workload.label())
-                .concurrency(concurrencyOf(workload)).warmup(warmup).duration(duration)
-                .progress(out).build().run();
+            LoadResult result =
+                LoadGenerator.builder(workload.callOn(target.channel()))
+                    .name(target.key() + ") " + target.label() + ", " + workload.label())
+                    .concurrency(concurrencyOf(workload))
+                    .warmup(warmup)
+                    .duration(duration)
+                    .progress(out)
+                    .build()
+                    .run();
             out.println("round " + round + "/" + rounds + ": " + result.summary());
             row.merge(e.getKey(), result, LoadResult::merge);
-            perRound.computeIfAbsent(workload, w -> new EnumMap<>(Target.Kind.class))
-                .computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(result);
+            perRound
+                .computeIfAbsent(workload, w -> new EnumMap<>(Target.Kind.class))
+                .computeIfAbsent(e.getKey(), k -> new ArrayList<>())
+                .add(result);
           }
         }
       }
@@ -228,8 +245,9 @@ public final class OverheadSuite {
     return results;
   }
 
-  private void runOpenLoop(Map<Target.Kind, Target> targets,
-      Map<Workload, Map<Target.Kind, LoadResult>> closedLoop) throws InterruptedException {
+  private void runOpenLoop(
+      Map<Target.Kind, Target> targets, Map<Workload, Map<Target.Kind, LoadResult>> closedLoop)
+      throws InterruptedException {
     openLoop.clear();
     if (openLoopLoad == 0) {
       return;
@@ -244,9 +262,16 @@ public final class OverheadSuite {
       Map<Target.Kind, LoadResult> row = new EnumMap<>(Target.Kind.class);
       for (Map.Entry<Target.Kind, Target> e : targets.entrySet()) {
         Target target = e.getValue();
-        LoadResult result = LoadGenerator.builder(workload.callOn(target.channel()))
-            .name(target.key() + ") " + target.label() + ", " + workload.label() + ", open loop")
-            .rate(rate).warmup(warmup).duration(duration).progress(out).build().run();
+        LoadResult result =
+            LoadGenerator.builder(workload.callOn(target.channel()))
+                .name(
+                    target.key() + ") " + target.label() + ", " + workload.label() + ", open loop")
+                .rate(rate)
+                .warmup(warmup)
+                .duration(duration)
+                .progress(out)
+                .build()
+                .run();
         out.println("open loop: " + result.summary());
         row.put(e.getKey(), result);
       }
@@ -256,21 +281,35 @@ public final class OverheadSuite {
 
   /** The open-loop table: latency at the same offered rate for every configuration. */
   public String openLoopTable() {
-    StringBuilder t = new StringBuilder(String.format(Locale.ROOT,
-        "Open loop at %.0f%% of raw grpc-java's closed-loop throughput (latency from each call's"
-            + " intended start):%n%n", openLoopLoad * 100));
-    t.append("| workload | configuration | offered/s | calls/s | p50 µs | p99 µs | p99.9 µs"
-        + " | errors | p99 / (a) |\n");
+    StringBuilder t =
+        new StringBuilder(
+            String.format(
+                Locale.ROOT,
+                "Open loop at %.0f%% of raw grpc-java's closed-loop throughput (latency from each call's"
+                    + " intended start):%n%n",
+                openLoopLoad * 100));
+    t.append(
+        "| workload | configuration | offered/s | calls/s | p50 µs | p99 µs | p99.9 µs"
+            + " | errors | p99 / (a) |\n");
     t.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Map.Entry<Workload, Map<Target.Kind, LoadResult>> w : openLoop.entrySet()) {
       LoadResult raw = w.getValue().get(Target.Kind.RAW);
       for (Map.Entry<Target.Kind, LoadResult> e : w.getValue().entrySet()) {
         LoadResult r = e.getValue();
-        t.append(String.format(Locale.ROOT, "| %s | %s) %s | %s | %.0f | %.0f | %.0f | %.0f | %d | %s |%n",
-            w.getKey().label(), key(e.getKey()), label(e.getKey()),
-            r.mode().replace("rate=", "").replace("/s", ""), r.throughput(), r.p50Micros(),
-            r.p99Micros(), r.p999Micros(), r.errors(),
-            raw == null ? "" : ratio(r.p99Micros(), raw.p99Micros())));
+        t.append(
+            String.format(
+                Locale.ROOT,
+                "| %s | %s) %s | %s | %.0f | %.0f | %.0f | %.0f | %d | %s |%n",
+                w.getKey().label(),
+                key(e.getKey()),
+                label(e.getKey()),
+                r.mode().replace("rate=", "").replace("/s", ""),
+                r.throughput(),
+                r.p50Micros(),
+                r.p99Micros(),
+                r.p999Micros(),
+                r.errors(),
+                raw == null ? "" : ratio(r.p99Micros(), raw.p99Micros())));
       }
     }
     return t.toString();
@@ -292,16 +331,21 @@ public final class OverheadSuite {
           continue;
         }
         Target target = e.getValue();
-        LoadGenerator.builder(workload.callOn(target.channel())).name("warm-up")
-            .concurrency(concurrencyOf(workload)).warmup(Duration.ZERO).duration(warmup)
-            .progress(null).build().run();
+        LoadGenerator.builder(workload.callOn(target.channel()))
+            .name("warm-up")
+            .concurrency(concurrencyOf(workload))
+            .warmup(Duration.ZERO)
+            .duration(warmup)
+            .progress(null)
+            .build()
+            .run();
       }
     }
   }
 
   /**
-   * Whether a cell is left out: raw grpc-java on a direct executor runs handlers on the event
-   * loops that its client shares here, so a blocking handler stalls its own calls.
+   * Whether a cell is left out: raw grpc-java on a direct executor runs handlers on the event loops
+   * that its client shares here, so a blocking handler stalls its own calls.
    */
   private static boolean skips(Workload workload, Target.Kind kind) {
     return workload.blocks() && kind == Target.Kind.RAW_DIRECT;
@@ -326,14 +370,15 @@ public final class OverheadSuite {
   }
 
   /**
-   * The markdown table: one row per workload and configuration. Calls/s, CPU per call, p50 and
-   * p99 are medians of the rounds, p99.9 and allocation over all rounds merged; each ratio to (a)
-   * is the median of the per-round ratios.
+   * The markdown table: one row per workload and configuration. Calls/s, CPU per call, p50 and p99
+   * are medians of the rounds, p99.9 and allocation over all rounds merged; each ratio to (a) is
+   * the median of the per-round ratios.
    */
   public String table(Map<Workload, Map<Target.Kind, LoadResult>> results) {
     StringBuilder t = new StringBuilder();
-    t.append("| workload | configuration | calls/s | CPU µs/call | p50 µs | p99 µs | p99.9 µs"
-        + " | alloc B/call | errors | calls/s / (a) | CPU / (a) | p99 / (a) |\n");
+    t.append(
+        "| workload | configuration | calls/s | CPU µs/call | p50 µs | p99 µs | p99.9 µs"
+            + " | alloc B/call | errors | calls/s / (a) | CPU / (a) | p99 / (a) |\n");
     t.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Map.Entry<Workload, Map<Target.Kind, LoadResult>> w : results.entrySet()) {
       Map<Target.Kind, List<LoadResult>> rounds = perRound.getOrDefault(w.getKey(), Map.of());
@@ -341,14 +386,23 @@ public final class OverheadSuite {
       for (Map.Entry<Target.Kind, LoadResult> e : w.getValue().entrySet()) {
         LoadResult merged = e.getValue();
         List<LoadResult> mine = rounds.getOrDefault(e.getKey(), List.of(merged));
-        t.append(String.format(Locale.ROOT,
-            "| %s | %s) %s | %.0f | %.1f | %.0f | %.0f | %.0f | %.0f | %d | %s | %s | %s |%n",
-            w.getKey().label(), key(e.getKey()), label(e.getKey()),
-            median(mine, LoadResult::throughput), median(mine, LoadResult::cpuMicrosPerCall),
-            median(mine, LoadResult::p50Micros), median(mine, LoadResult::p99Micros),
-            merged.p999Micros(), merged.allocatedBytesPerCall(), merged.errors(),
-            ratio(mine, raw, LoadResult::throughput), ratio(mine, raw, LoadResult::cpuMicrosPerCall),
-            ratio(mine, raw, LoadResult::p99Micros)));
+        t.append(
+            String.format(
+                Locale.ROOT,
+                "| %s | %s) %s | %.0f | %.1f | %.0f | %.0f | %.0f | %.0f | %d | %s | %s | %s |%n",
+                w.getKey().label(),
+                key(e.getKey()),
+                label(e.getKey()),
+                median(mine, LoadResult::throughput),
+                median(mine, LoadResult::cpuMicrosPerCall),
+                median(mine, LoadResult::p50Micros),
+                median(mine, LoadResult::p99Micros),
+                merged.p999Micros(),
+                merged.allocatedBytesPerCall(),
+                merged.errors(),
+                ratio(mine, raw, LoadResult::throughput),
+                ratio(mine, raw, LoadResult::cpuMicrosPerCall),
+                ratio(mine, raw, LoadResult::p99Micros)));
       }
     }
     return t.toString();
@@ -362,8 +416,8 @@ public final class OverheadSuite {
   }
 
   /** The median over the rounds of {@code metric(mine[i]) / metric(raw[i])}. */
-  private static String ratio(List<LoadResult> mine, List<LoadResult> raw,
-      ToDoubleFunction<LoadResult> metric) {
+  private static String ratio(
+      List<LoadResult> mine, List<LoadResult> raw, ToDoubleFunction<LoadResult> metric) {
     if (raw == null || raw.size() != mine.size()) {
       return "";
     }
@@ -410,19 +464,28 @@ public final class OverheadSuite {
   }
 
   /** Writes {@code NAME.md} and {@code NAME.svg} into {@code dir} ({@code --name=overhead}). */
-  public void write(Path dir, String name, String table,
-      Map<Workload, Map<Target.Kind, LoadResult>> results) throws IOException {
+  public void write(
+      Path dir, String name, String table, Map<Workload, Map<Target.Kind, LoadResult>> results)
+      throws IOException {
     Files.createDirectories(dir);
-    String md = "# KRPC overhead against raw grpc-java and Armeria\n\n"
-        + Environment.describe() + "\n"
-        + String.format(Locale.ROOT, "Fixed concurrency %d (%d for the blocking-handler"
-            + " workload); per cell %d interleaved round(s) of %s warm-up and %s measurement;"
-            + " client and server in one JVM on loopback. Calls/s, CPU, p50 and p99 are medians of"
-            + " the rounds, p99.9 and allocation over the merged rounds, each ratio to (a) the"
-            + " median of the per-round ratios. Latency in microseconds; CPU and allocation are"
-            + " the whole JVM's (client, server and load generator) per call.%n%n",
-            concurrency, blockingConcurrency, rounds, human(warmup), human(duration))
-        + table;
+    String md =
+        "# KRPC overhead against raw grpc-java and Armeria\n\n"
+            + Environment.describe()
+            + "\n"
+            + String.format(
+                Locale.ROOT,
+                "Fixed concurrency %d (%d for the blocking-handler"
+                    + " workload); per cell %d interleaved round(s) of %s warm-up and %s measurement;"
+                    + " client and server in one JVM on loopback. Calls/s, CPU, p50 and p99 are medians of"
+                    + " the rounds, p99.9 and allocation over the merged rounds, each ratio to (a) the"
+                    + " median of the per-round ratios. Latency in microseconds; CPU and allocation are"
+                    + " the whole JVM's (client, server and load generator) per call.%n%n",
+                concurrency,
+                blockingConcurrency,
+                rounds,
+                human(warmup),
+                human(duration))
+            + table;
     Files.writeString(dir.resolve(name + ".md"), md);
     Files.writeString(dir.resolve(name + ".svg"), chart(results));
     out.println("wrote " + dir.resolve(name + ".md") + " and " + dir.resolve(name + ".svg"));
@@ -434,11 +497,18 @@ public final class OverheadSuite {
     for (int i = 0; i < all.length; i++) {
       names[i] = key(all[i]) + ") " + label(all[i]);
     }
-    SvgBarChart.Builder chart = SvgBarChart.builder(String.format(Locale.ROOT,
-            "KRPC overhead (calls/s: higher is better; p99: lower is better), concurrency %d,"
-                + " %d x %s per cell, %d cores for client and server",
-            concurrency, rounds, human(duration), Runtime.getRuntime().availableProcessors()))
-        .series(names).columns(Math.max(1, results.size()));
+    SvgBarChart.Builder chart =
+        SvgBarChart.builder(
+                String.format(
+                    Locale.ROOT,
+                    "KRPC overhead (calls/s: higher is better; p99: lower is better), concurrency %d,"
+                        + " %d x %s per cell, %d cores for client and server",
+                    concurrency,
+                    rounds,
+                    human(duration),
+                    Runtime.getRuntime().availableProcessors()))
+            .series(names)
+            .columns(Math.max(1, results.size()));
     // Row 1: throughput per workload; row 2: p99 per workload. Each panel has its own scale.
     for (boolean throughputRow : new boolean[] {true, false}) {
       for (Map.Entry<Workload, Map<Target.Kind, LoadResult>> w : results.entrySet()) {
@@ -447,8 +517,10 @@ public final class OverheadSuite {
           LoadResult r = w.getValue().get(all[i]);
           values[i] = r == null ? -1 : throughputRow ? r.throughput() : r.p99Micros();
         }
-        chart.panel(w.getKey().label() + (throughputRow ? ": calls/s" : ": p99 µs"),
-            List.of(""), new double[][] {values});
+        chart.panel(
+            w.getKey().label() + (throughputRow ? ": calls/s" : ": p99 µs"),
+            List.of(""),
+            new double[][] {values});
       }
     }
     // Row 3, with --open-loop: p99 at the same offered rate for everyone.
@@ -458,8 +530,11 @@ public final class OverheadSuite {
         LoadResult r = w.getValue().get(all[i]);
         values[i] = r == null ? -1 : r.p99Micros();
       }
-      chart.panel(String.format(Locale.ROOT, "%s: p99 µs at %.0f%% load", w.getKey().label(),
-          openLoopLoad * 100), List.of(""), new double[][] {values});
+      chart.panel(
+          String.format(
+              Locale.ROOT, "%s: p99 µs at %.0f%% load", w.getKey().label(), openLoopLoad * 100),
+          List.of(""),
+          new double[][] {values});
     }
     return chart.build();
   }

@@ -54,8 +54,13 @@ public abstract class Target implements AutoCloseable {
 
   /** The configurations in the order of the table; each is started at once. */
   public enum Kind {
-    RAW, KRPC_DEFAULT, KRPC_GOVERNED, ARMERIA,
-    /** Not in the default set: raw grpc-java with handlers and callbacks on the transport threads. */
+    RAW,
+    KRPC_DEFAULT,
+    KRPC_GOVERNED,
+    ARMERIA,
+    /**
+     * Not in the default set: raw grpc-java with handlers and callbacks on the transport threads.
+     */
     RAW_DIRECT,
     /** KRPC's default chains on grpc-java's default executor, a cached pool: KRPC before #20. */
     KRPC_CACHED_POOL,
@@ -84,8 +89,7 @@ public abstract class Target implements AutoCloseable {
   }
 
   private static ManagedChannel plainChannel(int port) {
-    return Grpc.newChannelBuilder("127.0.0.1:" + port, InsecureChannelCredentials.create())
-        .build();
+    return Grpc.newChannelBuilder("127.0.0.1:" + port, InsecureChannelCredentials.create()).build();
   }
 
   private static void closeChannel(ManagedChannel channel) {
@@ -101,8 +105,11 @@ public abstract class Target implements AutoCloseable {
   static Target raw() {
     io.grpc.Server server;
     try {
-      server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
-          .addService(new EchoGreeter()).build().start();
+      server =
+          Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
+              .addService(new EchoGreeter())
+              .build()
+              .start();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -128,13 +135,19 @@ public abstract class Target implements AutoCloseable {
   static Target rawDirect() {
     io.grpc.Server server;
     try {
-      server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
-          .directExecutor().addService(new EchoGreeter()).build().start();
+      server =
+          Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
+              .directExecutor()
+              .addService(new EchoGreeter())
+              .build()
+              .start();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:" + server.getPort(),
-        InsecureChannelCredentials.create()).directExecutor().build();
+    ManagedChannel channel =
+        Grpc.newChannelBuilder("127.0.0.1:" + server.getPort(), InsecureChannelCredentials.create())
+            .directExecutor()
+            .build();
     return new Target("e", "raw grpc-java, direct executor") {
       @Override
       public ManagedChannel channel() {
@@ -151,25 +164,31 @@ public abstract class Target implements AutoCloseable {
 
   /** (b) KServer and KClient with the default chains, or (c) with every governance interceptor. */
   static Target krpc(boolean governed) {
-    KServer.Builder serverBuilder = KServer.builder().serviceName("greeter").host("127.0.0.1")
-        .port(0).addService(new EchoGreeter()).deregisterDelay(Duration.ZERO)
-        .shutdownGracePeriod(Duration.ZERO);
+    KServer.Builder serverBuilder =
+        KServer.builder()
+            .serviceName("greeter")
+            .host("127.0.0.1")
+            .port(0)
+            .addService(new EchoGreeter())
+            .deregisterDelay(Duration.ZERO)
+            .shutdownGracePeriod(Duration.ZERO);
     if (governed) {
       // Set so as never to trip: the table measures their cost, not their effect.
       RateLimitConfig unlimited = new RateLimitConfig(1_000_000_000L, 1e9, Duration.ZERO);
       serverBuilder.intercept(
           AdaptiveLimitInterceptor.builder().cpuThreshold(1.0).build(),
-          RateLimitInterceptor.of(Map.of(
-              "greeter.Greeter/SayHello", unlimited,
-              "greeter.Greeter/SayHelloStream", unlimited)));
+          RateLimitInterceptor.of(
+              Map.of(
+                  "greeter.Greeter/SayHello", unlimited,
+                  "greeter.Greeter/SayHelloStream", unlimited)));
     }
     KServer server = serverBuilder.start();
-    KClient.Builder clientBuilder = KClient.forTarget("127.0.0.1:" + server.port())
-        .closeTimeout(Duration.ZERO);
+    KClient.Builder clientBuilder =
+        KClient.forTarget("127.0.0.1:" + server.port()).closeTimeout(Duration.ZERO);
     if (governed) {
       clientBuilder.intercept(
-          CircuitBreakerInterceptor.of("greeter", 100, Duration.ofSeconds(10),
-              Duration.ofSeconds(5), null),
+          CircuitBreakerInterceptor.of(
+              "greeter", 100, Duration.ofSeconds(10), Duration.ofSeconds(5), null),
           TimeoutInterceptor.of(Duration.ofSeconds(5), Duration.ofSeconds(1)));
     }
     KClient client = clientBuilder.build();
@@ -194,16 +213,28 @@ public abstract class Target implements AutoCloseable {
    * default of its own.
    */
   static Target krpcOnCachedPool() {
-    ExecutorService cached = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "grpc-default-executor-like");
-      t.setDaemon(true);
-      return t;
-    });
-    KServer server = KServer.builder().serviceName("greeter").host("127.0.0.1").port(0)
-        .addService(new EchoGreeter()).deregisterDelay(Duration.ZERO)
-        .shutdownGracePeriod(Duration.ZERO).executor(cached).start();
-    KClient client = KClient.forTarget("127.0.0.1:" + server.port()).closeTimeout(Duration.ZERO)
-        .executor(cached).build();
+    ExecutorService cached =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "grpc-default-executor-like");
+              t.setDaemon(true);
+              return t;
+            });
+    KServer server =
+        KServer.builder()
+            .serviceName("greeter")
+            .host("127.0.0.1")
+            .port(0)
+            .addService(new EchoGreeter())
+            .deregisterDelay(Duration.ZERO)
+            .shutdownGracePeriod(Duration.ZERO)
+            .executor(cached)
+            .start();
+    KClient client =
+        KClient.forTarget("127.0.0.1:" + server.port())
+            .closeTimeout(Duration.ZERO)
+            .executor(cached)
+            .build();
     return new Target("f", "KRPC, grpc-java's default executor") {
       @Override
       public ManagedChannel channel() {
@@ -219,13 +250,21 @@ public abstract class Target implements AutoCloseable {
     };
   }
 
-  /** (g) KRPC's default chains, the greeter declared blocking: a thread (virtual on 24+) per call. */
+  /**
+   * (g) KRPC's default chains, the greeter declared blocking: a thread (virtual on 24+) per call.
+   */
   static Target krpcDeclaredBlocking() {
-    KServer server = KServer.builder().serviceName("greeter").host("127.0.0.1").port(0)
-        .addBlockingService(new EchoGreeter()).deregisterDelay(Duration.ZERO)
-        .shutdownGracePeriod(Duration.ZERO).start();
-    KClient client = KClient.forTarget("127.0.0.1:" + server.port()).closeTimeout(Duration.ZERO)
-        .build();
+    KServer server =
+        KServer.builder()
+            .serviceName("greeter")
+            .host("127.0.0.1")
+            .port(0)
+            .addBlockingService(new EchoGreeter())
+            .deregisterDelay(Duration.ZERO)
+            .shutdownGracePeriod(Duration.ZERO)
+            .start();
+    KClient client =
+        KClient.forTarget("127.0.0.1:" + server.port()).closeTimeout(Duration.ZERO).build();
     return new Target("g", "KRPC, service declared blocking") {
       @Override
       public ManagedChannel channel() {
@@ -242,10 +281,11 @@ public abstract class Target implements AutoCloseable {
 
   /** (d) an Armeria gRPC server with its defaults, called through the same grpc-java channel. */
   static Target armeria() {
-    Server server = Server.builder()
-        .http(new InetSocketAddress("127.0.0.1", 0))
-        .service(GrpcService.builder().addService(new EchoGreeter()).build())
-        .build();
+    Server server =
+        Server.builder()
+            .http(new InetSocketAddress("127.0.0.1", 0))
+            .service(GrpcService.builder().addService(new EchoGreeter()).build())
+            .build();
     server.start().join();
     ManagedChannel channel = plainChannel(server.activeLocalPort());
     return new Target("d", "Armeria server") {

@@ -51,8 +51,11 @@ public enum Workload {
   /** The call function of this workload on {@code channel}. */
   public Supplier<? extends ListenableFuture<?>> callOn(Channel channel) {
     // EchoGreeter reads count as the number of replies of a stream, or a unary handler's block.
-    HelloRequest request = HelloRequest.newBuilder()
-        .setName("x".repeat(payloadBytes)).setCount(streamMessages + blockMillis).build();
+    HelloRequest request =
+        HelloRequest.newBuilder()
+            .setName("x".repeat(payloadBytes))
+            .setCount(streamMessages + blockMillis)
+            .build();
     if (streamMessages == 0) {
       GreeterGrpc.GreeterFutureStub stub = GreeterGrpc.newFutureStub(channel);
       return () -> stub.sayHello(request);

@@ -12,8 +12,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A greeter whose handler burns a fixed amount of CPU time per call (measured as the thread's own
- * CPU time, so a handler that is preempted still does all its work, as real computation would).
- * The handler stops working on a call once it is cancelled (its deadline passed), as a careful
+ * CPU time, so a handler that is preempted still does all its work, as real computation would). The
+ * handler stops working on a call once it is cancelled (its deadline passed), as a careful
  * grpc-java server does; what it burned until then is lost. Thread-safe.
  */
 final class CpuBurningGreeter extends GreeterGrpc.GreeterImplBase {
@@ -35,12 +35,12 @@ final class CpuBurningGreeter extends GreeterGrpc.GreeterImplBase {
   @Override
   public void sayHello(HelloRequest request, StreamObserver<HelloReply> responseObserver) {
     if (!burn(Context.current())) {
-      responseObserver.onError(Status.CANCELLED.withDescription("cancelled while working")
-          .asRuntimeException());
+      responseObserver.onError(
+          Status.CANCELLED.withDescription("cancelled while working").asRuntimeException());
       return;
     }
-    responseObserver.onNext(HelloReply.newBuilder().setMessage("Hello, " + request.getName())
-        .build());
+    responseObserver.onNext(
+        HelloReply.newBuilder().setMessage("Hello, " + request.getName()).build());
     responseObserver.onCompleted();
   }
 

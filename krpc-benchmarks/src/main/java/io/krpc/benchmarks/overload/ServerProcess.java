@@ -47,35 +47,44 @@ final class ServerProcess implements AutoCloseable {
     if (minCapacity > 0) {
       command.add("-D" + OverloadServer.MIN_CAPACITY_PROPERTY + "=" + minCapacity);
     }
-    command.addAll(List.of("-Xms256m", "-Xmx256m", "-cp", classPath(),
-        OverloadServer.class.getName(), Long.toString(burnNanos), Boolean.toString(limiter)));
+    command.addAll(
+        List.of(
+            "-Xms256m",
+            "-Xmx256m",
+            "-cp",
+            classPath(),
+            OverloadServer.class.getName(),
+            Long.toString(burnNanos),
+            Boolean.toString(limiter)));
     if (Boolean.getBoolean("krpc.overload.trace")) {
       command.add("trace");
     }
-    Process process = new ProcessBuilder(command)
-        .redirectError(ProcessBuilder.Redirect.INHERIT)
-        .start();
-    BufferedReader out = new BufferedReader(
-        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-    CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> {
-      try {
-        for (String line; (line = out.readLine()) != null; ) {
-          if (line.startsWith(OverloadServer.PORT_LINE)) {
-            return Integer.parseInt(line.substring(OverloadServer.PORT_LINE.length()).trim());
-          }
-        }
-        throw new IllegalStateException("the server JVM exited before serving: "
-            + String.join(" ", command));
-      } catch (IOException e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    Process process =
+        new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    BufferedReader out =
+        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    CompletableFuture<Integer> port =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                for (String line; (line = out.readLine()) != null; ) {
+                  if (line.startsWith(OverloadServer.PORT_LINE)) {
+                    return Integer.parseInt(
+                        line.substring(OverloadServer.PORT_LINE.length()).trim());
+                  }
+                }
+                throw new IllegalStateException(
+                    "the server JVM exited before serving: " + String.join(" ", command));
+              } catch (IOException e) {
+                throw new IllegalStateException(e);
+              }
+            });
     try {
       return new ServerProcess(process, port.get(60, TimeUnit.SECONDS));
     } catch (ExecutionException | TimeoutException e) {
       process.destroyForcibly();
-      throw new IllegalStateException("the server JVM did not start: " + String.join(" ", command),
-          e);
+      throw new IllegalStateException(
+          "the server JVM did not start: " + String.join(" ", command), e);
     }
   }
 
@@ -96,8 +105,8 @@ final class ServerProcess implements AutoCloseable {
   }
 
   /**
-   * This JVM's class path, which under {@code exec:java} lives in the plugin's class loaders
-   * rather than in {@code java.class.path}.
+   * This JVM's class path, which under {@code exec:java} lives in the plugin's class loaders rather
+   * than in {@code java.class.path}.
    */
   private static String classPath() {
     Set<String> entries = new LinkedHashSet<>();

@@ -12,8 +12,8 @@ import java.time.Duration;
 
 /** What one etcd member costs right now: its RSS, Go heap in use and watch gauges. */
 record EtcdProbe(long rssBytes, long heapInUseBytes, long watchStreams, long watchers) {
-  private static final HttpClient HTTP = HttpClient.newBuilder()
-      .connectTimeout(Duration.ofSeconds(2)).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   static EtcdProbe of(EtcdMember member) {
     long rss = 0;
@@ -28,15 +28,22 @@ record EtcdProbe(long rssBytes, long heapInUseBytes, long watchStreams, long wat
     }
     String metrics;
     try {
-      metrics = HTTP.send(HttpRequest.newBuilder(URI.create(member.endpoint() + "/metrics"))
-          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+      metrics =
+          HTTP.send(
+                  HttpRequest.newBuilder(URI.create(member.endpoint() + "/metrics"))
+                      .timeout(Duration.ofSeconds(5))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .body();
     } catch (IOException e) {
       metrics = "";
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       metrics = "";
     }
-    return new EtcdProbe(rss, gauge(metrics, "go_memstats_heap_inuse_bytes"),
+    return new EtcdProbe(
+        rss,
+        gauge(metrics, "go_memstats_heap_inuse_bytes"),
         gauge(metrics, "etcd_debugging_mvcc_watch_stream_total"),
         gauge(metrics, "etcd_debugging_mvcc_watcher_total"));
   }

@@ -35,22 +35,25 @@ import org.HdrHistogram.Recorder;
 
 /**
  * A fleet on a real etcd cluster: {@code --instances} (10,000) instances over {@code --services}
- * (100) services, registered by one server registry per group of services; {@code --clients}
- * (200) client registries each watching {@code --watch} (20) services; a rolling restart of
- * {@code --restart} (1,000) instances (deregister, {@code --down} 200 ms, register again); then
- * one service of {@code --big} (30,000) instances with {@code --metadata} (200) bytes of
- * metadata each, listed by a fresh registry.
+ * (100) services, registered by one server registry per group of services; {@code --clients} (200)
+ * client registries each watching {@code --watch} (20) services; a rolling restart of {@code
+ * --restart} (1,000) instances (deregister, {@code --down} 200 ms, register again); then one
+ * service of {@code --big} (30,000) instances with {@code --metadata} (200) bytes of metadata each,
+ * listed by a fresh registry.
  *
- * <p>Reports each member's RSS and Go heap, etcd's watch stream and watcher gauges (its
- * {@code /metrics}) before and after the clients, change-to-listener latency (from the start of
- * the {@code deregister}/{@code register} call to the listener's snapshot without/with the
- * instance) and the client JVM's CPU. Everything but etcd runs in this JVM.
+ * <p>Reports each member's RSS and Go heap, etcd's watch stream and watcher gauges (its {@code
+ * /metrics}) before and after the clients, change-to-listener latency (from the start of the {@code
+ * deregister}/{@code register} call to the listener's snapshot without/with the instance) and the
+ * client JVM's CPU. Everything but etcd runs in this JVM.
  */
 public final class ScaleCommand {
   private ScaleCommand() {}
 
   /** What a run measured, for the smoke check. */
-  public record Result(double streamsPerRegistry, long observations, long expectedObservations,
+  public record Result(
+      double streamsPerRegistry,
+      long observations,
+      long expectedObservations,
       long bigListMillis) {}
 
   /** Runs the benchmark with {@code args} ({@code scale --option=value ...}). */
@@ -78,8 +81,10 @@ public final class ScaleCommand {
       // 2. the clients
       t0 = System.nanoTime();
       fleet.startClients(clients, services, watch);
-      await("every client sees every watched service in full",
-          () -> fleet.clientsComplete(instances / services), Duration.ofMinutes(3));
+      await(
+          "every client sees every watched service in full",
+          () -> fleet.clientsComplete(instances / services),
+          Duration.ofMinutes(3));
       long clientsMillis = millisSince(t0);
       Thread.sleep(3000);
       List<EtcdProbe> watching = probe(cluster);
@@ -87,8 +92,8 @@ public final class ScaleCommand {
       // 3. the rolling restart
       fleet.resetLatencies();
       double restartCores = fleet.cores(() -> fleet.rollingRestart(restart, down));
-      boolean converged = awaitQuietly(() -> fleet.clientsComplete(instances / services),
-          Duration.ofSeconds(30));
+      boolean converged =
+          awaitQuietly(() -> fleet.clientsComplete(instances / services), Duration.ofSeconds(30));
       Histogram appear = fleet.appear.getIntervalHistogram();
       Histogram disappear = fleet.disappear.getIntervalHistogram();
       long expected = 2L * restart * clients * watch / services;
@@ -101,90 +106,140 @@ public final class ScaleCommand {
       long watchersDelta = sum(watching, EtcdProbe::watchers) - sum(servers, EtcdProbe::watchers);
       double streamsPerRegistry = (streamsAfter - streamsBefore) / (double) clients;
       long rssDelta = sum(watching, EtcdProbe::rssBytes) - sum(servers, EtcdProbe::rssBytes);
-      long heapDelta = sum(watching, EtcdProbe::heapInUseBytes)
-          - sum(servers, EtcdProbe::heapInUseBytes);
+      long heapDelta =
+          sum(watching, EtcdProbe::heapInUseBytes) - sum(servers, EtcdProbe::heapInUseBytes);
 
-      report.append(String.format(Locale.ROOT,
-          "%d etcd members, %d instances over %d services (registered in %d ms by %d server "
-              + "registries), %d client registries watching %d services each (%d watches; all "
-              + "complete after %d ms).%n%n",
-          members, instances, services, populateMillis, fleet.servers.size(), clients, watch,
-          clients * watch, clientsMillis));
-      report.append("| etcd member | RSS empty | RSS with servers | RSS with clients | Go heap in use"
-          + " with servers → clients | watch streams | watchers |\n|---|---:|---:|---:|---:|---:|---:|\n");
+      report.append(
+          String.format(
+              Locale.ROOT,
+              "%d etcd members, %d instances over %d services (registered in %d ms by %d server "
+                  + "registries), %d client registries watching %d services each (%d watches; all "
+                  + "complete after %d ms).%n%n",
+              members,
+              instances,
+              services,
+              populateMillis,
+              fleet.servers.size(),
+              clients,
+              watch,
+              clients * watch,
+              clientsMillis));
+      report.append(
+          "| etcd member | RSS empty | RSS with servers | RSS with clients | Go heap in use"
+              + " with servers → clients | watch streams | watchers |\n|---|---:|---:|---:|---:|---:|---:|\n");
       for (int i = 0; i < members; i++) {
-        report.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s → %s | %d → %d | %d → %d |%n",
-            cluster.member(i).name(), mib(empty.get(i).rssBytes()), mib(servers.get(i).rssBytes()),
-            mib(watching.get(i).rssBytes()), mib(servers.get(i).heapInUseBytes()),
-            mib(watching.get(i).heapInUseBytes()), servers.get(i).watchStreams(),
-            watching.get(i).watchStreams(), servers.get(i).watchers(), watching.get(i).watchers()));
+        report.append(
+            String.format(
+                Locale.ROOT,
+                "| %s | %s | %s | %s | %s → %s | %d → %d | %d → %d |%n",
+                cluster.member(i).name(),
+                mib(empty.get(i).rssBytes()),
+                mib(servers.get(i).rssBytes()),
+                mib(watching.get(i).rssBytes()),
+                mib(servers.get(i).heapInUseBytes()),
+                mib(watching.get(i).heapInUseBytes()),
+                servers.get(i).watchStreams(),
+                watching.get(i).watchStreams(),
+                servers.get(i).watchers(),
+                watching.get(i).watchers()));
       }
-      report.append(String.format(Locale.ROOT, "%n| measure | value |%n|---|---:|%n"
-              + "| watch streams per client registry (etcd gauge) | %.2f |%n"
-              + "| watchers added per client registry (etcd gauge) | %.1f |%n"
-              + "| etcd RSS per watching registry, all members | %.1f KB |%n"
-              + "| etcd Go heap in use per watching registry, all members | %.1f KB |%n"
-              + "| rolling restart of %d instances (down %d ms each): change → listener p50 / p99 / max"
-              + " | %.1f / %.1f / %.1f ms |%n"
-              + "| … instance gone → listener p50 / p99 | %.1f / %.1f ms |%n"
-              + "| … instance back → listener p50 / p99 | %.1f / %.1f ms |%n"
-              + "| observations recorded / expected (missed: a delete and re-put within one"
-              + " coalescing interval) | %d / %d |%n"
-              + "| all clients converged after the restart | %s |%n"
-              + "| client JVM CPU, idle (%d registries + %d servers) | %.2f cores |%n"
-              + "| client JVM CPU during the rolling restart | %.2f cores |%n",
-          streamsPerRegistry, watchersDelta / (double) clients,
-          rssDelta / 1024.0 / clients, heapDelta / 1024.0 / clients,
-          restart, down.toMillis(),
-          p(merge(appear, disappear), 50), p(merge(appear, disappear), 99),
-          merge(appear, disappear).getMaxValue() / 1000.0,
-          p(disappear, 50), p(disappear, 99), p(appear, 50), p(appear, 99),
-          appear.getTotalCount() + disappear.getTotalCount(), expected, converged,
-          clients, fleet.servers.size(), idleCores, restartCores));
+      report.append(
+          String.format(
+              Locale.ROOT,
+              "%n| measure | value |%n|---|---:|%n"
+                  + "| watch streams per client registry (etcd gauge) | %.2f |%n"
+                  + "| watchers added per client registry (etcd gauge) | %.1f |%n"
+                  + "| etcd RSS per watching registry, all members | %.1f KB |%n"
+                  + "| etcd Go heap in use per watching registry, all members | %.1f KB |%n"
+                  + "| rolling restart of %d instances (down %d ms each): change → listener p50 / p99 / max"
+                  + " | %.1f / %.1f / %.1f ms |%n"
+                  + "| … instance gone → listener p50 / p99 | %.1f / %.1f ms |%n"
+                  + "| … instance back → listener p50 / p99 | %.1f / %.1f ms |%n"
+                  + "| observations recorded / expected (missed: a delete and re-put within one"
+                  + " coalescing interval) | %d / %d |%n"
+                  + "| all clients converged after the restart | %s |%n"
+                  + "| client JVM CPU, idle (%d registries + %d servers) | %.2f cores |%n"
+                  + "| client JVM CPU during the rolling restart | %.2f cores |%n",
+              streamsPerRegistry,
+              watchersDelta / (double) clients,
+              rssDelta / 1024.0 / clients,
+              heapDelta / 1024.0 / clients,
+              restart,
+              down.toMillis(),
+              p(merge(appear, disappear), 50),
+              p(merge(appear, disappear), 99),
+              merge(appear, disappear).getMaxValue() / 1000.0,
+              p(disappear, 50),
+              p(disappear, 99),
+              p(appear, 50),
+              p(appear, 99),
+              appear.getTotalCount() + disappear.getTotalCount(),
+              expected,
+              converged,
+              clients,
+              fleet.servers.size(),
+              idleCores,
+              restartCores));
       if (bigList != null) {
-        report.append(String.format(Locale.ROOT,
-            "| one service of %d instances (%d B metadata, %.1f MB of records): written in |"
-                + " %d ms |%n"
-                + "| … fresh registry, watch() to the first full snapshot (paged, %d keys a page) |"
-                + " %d ms |%n"
-                + "| … lookup() | %d ms |%n"
-                + "| … one unpaged get through a client with grpc-java's 4 MiB limit | %s |%n",
-            big, metadataBytes, bigList.megabytes, bigList.writeMillis, 1000, bigList.watchMillis,
-            bigList.lookupMillis, bigList.unpaged));
+        report.append(
+            String.format(
+                Locale.ROOT,
+                "| one service of %d instances (%d B metadata, %.1f MB of records): written in |"
+                    + " %d ms |%n"
+                    + "| … fresh registry, watch() to the first full snapshot (paged, %d keys a page) |"
+                    + " %d ms |%n"
+                    + "| … lookup() | %d ms |%n"
+                    + "| … one unpaged get through a client with grpc-java's 4 MiB limit | %s |%n",
+                big,
+                metadataBytes,
+                bigList.megabytes,
+                bigList.writeMillis,
+                1000,
+                bigList.watchMillis,
+                bigList.lookupMillis,
+                bigList.unpaged));
       }
       System.out.println(report);
       if (files) {
-        MarkdownReport.write(options.resultsDir().resolve("scale.md"), "Scale: a fleet on etcd",
-            String.join(" ", args), report.toString(), false);
+        MarkdownReport.write(
+            options.resultsDir().resolve("scale.md"),
+            "Scale: a fleet on etcd",
+            String.join(" ", args),
+            report.toString(),
+            false);
       }
-      return new Result(streamsPerRegistry, expected - missed, expected,
+      return new Result(
+          streamsPerRegistry,
+          expected - missed,
+          expected,
           bigList == null ? 0 : bigList.watchMillis);
     }
   }
 
   // ---- the big service
 
-  private record BigList(double megabytes, long writeMillis, long watchMillis, long lookupMillis,
-      String unpaged) {}
+  private record BigList(
+      double megabytes, long writeMillis, long watchMillis, long lookupMillis, String unpaged) {}
 
   private static BigList bigService(EtcdCluster cluster, int count, int metadataBytes)
       throws Exception {
     String padding = "x".repeat(Math.max(0, metadataBytes - 10));
     long bytes = 0;
     long t0 = System.nanoTime();
-    try (Client client = Client.builder().endpoints(cluster.endpoints().toArray(String[]::new))
-        .build()) {
+    try (Client client =
+        Client.builder().endpoints(cluster.endpoints().toArray(String[]::new)).build()) {
       long lease = client.getLeaseClient().grant(600).get().getID();
       PutOption option = PutOption.builder().withLeaseId(lease).build();
       List<Op> batch = new ArrayList<>();
       for (int i = 0; i < count; i++) {
-        ServiceInstance instance = ServiceInstance.builder("big", host(i), 9000)
-            .metadata(Map.of("pad", padding)).build();
+        ServiceInstance instance =
+            ServiceInstance.builder("big", host(i), 9000).metadata(Map.of("pad", padding)).build();
         byte[] value = RecordFormat.KRPC.encode(instance);
         String key = RecordFormat.KRPC.key(instance, lease);
         bytes += key.length() + value.length;
-        batch.add(Op.put(ByteSequence.from(key, StandardCharsets.UTF_8),
-            ByteSequence.from(value), option));
+        batch.add(
+            Op.put(
+                ByteSequence.from(key, StandardCharsets.UTF_8), ByteSequence.from(value), option));
         if (batch.size() == 128 || i == count - 1) {
           client.getKVClient().txn().Then(batch.toArray(Op[]::new)).commit().get();
           batch.clear();
@@ -192,10 +247,14 @@ public final class ScaleCommand {
       }
       long writeMillis = millisSince(t0);
       String unpaged;
-      try (Client small = Client.builder().endpoints(cluster.endpoints().toArray(String[]::new))
-          .build()) {
-        small.getKVClient().get(ByteSequence.from("/krpc/services/big/", StandardCharsets.UTF_8),
-            GetOption.builder().isPrefix(true).build()).get(30, TimeUnit.SECONDS);
+      try (Client small =
+          Client.builder().endpoints(cluster.endpoints().toArray(String[]::new)).build()) {
+        small
+            .getKVClient()
+            .get(
+                ByteSequence.from("/krpc/services/big/", StandardCharsets.UTF_8),
+                GetOption.builder().isPrefix(true).build())
+            .get(30, TimeUnit.SECONDS);
         unpaged = "answered";
       } catch (Exception e) {
         Throwable root = e;
@@ -253,8 +312,12 @@ public final class ScaleCommand {
       }
       for (int i = 0; i < instances; i++) {
         int service = i % services;
-        perServer.get(service % serverCount).add(ServiceInstance.builder(service(service),
-            host(i), 9000).metadata(Map.of("zone", "z" + (i % 3))).build());
+        perServer
+            .get(service % serverCount)
+            .add(
+                ServiceInstance.builder(service(service), host(i), 9000)
+                    .metadata(Map.of("zone", "z" + (i % 3)))
+                    .build());
       }
       List<Future<?>> done = new ArrayList<>();
       for (int s = 0; s < serverCount; s++) {
@@ -305,18 +368,20 @@ public final class ScaleCommand {
         List<ServiceInstance> mine = byServer.get(String.valueOf(s));
         int share = count / serverCount + (s < count % serverCount ? 1 : 0);
         int stride = Math.max(1, mine.size() / Math.max(1, share));
-        done.add(pool.submit(() -> {
-          for (int j = 0; j < share && j * stride < mine.size(); j++) {
-            ServiceInstance instance = mine.get(j * stride);
-            String id = instance.serviceName() + "/" + instance.endpoint();
-            deregisteredAt.put(id, System.nanoTime());
-            registry.deregister(instance);
-            sleep(down);
-            registeredAt.put(id, System.nanoTime());
-            registry.register(instance);
-          }
-          return null;
-        }));
+        done.add(
+            pool.submit(
+                () -> {
+                  for (int j = 0; j < share && j * stride < mine.size(); j++) {
+                    ServiceInstance instance = mine.get(j * stride);
+                    String id = instance.serviceName() + "/" + instance.endpoint();
+                    deregisteredAt.put(id, System.nanoTime());
+                    registry.deregister(instance);
+                    sleep(down);
+                    registeredAt.put(id, System.nanoTime());
+                    registry.register(instance);
+                  }
+                  return null;
+                }));
       }
       for (Future<?> f : done) {
         try {

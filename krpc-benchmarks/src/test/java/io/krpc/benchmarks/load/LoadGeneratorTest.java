@@ -31,9 +31,15 @@ class LoadGeneratorTest {
 
   @Test
   void closedLoopCountsCallsAndCompletesInlineFuturesWithoutRecursion() throws Exception {
-    LoadResult result = LoadGenerator.builder(() -> Futures.immediateFuture("ok"))
-        .name("inline").concurrency(4).warmup(Duration.ofMillis(50))
-        .duration(Duration.ofMillis(200)).progress(null).build().run();
+    LoadResult result =
+        LoadGenerator.builder(() -> Futures.immediateFuture("ok"))
+            .name("inline")
+            .concurrency(4)
+            .warmup(Duration.ofMillis(50))
+            .duration(Duration.ofMillis(200))
+            .progress(null)
+            .build()
+            .run();
 
     assertThat(result.calls()).isPositive();
     assertThat(result.errors()).isZero();
@@ -44,9 +50,14 @@ class LoadGeneratorTest {
 
   @Test
   void closedLoopKeepsConcurrencyCallsInFlight() throws Exception {
-    LoadResult result = LoadGenerator.builder(() -> delayed(1000))
-        .concurrency(8).warmup(Duration.ZERO).duration(Duration.ofMillis(300))
-        .progress(null).build().run();
+    LoadResult result =
+        LoadGenerator.builder(() -> delayed(1000))
+            .concurrency(8)
+            .warmup(Duration.ZERO)
+            .duration(Duration.ofMillis(300))
+            .progress(null)
+            .build()
+            .run();
 
     // 8 in flight, ~1 ms each (timer resolution makes it longer): far more than 300 calls / 8.
     assertThat(result.calls()).isGreaterThan(100);
@@ -56,11 +67,18 @@ class LoadGeneratorTest {
   @Test
   void errorsAreCountedByStatusCode() throws Exception {
     AtomicLong n = new AtomicLong();
-    LoadResult result = LoadGenerator.builder(() -> n.incrementAndGet() % 2 == 0
-            ? Futures.immediateFuture("ok")
-            : Futures.immediateFailedFuture(Status.UNAVAILABLE.asRuntimeException()))
-        .concurrency(1).warmup(Duration.ZERO).duration(Duration.ofMillis(100))
-        .progress(null).build().run();
+    LoadResult result =
+        LoadGenerator.builder(
+                () ->
+                    n.incrementAndGet() % 2 == 0
+                        ? Futures.immediateFuture("ok")
+                        : Futures.immediateFailedFuture(Status.UNAVAILABLE.asRuntimeException()))
+            .concurrency(1)
+            .warmup(Duration.ZERO)
+            .duration(Duration.ofMillis(100))
+            .progress(null)
+            .build()
+            .run();
 
     assertThat(result.errorsByCode()).containsOnlyKeys(Status.Code.UNAVAILABLE);
     // Every other call fails; the window edges may cut a few pairs.
@@ -69,9 +87,14 @@ class LoadGeneratorTest {
 
   @Test
   void openLoopMeasuresFromIntendedStartTime() throws Exception {
-    LoadResult result = LoadGenerator.builder(() -> delayed(200))
-        .rate(500).warmup(Duration.ZERO).duration(Duration.ofMillis(400))
-        .progress(null).build().run();
+    LoadResult result =
+        LoadGenerator.builder(() -> delayed(200))
+            .rate(500)
+            .warmup(Duration.ZERO)
+            .duration(Duration.ofMillis(400))
+            .progress(null)
+            .build()
+            .run();
 
     assertThat(result.mode()).isEqualTo("rate=500/s");
     // 200 scheduled; a loaded machine may complete some after the window closes.

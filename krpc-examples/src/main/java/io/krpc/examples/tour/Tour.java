@@ -31,17 +31,20 @@ import java.util.logging.Logger;
  * showed what it promises. The steps are in {@link TourSteps}.
  *
  * <p>Needs nothing installed: the registry is in memory. {@code --etcd=http://127.0.0.1:2379}
- * (comma-separated for several endpoints) runs every step against a real etcd instead. Throws,
- * so the process fails, when a step did not show what it promises.
+ * (comma-separated for several endpoints) runs every step against a real etcd instead. Throws, so
+ * the process fails, when a step did not show what it promises.
  */
 public final class Tour {
   /** Held so that its level sticks: JUL keeps loggers weakly. */
   private static final Logger GRPC_JUL = Logger.getLogger("io.grpc");
+
   private final Registry registry;
   private final String registryName;
   private final PrintStream out;
+
   /** Makes service names unique per run, so that a shared etcd never mixes two runs. */
   private final String runId = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000));
+
   private final Deque<AutoCloseable> stepResources = new ArrayDeque<>();
   private final List<String> notShown = new ArrayList<>();
   private int step;
@@ -60,18 +63,25 @@ public final class Tour {
       if (arg.startsWith("--etcd=") && arg.length() > "--etcd=".length()) {
         etcd = arg.substring("--etcd=".length());
       } else {
-        throw new IllegalArgumentException("unknown argument: " + arg
-            + " (expected: none, or --etcd=http://HOST:PORT[,http://HOST:PORT...])");
+        throw new IllegalArgumentException(
+            "unknown argument: "
+                + arg
+                + " (expected: none, or --etcd=http://HOST:PORT[,http://HOST:PORT...])");
       }
     }
     long start = System.nanoTime();
     List<String> failed;
-    try (Registry registry = etcd == null ? new InMemoryRegistry()
-        : EtcdRegistry.builder().endpoints(etcd.split(",")).build()) {
+    try (Registry registry =
+        etcd == null
+            ? new InMemoryRegistry()
+            : EtcdRegistry.builder().endpoints(etcd.split(",")).build()) {
       failed = new Tour(registry, etcd == null ? "in-memory" : "etcd " + etcd, System.out).run();
     }
-    System.out.printf(Locale.ROOT, "%nTour finished in %.1f s: %d of %d steps showed what they "
-            + "promise.%n", (System.nanoTime() - start) / 1e9, TourSteps.COUNT - failed.size(),
+    System.out.printf(
+        Locale.ROOT,
+        "%nTour finished in %.1f s: %d of %d steps showed what they " + "promise.%n",
+        (System.nanoTime() - start) / 1e9,
+        TourSteps.COUNT - failed.size(),
         TourSteps.COUNT);
     if (!failed.isEmpty()) {
       throw new IllegalStateException("steps that did not show what they promise: " + failed);
@@ -79,21 +89,23 @@ public final class Tour {
   }
 
   /**
-   * The tour's own output is what a newcomer reads; KRPC's INFO lines (every server start and
-   * stop) would bury it. WARN and above stay, on standard output so that they appear in order
-   * (the breaker opening is part of the tour). The slow-call log line is printed by the tour
-   * itself (under {@code mvn -q exec:java} Maven's own logger would hide it), so its logger is
-   * quieted here to print it once. The handler exception's stack trace, which the server logs at
-   * ERROR, is left out and described instead; so are grpc-java's own (JUL) warnings about a
-   * channel that starts before discovery answers. A user's own {@code -D} settings win.
+   * The tour's own output is what a newcomer reads; KRPC's INFO lines (every server start and stop)
+   * would bury it. WARN and above stay, on standard output so that they appear in order (the
+   * breaker opening is part of the tour). The slow-call log line is printed by the tour itself
+   * (under {@code mvn -q exec:java} Maven's own logger would hide it), so its logger is quieted
+   * here to print it once. The handler exception's stack trace, which the server logs at ERROR, is
+   * left out and described instead; so are grpc-java's own (JUL) warnings about a channel that
+   * starts before discovery answers. A user's own {@code -D} settings win.
    */
   private static void quietLogs() {
     GRPC_JUL.setLevel(Level.SEVERE);
     String timeout = "org.slf4j.simpleLogger.log.io.krpc.interceptor.client.TimeoutInterceptor";
     System.setProperty(timeout, System.getProperty(timeout, "error"));
-    System.setProperty("org.slf4j.simpleLogger.defaultLogLevel",
+    System.setProperty(
+        "org.slf4j.simpleLogger.defaultLogLevel",
         System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn"));
-    System.setProperty("org.slf4j.simpleLogger.logFile",
+    System.setProperty(
+        "org.slf4j.simpleLogger.logFile",
         System.getProperty("org.slf4j.simpleLogger.logFile", "System.out"));
     String recovery = "org.slf4j.simpleLogger.log.io.krpc.interceptor.server.RecoveryInterceptor";
     System.setProperty(recovery, System.getProperty(recovery, "off"));
@@ -101,7 +113,10 @@ public final class Tour {
 
   /** Runs every step; returns the titles of those that did not show what they promise. */
   List<String> run() {
-    out.printf("KRPC tour: %d steps, registry: %s%s%n", TourSteps.COUNT, registryName,
+    out.printf(
+        "KRPC tour: %d steps, registry: %s%s%n",
+        TourSteps.COUNT,
+        registryName,
         registryName.equals("in-memory") ? " (--etcd=http://127.0.0.1:2379 for a real etcd)" : "");
     new TourSteps(this).runAll();
     return notShown;
@@ -131,8 +146,12 @@ public final class Tour {
     } finally {
       closeStepResources();
     }
-    out.printf(Locale.ROOT, "      => %s: %s (%.1f s)%n", verdict.shown() ? "shown" : "NOT SHOWN",
-        verdict.summary(), (System.nanoTime() - start) / 1e9);
+    out.printf(
+        Locale.ROOT,
+        "      => %s: %s (%.1f s)%n",
+        verdict.shown() ? "shown" : "NOT SHOWN",
+        verdict.summary(),
+        (System.nanoTime() - start) / 1e9);
     if (!verdict.shown()) {
       notShown.add(title);
     }
@@ -166,17 +185,29 @@ public final class Tour {
 
   /** Starts a greeter KServer of {@code service} on a free loopback port, closed at step end. */
   KServer server(String service, TourGreeter greeter, UnaryOperator<KServer.Builder> options) {
-    KServer server = options.apply(KServer.builder().serviceName(service).host("127.0.0.1")
-        .port(0).registry(registry).deregisterDelay(Duration.ofMillis(100))
-        .shutdownGracePeriod(Duration.ofSeconds(5)).addService(greeter)).start();
+    KServer server =
+        options
+            .apply(
+                KServer.builder()
+                    .serviceName(service)
+                    .host("127.0.0.1")
+                    .port(0)
+                    .registry(registry)
+                    .deregisterDelay(Duration.ofMillis(100))
+                    .shutdownGracePeriod(Duration.ofSeconds(5))
+                    .addService(greeter))
+            .start();
     greeter.endpoint(server.instance().endpoint());
     return closeAtStepEnd(server);
   }
 
   /** A KClient of {@code service}, discovering it in the tour's registry, closed at step end. */
   KClient client(String service, UnaryOperator<KClient.Builder> options) {
-    return closeAtStepEnd(options.apply(KClient.forService(service).registry(registry)
-        .closeTimeout(Duration.ofSeconds(5))).build());
+    return closeAtStepEnd(
+        options
+            .apply(
+                KClient.forService(service).registry(registry).closeTimeout(Duration.ofSeconds(5)))
+            .build());
   }
 
   static GreeterGrpc.GreeterBlockingStub stub(KClient client) {
@@ -184,7 +215,8 @@ public final class Tour {
   }
 
   static HelloReply hello(KClient client, String name) {
-    return stub(client).withDeadlineAfter(5, TimeUnit.SECONDS)
+    return stub(client)
+        .withDeadlineAfter(5, TimeUnit.SECONDS)
         .sayHello(HelloRequest.newBuilder().setName(name).build());
   }
 
@@ -200,8 +232,12 @@ public final class Tour {
         throw new IllegalStateException("servers " + wanted + " did not all answer; seen " + seen);
       }
       try {
-        seen.add(stub(client).withWaitForReady().withDeadlineAfter(2, TimeUnit.SECONDS)
-            .sayHello(HelloRequest.newBuilder().setName("warm-up").build()).getServer());
+        seen.add(
+            stub(client)
+                .withWaitForReady()
+                .withDeadlineAfter(2, TimeUnit.SECONDS)
+                .sayHello(HelloRequest.newBuilder().setName("warm-up").build())
+                .getServer());
       } catch (StatusRuntimeException e) {
         Thread.sleep(20); // discovery or a connection is still on its way
       }

@@ -15,8 +15,10 @@ import java.util.concurrent.atomic.AtomicLong;
 final class TourGreeter extends GreeterGrpc.GreeterImplBase {
   /** A request with this name makes the handler throw, as a bug would. */
   static final String THROW = "throw";
+
   /** A request with this name is answered with the server span's trace id. */
   static final String TRACE = "trace";
+
   /** A request named {@code sleep:N} takes N milliseconds. */
   static final String SLEEP = "sleep:";
 
@@ -36,8 +38,8 @@ final class TourGreeter extends GreeterGrpc.GreeterImplBase {
     if (name.equals(THROW)) {
       throw new IllegalStateException("tour: a bug in the handler (this text stays on the server)");
     }
-    long sleep = name.startsWith(SLEEP) ? Long.parseLong(name.substring(SLEEP.length()))
-        : delayMillis;
+    long sleep =
+        name.startsWith(SLEEP) ? Long.parseLong(name.substring(SLEEP.length())) : delayMillis;
     if (sleep > 0) {
       try {
         Thread.sleep(sleep); // the handler "works"; what the tour shows is how callers cope
@@ -48,14 +50,14 @@ final class TourGreeter extends GreeterGrpc.GreeterImplBase {
       }
     }
     if (failing) {
-      responseObserver.onError(Status.UNAVAILABLE.withDescription("tour: handler failing")
-          .asRuntimeException());
+      responseObserver.onError(
+          Status.UNAVAILABLE.withDescription("tour: handler failing").asRuntimeException());
       return;
     }
-    String message = name.equals(TRACE)
-        ? Span.current().getSpanContext().getTraceId() : "Hello, " + name;
-    responseObserver.onNext(HelloReply.newBuilder().setMessage(message).setServer(endpoint)
-        .build());
+    String message =
+        name.equals(TRACE) ? Span.current().getSpanContext().getTraceId() : "Hello, " + name;
+    responseObserver.onNext(
+        HelloReply.newBuilder().setMessage(message).setServer(endpoint).build());
     responseObserver.onCompleted();
   }
 }

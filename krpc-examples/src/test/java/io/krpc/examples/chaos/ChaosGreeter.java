@@ -12,8 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
- * The example {@link GreeterService} with two chaos switches: a handler delay (so that calls are
- * in flight long enough to be caught by a fault) and a failure switch (the handler answers {@code
+ * The example {@link GreeterService} with two chaos switches: a handler delay (so that calls are in
+ * flight long enough to be caught by a fault) and a failure switch (the handler answers {@code
  * UNAVAILABLE}, as a server whose dependency broke). Counts the calls it received.
  */
 final class ChaosGreeter extends GreeterGrpc.GreeterImplBase {
@@ -31,8 +31,8 @@ final class ChaosGreeter extends GreeterGrpc.GreeterImplBase {
   public void sayHello(HelloRequest request, StreamObserver<HelloReply> responseObserver) {
     received.incrementAndGet();
     if (failing.get()) {
-      responseObserver.onError(Status.UNAVAILABLE.withDescription("chaos: handler failing")
-          .asRuntimeException());
+      responseObserver.onError(
+          Status.UNAVAILABLE.withDescription("chaos: handler failing").asRuntimeException());
       return;
     }
     if (delayMillis > 0) {

@@ -40,16 +40,20 @@ import org.slf4j.LoggerFactory;
 final class ChaosRig implements AutoCloseable {
   static final String SERVICE = "greeter";
   private static final Logger logger = LoggerFactory.getLogger(ChaosRig.class);
+
   /** Threads KRPC, grpc-java, Netty, jetcd (vert.x) or this suite start. */
   private static final Pattern RPC_THREAD =
       Pattern.compile("(?i).*(grpc|krpc|etcd|vert\\.?x|netty|epoll|eventloop|chaos-load).*");
+
   /** Generous: the first etcd call of a fresh JVM on a loaded 2-core CI machine is slow. */
   static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
+
   /**
-   * The deadline of the load's calls where a scenario promises zero failures: far above a
-   * loopback call, but a shared CI machine can stall a JVM for a second or more.
+   * The deadline of the load's calls where a scenario promises zero failures: far above a loopback
+   * call, but a shared CI machine can stall a JVM for a second or more.
    */
   static final Duration DEADLINE = Duration.ofSeconds(5);
+
   private static final Pattern LEASES = Pattern.compile("found (\\d+) leases");
 
   final EtcdCluster etcd;
@@ -67,8 +71,12 @@ final class ChaosRig implements AutoCloseable {
 
   /** A registry on this rig's etcd with its lease TTL, closed with the rig. */
   EtcdRegistry registry() {
-    EtcdRegistry registry = EtcdRegistry.builder().endpoints(etcd.endpoints())
-        .leaseTtl(leaseTtl).requestTimeout(REQUEST_TIMEOUT).build();
+    EtcdRegistry registry =
+        EtcdRegistry.builder()
+            .endpoints(etcd.endpoints())
+            .leaseTtl(leaseTtl)
+            .requestTimeout(REQUEST_TIMEOUT)
+            .build();
     closeables.push(registry);
     return registry;
   }
@@ -91,8 +99,13 @@ final class ChaosRig implements AutoCloseable {
 
   /** A client of the greeter service, customised by {@code options}. */
   KClient client(UnaryOperator<KClient.Builder> options) {
-    KClient client = options.apply(KClient.forService(SERVICE).registry(registry())
-        .closeTimeout(Duration.ofSeconds(5))).build();
+    KClient client =
+        options
+            .apply(
+                KClient.forService(SERVICE)
+                    .registry(registry())
+                    .closeTimeout(Duration.ofSeconds(5)))
+            .build();
     clients.add(client);
     closeables.push(client);
     return client;
@@ -112,23 +125,41 @@ final class ChaosRig implements AutoCloseable {
   static void awaitAnswersFrom(KClient client, Collection<String> endpoints) {
     GreeterGrpc.GreeterBlockingStub stub = GreeterGrpc.newBlockingStub(client.channel());
     Set<String> seen = new HashSet<>();
-    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5)).until(() -> {
-      try {
-        seen.add(stub.withWaitForReady().withDeadlineAfter(2, TimeUnit.SECONDS)
-            .sayHello(HelloRequest.newBuilder().setName("warm-up").build()).getServer());
-      } catch (StatusRuntimeException e) {
-        logger.debug("warm-up call failed: {}", e.getStatus());
-      }
-      return seen.containsAll(endpoints);
-    });
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(5))
+        .until(
+            () -> {
+              try {
+                seen.add(
+                    stub.withWaitForReady()
+                        .withDeadlineAfter(2, TimeUnit.SECONDS)
+                        .sayHello(HelloRequest.newBuilder().setName("warm-up").build())
+                        .getServer());
+              } catch (StatusRuntimeException e) {
+                logger.debug("warm-up call failed: {}", e.getStatus());
+              }
+              return seen.containsAll(endpoints);
+            });
   }
 
   /** The number of leases etcd holds, asked with {@code etcdctl lease list} of a running member. */
   int etcdLeases() throws IOException, InterruptedException {
-    String endpoints = etcd.members().stream().filter(EtcdMember::isRunning)
-        .map(EtcdMember::endpoint).collect(Collectors.joining(","));
-    Process p = new ProcessBuilder("etcdctl", "--endpoints=" + endpoints, "--dial-timeout=2s",
-        "--command-timeout=3s", "lease", "list").redirectErrorStream(true).start();
+    String endpoints =
+        etcd.members().stream()
+            .filter(EtcdMember::isRunning)
+            .map(EtcdMember::endpoint)
+            .collect(Collectors.joining(","));
+    Process p =
+        new ProcessBuilder(
+                "etcdctl",
+                "--endpoints=" + endpoints,
+                "--dial-timeout=2s",
+                "--command-timeout=3s",
+                "lease",
+                "list")
+            .redirectErrorStream(true)
+            .start();
     p.getOutputStream().close();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     p.waitFor(10, TimeUnit.SECONDS);
@@ -141,9 +172,15 @@ final class ChaosRig implements AutoCloseable {
 
   /** The greeter instances registered in etcd, asked through a new registry; -1 on error. */
   int registeredInstances() {
-    try (EtcdRegistry probe = EtcdRegistry.builder().endpoints(etcd.members().stream()
-        .filter(EtcdMember::isRunning).map(EtcdMember::endpoint).toList())
-        .requestTimeout(Duration.ofSeconds(2)).build()) {
+    try (EtcdRegistry probe =
+        EtcdRegistry.builder()
+            .endpoints(
+                etcd.members().stream()
+                    .filter(EtcdMember::isRunning)
+                    .map(EtcdMember::endpoint)
+                    .toList())
+            .requestTimeout(Duration.ofSeconds(2))
+            .build()) {
       return probe.lookup(SERVICE).size();
     } catch (RuntimeException e) {
       logger.debug("lookup failed: {}", e.toString());
@@ -173,9 +210,12 @@ final class ChaosRig implements AutoCloseable {
       assertThat(client.channel().isTerminated()).as("channel of %s terminated", client).isTrue();
     }
     // A killed child's lease lives until its TTL runs out; a closed registry revokes its own.
-    await("no lease left in etcd").atMost(Duration.ofSeconds(20))
-        .pollInterval(Duration.ofMillis(200)).until(() -> etcdLeases() == 0);
-    await("no leftover threads").atMost(Duration.ofSeconds(15))
+    await("no lease left in etcd")
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> etcdLeases() == 0);
+    await("no leftover threads")
+        .atMost(Duration.ofSeconds(15))
         .pollInterval(Duration.ofMillis(100))
         .untilAsserted(() -> assertThat(leftoverThreads()).as("leftover threads").isEmpty());
   }
@@ -187,7 +227,8 @@ final class ChaosRig implements AutoCloseable {
         .filter(t -> !t.getName().startsWith("awaitility"))
         .filter(t -> !t.isDaemon() || RPC_THREAD.matcher(t.getName()).matches())
         .map(t -> t.getName() + (t.isDaemon() ? "" : " (non-daemon)"))
-        .sorted().toList();
+        .sorted()
+        .toList();
   }
 
   /** A greeter KServer in this JVM with a switchable handler; restartable on the same port. */
@@ -206,11 +247,16 @@ final class ChaosRig implements AutoCloseable {
 
     /** Starts (again) on the same port; the first start with port 0 picks one. */
     void start() {
-      server = KServer.builder().serviceName(SERVICE).host("127.0.0.1").port(port)
-          .registry(registry).addService(greeter)
-          .deregisterDelay(Duration.ofMillis(500))
-          .shutdownGracePeriod(Duration.ofSeconds(5))
-          .start();
+      server =
+          KServer.builder()
+              .serviceName(SERVICE)
+              .host("127.0.0.1")
+              .port(port)
+              .registry(registry)
+              .addService(greeter)
+              .deregisterDelay(Duration.ofMillis(500))
+              .shutdownGracePeriod(Duration.ofSeconds(5))
+              .start();
       port = server.port();
     }
 

@@ -17,8 +17,8 @@ import java.util.regex.Pattern;
 /**
  * The test side of {@link ChildServerMain}: starts it with this JVM's class path, reads its port,
  * and inflicts faults on it: {@link #kill()} (SIGKILL), {@link #pause()} / {@link #resume()}
- * (SIGSTOP / SIGCONT), {@link #stopGracefully()}. Its output goes to a file under
- * {@code target/chaos/}, polled here, so no reader thread is needed.
+ * (SIGSTOP / SIGCONT), {@link #stopGracefully()}. Its output goes to a file under {@code
+ * target/chaos/}, polled here, so no reader thread is needed.
  */
 final class ChildServer implements AutoCloseable {
   private static final Pattern PORT = Pattern.compile("^PORT (\\d+)$", Pattern.MULTILINE);
@@ -39,18 +39,25 @@ final class ChildServer implements AutoCloseable {
     Path dir = Paths.get(System.getProperty("basedir", "."), "target", "chaos");
     Files.createDirectories(dir);
     Path log = Files.createTempFile(dir, "child-server-", ".log");
-    String classPath = System.getProperty("surefire.test.class.path",
-        System.getProperty("java.class.path"));
-    List<String> command = new ArrayList<>(List.of(
-        Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx96m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k",
-        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-        "-cp", classPath,
-        ChildServerMain.class.getName(),
-        etcdEndpoints, Long.toString(leaseTtl.toSeconds()),
-        Long.toString(handlerDelay.toMillis())));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(log.toFile()).start();
+    String classPath =
+        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx96m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "-Xss512k",
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "-cp",
+                classPath,
+                ChildServerMain.class.getName(),
+                etcdEndpoints,
+                Long.toString(leaseTtl.toSeconds()),
+                Long.toString(handlerDelay.toMillis())));
+    Process process =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() - deadline < 0) {
       Matcher m = PORT.matcher(Files.readString(log, StandardCharsets.UTF_8));
@@ -63,8 +70,11 @@ final class ChildServer implements AutoCloseable {
       Thread.sleep(50);
     }
     process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-    throw new IllegalStateException("child server did not start; its output ("
-        + log + "):\n" + Files.readString(log, StandardCharsets.UTF_8));
+    throw new IllegalStateException(
+        "child server did not start; its output ("
+            + log
+            + "):\n"
+            + Files.readString(log, StandardCharsets.UTF_8));
   }
 
   int port() {
@@ -100,8 +110,10 @@ final class ChildServer implements AutoCloseable {
   }
 
   private void signal(String name) throws IOException, InterruptedException {
-    Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid()))
-        .redirectErrorStream(true).start();
+    Process kill =
+        new ProcessBuilder("kill", "-" + name, Long.toString(pid()))
+            .redirectErrorStream(true)
+            .start();
     if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
       throw new IllegalStateException("kill -" + name + " " + pid() + " failed");
     }

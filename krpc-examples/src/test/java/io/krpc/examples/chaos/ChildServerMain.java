@@ -22,15 +22,23 @@ public final class ChildServerMain {
     String endpoints = args[0];
     Duration leaseTtl = Duration.ofSeconds(Long.parseLong(args[1]));
     Duration delay = Duration.ofMillis(Long.parseLong(args[2]));
-    EtcdRegistry registry = EtcdRegistry.builder().endpoints(endpoints.split(","))
-        .leaseTtl(leaseTtl).requestTimeout(ChaosRig.REQUEST_TIMEOUT).build();
+    EtcdRegistry registry =
+        EtcdRegistry.builder()
+            .endpoints(endpoints.split(","))
+            .leaseTtl(leaseTtl)
+            .requestTimeout(ChaosRig.REQUEST_TIMEOUT)
+            .build();
     int[] port = new int[1];
-    KServer server = KServer.builder().serviceName(ChaosRig.SERVICE).host("127.0.0.1").port(0)
-        .registry(registry)
-        .addService(new ChaosGreeter(() -> "127.0.0.1:" + port[0], delay))
-        .deregisterDelay(Duration.ofMillis(500))
-        .shutdownGracePeriod(Duration.ofSeconds(5))
-        .start();
+    KServer server =
+        KServer.builder()
+            .serviceName(ChaosRig.SERVICE)
+            .host("127.0.0.1")
+            .port(0)
+            .registry(registry)
+            .addService(new ChaosGreeter(() -> "127.0.0.1:" + port[0], delay))
+            .deregisterDelay(Duration.ofMillis(500))
+            .shutdownGracePeriod(Duration.ofSeconds(5))
+            .start();
     port[0] = server.port();
     System.out.println("PORT " + server.port());
     System.out.flush();

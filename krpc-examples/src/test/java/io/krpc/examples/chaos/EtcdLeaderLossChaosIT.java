@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * kill -9 of the leader of a three-member etcd cluster under three registered servers and a
- * client at 200 calls/s: no call fails and every registration survives the election.
+ * kill -9 of the leader of a three-member etcd cluster under three registered servers and a client
+ * at 200 calls/s: no call fails and every registration survives the election.
  */
 class EtcdLeaderLossChaosIT {
   @RegisterExtension
@@ -40,21 +40,29 @@ class EtcdLeaderLossChaosIT {
       assertThat(leader).as("leader index").isNotNegative();
       long faultStart = System.nanoTime();
       cluster.member(leader).kill();
-      await("a new leader").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50))
+      await("a new leader")
+          .atMost(Duration.ofSeconds(15))
+          .pollInterval(Duration.ofMillis(50))
           .until(() -> cluster.leaderIndex() >= 0);
       long elected = System.nanoTime();
       // Past the lease TTL: leases must have been kept alive through the new leader.
       Thread.sleep(LEASE_TTL.toMillis() + 500);
-      await("all registrations kept").atMost(Duration.ofSeconds(10))
-          .pollInterval(Duration.ofMillis(50)).until(() -> rig.registeredInstances() == 3);
+      await("all registrations kept")
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(50))
+          .until(() -> rig.registeredInstances() == 3);
       long faultEnd = System.nanoTime();
       load.stop();
 
       assertThat(load.inFlight()).as("calls still running after their deadline").isZero();
       SteadyLoad.Window all = load.all();
-      ChaosReport.record("etcd leader (1 of 3 members) killed", all,
+      ChaosReport.record(
+          "etcd leader (1 of 3 members) killed",
+          all,
           load.window(faultStart, faultEnd),
-          "new leader after " + (elected - faultStart) / 1_000_000 + " ms; answers per server "
+          "new leader after "
+              + (elected - faultStart) / 1_000_000
+              + " ms; answers per server "
               + all.okByServer());
       assertThat(all.failed()).as("failed calls: %s", all.sampleErrors(5)).isZero();
       for (LocalServer server : servers) {

@@ -16,26 +16,28 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * etcd faults under three registered servers and a client at 200 calls/s: etcd down for longer
- * than the lease TTL, and etcd wiped. Calls never depend on etcd, so none may fail, and every
+ * etcd faults under three registered servers and a client at 200 calls/s: etcd down for longer than
+ * the lease TTL, and etcd wiped. Calls never depend on etcd, so none may fail, and every
  * registration must come back.
  */
 @TestMethodOrder(MethodOrderer.MethodName.class)
 class EtcdOutageChaosIT {
   @RegisterExtension
-  final EtcdClusterExtension etcd = EtcdClusterExtension.builder()
-      .lifecycle(EtcdClusterExtension.Lifecycle.PER_TEST).build();
+  final EtcdClusterExtension etcd =
+      EtcdClusterExtension.builder().lifecycle(EtcdClusterExtension.Lifecycle.PER_TEST).build();
 
   private static final Duration LEASE_TTL = Duration.ofSeconds(2);
 
   @Test
   void etcdDownLongerThanLeaseTtlLosesNoCall() throws Exception {
-    runUnderLoad("etcd stopped 3.5 s (lease TTL 2 s) and restarted", rig -> {
-      EtcdMember member = rig.etcd.member(0);
-      member.stop();
-      Thread.sleep(LEASE_TTL.toMillis() + 1500);
-      member.restart(true);
-    });
+    runUnderLoad(
+        "etcd stopped 3.5 s (lease TTL 2 s) and restarted",
+        rig -> {
+          EtcdMember member = rig.etcd.member(0);
+          member.stop();
+          Thread.sleep(LEASE_TTL.toMillis() + 1500);
+          member.restart(true);
+        });
   }
 
   @Test
@@ -61,12 +63,15 @@ class EtcdOutageChaosIT {
       long faultStart = System.nanoTime();
       fault.inflict(rig);
       long etcdBack = System.nanoTime();
-      await("all registrations back").atMost(Duration.ofSeconds(10))
-          .pollInterval(Duration.ofMillis(50)).until(() -> rig.registeredInstances() == 3);
+      await("all registrations back")
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(50))
+          .until(() -> rig.registeredInstances() == 3);
       long registered = System.nanoTime();
       // The client still reaches every server: discovery never dropped one.
       for (LocalServer server : servers) {
-        await().atMost(Duration.ofSeconds(10))
+        await()
+            .atMost(Duration.ofSeconds(10))
             .until(() -> load.answeredBy(server.endpoint(), registered));
       }
       Thread.sleep(500);
@@ -74,9 +79,15 @@ class EtcdOutageChaosIT {
 
       assertThat(load.inFlight()).as("calls still running after their deadline").isZero();
       SteadyLoad.Window all = load.all();
-      ChaosReport.record(scenario, all, load.window(faultStart, registered),
-          "fault " + (etcdBack - faultStart) / 1_000_000 + " ms; registrations back "
-              + (registered - etcdBack) / 1_000_000 + " ms after etcd; answers per server "
+      ChaosReport.record(
+          scenario,
+          all,
+          load.window(faultStart, registered),
+          "fault "
+              + (etcdBack - faultStart) / 1_000_000
+              + " ms; registrations back "
+              + (registered - etcdBack) / 1_000_000
+              + " ms after etcd; answers per server "
               + all.okByServer());
       assertThat(all.failed()).as("failed calls: %s", all.sampleErrors(5)).isZero();
     }

@@ -20,11 +20,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Servers whose handler starts failing, under 200 calls/s from a client with {@code krpc_p2c}, a
  * retry policy on UNAVAILABLE and a circuit breaker.
  *
- * <p>The breaker guards the whole target service (one per channel, as the Go KRPC's gobreaker):
- * it cannot tell which server a call reached. So the scenario has three phases:
+ * <p>The breaker guards the whole target service (one per channel, as the Go KRPC's gobreaker): it
+ * cannot tell which server a call reached. So the scenario has three phases:
+ *
  * <ol>
- *   <li>one server of three fails: P2C penalises it and the retries land on healthy servers, so
- *       the client sees (almost) no failure and the breaker rightly stays closed;
+ *   <li>one server of three fails: P2C penalises it and the retries land on healthy servers, so the
+ *       client sees (almost) no failure and the breaker rightly stays closed;
  *   <li>every server fails (the service is down): the breaker opens and callers get a fast
  *       UNAVAILABLE that never reaches the servers;
  *   <li>the servers heal: the breaker half-opens after its timeout, closes, and calls succeed.
@@ -45,12 +46,21 @@ class FailingServerChaosIT {
       List<LocalServer> servers = List.of(bad, good1, good2);
       // gobreaker defaults but a 1 s open state: opens after 6 failures in a row within 1 s.
       CircuitBreakerInterceptor breakerInterceptor =
-          CircuitBreakerInterceptor.of("greeter", 5, Duration.ofSeconds(1), Duration.ofSeconds(1),
-              null);
-      RetryPolicy retry = RetryPolicy.builder().maxAttempts(3)
-          .initialBackoff(Duration.ofMillis(10)).maxBackoff(Duration.ofMillis(50)).build();
-      KClient client = rig.client(b -> b.loadBalancing("krpc_p2c").retry(retry)
-          .retryThrottling(100, 0.1).intercept(breakerInterceptor));
+          CircuitBreakerInterceptor.of(
+              "greeter", 5, Duration.ofSeconds(1), Duration.ofSeconds(1), null);
+      RetryPolicy retry =
+          RetryPolicy.builder()
+              .maxAttempts(3)
+              .initialBackoff(Duration.ofMillis(10))
+              .maxBackoff(Duration.ofMillis(50))
+              .build();
+      KClient client =
+          rig.client(
+              b ->
+                  b.loadBalancing("krpc_p2c")
+                      .retry(retry)
+                      .retryThrottling(100, 0.1)
+                      .intercept(breakerInterceptor));
       CircuitBreaker breaker = breakerInterceptor.circuitBreaker(SAY_HELLO);
       ChaosRig.awaitAnswersFrom(client, servers.stream().map(LocalServer::endpoint).toList());
       SteadyLoad load = rig.load(client, 200, ChaosRig.DEADLINE);
@@ -73,18 +83,24 @@ class FailingServerChaosIT {
       // Phase 2: the whole service fails.
       long serversBefore = totalReceived(servers);
       servers.forEach(s -> s.greeter.failing.set(true));
-      await("breaker open").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5))
+      await("breaker open")
+          .atMost(Duration.ofSeconds(5))
+          .pollInterval(Duration.ofMillis(5))
           .until(() -> breaker.getState() == CircuitBreaker.State.OPEN);
       Thread.sleep(2000);
       long p3 = System.nanoTime();
       SteadyLoad.Window down = load.window(p2, p3);
       long serversDuringOutage = totalReceived(servers) - serversBefore;
-      SteadyLoad.Window refused = new SteadyLoad.Window(down.calls.stream()
-          .filter(c -> c.error() != null && c.error().contains("circuit breaker")).toList());
+      SteadyLoad.Window refused =
+          new SteadyLoad.Window(
+              down.calls.stream()
+                  .filter(c -> c.error() != null && c.error().contains("circuit breaker"))
+                  .toList());
 
       // Phase 3: the servers heal.
       servers.forEach(s -> s.greeter.failing.set(false));
-      await("breaker closed again").atMost(Duration.ofSeconds(10))
+      await("breaker closed again")
+          .atMost(Duration.ofSeconds(10))
           .pollInterval(Duration.ofMillis(5))
           .until(() -> breaker.getState() == CircuitBreaker.State.CLOSED);
       long closed = System.nanoTime();
@@ -94,38 +110,61 @@ class FailingServerChaosIT {
       SteadyLoad.Window healed = load.window(closed, end);
 
       assertThat(load.inFlight()).as("calls still running after their deadline").isZero();
-      ChaosReport.record("1 of 3 servers failing (p2c + retry + breaker)", one, one,
-          String.format(java.util.Locale.ROOT,
+      ChaosReport.record(
+          "1 of 3 servers failing (p2c + retry + breaker)",
+          one,
+          one,
+          String.format(
+              java.util.Locale.ROOT,
               "failing server got %d of %d calls (%.1f%%) once P2C adapted, %d of them failed;"
-                  + " breaker %s", badReceived, sentSettled, 100.0 * badReceived / sentSettled,
-              settled.failed(), phase1State));
-      ChaosReport.record("all 3 servers failing: breaker open", down, refused,
-          String.format(java.util.Locale.ROOT,
+                  + " breaker %s",
+              badReceived,
+              sentSettled,
+              100.0 * badReceived / sentSettled,
+              settled.failed(),
+              phase1State));
+      ChaosReport.record(
+          "all 3 servers failing: breaker open",
+          down,
+          refused,
+          String.format(
+              java.util.Locale.ROOT,
               "%d of %d calls refused by the open breaker (fault columns: refused calls); servers "
-                  + "got %d calls", refused.count(), down.count(), serversDuringOutage));
-      ChaosReport.record("servers healed: breaker closed", healed, healed,
+                  + "got %d calls",
+              refused.count(),
+              down.count(),
+              serversDuringOutage));
+      ChaosReport.record(
+          "servers healed: breaker closed",
+          healed,
+          healed,
           "breaker closed " + (closed - p3) / 1_000_000 + " ms after the heal");
 
       // Phase 1: P2C and retries hide the failing server; the service-wide breaker stays closed.
       // Calls fail right at the switch: a server failing fast looks cheapest to P2C until ~30
       // failures have lowered its success rate, and those failed attempts drain the retry
       // tokens. Once P2C adapted, (almost) none; round robin without retry would lose a third.
-      assertThat(one.failed()).as("phase 1 failures: %s", one.sampleErrors(5))
+      assertThat(one.failed())
+          .as("phase 1 failures: %s", one.sampleErrors(5))
           .isLessThanOrEqualTo(one.count() / 20);
-      assertThat(settled.failed()).as("failures once P2C adapted: %s", settled.sampleErrors(5))
+      assertThat(settled.failed())
+          .as("failures once P2C adapted: %s", settled.sampleErrors(5))
           .isLessThanOrEqualTo(settled.count() / 100);
       assertThat(phase1State).isEqualTo(CircuitBreaker.State.CLOSED);
-      assertThat(badReceived).as("calls the failing server still got (round robin: a third)")
+      assertThat(badReceived)
+          .as("calls the failing server still got (round robin: a third)")
           .isLessThan(sentSettled / 10);
       // Phase 2: fast UNAVAILABLE from the open breaker; the servers are spared.
       assertThat(down.failuresByCode().keySet()).containsOnly(Status.Code.UNAVAILABLE);
-      assertThat(refused.count()).as("calls refused by the breaker")
+      assertThat(refused.count())
+          .as("calls refused by the breaker")
           .isGreaterThan(down.count() / 2);
       assertThat(refused.percentileMillis(99)).as("p99 of a refused call, ms").isLessThan(50);
       assertThat(serversDuringOutage).isLessThan(down.count() / 2);
       // Phase 3: recovered.
-      assertThat(healed.failed()).as("failures after the breaker closed: %s",
-          healed.sampleErrors(5)).isZero();
+      assertThat(healed.failed())
+          .as("failures after the breaker closed: %s", healed.sampleErrors(5))
+          .isZero();
       assertThat(healed.count()).isGreaterThan(100);
     }
   }

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * deadlines: calls sent to it end by their deadline, P2C moves the load to the two others, no call
  * hangs, and the server gets traffic again once resumed.
  *
- * <p>The frozen server keeps its registration (lease TTL 10 s, longer than the pause), so that
- * what moves the load away is the balancer, not discovery.
+ * <p>The frozen server keeps its registration (lease TTL 10 s, longer than the pause), so that what
+ * moves the load away is the balancer, not discovery.
  */
 class PausedServerChaosIT {
   @RegisterExtension
@@ -44,7 +44,8 @@ class PausedServerChaosIT {
       Thread.sleep(PAUSE.toMillis());
       frozen.resume();
       long resumed = System.nanoTime();
-      await("the resumed server answers again").atMost(Duration.ofSeconds(10))
+      await("the resumed server answers again")
+          .atMost(Duration.ofSeconds(10))
           .until(() -> load.answeredBy(frozen.endpoint(), resumed));
       long back = System.nanoTime();
       Thread.sleep(500);
@@ -53,21 +54,27 @@ class PausedServerChaosIT {
       assertThat(load.inFlight()).as("calls that never ended (hung)").isZero();
       SteadyLoad.Window all = load.all();
       SteadyLoad.Window pause = load.window(paused, resumed);
-      ChaosReport.record("1 of 3 servers paused 3 s (SIGSTOP), p2c, 1 s deadline", all, pause,
-          String.format(Locale.ROOT, "%d of %d calls during the pause failed (%.1f%%, round robin"
+      ChaosReport.record(
+          "1 of 3 servers paused 3 s (SIGSTOP), p2c, 1 s deadline",
+          all,
+          pause,
+          String.format(
+              Locale.ROOT,
+              "%d of %d calls during the pause failed (%.1f%%, round robin"
                   + " would lose a third); resumed server answered again after %d ms",
-              pause.failed(), pause.count(), 100.0 * pause.failed() / pause.count(),
+              pause.failed(),
+              pause.count(),
+              100.0 * pause.failed() / pause.count(),
               (back - resumed) / 1_000_000));
 
       // No call hangs: each ends by its deadline (plus scheduling slack on a busy machine).
-      assertThat(all.maxMillis()).as("slowest call, ms")
-          .isLessThan(DEADLINE.toMillis() + 1500);
-      assertThat(all.failuresByCode().keySet()).as("failure codes")
+      assertThat(all.maxMillis()).as("slowest call, ms").isLessThan(DEADLINE.toMillis() + 1500);
+      assertThat(all.failuresByCode().keySet())
+          .as("failure codes")
           .isSubsetOf(Status.Code.DEADLINE_EXCEEDED);
       // P2C moved the load away: far fewer lost calls than the third round robin would lose
       // (typically under 1%; a starved CI machine adds deadlines missed by healthy servers).
-      assertThat(pause.failed()).as("calls lost during the pause")
-          .isLessThan(pause.count() / 5);
+      assertThat(pause.failed()).as("calls lost during the pause").isLessThan(pause.count() / 5);
     }
   }
 }

@@ -41,7 +41,8 @@ class RollingRestartChaosIT {
         long restarted = System.nanoTime();
         server.start();
         // A rolling deploy moves on once the new instance takes traffic.
-        await().atMost(Duration.ofSeconds(10))
+        await()
+            .atMost(Duration.ofSeconds(10))
             .until(() -> load.answeredBy(server.endpoint(), restarted));
       }
       long faultEnd = System.nanoTime();
@@ -50,9 +51,13 @@ class RollingRestartChaosIT {
 
       assertThat(load.inFlight()).as("calls still running after their deadline").isZero();
       SteadyLoad.Window all = load.all();
-      ChaosReport.record("rolling restart of 3 servers (" + policy + ")", all,
+      ChaosReport.record(
+          "rolling restart of 3 servers (" + policy + ")",
+          all,
           load.window(faultStart, faultEnd),
-          "restart took " + (faultEnd - faultStart) / 1_000_000 + " ms; per server "
+          "restart took "
+              + (faultEnd - faultStart) / 1_000_000
+              + " ms; per server "
               + all.okByServer());
       assertThat(all.failed()).as("failed calls: %s", all.sampleErrors(5)).isZero();
       assertThat(all.count()).isGreaterThan(400);

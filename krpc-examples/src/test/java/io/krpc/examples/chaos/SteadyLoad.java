@@ -54,11 +54,13 @@ final class SteadyLoad implements AutoCloseable {
     this.stub = GreeterGrpc.newStub(channel);
     this.ratePerSecond = ratePerSecond;
     this.deadline = deadline;
-    this.ticker = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "chaos-load");
-      t.setDaemon(true);
-      return t;
-    });
+    this.ticker =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "chaos-load");
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   /** Starts sending; returns at once. */
@@ -74,34 +76,41 @@ final class SteadyLoad implements AutoCloseable {
     inFlight.incrementAndGet();
     HelloRequest request = HelloRequest.newBuilder().setName("chaos-" + n).build();
     stub.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
-        .sayHello(request, new StreamObserver<>() {
-          private String server = "";
+        .sayHello(
+            request,
+            new StreamObserver<>() {
+              private String server = "";
 
-          @Override
-          public void onNext(HelloReply reply) {
-            server = reply.getServer();
-          }
+              @Override
+              public void onNext(HelloReply reply) {
+                server = reply.getServer();
+              }
 
-          @Override
-          public void onError(Throwable t) {
-            Status status = Status.fromThrowable(t);
-            finish(new Call(start, System.nanoTime(), status.getCode(), server,
-                status.getDescription()));
-          }
+              @Override
+              public void onError(Throwable t) {
+                Status status = Status.fromThrowable(t);
+                finish(
+                    new Call(
+                        start,
+                        System.nanoTime(),
+                        status.getCode(),
+                        server,
+                        status.getDescription()));
+              }
 
-          @Override
-          public void onCompleted() {
-            finish(new Call(start, System.nanoTime(), Status.Code.OK, server, null));
-          }
-        });
+              @Override
+              public void onCompleted() {
+                finish(new Call(start, System.nanoTime(), Status.Code.OK, server, null));
+              }
+            });
   }
 
   private void finish(Call call) {
     calls.add(call);
     inFlight.decrementAndGet();
     if (!call.ok()) {
-      logger.debug("call failed after {} us: {} {}", call.latencyMicros(), call.code(),
-          call.error());
+      logger.debug(
+          "call failed after {} us: {} {}", call.latencyMicros(), call.code(), call.error());
     }
   }
 
@@ -151,8 +160,8 @@ final class SteadyLoad implements AutoCloseable {
 
   /** Whether {@code endpoint} answered a call started at or after {@code sinceNanos}. */
   boolean answeredBy(String endpoint, long sinceNanos) {
-    return calls.stream().anyMatch(c -> c.ok() && c.startNanos() >= sinceNanos
-        && c.server().equals(endpoint));
+    return calls.stream()
+        .anyMatch(c -> c.ok() && c.startNanos() >= sinceNanos && c.server().equals(endpoint));
   }
 
   /** Every finished call, in completion order. */
@@ -221,17 +230,28 @@ final class SteadyLoad implements AutoCloseable {
     /** The {@code n} slowest calls, start times relative to {@code originNanos}, for the log. */
     List<String> slowest(int n, long originNanos) {
       return calls.stream()
-          .sorted((a, b) -> Long.compare(b.latencyMicros(), a.latencyMicros())).limit(n)
-          .map(c -> String.format(java.util.Locale.ROOT, "+%dms %.1fms %s %s",
-              (c.startNanos() - originNanos) / 1_000_000, c.latencyMicros() / 1000.0, c.code(),
-              c.ok() ? c.server() : c.error()))
+          .sorted((a, b) -> Long.compare(b.latencyMicros(), a.latencyMicros()))
+          .limit(n)
+          .map(
+              c ->
+                  String.format(
+                      java.util.Locale.ROOT,
+                      "+%dms %.1fms %s %s",
+                      (c.startNanos() - originNanos) / 1_000_000,
+                      c.latencyMicros() / 1000.0,
+                      c.code(),
+                      c.ok() ? c.server() : c.error()))
           .toList();
     }
 
     /** The first few distinct failure descriptions, for the log. */
     List<String> sampleErrors(int max) {
-      return calls.stream().filter(c -> !c.ok()).map(c -> c.code() + ": " + c.error())
-          .distinct().limit(max).toList();
+      return calls.stream()
+          .filter(c -> !c.ok())
+          .map(c -> c.code() + ": " + c.error())
+          .distinct()
+          .limit(max)
+          .toList();
     }
   }
 }

@@ -8,8 +8,8 @@
  *       started again, once per balancing policy: 0 failed calls;
  *   <li>{@link io.krpc.examples.chaos.ServerCrashChaosIT}: kill -9 of a server in its own JVM: no
  *       more failures than calls in flight; with a retry policy, 0;
- *   <li>{@link io.krpc.examples.chaos.EtcdOutageChaosIT}: etcd down longer than the lease TTL,
- *       etcd wiped: 0 failed calls, every registration back;
+ *   <li>{@link io.krpc.examples.chaos.EtcdOutageChaosIT}: etcd down longer than the lease TTL, etcd
+ *       wiped: 0 failed calls, every registration back;
  *   <li>{@link io.krpc.examples.chaos.EtcdLeaderLossChaosIT}: the leader of a 3-member etcd killed:
  *       0 failed calls;
  *   <li>{@link io.krpc.examples.chaos.FailingServerChaosIT}: a failing server avoided by P2C and

@@ -27,8 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A plain grpc-java application, with no KRPC code of its own, finds KServers through etcd by
  * nothing but an {@code etcd://} target: krpc-registry-etcd's resolver is picked up by
- * ServiceLoader from the class path. Over TLS the channel checks the server certificate against
- * the service name, the authority of an {@code etcd://} target.
+ * ServiceLoader from the class path. Over TLS the channel checks the server certificate against the
+ * service name, the authority of an {@code etcd://} target.
  */
 class EtcdTargetIT {
   @RegisterExtension
@@ -38,26 +38,35 @@ class EtcdTargetIT {
   void plainGrpcJavaChannelCallsKServersItFindsInEtcd() throws Exception {
     try (EtcdRegistry registry = EtcdRegistry.builder().endpoints(etcd.endpoints()).build();
         KServer first = greeter(registry)) {
-      ManagedChannel channel = ManagedChannelBuilder
-          .forTarget("etcd://" + etcd.cluster().authority() + "/greeter")
-          .defaultLoadBalancingPolicy("round_robin")
-          .usePlaintext()
-          .build();
+      ManagedChannel channel =
+          ManagedChannelBuilder.forTarget("etcd://" + etcd.cluster().authority() + "/greeter")
+              .defaultLoadBalancingPolicy("round_robin")
+              .usePlaintext()
+              .build();
       try {
         GreeterGrpc.GreeterBlockingStub stub = GreeterGrpc.newBlockingStub(channel);
-        assertThat(stub.withWaitForReady().withDeadlineAfter(Duration.ofSeconds(10))
-            .sayHello(HelloRequest.newBuilder().setName("plain grpc-java").build()).getServer())
+        assertThat(
+                stub.withWaitForReady()
+                    .withDeadlineAfter(Duration.ofSeconds(10))
+                    .sayHello(HelloRequest.newBuilder().setName("plain grpc-java").build())
+                    .getServer())
             .isEqualTo("127.0.0.1:" + first.port());
 
         // A second server registers: the channel follows etcd and round-robins over both.
         try (KServer second = greeter(registry)) {
           Set<String> seen = ConcurrentHashMap.newKeySet();
-          await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-            seen.add(stub.withDeadlineAfter(Duration.ofSeconds(5))
-                .sayHello(HelloRequest.newBuilder().setName("x").build()).getServer());
-            assertThat(seen).containsExactlyInAnyOrder("127.0.0.1:" + first.port(),
-                "127.0.0.1:" + second.port());
-          });
+          await()
+              .atMost(Duration.ofSeconds(10))
+              .untilAsserted(
+                  () -> {
+                    seen.add(
+                        stub.withDeadlineAfter(Duration.ofSeconds(5))
+                            .sayHello(HelloRequest.newBuilder().setName("x").build())
+                            .getServer());
+                    assertThat(seen)
+                        .containsExactlyInAnyOrder(
+                            "127.0.0.1:" + first.port(), "127.0.0.1:" + second.port());
+                  });
         }
       } finally {
         channel.shutdownNow();
@@ -72,17 +81,21 @@ class EtcdTargetIT {
     TestPki pki = TestPki.create(dir, "etcd-interop");
     TestPki.Issued cert = pki.issueServer("greeter", "greeter"); // DNS:greeter, the authority
     try (EtcdRegistry registry = EtcdRegistry.builder().endpoints(etcd.endpoints()).build();
-        KServer server = greeter(registry, KServer.builder()
-            .tls(KrpcTls.server(cert.cert(), cert.key())))) {
-      ManagedChannel channel = Grpc.newChannelBuilder(
-              "etcd://" + etcd.cluster().authority() + "/greeter",
-              KrpcTls.client(pki.caFile()).toCredentials())
-          .defaultLoadBalancingPolicy("round_robin")
-          .build();
+        KServer server =
+            greeter(registry, KServer.builder().tls(KrpcTls.server(cert.cert(), cert.key())))) {
+      ManagedChannel channel =
+          Grpc.newChannelBuilder(
+                  "etcd://" + etcd.cluster().authority() + "/greeter",
+                  KrpcTls.client(pki.caFile()).toCredentials())
+              .defaultLoadBalancingPolicy("round_robin")
+              .build();
       try {
-        assertThat(GreeterGrpc.newBlockingStub(channel).withWaitForReady()
-            .withDeadlineAfter(Duration.ofSeconds(10))
-            .sayHello(HelloRequest.newBuilder().setName("tls").build()).getMessage())
+        assertThat(
+                GreeterGrpc.newBlockingStub(channel)
+                    .withWaitForReady()
+                    .withDeadlineAfter(Duration.ofSeconds(10))
+                    .sayHello(HelloRequest.newBuilder().setName("tls").build())
+                    .getMessage())
             .isEqualTo("Hello, tls");
       } finally {
         channel.shutdownNow();
@@ -97,11 +110,16 @@ class EtcdTargetIT {
 
   private static KServer greeter(EtcdRegistry registry, KServer.Builder builder) {
     AtomicReference<KServer> self = new AtomicReference<>();
-    KServer server = builder.serviceName("greeter").host("127.0.0.1").port(0)
-        .registry(registry).deregisterDelay(Duration.ZERO)
-        .shutdownGracePeriod(Duration.ofSeconds(5))
-        .addService(new GreeterService(() -> "127.0.0.1:" + self.get().port()))
-        .start();
+    KServer server =
+        builder
+            .serviceName("greeter")
+            .host("127.0.0.1")
+            .port(0)
+            .registry(registry)
+            .deregisterDelay(Duration.ZERO)
+            .shutdownGracePeriod(Duration.ofSeconds(5))
+            .addService(new GreeterService(() -> "127.0.0.1:" + self.get().port()))
+            .start();
     self.set(server);
     return server;
   }

@@ -54,12 +54,16 @@ final class ExternalProcess {
   }
 
   /** Like {@link #run}, but returns a non-zero exit code instead of failing. */
-  static Result runAllowingFailure(Path dir, Map<String, String> env, Duration timeout,
-      String... command) throws IOException, InterruptedException {
+  static Result runAllowingFailure(
+      Path dir, Map<String, String> env, Duration timeout, String... command)
+      throws IOException, InterruptedException {
     Path out = Files.createTempFile("interop-out", ".txt");
     Path err = Files.createTempFile("interop-err", ".txt");
-    ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile())
-        .redirectOutput(out.toFile()).redirectError(err.toFile());
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .directory(dir.toFile())
+            .redirectOutput(out.toFile())
+            .redirectError(err.toFile());
     builder.environment().putAll(env);
     Process process;
     try {
@@ -69,8 +73,13 @@ final class ExternalProcess {
     }
     try {
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        fail(String.join(" ", command) + " did not finish within " + timeout + "; output: "
-            + read(out) + read(err));
+        fail(
+            String.join(" ", command)
+                + " did not finish within "
+                + timeout
+                + "; output: "
+                + read(out)
+                + read(err));
       }
       return new Result(process.exitValue(), read(out), read(err));
     } finally {
@@ -97,8 +106,14 @@ final class ExternalProcess {
     } catch (IOException | InterruptedException | AssertionError e) {
       problem = e.getMessage();
     }
-    fail(what + " is required by this interoperability test but is not usable ("
-        + String.join(" ", command) + ": " + problem.strip() + "). " + howToInstall);
+    fail(
+        what
+            + " is required by this interoperability test but is not usable ("
+            + String.join(" ", command)
+            + ": "
+            + problem.strip()
+            + "). "
+            + howToInstall);
   }
 
   private static String read(Path file) throws IOException {

@@ -15,12 +15,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What every client of another language must manage against a KServer, in plaintext, TLS and
- * mutual TLS. Subclasses say how to run their client: it prints {@code KEY=VALUE} lines.
+ * What every client of another language must manage against a KServer, in plaintext, TLS and mutual
+ * TLS. Subclasses say how to run their client: it prints {@code KEY=VALUE} lines.
  */
 abstract class ForeignClientContract {
-  @TempDir
-  static Path certDir;
+  @TempDir static Path certDir;
   static TestPki pki;
   static TestPki otherPki;
   static TestPki.Issued serverCert;
@@ -32,8 +31,8 @@ abstract class ForeignClientContract {
   abstract String name();
 
   /**
-   * Runs the client against {@code target} with {@code tlsFiles} (empty, CA, or CA, cert, key)
-   * and returns what it printed.
+   * Runs the client against {@code target} with {@code tlsFiles} (empty, CA, or CA, cert, key) and
+   * returns what it printed.
    */
   abstract ExternalProcess.Result runClient(String target, List<File> tlsFiles) throws Exception;
 
@@ -60,16 +59,18 @@ abstract class ForeignClientContract {
 
   @Test
   void mutualTlsWithAValidClientCertificate() throws Exception {
-    server = GreeterUnderTest.start(KrpcTls.server(serverCert.cert(), serverCert.key())
-        .clientAuth(pki.caFile()));
-    assertFullConversation(runClient(target(),
-        List.of(pki.caFile(), clientCert.cert(), clientCert.key())));
+    server =
+        GreeterUnderTest.start(
+            KrpcTls.server(serverCert.cert(), serverCert.key()).clientAuth(pki.caFile()));
+    assertFullConversation(
+        runClient(target(), List.of(pki.caFile(), clientCert.cert(), clientCert.key())));
   }
 
   @Test
   void mutualTlsRefusesAClientWithoutACertificate() throws Exception {
-    server = GreeterUnderTest.start(KrpcTls.server(serverCert.cert(), serverCert.key())
-        .clientAuth(pki.caFile()));
+    server =
+        GreeterUnderTest.start(
+            KrpcTls.server(serverCert.cert(), serverCert.key()).clientAuth(pki.caFile()));
     ExternalProcess.Result result = runClient(target(), List.of(pki.caFile()));
     assertThat(result.values()).as(result.toString()).containsEntry("unary.error", "UNAVAILABLE");
   }
@@ -88,11 +89,12 @@ abstract class ForeignClientContract {
   private void assertFullConversation(ExternalProcess.Result result) {
     String n = name();
     Map<String, String> values = result.values();
-    assertThat(values).as(result.toString())
+    assertThat(values)
+        .as(result.toString())
         .containsEntry("unary", "Hello, " + n)
         .containsEntry("unary.server", target())
-        .containsEntry("stream",
-            "Hello #1, " + n + ";Hello #2, " + n + ";Hello #3, " + n + ";Hello #4, " + n)
+        .containsEntry(
+            "stream", "Hello #1, " + n + ";Hello #2, " + n + ";Hello #3, " + n + ";Hello #4, " + n)
         .containsEntry("health[]", "SERVING")
         .containsEntry("health[greeter]", "SERVING")
         .containsEntry("health[greeter.Greeter]", "SERVING")
@@ -101,7 +103,8 @@ abstract class ForeignClientContract {
         .containsEntry("after_huge", "Hello, again");
     // 16 KiB of metadata, over the 8 KiB the server announces: the call fails (grpcio 1.51 says
     // UNAVAILABLE, grpc-js 1.14 INTERNAL) and the next call on the same channel works.
-    assertThat(values.get("huge_metadata")).as(result.toString())
+    assertThat(values.get("huge_metadata"))
+        .as(result.toString())
         .isIn("UNAVAILABLE", "INTERNAL", "RESOURCE_EXHAUSTED");
   }
 }

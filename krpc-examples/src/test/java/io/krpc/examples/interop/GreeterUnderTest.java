@@ -24,10 +24,15 @@ final class GreeterUnderTest {
 
   private static KServer start(KServer.Builder builder) {
     AtomicReference<KServer> self = new AtomicReference<>();
-    KServer server = builder.serviceName("greeter").host("127.0.0.1").port(0)
-        .deregisterDelay(Duration.ZERO).shutdownGracePeriod(Duration.ofSeconds(5))
-        .addService(new GreeterService(() -> "127.0.0.1:" + self.get().port()))
-        .start();
+    KServer server =
+        builder
+            .serviceName("greeter")
+            .host("127.0.0.1")
+            .port(0)
+            .deregisterDelay(Duration.ZERO)
+            .shutdownGracePeriod(Duration.ofSeconds(5))
+            .addService(new GreeterService(() -> "127.0.0.1:" + self.get().port()))
+            .start();
     self.set(server);
     return server;
   }

@@ -13,17 +13,18 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 
 /**
- * A Node client on {@code @grpc/grpc-js} 1.14.7 (installed by the test with {@code npm ci} from
- * the bundled package-lock.json) calls a KServer: greeter unary and server streaming,
- * grpc.health.v1 Check, an unknown method; in plaintext, TLS and mutual TLS. The install is kept
- * in target/interop-node, so reruns skip it.
+ * A Node client on {@code @grpc/grpc-js} 1.14.7 (installed by the test with {@code npm ci} from the
+ * bundled package-lock.json) calls a KServer: greeter unary and server streaming, grpc.health.v1
+ * Check, an unknown method; in plaintext, TLS and mutual TLS. The install is kept in
+ * target/interop-node, so reruns skip it.
  */
 class NodeClientIT extends ForeignClientContract {
   private static final String INSTALL =
       "Install Node.js 20 with npm (Debian: apt-get install -y nodejs npm); the test runs npm itself.";
   private static final Path NODE_DIR = Path.of("target", "interop-node").toAbsolutePath();
-  private static final List<String> FILES = List.of("package.json", "package-lock.json",
-      "client.js", "trace_client.js");
+  private static final List<String> FILES =
+      List.of("package.json", "package-lock.json", "client.js", "trace_client.js");
+
   /** Where {@link #npmCi()} installs the clients. */
   static final Path DIR = NODE_DIR;
 
@@ -35,14 +36,25 @@ class NodeClientIT extends ForeignClientContract {
     String lock = Files.readString(resources.resolve("package-lock.json"), StandardCharsets.UTF_8);
     Path stamp = NODE_DIR.resolve(".installed-lock");
     ExternalProcess.copyResources(resources, NODE_DIR, FILES);
-    ExternalProcess.copyResources(GreeterUnderTest.interopResources(), NODE_DIR,
-        List.of("health.proto"));
-    boolean installed = Files.isDirectory(NODE_DIR.resolve("node_modules/@grpc/grpc-js"))
-        && Files.isRegularFile(stamp) && Files.readString(stamp).equals(lock);
+    ExternalProcess.copyResources(
+        GreeterUnderTest.interopResources(), NODE_DIR, List.of("health.proto"));
+    boolean installed =
+        Files.isDirectory(NODE_DIR.resolve("node_modules/@grpc/grpc-js"))
+            && Files.isRegularFile(stamp)
+            && Files.readString(stamp).equals(lock);
     if (!installed) {
-      ExternalProcess.run(NODE_DIR, Map.of("npm_config_cache",
-          NODE_DIR.resolveSibling("npm-cache").toString(), "npm_config_update_notifier", "false"),
-          Duration.ofMinutes(3), "npm", "ci", "--no-audit", "--no-fund");
+      ExternalProcess.run(
+          NODE_DIR,
+          Map.of(
+              "npm_config_cache",
+              NODE_DIR.resolveSibling("npm-cache").toString(),
+              "npm_config_update_notifier",
+              "false"),
+          Duration.ofMinutes(3),
+          "npm",
+          "ci",
+          "--no-audit",
+          "--no-fund");
       Files.writeString(stamp, lock, StandardCharsets.UTF_8);
     }
   }
@@ -54,11 +66,18 @@ class NodeClientIT extends ForeignClientContract {
 
   @Override
   ExternalProcess.Result runClient(String target, List<File> tlsFiles) throws Exception {
-    List<String> command = new ArrayList<>(List.of("node", "client.js", target,
-        GreeterUnderTest.greeterProto().toString(), NODE_DIR.resolve("health.proto").toString()));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "node",
+                "client.js",
+                target,
+                GreeterUnderTest.greeterProto().toString(),
+                NODE_DIR.resolve("health.proto").toString()));
     tlsFiles.forEach(file -> command.add(file.toString()));
-    ExternalProcess.Result result = ExternalProcess.run(NODE_DIR, Map.of(),
-        Duration.ofSeconds(60), command.toArray(new String[0]));
+    ExternalProcess.Result result =
+        ExternalProcess.run(
+            NODE_DIR, Map.of(), Duration.ofSeconds(60), command.toArray(new String[0]));
     if (!result.values().containsKey("unary.error")) {
       assertThat(result.values()).as(result.toString()).containsEntry("grpc-js", "1.14.7");
     }

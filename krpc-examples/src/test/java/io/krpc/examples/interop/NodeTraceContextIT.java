@@ -31,16 +31,33 @@ class NodeTraceContextIT {
   @Test
   void theKServerSpanContinuesTheNodeClientsTrace() throws Exception {
     InMemorySpanExporter spans = InMemorySpanExporter.create();
-    try (OpenTelemetrySdk otel = OpenTelemetrySdk.builder().setTracerProvider(SdkTracerProvider
-            .builder().addSpanProcessor(SimpleSpanProcessor.create(spans)).build()).build()) {
+    try (OpenTelemetrySdk otel =
+        OpenTelemetrySdk.builder()
+            .setTracerProvider(
+                SdkTracerProvider.builder()
+                    .addSpanProcessor(SimpleSpanProcessor.create(spans))
+                    .build())
+            .build()) {
       int[] port = new int[1];
-      try (KServer server = KServer.builder().serviceName("greeter").host("127.0.0.1").port(0)
-          .deregisterDelay(Duration.ZERO).openTelemetry(otel)
-          .addService(new GreeterService(() -> "127.0.0.1:" + port[0])).start()) {
+      try (KServer server =
+          KServer.builder()
+              .serviceName("greeter")
+              .host("127.0.0.1")
+              .port(0)
+              .deregisterDelay(Duration.ZERO)
+              .openTelemetry(otel)
+              .addService(new GreeterService(() -> "127.0.0.1:" + port[0]))
+              .start()) {
         port[0] = server.port();
-        ExternalProcess.Result result = ExternalProcess.run(NodeClientIT.DIR, Map.of(),
-            Duration.ofSeconds(60), "node", "trace_client.js", "127.0.0.1:" + server.port(),
-            GreeterUnderTest.greeterProto().toString());
+        ExternalProcess.Result result =
+            ExternalProcess.run(
+                NodeClientIT.DIR,
+                Map.of(),
+                Duration.ofSeconds(60),
+                "node",
+                "trace_client.js",
+                "127.0.0.1:" + server.port(),
+                GreeterUnderTest.greeterProto().toString());
         Map<String, String> printed = result.values();
         assertThat(printed).as(result.toString()).containsEntry("reply", "Hello, node-traced");
         String traceId = printed.get("trace_id");
@@ -48,13 +65,16 @@ class NodeTraceContextIT {
         assertThat(printed.get("traceparent"))
             .isEqualTo("00-" + traceId + "-" + printed.get("span_id") + "-01");
 
-        List<SpanData> serverSpans = spans.getFinishedSpanItems().stream()
-            .filter(s -> s.getKind() == SpanKind.SERVER).toList();
+        List<SpanData> serverSpans =
+            spans.getFinishedSpanItems().stream()
+                .filter(s -> s.getKind() == SpanKind.SERVER)
+                .toList();
         assertThat(serverSpans).hasSize(1);
         SpanData span = serverSpans.get(0);
         assertThat(span.getName()).isEqualTo("greeter.Greeter/SayHello");
         assertThat(span.getTraceId()).as("the server span's trace id").isEqualTo(traceId);
-        assertThat(span.getParentSpanId()).as("its parent: the Node span")
+        assertThat(span.getParentSpanId())
+            .as("its parent: the Node span")
             .isEqualTo(printed.get("span_id"));
         assertThat(span.getParentSpanContext().isRemote()).isTrue();
       }

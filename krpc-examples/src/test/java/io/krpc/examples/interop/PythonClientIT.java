@@ -22,19 +22,32 @@ class PythonClientIT extends ForeignClientContract {
   private static final String INSTALL =
       "Install it with: apt-get install -y python3-grpcio python3-grpc-tools";
 
-  @TempDir
-  static Path stubs;
+  @TempDir static Path stubs;
 
   @BeforeAll
   static void generateStubs() throws Exception {
-    ExternalProcess.require("Python 3 with grpcio and grpc_tools at " + PYTHON, INSTALL,
-        PYTHON, "-c", "import grpc, grpc_tools.protoc");
+    ExternalProcess.require(
+        "Python 3 with grpcio and grpc_tools at " + PYTHON,
+        INSTALL,
+        PYTHON,
+        "-c",
+        "import grpc, grpc_tools.protoc");
     Path resources = GreeterUnderTest.interopResources();
     ExternalProcess.copyResources(resources, stubs, List.of("health.proto", "python_client.py"));
     Path greeter = GreeterUnderTest.greeterProto();
-    ExternalProcess.run(stubs, Map.of(), Duration.ofSeconds(60), PYTHON, "-m", "grpc_tools.protoc",
-        "-I" + greeter.getParent(), "-I" + stubs, "--python_out=" + stubs,
-        "--grpc_python_out=" + stubs, greeter.toString(), stubs.resolve("health.proto").toString());
+    ExternalProcess.run(
+        stubs,
+        Map.of(),
+        Duration.ofSeconds(60),
+        PYTHON,
+        "-m",
+        "grpc_tools.protoc",
+        "-I" + greeter.getParent(),
+        "-I" + stubs,
+        "--python_out=" + stubs,
+        "--grpc_python_out=" + stubs,
+        greeter.toString(),
+        stubs.resolve("health.proto").toString());
   }
 
   @Override
@@ -44,12 +57,17 @@ class PythonClientIT extends ForeignClientContract {
 
   @Override
   ExternalProcess.Result runClient(String target, List<File> tlsFiles) throws Exception {
-    List<String> command = new ArrayList<>(List.of(PYTHON,
-        stubs.resolve("python_client.py").toString(), target, stubs.toString()));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                PYTHON, stubs.resolve("python_client.py").toString(), target, stubs.toString()));
     tlsFiles.forEach(file -> command.add(file.toString()));
-    ExternalProcess.Result result = ExternalProcess.run(stubs,
-        Map.of("PYTHONDONTWRITEBYTECODE", "1"), Duration.ofSeconds(60),
-        command.toArray(new String[0]));
+    ExternalProcess.Result result =
+        ExternalProcess.run(
+            stubs,
+            Map.of("PYTHONDONTWRITEBYTECODE", "1"),
+            Duration.ofSeconds(60),
+            command.toArray(new String[0]));
     if (!result.values().containsKey("unary.error")) {
       assertThat(result.values()).as(result.toString()).containsKey("grpcio");
     }

@@ -27,14 +27,17 @@ class TourIT {
     Path dir = Paths.get(System.getProperty("basedir", "."), "target", "tour");
     Files.createDirectories(dir);
     Path log = Files.createTempFile(dir, "tour-", ".log");
-    List<String> command = new ArrayList<>(List.of(
-        Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("surefire.test.class.path",
-            System.getProperty("java.class.path")),
-        Tour.class.getName()));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty(
+                    "surefire.test.class.path", System.getProperty("java.class.path")),
+                Tour.class.getName()));
     command.addAll(List.of(args));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(log.toFile()).start();
+    Process process =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
       boolean finished = process.waitFor(90, TimeUnit.SECONDS);
       String output = Files.readString(log, StandardCharsets.UTF_8);

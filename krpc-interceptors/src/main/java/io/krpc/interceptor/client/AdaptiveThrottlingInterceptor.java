@@ -43,13 +43,13 @@ import org.jspecify.annotations.Nullable;
  * <p>One change to the book's rule: once the backend has accepted calls within the last {@code
  * recoveryWindow} (1 s), {@code p} is the smaller of the formula over the whole window and over
  * that recent span. With the book's rule alone, a burst of rejections (a server starting cold, a
- * moment of overload) leaves so few accepts in the window that the client sends almost nothing,
- * and its accepts, hence its sending, grow only by a factor e every {@code window / K} (5 s): the
+ * moment of overload) leaves so few accepts in the window that the client sends almost nothing, and
+ * its accepts, hence its sending, grow only by a factor e every {@code window / K} (5 s): the
  * overload benchmark saw a client refuse 60 % of its calls for 15 s to a server that was idle. With
- * the recent span the client is back to full traffic within a few seconds of the backend
- * accepting again, while under sustained overload both spans agree. And a call goes out, whatever
- * {@code p}, when none did for a whole {@code recoveryWindow}: the probe that tells the client
- * the backend is back.
+ * the recent span the client is back to full traffic within a few seconds of the backend accepting
+ * again, while under sustained overload both spans agree. And a call goes out, whatever {@code p},
+ * when none did for a whole {@code recoveryWindow}: the probe that tells the client the backend is
+ * back.
  *
  * <pre>{@code
  * KClient.forService("greeter").registry(etcd)
@@ -57,9 +57,9 @@ import org.jspecify.annotations.Nullable;
  *     .build();
  * }</pre>
  *
- * <p>One instance measures one backend (a client or channel); streams count when they start and
- * are accepted unless they end with a rejection code. Thread-safe; each call takes one short lock
- * (and, while the window says to refuse, one pass over its buckets).
+ * <p>One instance measures one backend (a client or channel); streams count when they start and are
+ * accepted unless they end with a rejection code. Thread-safe; each call takes one short lock (and,
+ * while the window says to refuse, one pass over its buckets).
  */
 @ThreadSafe
 public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
@@ -110,10 +110,12 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
     this.requests = new long[builder.buckets];
     this.accepts = new long[builder.buckets];
     Arrays.fill(epochs, Long.MIN_VALUE);
-    this.throttledCounter = builder.meterRegistry == null ? null
-        : Counter.builder("krpc_client_throttled")
-            .description("Calls refused by the client's adaptive throttling")
-            .register(builder.meterRegistry);
+    this.throttledCounter =
+        builder.meterRegistry == null
+            ? null
+            : Counter.builder("krpc_client_throttled")
+                .description("Calls refused by the client's adaptive throttling")
+                .register(builder.meterRegistry);
   }
 
   /** Returns an interceptor with every default (K 2, 10 s window, RESOURCE_EXHAUSTED). */
@@ -189,9 +191,14 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
       if (throttledCounter != null) {
         throttledCounter.increment();
       }
-      return String.format(Locale.ROOT,
+      return String.format(
+          Locale.ROOT,
           "%s: the backend accepted %d of %d calls in the window, refusing %.0f%% locally (K=%s)",
-          THROTTLED_DESCRIPTION, seenAccepts, seenRequests, p * 100, k);
+          THROTTLED_DESCRIPTION,
+          seenAccepts,
+          seenRequests,
+          p * 100,
+          k);
     }
     return null;
   }
@@ -280,8 +287,8 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
     private Builder() {}
 
     /**
-     * How many times the accepted calls the client may send before refusing locally: lower is
-     * more aggressive. Default: 2 (the SRE book's choice).
+     * How many times the accepted calls the client may send before refusing locally: lower is more
+     * aggressive. Default: 2 (the SRE book's choice).
      */
     public Builder k(double k) {
       if (!(k >= 1 && Double.isFinite(k))) {
@@ -311,10 +318,10 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
     }
 
     /**
-     * The recent span that, once the backend accepted calls in it, may lower the probability
-     * below the whole window's, so that the client recovers within a few of these spans after a
-     * burst of rejections. Equal to the window gives the SRE book's rule alone. Default: 1 s (or
-     * the window, if shorter); at least one bucket and at most the window.
+     * The recent span that, once the backend accepted calls in it, may lower the probability below
+     * the whole window's, so that the client recovers within a few of these spans after a burst of
+     * rejections. Equal to the window gives the SRE book's rule alone. Default: 1 s (or the window,
+     * if shorter); at least one bucket and at most the window.
      */
     public Builder recoveryWindow(Duration recoveryWindow) {
       Objects.requireNonNull(recoveryWindow, "recoveryWindow");
@@ -327,8 +334,10 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
     }
 
     private int recentBuckets(long bucketNanos) {
-      Duration span = recoveryWindow != null ? recoveryWindow
-          : window.compareTo(Duration.ofSeconds(1)) < 0 ? window : Duration.ofSeconds(1);
+      Duration span =
+          recoveryWindow != null
+              ? recoveryWindow
+              : window.compareTo(Duration.ofSeconds(1)) < 0 ? window : Duration.ofSeconds(1);
       return (int) Math.max(1, Math.round((double) span.toNanos() / bucketNanos));
     }
 
@@ -370,14 +379,24 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
     /** Returns the interceptor. */
     public AdaptiveThrottlingInterceptor build() {
       if (window.toNanos() / buckets < 1_000_000) {
-        throw new IllegalStateException("window: " + window + ", buckets: " + buckets
-            + " (expected: buckets of at least 1 ms)");
+        throw new IllegalStateException(
+            "window: "
+                + window
+                + ", buckets: "
+                + buckets
+                + " (expected: buckets of at least 1 ms)");
       }
-      if (recoveryWindow != null && (recoveryWindow.compareTo(window) > 0
-          || recoveryWindow.toNanos() < window.toNanos() / buckets)) {
-        throw new IllegalStateException("recoveryWindow: " + recoveryWindow + ", window: "
-            + window + ", buckets: " + buckets
-            + " (expected: at least one bucket and at most the window)");
+      if (recoveryWindow != null
+          && (recoveryWindow.compareTo(window) > 0
+              || recoveryWindow.toNanos() < window.toNanos() / buckets)) {
+        throw new IllegalStateException(
+            "recoveryWindow: "
+                + recoveryWindow
+                + ", window: "
+                + window
+                + ", buckets: "
+                + buckets
+                + " (expected: at least one bucket and at most the window)");
       }
       return new AdaptiveThrottlingInterceptor(this);
     }

@@ -120,8 +120,10 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
     this.meterRegistry = builder.meterRegistry;
     this.ticker = builder.ticker;
     this.gobreaker = gobreaker;
-    this.config = gobreaker != null ? gobreaker.toConfig(builder.ticker)
-        : Objects.requireNonNull(builder.config, "config");
+    this.config =
+        gobreaker != null
+            ? gobreaker.toConfig(builder.ticker)
+            : Objects.requireNonNull(builder.config, "config");
   }
 
   /**
@@ -284,8 +286,10 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
         if (guard.notPermitted != null) {
           guard.notPermitted.increment();
         }
-        refuse(responseListener, Status.UNAVAILABLE.withDescription(
-            "circuit breaker '" + breaker.getName() + "' is " + breaker.getState()));
+        refuse(
+            responseListener,
+            Status.UNAVAILABLE.withDescription(
+                "circuit breaker '" + breaker.getName() + "' is " + breaker.getState()));
         return;
       }
       long startNanos = ticker.nanoTime();
@@ -412,8 +416,10 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
         throw new IllegalStateException(
             "config and gobreaker: both set (expected: at most one of them)");
       }
-      GobreakerSettings settings = config == null && gobreaker == null
-          ? new GobreakerSettings(0, Duration.ZERO, Duration.ZERO, null) : gobreaker;
+      GobreakerSettings settings =
+          config == null && gobreaker == null
+              ? new GobreakerSettings(0, Duration.ZERO, Duration.ZERO, null)
+              : gobreaker;
       return new CircuitBreakerInterceptor(this, settings);
     }
   }

@@ -27,23 +27,27 @@ import java.net.InetAddress;
  * }</pre>
  *
  * <p>Meters, as rendered by a {@code PrometheusMeterRegistry}:
+ *
  * <ul>
- *   <li>{@code prpc_client_req_client_handle_total} counter, labels {@code method, server, code, ip};
+ *   <li>{@code prpc_client_req_client_handle_total} counter, labels {@code method, server, code,
+ *       ip};
  *   <li>{@code prpc_client_req_client_handle_seconds} histogram (buckets 1 ms to 10 s), labels
  *       {@code method, server, ip};
- *   <li>{@code prpc_client_req_in_flight} gauge of calls started and not yet closed, labels
- *       {@code method, server, ip}.
+ *   <li>{@code prpc_client_req_in_flight} gauge of calls started and not yet closed, labels {@code
+ *       method, server, ip}.
  * </ul>
- * {@code method} is the full method name ({@code package.Service/Method}), {@code server} the target
- * KRPC service name given here and {@code code} the gRPC status name the call closed with
- * (a call the client cancels counts as {@code CANCELLED}).
  *
- * <p>{@code ip} is the host's first non-loopback IPv4 address (the client's own address, as in the Go
- * KRPC), not the address of the connection: a channel balances over many connections, the address is
- * known only once a transport is picked, and a fixed value keeps the per-call path free of lookups.
+ * {@code method} is the full method name ({@code package.Service/Method}), {@code server} the
+ * target KRPC service name given here and {@code code} the gRPC status name the call closed with (a
+ * call the client cancels counts as {@code CANCELLED}).
  *
- * <p>Thread-safe; one instance serves any number of channels. Meters are created once per
- * (method, code) and cached, so the per-call path allocates no tags.
+ * <p>{@code ip} is the host's first non-loopback IPv4 address (the client's own address, as in the
+ * Go KRPC), not the address of the connection: a channel balances over many connections, the
+ * address is known only once a transport is picked, and a fixed value keeps the per-call path free
+ * of lookups.
+ *
+ * <p>Thread-safe; one instance serves any number of channels. Meters are created once per (method,
+ * code) and cached, so the per-call path allocates no tags.
  */
 public final class ClientMetricsInterceptor implements ClientInterceptor {
   private final RpcMeters meters;
@@ -55,8 +59,8 @@ public final class ClientMetricsInterceptor implements ClientInterceptor {
   }
 
   /**
-   * Returns an interceptor that records into {@code registry}, labelling every meter with
-   * {@code server=serverName}.
+   * Returns an interceptor that records into {@code registry}, labelling every meter with {@code
+   * server=serverName}.
    *
    * @param registry where the meters go; a {@code PrometheusMeterRegistry} gives the names above
    * @param serverName the KRPC service name of the target, e.g. {@code "greeter"}

@@ -24,9 +24,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Traces every call a client makes with one OpenTelemetry span of kind {@link SpanKind#CLIENT} and
- * propagates the trace context and baggage to the server in the call's gRPC metadata (W3C
- * {@code traceparent}/{@code tracestate} and {@code baggage} unless the OpenTelemetry instance
- * configures other propagators).
+ * propagates the trace context and baggage to the server in the call's gRPC metadata (W3C {@code
+ * traceparent}/{@code tracestate} and {@code baggage} unless the OpenTelemetry instance configures
+ * other propagators).
  *
  * <pre>{@code
  * Channel channel = ClientInterceptors.intercept(managedChannel,
@@ -34,11 +34,11 @@ import org.jspecify.annotations.Nullable;
  * }</pre>
  *
  * <p>The span is named {@code package.Service/Method}, is a child of the OpenTelemetry context
- * current when the call starts, and carries {@code rpc.system=grpc}, {@code rpc.service},
- * {@code rpc.method}, {@code server.address} and {@code server.port} (from the channel's authority)
- * and, when the call closes, {@code rpc.grpc.status_code}. Every status but {@code OK} (including
- * {@code CANCELLED}) sets the span status to {@code ERROR}. The response listener's callbacks run with
- * the span current. Works for unary and all streaming call types.
+ * current when the call starts, and carries {@code rpc.system=grpc}, {@code rpc.service}, {@code
+ * rpc.method}, {@code server.address} and {@code server.port} (from the channel's authority) and,
+ * when the call closes, {@code rpc.grpc.status_code}. Every status but {@code OK} (including {@code
+ * CANCELLED}) sets the span status to {@code ERROR}. The response listener's callbacks run with the
+ * span current. Works for unary and all streaming call types.
  *
  * <p>Thread-safe. With {@link OpenTelemetry#noop()} it adds nothing to a call.
  */
@@ -57,8 +57,8 @@ public final class ClientTracingInterceptor implements ClientInterceptor {
   }
 
   /**
-   * Returns an interceptor that traces with {@link GlobalOpenTelemetry}, as installed at the time of
-   * this call (or by the OpenTelemetry agent).
+   * Returns an interceptor that traces with {@link GlobalOpenTelemetry}, as installed at the time
+   * of this call (or by the OpenTelemetry agent).
    */
   public static ClientTracingInterceptor create() {
     return create(GlobalOpenTelemetry.get());
@@ -94,7 +94,9 @@ public final class ClientTracingInterceptor implements ClientInterceptor {
     private final MethodDescriptor<ReqT, RespT> method;
     private final @Nullable HostAndPort server;
 
-    TracingClientCall(ClientCall<ReqT, RespT> delegate, MethodDescriptor<ReqT, RespT> method,
+    TracingClientCall(
+        ClientCall<ReqT, RespT> delegate,
+        MethodDescriptor<ReqT, RespT> method,
         @Nullable HostAndPort server) {
       super(delegate);
       this.method = method;

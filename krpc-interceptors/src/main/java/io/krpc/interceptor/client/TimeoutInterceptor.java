@@ -111,8 +111,16 @@ public final class TimeoutInterceptor implements ClientInterceptor {
 
     /** The text of the WARN log line. */
     public String describe() {
-      return "slow call: method=" + method + " target=" + target + " peer=" + describePeer(peer)
-          + " duration=" + duration.toMillis() + "ms status=" + code;
+      return "slow call: method="
+          + method
+          + " target="
+          + target
+          + " peer="
+          + describePeer(peer)
+          + " duration="
+          + duration.toMillis()
+          + "ms status="
+          + code;
     }
   }
 
@@ -203,9 +211,9 @@ public final class TimeoutInterceptor implements ClientInterceptor {
     }
 
     /**
-     * Also hands every slow call to {@code observer}, after the log line, on the thread that
-     * closed the call: to count slow calls in metrics of your own, or to show them. It must not
-     * block. Default: none.
+     * Also hands every slow call to {@code observer}, after the log line, on the thread that closed
+     * the call: to count slow calls in metrics of your own, or to show them. It must not block.
+     * Default: none.
      */
     public Builder slowCallObserver(Consumer<SlowCall> observer) {
       this.slowCallObserver = Objects.requireNonNull(observer, "observer");

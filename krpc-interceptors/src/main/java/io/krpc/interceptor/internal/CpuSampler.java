@@ -55,18 +55,19 @@ public final class CpuSampler {
 
   private static CpuSampler start(String what, DoubleSupplier reading) {
     CpuSampler sampler = new CpuSampler(what, reading);
-    var unused = SharedExecutors.timer()
-        .scheduleAtFixedRate(
-            () -> {
-              try {
-                sampler.sample();
-              } catch (RuntimeException e) {
-                logger.warn("{} CPU sampling failed; keeping the last value", sampler.what, e);
-              }
-            },
-            0,
-            PERIOD_MILLIS,
-            TimeUnit.MILLISECONDS);
+    var unused =
+        SharedExecutors.timer()
+            .scheduleAtFixedRate(
+                () -> {
+                  try {
+                    sampler.sample();
+                  } catch (RuntimeException e) {
+                    logger.warn("{} CPU sampling failed; keeping the last value", sampler.what, e);
+                  }
+                },
+                0,
+                PERIOD_MILLIS,
+                TimeUnit.MILLISECONDS);
     return sampler;
   }
 
@@ -77,19 +78,19 @@ public final class CpuSampler {
         return os::getCpuLoad;
       }
       Runtime runtime = Runtime.getRuntime();
-      return new ProcessCpuShare(os::getProcessCpuTime, System::nanoTime,
-          runtime::availableProcessors);
+      return new ProcessCpuShare(
+          os::getProcessCpuTime, System::nanoTime, runtime::availableProcessors);
     }
     logger.warn("this JVM does not report CPU load; the adaptive limiter will read 0");
     return () -> -1;
   }
 
   /**
-   * The process's CPU time between two readings over the wall time between them times the CPUs
-   * this JVM may use. {@code getProcessCpuLoad()} divides by every CPU of the host instead, so a
-   * JVM pinned to one core of two (taskset, a Kubernetes cpuset) or given a CPU quota would never
-   * read above 50% and its limiter would never shed. {@link Runtime#availableProcessors()} follows
-   * the affinity mask and the container's quota, and is read again at each sample.
+   * The process's CPU time between two readings over the wall time between them times the CPUs this
+   * JVM may use. {@code getProcessCpuLoad()} divides by every CPU of the host instead, so a JVM
+   * pinned to one core of two (taskset, a Kubernetes cpuset) or given a CPU quota would never read
+   * above 50% and its limiter would never shed. {@link Runtime#availableProcessors()} follows the
+   * affinity mask and the container's quota, and is read again at each sample.
    */
   static final class ProcessCpuShare implements DoubleSupplier {
     private final LongSupplier cpuTimeNanos;

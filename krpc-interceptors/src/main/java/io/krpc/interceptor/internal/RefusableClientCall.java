@@ -8,9 +8,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A client call that an interceptor may refuse in {@code start}: {@link #refuse} never starts the
- * delegate, ends the call with the given status, and turns every later method into a no-op, since
- * a call that never started must not reach its delegate. Used by the circuit breaker and the
- * adaptive throttling. Not thread-safe beyond {@link ClientCall}'s own contract.
+ * delegate, ends the call with the given status, and turns every later method into a no-op, since a
+ * call that never started must not reach its delegate. Used by the circuit breaker and the adaptive
+ * throttling. Not thread-safe beyond {@link ClientCall}'s own contract.
  */
 public abstract class RefusableClientCall<ReqT, RespT>
     extends ForwardingClientCall.SimpleForwardingClientCall<ReqT, RespT> {

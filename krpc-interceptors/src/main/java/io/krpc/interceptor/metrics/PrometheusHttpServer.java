@@ -45,13 +45,13 @@ public final class PrometheusHttpServer implements AutoCloseable {
   }
 
   /**
-   * Binds {@code address} (port 0 picks a free port) and starts serving {@code registry} at
-   * {@link #PATH}.
+   * Binds {@code address} (port 0 picks a free port) and starts serving {@code registry} at {@link
+   * #PATH}.
    *
    * @throws UncheckedIOException if the address cannot be bound
    */
-  public static PrometheusHttpServer start(PrometheusMeterRegistry registry,
-      InetSocketAddress address) {
+  public static PrometheusHttpServer start(
+      PrometheusMeterRegistry registry, InetSocketAddress address) {
     requireNonNull(registry, "registry");
     requireNonNull(address, "address");
     HttpServer server;
@@ -60,14 +60,18 @@ public final class PrometheusHttpServer implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot bind the metrics endpoint to " + address, e);
     }
-    ExecutorService executor = Executors.newSingleThreadExecutor(
-        DaemonThreads.named("krpc-metrics-http-" + server.getAddress().getPort()));
+    ExecutorService executor =
+        Executors.newSingleThreadExecutor(
+            DaemonThreads.named("krpc-metrics-http-" + server.getAddress().getPort()));
     server.setExecutor(executor);
     server.createContext(PATH, PrometheusScrapeHandler.of(registry));
     server.start();
     InetSocketAddress bound = server.getAddress();
-    logger.info("Serving Prometheus metrics at http://{}:{}{}", bound.getHostString(),
-        bound.getPort(), PATH);
+    logger.info(
+        "Serving Prometheus metrics at http://{}:{}{}",
+        bound.getHostString(),
+        bound.getPort(),
+        PATH);
     return new PrometheusHttpServer(server, executor);
   }
 

@@ -20,8 +20,8 @@ import java.nio.charset.StandardCharsets;
  * http.start();
  * }</pre>
  *
- * For any other HTTP stack, serve {@link #scrape()} with {@link #CONTENT_TYPE}.
- * {@link PrometheusHttpServer} does all of this on a port of its own.
+ * For any other HTTP stack, serve {@link #scrape()} with {@link #CONTENT_TYPE}. {@link
+ * PrometheusHttpServer} does all of this on a port of its own.
  *
  * <p>Thread-safe.
  */

@@ -38,16 +38,15 @@ import org.jspecify.annotations.Nullable;
  *
  * Completed calls and their response times are kept over a rolling window ({@code window}, 10 s, in
  * {@code buckets}, 100, of 100 ms each). The estimated capacity is {@code maxPass × minRT /
- * bucketLength}, that is the most calls completed per bucket times the lowest mean response time
- * of a bucket times buckets per second (Little's law: the concurrency the server sustained at its
- * best throughput and best latency), rounded, at least {@code minCapacity} (4); the bucket still
- * filling is left out.
- * Unlike go-kratos, {@code maxPass} is averaged over {@code maxPassSpan} (1 s) of consecutive
- * buckets: calls admitted in a burst before the CPU reading rose finish together on a busy CPU,
- * and one bucket's count of them would pass for throughput and let in more of the overload.
- * With no completed call in the window the capacity is {@code minCapacity}. The floor is new
- * too (go-kratos's is 1): on a server with a core or two and CPU-bound handlers Little's estimate
- * is 1, and under overload so few handlers left a larger share of the CPU to the transport
+ * bucketLength}, that is the most calls completed per bucket times the lowest mean response time of
+ * a bucket times buckets per second (Little's law: the concurrency the server sustained at its best
+ * throughput and best latency), rounded, at least {@code minCapacity} (4); the bucket still filling
+ * is left out. Unlike go-kratos, {@code maxPass} is averaged over {@code maxPassSpan} (1 s) of
+ * consecutive buckets: calls admitted in a burst before the CPU reading rose finish together on a
+ * busy CPU, and one bucket's count of them would pass for throughput and let in more of the
+ * overload. With no completed call in the window the capacity is {@code minCapacity}. The floor is
+ * new too (go-kratos's is 1): on a server with a core or two and CPU-bound handlers Little's
+ * estimate is 1, and under overload so few handlers left a larger share of the CPU to the transport
  * threads receiving and refusing the excess (see {@link Builder#minCapacity(int)}).
  *
  * <p>A new call is shed when
@@ -135,8 +134,8 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
   }
 
   /**
-   * Returns the current estimated capacity ({@code maxPass × minRT / bucketLength}, at least
-   * {@code minCapacity}).
+   * Returns the current estimated capacity ({@code maxPass × minRT / bucketLength}, at least {@code
+   * minCapacity}).
    */
   public long estimatedCapacity() {
     long now = ticker.nanoTime();
@@ -150,17 +149,22 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
 
   /**
    * Describes the limiter's current state for logs: calls in flight, the window's most calls per
-   * bucket and lowest mean response time, the capacity they give, the CPU usage and the
-   * threshold.
+   * bucket and lowest mean response time, the capacity they give, the CPU usage and the threshold.
    */
   @Override
   public String toString() {
     long now = ticker.nanoTime();
-    return String.format(Locale.ROOT,
+    return String.format(
+        Locale.ROOT,
         "AdaptiveLimitInterceptor{inFlight=%d, maxPass=%.1f per %.0f ms, minRt=%.2f ms,"
             + " capacity=%d, cpu=%.2f, threshold=%.2f}",
-        inFlight.get(), window.maxPassPerBucket(now, spanBuckets), window.bucketNanos() / 1e6,
-        window.minRtNanos(now) / 1e6, estimatedCapacity(), cpu.cpuUsage(), cpuThreshold);
+        inFlight.get(),
+        window.maxPassPerBucket(now, spanBuckets),
+        window.bucketNanos() / 1e6,
+        window.minRtNanos(now) / 1e6,
+        estimatedCapacity(),
+        cpu.cpuUsage(),
+        cpuThreshold);
   }
 
   @Override
@@ -181,16 +185,17 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
     // ends. Waiting for onComplete, which follows the transport's write of the trailers and one
     // more hop to this call's executor, kept finished calls "in flight" for milliseconds on a
     // saturated CPU and shed calls the server had room for.
-    ServerCall<ReqT, RespT> tracked = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
-      @Override
-      public void close(Status status, Metadata trailers) {
-        try {
-          super.close(status, trailers);
-        } finally {
-          completion.finish(!isCancelled());
-        }
-      }
-    };
+    ServerCall<ReqT, RespT> tracked =
+        new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+          @Override
+          public void close(Status status, Metadata trailers) {
+            try {
+              super.close(status, trailers);
+            } finally {
+              completion.finish(!isCancelled());
+            }
+          }
+        };
     ServerCall.Listener<ReqT> delegate;
     try {
       delegate = next.startCall(tracked, headers);
@@ -358,10 +363,10 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
 
     /**
      * The span {@code maxPass} is averaged over: the capacity uses the most calls completed per
-     * bucket over this many consecutive buckets' worth of time, so that a backlog finishing at
-     * once (the calls admitted before the CPU reading rose, which a busy CPU completes together)
-     * does not pass for throughput and raise the capacity right when the server is overloaded.
-     * One bucket's length gives go-kratos's per-bucket maximum. Default: 1 s (or the window, if
+     * bucket over this many consecutive buckets' worth of time, so that a backlog finishing at once
+     * (the calls admitted before the CPU reading rose, which a busy CPU completes together) does
+     * not pass for throughput and raise the capacity right when the server is overloaded. One
+     * bucket's length gives go-kratos's per-bucket maximum. Default: 1 s (or the window, if
      * shorter); must be at least one bucket and at most the window.
      */
     public Builder maxPassSpan(Duration maxPassSpan) {
@@ -375,8 +380,10 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
 
     private int spanBuckets() {
       long bucketNanos = window.toNanos() / buckets;
-      Duration span = maxPassSpan != null ? maxPassSpan
-          : window.compareTo(Duration.ofSeconds(1)) < 0 ? window : Duration.ofSeconds(1);
+      Duration span =
+          maxPassSpan != null
+              ? maxPassSpan
+              : window.compareTo(Duration.ofSeconds(1)) < 0 ? window : Duration.ofSeconds(1);
       return (int) Math.max(1, Math.round((double) span.toNanos() / bucketNanos));
     }
 
@@ -411,8 +418,14 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
       if (maxPassSpan != null
           && (maxPassSpan.compareTo(window) > 0
               || maxPassSpan.toNanos() < window.toNanos() / buckets)) {
-        throw new IllegalStateException("maxPassSpan: " + maxPassSpan + ", window: " + window
-            + ", buckets: " + buckets + " (expected: at least one bucket and at most the window)");
+        throw new IllegalStateException(
+            "maxPassSpan: "
+                + maxPassSpan
+                + ", window: "
+                + window
+                + ", buckets: "
+                + buckets
+                + " (expected: at least one bucket and at most the window)");
       }
       return new AdaptiveLimitInterceptor(this);
     }

@@ -19,14 +19,14 @@ public interface CpuUsageSource {
 
   /**
    * Returns the process-wide source of this JVM's CPU load: its CPU time ({@code
-   * com.sun.management.OperatingSystemMXBean#getProcessCpuTime()}) as a fraction of the CPUs it
-   * may use ({@link Runtime#availableProcessors()}, which follows CPU affinity and container
-   * quotas, where {@code getProcessCpuLoad()} would count every core of the host), sampled every
-   * 100 ms on the interceptors' shared daemon timer thread and smoothed by an exponential moving
-   * average (each sample weighs 0.3, so a step from idle to busy crosses 80% within 0.5 s: every
-   * call admitted before that is a burst the server must absorb).
-   * Sampling starts on the first call and is shared by every limiter of the process. Reads 0 where
-   * the JVM cannot measure. The default of {@link AdaptiveLimitInterceptor}.
+   * com.sun.management.OperatingSystemMXBean#getProcessCpuTime()}) as a fraction of the CPUs it may
+   * use ({@link Runtime#availableProcessors()}, which follows CPU affinity and container quotas,
+   * where {@code getProcessCpuLoad()} would count every core of the host), sampled every 100 ms on
+   * the interceptors' shared daemon timer thread and smoothed by an exponential moving average
+   * (each sample weighs 0.3, so a step from idle to busy crosses 80% within 0.5 s: every call
+   * admitted before that is a burst the server must absorb). Sampling starts on the first call and
+   * is shared by every limiter of the process. Reads 0 where the JVM cannot measure. The default of
+   * {@link AdaptiveLimitInterceptor}.
    */
   static CpuUsageSource processCpu() {
     return SampledCpu.ProcessCpu.INSTANCE;

@@ -29,23 +29,26 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  * }</pre>
  *
  * <p>Meters, as rendered by a {@code PrometheusMeterRegistry}:
+ *
  * <ul>
- *   <li>{@code prpc_server_req_client_handle_total} counter, labels {@code method, server, code, ip};
+ *   <li>{@code prpc_server_req_client_handle_total} counter, labels {@code method, server, code,
+ *       ip};
  *   <li>{@code prpc_server_req_client_handle_seconds} histogram (buckets 1 ms to 10 s), labels
  *       {@code method, server, ip};
- *   <li>{@code prpc_server_req_in_flight} gauge of calls started and not yet closed, labels
- *       {@code method, server, ip}.
+ *   <li>{@code prpc_server_req_in_flight} gauge of calls started and not yet closed, labels {@code
+ *       method, server, ip}.
  * </ul>
+ *
  * {@code method} is the full method name ({@code package.Service/Method}), {@code server} the KRPC
- * service name given here, {@code code} the gRPC status name ({@code OK}, {@code CANCELLED}, ...) and
- * {@code ip} the host part of the local address of the call's transport
- * ({@link Grpc#TRANSPORT_ATTR_LOCAL_ADDR}); for transports without an IP address (in-process) it is
- * the host's first non-loopback IPv4 address.
+ * service name given here, {@code code} the gRPC status name ({@code OK}, {@code CANCELLED}, ...)
+ * and {@code ip} the host part of the local address of the call's transport ({@link
+ * Grpc#TRANSPORT_ATTR_LOCAL_ADDR}); for transports without an IP address (in-process) it is the
+ * host's first non-loopback IPv4 address.
  *
  * <p>A call is recorded once, when it ends: when the handler closes it (with the code it closes
  * with), when the client cancels it or its deadline passes ({@code CANCELLED}), or when a handler
- * callback throws ({@code UNKNOWN}, the code grpc-java itself sends for an uncaught exception). This
- * holds for unary and all streaming call types.
+ * callback throws ({@code UNKNOWN}, the code grpc-java itself sends for an uncaught exception).
+ * This holds for unary and all streaming call types.
  *
  * <p>Thread-safe; one instance serves any number of services and calls. Meters are created once per
  * (method, ip, code) and cached, so the per-call path allocates no tags.
@@ -58,8 +61,8 @@ public final class ServerMetricsInterceptor implements ServerInterceptor {
   }
 
   /**
-   * Returns an interceptor that records into {@code registry}, labelling every meter with
-   * {@code server=serverName}.
+   * Returns an interceptor that records into {@code registry}, labelling every meter with {@code
+   * server=serverName}.
    *
    * @param registry where the meters go; a {@code PrometheusMeterRegistry} gives the names above
    * @param serverName the KRPC service name of this server, e.g. {@code "greeter"}
@@ -73,8 +76,10 @@ public final class ServerMetricsInterceptor implements ServerInterceptor {
   @Override
   public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
       ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
-    EndpointMeters endpoint = meters.get(call.getMethodDescriptor().getFullMethodName(),
-        HostAddress.ipOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR)));
+    EndpointMeters endpoint =
+        meters.get(
+            call.getMethodDescriptor().getFullMethodName(),
+            HostAddress.ipOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR)));
     MeteredServerCall<ReqT, RespT> metered = new MeteredServerCall<>(call, endpoint);
     ServerCall.Listener<ReqT> listener;
     try {
@@ -94,6 +99,7 @@ public final class ServerMetricsInterceptor implements ServerInterceptor {
 
     private final EndpointMeters endpoint;
     private final long startNanos;
+
     @SuppressWarnings("UnusedVariable") // read and written through ENDED
     private volatile int ended;
 
@@ -106,8 +112,8 @@ public final class ServerMetricsInterceptor implements ServerInterceptor {
 
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static AtomicIntegerFieldUpdater<MeteredServerCall<?, ?>> newEndedUpdater() {
-      return (AtomicIntegerFieldUpdater) AtomicIntegerFieldUpdater.newUpdater(
-          MeteredServerCall.class, "ended");
+      return (AtomicIntegerFieldUpdater)
+          AtomicIntegerFieldUpdater.newUpdater(MeteredServerCall.class, "ended");
     }
 
     @Override

@@ -23,8 +23,8 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * Traces every call a server handles with one OpenTelemetry span of kind {@link SpanKind#SERVER},
- * the child of the client span whose context arrived in the call's gRPC metadata (W3C
- * {@code traceparent}; {@code baggage} is restored too), unless the OpenTelemetry instance configures
+ * the child of the client span whose context arrived in the call's gRPC metadata (W3C {@code
+ * traceparent}; {@code baggage} is restored too), unless the OpenTelemetry instance configures
  * other propagators.
  *
  * <pre>{@code
@@ -34,12 +34,12 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  *     .build();
  * }</pre>
  *
- * <p>The span is named {@code package.Service/Method} and carries {@code rpc.system=grpc},
- * {@code rpc.service}, {@code rpc.method}, {@code server.address}/{@code server.port} (the local
- * address of the call's transport), {@code client.address}/{@code client.port} (the peer) and
- * {@code rpc.grpc.status_code}. Every status but {@code OK} sets the span status to {@code ERROR}; a
- * call the client cancels ends as {@code CANCELLED}, a call whose handler throws as {@code UNKNOWN}
- * with the exception recorded. The span's context (with the baggage) is current while the handler's
+ * <p>The span is named {@code package.Service/Method} and carries {@code rpc.system=grpc}, {@code
+ * rpc.service}, {@code rpc.method}, {@code server.address}/{@code server.port} (the local address
+ * of the call's transport), {@code client.address}/{@code client.port} (the peer) and {@code
+ * rpc.grpc.status_code}. Every status but {@code OK} sets the span status to {@code ERROR}; a call
+ * the client cancels ends as {@code CANCELLED}, a call whose handler throws as {@code UNKNOWN} with
+ * the exception recorded. The span's context (with the baggage) is current while the handler's
  * listener callbacks run, so {@code Span.current()} and {@code Baggage.current()} work in service
  * code. Works for unary and all streaming call types.
  *
@@ -59,8 +59,8 @@ public final class ServerTracingInterceptor implements ServerInterceptor {
   }
 
   /**
-   * Returns an interceptor that traces with {@link GlobalOpenTelemetry}, as installed at the time of
-   * this call (or by the OpenTelemetry agent).
+   * Returns an interceptor that traces with {@link GlobalOpenTelemetry}, as installed at the time
+   * of this call (or by the OpenTelemetry agent).
    */
   public static ServerTracingInterceptor create() {
     return create(GlobalOpenTelemetry.get());
@@ -72,11 +72,15 @@ public final class ServerTracingInterceptor implements ServerInterceptor {
     if (tracing.isNoop()) {
       return next.startCall(call, headers);
     }
-    Context parent = tracing.propagator().extract(Context.current(), headers,
-        MetadataCarrier.INSTANCE);
-    Span span = tracing.startSpan(call.getMethodDescriptor(), SpanKind.SERVER, parent,
-        HostAndPort.of(call.getAttributes().get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR)),
-        call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+    Context parent =
+        tracing.propagator().extract(Context.current(), headers, MetadataCarrier.INSTANCE);
+    Span span =
+        tracing.startSpan(
+            call.getMethodDescriptor(),
+            SpanKind.SERVER,
+            parent,
+            HostAndPort.of(call.getAttributes().get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR)),
+            call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
     Context context = parent.with(span);
     TracingServerCall<ReqT, RespT> traced = new TracingServerCall<>(call, span);
     ServerCall.Listener<ReqT> listener;
@@ -96,6 +100,7 @@ public final class ServerTracingInterceptor implements ServerInterceptor {
         newEndedUpdater();
 
     private final Span span;
+
     @SuppressWarnings("UnusedVariable") // read and written through ENDED
     private volatile int ended;
 
@@ -106,8 +111,8 @@ public final class ServerTracingInterceptor implements ServerInterceptor {
 
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static AtomicIntegerFieldUpdater<TracingServerCall<?, ?>> newEndedUpdater() {
-      return (AtomicIntegerFieldUpdater) AtomicIntegerFieldUpdater.newUpdater(
-          TracingServerCall.class, "ended");
+      return (AtomicIntegerFieldUpdater)
+          AtomicIntegerFieldUpdater.newUpdater(TracingServerCall.class, "ended");
     }
 
     @Override
@@ -135,8 +140,8 @@ public final class ServerTracingInterceptor implements ServerInterceptor {
     private final TracingServerCall<ReqT, ?> call;
     private final Context context;
 
-    TracingListener(ServerCall.Listener<ReqT> delegate, TracingServerCall<ReqT, ?> call,
-        Context context) {
+    TracingListener(
+        ServerCall.Listener<ReqT> delegate, TracingServerCall<ReqT, ?> call, Context context) {
       super(delegate);
       this.call = call;
       this.context = context;

@@ -55,29 +55,38 @@ public final class TracingAgent implements AutoCloseable {
 
   /**
    * Starts exporting spans as {@code options} say. No connection is made until the first export, so
-   * this succeeds even if the collector is down (exports then fail and are logged by OpenTelemetry).
+   * this succeeds even if the collector is down (exports then fail and are logged by
+   * OpenTelemetry).
    *
    * @throws IllegalStateException if {@code options.registerGlobal()} and a global OpenTelemetry is
    *     already set
    */
   public static TracingAgent start(TracingOptions options) {
     requireNonNull(options, "options");
-    OtlpGrpcSpanExporter exporter = OtlpGrpcSpanExporter.builder()
-        .setEndpoint(options.endpoint())
-        .setTimeout(options.exportTimeout())
-        .build();
-    SdkTracerProvider tracerProvider = SdkTracerProvider.builder()
-        .setResource(Resource.getDefault().merge(
-            Resource.create(Attributes.of(SERVICE_NAME, options.serviceName()))))
-        .setSampler(Sampler.parentBased(Sampler.traceIdRatioBased(options.samplingRatio())))
-        .addSpanProcessor(BatchSpanProcessor.builder(exporter)
-            .setExporterTimeout(options.exportTimeout())
-            .build())
-        .build();
-    var builder = OpenTelemetrySdk.builder()
-        .setTracerProvider(tracerProvider)
-        .setPropagators(ContextPropagators.create(TextMapPropagator.composite(
-            W3CTraceContextPropagator.getInstance(), W3CBaggagePropagator.getInstance())));
+    OtlpGrpcSpanExporter exporter =
+        OtlpGrpcSpanExporter.builder()
+            .setEndpoint(options.endpoint())
+            .setTimeout(options.exportTimeout())
+            .build();
+    SdkTracerProvider tracerProvider =
+        SdkTracerProvider.builder()
+            .setResource(
+                Resource.getDefault()
+                    .merge(Resource.create(Attributes.of(SERVICE_NAME, options.serviceName()))))
+            .setSampler(Sampler.parentBased(Sampler.traceIdRatioBased(options.samplingRatio())))
+            .addSpanProcessor(
+                BatchSpanProcessor.builder(exporter)
+                    .setExporterTimeout(options.exportTimeout())
+                    .build())
+            .build();
+    var builder =
+        OpenTelemetrySdk.builder()
+            .setTracerProvider(tracerProvider)
+            .setPropagators(
+                ContextPropagators.create(
+                    TextMapPropagator.composite(
+                        W3CTraceContextPropagator.getInstance(),
+                        W3CBaggagePropagator.getInstance())));
     OpenTelemetrySdk sdk;
     try {
       sdk = options.registerGlobal() ? builder.buildAndRegisterGlobal() : builder.build();
@@ -105,14 +114,16 @@ public final class TracingAgent implements AutoCloseable {
    * @return true if the export succeeded in time
    */
   public boolean flush() {
-    CompletableResultCode result = sdk.getSdkTracerProvider().forceFlush()
-        .join(options.exportTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    CompletableResultCode result =
+        sdk.getSdkTracerProvider()
+            .forceFlush()
+            .join(options.exportTimeout().toMillis(), TimeUnit.MILLISECONDS);
     return result.isSuccess();
   }
 
   /**
-   * Flushes the remaining spans and shuts the exporter down, each waiting up to
-   * {@link TracingOptions#exportTimeout()}; failures are logged, not thrown.
+   * Flushes the remaining spans and shuts the exporter down, each waiting up to {@link
+   * TracingOptions#exportTimeout()}; failures are logged, not thrown.
    */
   @Override
   public void close() {
@@ -120,13 +131,18 @@ public final class TracingAgent implements AutoCloseable {
       return;
     }
     if (!flush()) {
-      logger.warn("Tracing: could not export the last spans to {} within {}",
-          options.endpoint(), options.exportTimeout());
+      logger.warn(
+          "Tracing: could not export the last spans to {} within {}",
+          options.endpoint(),
+          options.exportTimeout());
     }
-    CompletableResultCode shutdown = sdk.getSdkTracerProvider().shutdown()
-        .join(options.exportTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    CompletableResultCode shutdown =
+        sdk.getSdkTracerProvider()
+            .shutdown()
+            .join(options.exportTimeout().toMillis(), TimeUnit.MILLISECONDS);
     if (!shutdown.isSuccess()) {
-      logger.warn("Tracing: shutdown of the span exporter did not finish within {}",
+      logger.warn(
+          "Tracing: shutdown of the span exporter did not finish within {}",
           options.exportTimeout());
     }
   }

@@ -80,9 +80,17 @@ public final class TracingOptions {
 
   @Override
   public String toString() {
-    return "TracingOptions{endpoint=" + endpoint + ", serviceName=" + serviceName
-        + ", samplingRatio=" + samplingRatio + ", exportTimeout=" + exportTimeout
-        + ", registerGlobal=" + registerGlobal + "}";
+    return "TracingOptions{endpoint="
+        + endpoint
+        + ", serviceName="
+        + serviceName
+        + ", samplingRatio="
+        + samplingRatio
+        + ", exportTimeout="
+        + exportTimeout
+        + ", registerGlobal="
+        + registerGlobal
+        + "}";
   }
 
   /** Builds {@link TracingOptions}; every setter checks its value at once. Not thread-safe. */
@@ -152,8 +160,8 @@ public final class TracingOptions {
     }
 
     /**
-     * Sets whether the agent installs itself as {@code GlobalOpenTelemetry}, so that
-     * {@code ServerTracingInterceptor.create()} and {@code ClientTracingInterceptor.create()} use it.
+     * Sets whether the agent installs itself as {@code GlobalOpenTelemetry}, so that {@code
+     * ServerTracingInterceptor.create()} and {@code ClientTracingInterceptor.create()} use it.
      * Fails at {@link TracingAgent#start} if a global instance is already set. Default: false.
      */
     public Builder registerGlobal(boolean registerGlobal) {

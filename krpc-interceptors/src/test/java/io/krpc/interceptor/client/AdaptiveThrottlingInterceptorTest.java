@@ -74,8 +74,9 @@ class AdaptiveThrottlingInterceptorTest {
     Status refused = call("hello");
     assertThat(refused.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
     assertThat(refused.getDescription())
-        .startsWith(AdaptiveThrottlingInterceptor.THROTTLED_DESCRIPTION
-            + ": the backend accepted 10 of 40 calls in the window, refusing 49% locally (K=2.0)");
+        .startsWith(
+            AdaptiveThrottlingInterceptor.THROTTLED_DESCRIPTION
+                + ": the backend accepted 10 of 40 calls in the window, refusing 49% locally (K=2.0)");
     assertThat(registry.get("krpc_client_throttled").counter().count()).isEqualTo(1.0);
     // The refused attempt counts as a request: p = (41 - 20) / 42.
     assertThat(throttling.rejectionProbability()).isCloseTo(21.0 / 42, within(1e-9));
@@ -88,8 +89,12 @@ class AdaptiveThrottlingInterceptorTest {
   @Test
   void forgetsRejectionsThatLeftTheWindow() {
     // The SRE book's rule alone: the recent span is the whole window.
-    AdaptiveThrottlingInterceptor plain = AdaptiveThrottlingInterceptor.builder()
-        .ticker(ticker).random(() -> random).recoveryWindow(Duration.ofSeconds(10)).build();
+    AdaptiveThrottlingInterceptor plain =
+        AdaptiveThrottlingInterceptor.builder()
+            .ticker(ticker)
+            .random(() -> random)
+            .recoveryWindow(Duration.ofSeconds(10))
+            .build();
     harness = InProcessHarness.start(new EchoService(), List.of(), List.of(plain));
     random = 0.999;
     for (int i = 0; i < 20; i++) {
@@ -111,13 +116,13 @@ class AdaptiveThrottlingInterceptorTest {
   }
 
   /**
-   * A backend that refuses everything for 2 s (a cold start), then accepts everything, offered
-   * 100 calls per second (one every 10 ms of fake time); returns the calls sent in each second
-   * after the backend recovered. Calls go out with probability 1 - p, drawn deterministically: a
-   * call goes out whenever the running share sent falls a whole call behind.
+   * A backend that refuses everything for 2 s (a cold start), then accepts everything, offered 100
+   * calls per second (one every 10 ms of fake time); returns the calls sent in each second after
+   * the backend recovered. Calls go out with probability 1 - p, drawn deterministically: a call
+   * goes out whenever the running share sent falls a whole call behind.
    */
-  private long[] sentPerSecondAfterABurstOfRejections(AdaptiveThrottlingInterceptor throttle,
-      int seconds) {
+  private long[] sentPerSecondAfterABurstOfRejections(
+      AdaptiveThrottlingInterceptor throttle, int seconds) {
     harness = InProcessHarness.start(new EchoService(), List.of(), List.of(throttle));
     random = 0.999; // the burst reaches the backend
     for (int i = 0; i < 200; i++) {
@@ -144,8 +149,8 @@ class AdaptiveThrottlingInterceptorTest {
 
   @Test
   void recoversWithinSecondsOnceTheBackendAcceptsAgain() {
-    AdaptiveThrottlingInterceptor recovering = AdaptiveThrottlingInterceptor.builder()
-        .ticker(ticker).random(() -> random).build();
+    AdaptiveThrottlingInterceptor recovering =
+        AdaptiveThrottlingInterceptor.builder().ticker(ticker).random(() -> random).build();
     long[] sent = sentPerSecondAfterABurstOfRejections(recovering, 8);
 
     // A probe after 1 s of silence, then the recent span's accepts: full traffic from the 4th s.
@@ -157,8 +162,12 @@ class AdaptiveThrottlingInterceptorTest {
 
   @Test
   void theBookRuleAloneRecoversSlowly() {
-    AdaptiveThrottlingInterceptor plain = AdaptiveThrottlingInterceptor.builder()
-        .ticker(ticker).random(() -> random).recoveryWindow(Duration.ofSeconds(10)).build();
+    AdaptiveThrottlingInterceptor plain =
+        AdaptiveThrottlingInterceptor.builder()
+            .ticker(ticker)
+            .random(() -> random)
+            .recoveryWindow(Duration.ofSeconds(10))
+            .build();
     long[] sent = sentPerSecondAfterABurstOfRejections(plain, 8);
 
     // Few accepts in the window, so few calls go out, so few new accepts: e-fold every 5 s.
@@ -197,9 +206,12 @@ class AdaptiveThrottlingInterceptorTest {
 
   @Test
   void otherRejectionCodesCanBeChosen() {
-    AdaptiveThrottlingInterceptor unavailable = AdaptiveThrottlingInterceptor.builder()
-        .ticker(ticker).random(() -> random)
-        .rejectionCodes(Status.Code.UNAVAILABLE, Status.Code.RESOURCE_EXHAUSTED).build();
+    AdaptiveThrottlingInterceptor unavailable =
+        AdaptiveThrottlingInterceptor.builder()
+            .ticker(ticker)
+            .random(() -> random)
+            .rejectionCodes(Status.Code.UNAVAILABLE, Status.Code.RESOURCE_EXHAUSTED)
+            .build();
     harness = InProcessHarness.start(new EchoService(), List.of(), List.of(unavailable));
     random = 0.999;
     for (int i = 0; i < 4; i++) {
@@ -220,18 +232,24 @@ class AdaptiveThrottlingInterceptorTest {
         .hasMessage("buckets: 0 (expected: >= 1)");
     assertThatThrownBy(() -> AdaptiveThrottlingInterceptor.builder().rejectionCodes())
         .hasMessage("rejectionCodes: [] (expected: at least one code)");
-    assertThatThrownBy(() -> AdaptiveThrottlingInterceptor.builder()
-            .rejectionCodes(Status.Code.OK))
+    assertThatThrownBy(() -> AdaptiveThrottlingInterceptor.builder().rejectionCodes(Status.Code.OK))
         .hasMessage("rejectionCodes: OK (expected: error codes)");
-    assertThatThrownBy(() -> AdaptiveThrottlingInterceptor.builder()
-            .window(Duration.ofMillis(10)).buckets(100).build())
+    assertThatThrownBy(
+            () ->
+                AdaptiveThrottlingInterceptor.builder()
+                    .window(Duration.ofMillis(10))
+                    .buckets(100)
+                    .build())
         .hasMessage("window: PT0.01S, buckets: 100 (expected: buckets of at least 1 ms)");
-    assertThatThrownBy(() -> AdaptiveThrottlingInterceptor.builder()
-            .recoveryWindow(Duration.ZERO))
+    assertThatThrownBy(() -> AdaptiveThrottlingInterceptor.builder().recoveryWindow(Duration.ZERO))
         .hasMessage("recoveryWindow: PT0S (expected: > 0)");
-    assertThatThrownBy(() -> AdaptiveThrottlingInterceptor.builder()
-            .recoveryWindow(Duration.ofSeconds(11)).build())
-        .hasMessage("recoveryWindow: PT11S, window: PT10S, buckets: 100"
-            + " (expected: at least one bucket and at most the window)");
+    assertThatThrownBy(
+            () ->
+                AdaptiveThrottlingInterceptor.builder()
+                    .recoveryWindow(Duration.ofSeconds(11))
+                    .build())
+        .hasMessage(
+            "recoveryWindow: PT11S, window: PT10S, buckets: 100"
+                + " (expected: at least one bucket and at most the window)");
   }
 }

@@ -42,14 +42,16 @@ class MetricsInterceptorsTest {
   @BeforeEach
   void setUp() throws Exception {
     String name = InProcessServerBuilder.generateName();
-    server = InProcessServerBuilder.forName(name)
-        .addService(ServerInterceptors.intercept(service,
-            ServerMetricsInterceptor.create(registry, SERVER)))
-        .build()
-        .start();
+    server =
+        InProcessServerBuilder.forName(name)
+            .addService(
+                ServerInterceptors.intercept(
+                    service, ServerMetricsInterceptor.create(registry, SERVER)))
+            .build()
+            .start();
     channel = InProcessChannelBuilder.forName(name).build();
-    intercepted = ClientInterceptors.intercept(channel,
-        ClientMetricsInterceptor.create(registry, SERVER));
+    intercepted =
+        ClientInterceptors.intercept(channel, ClientMetricsInterceptor.create(registry, SERVER));
   }
 
   @AfterEach
@@ -72,8 +74,10 @@ class MetricsInterceptorsTest {
     for (String side : new String[] {"server", "client"}) {
       assertThat(count(side, type, "OK")).as(side).isEqualTo(2.0);
       assertThat(count(side, type, "INVALID_ARGUMENT")).as(side).isEqualTo(1.0);
-      assertThat(registry.get("prpc." + side + ".req.client.handle")
-          .tags(tags(type)).timer().count()).as(side).isEqualTo(3);
+      assertThat(
+              registry.get("prpc." + side + ".req.client.handle").tags(tags(type)).timer().count())
+          .as(side)
+          .isEqualTo(3);
       assertThat(inFlight(side, type)).as(side).isZero();
     }
   }
@@ -91,10 +95,13 @@ class MetricsInterceptorsTest {
     assertThat(call.join().getCode()).isEqualTo(Status.Code.CANCELLED);
     assertThat(count("client", type, "CANCELLED")).isEqualTo(1.0);
     assertThat(inFlight("client", type)).isZero();
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-      assertThat(count("server", type, "CANCELLED")).isEqualTo(1.0);
-      assertThat(inFlight("server", type)).isZero();
-    });
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              assertThat(count("server", type, "CANCELLED")).isEqualTo(1.0);
+              assertThat(inFlight("server", type)).isZero();
+            });
   }
 
   @Test
@@ -102,10 +109,13 @@ class MetricsInterceptorsTest {
     Status status = CallType.UNARY.call(intercepted, ObservedSimpleService.THROW);
 
     assertThat(status.getCode()).isEqualTo(Status.Code.UNKNOWN);
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-      assertThat(count("server", CallType.UNARY, "UNKNOWN")).isEqualTo(1.0);
-      assertThat(inFlight("server", CallType.UNARY)).isZero();
-    });
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              assertThat(count("server", CallType.UNARY, "UNKNOWN")).isEqualTo(1.0);
+              assertThat(inFlight("server", CallType.UNARY)).isZero();
+            });
     assertThat(count("client", CallType.UNARY, "UNKNOWN")).isEqualTo(1.0);
   }
 
@@ -116,8 +126,8 @@ class MetricsInterceptorsTest {
 
     String text = registry.scrape();
 
-    String labels = "ip=\"" + IP + "\",method=\"/grpc.testing.SimpleService/UnaryRpc\","
-        + "server=\"simple\"";
+    String labels =
+        "ip=\"" + IP + "\",method=\"/grpc.testing.SimpleService/UnaryRpc\"," + "server=\"simple\"";
     for (String side : new String[] {"server", "client"}) {
       String prefix = "prpc_" + side + "_req_client_handle";
       assertThat(text)
@@ -148,11 +158,13 @@ class MetricsInterceptorsTest {
   void serversSharingRegistryAndLabelsShareTheInFlightGauge() throws Exception {
     ObservedSimpleService secondService = new ObservedSimpleService();
     String name = InProcessServerBuilder.generateName();
-    Server second = InProcessServerBuilder.forName(name)
-        .addService(ServerInterceptors.intercept(secondService,
-            ServerMetricsInterceptor.create(registry, SERVER)))
-        .build()
-        .start();
+    Server second =
+        InProcessServerBuilder.forName(name)
+            .addService(
+                ServerInterceptors.intercept(
+                    secondService, ServerMetricsInterceptor.create(registry, SERVER)))
+            .build()
+            .start();
     ManagedChannel secondChannel = InProcessChannelBuilder.forName(name).build();
     try {
       CallType.Call first = CallType.UNARY.start(intercepted, ObservedSimpleService.HANG);
@@ -164,7 +176,8 @@ class MetricsInterceptorsTest {
 
       first.cancel();
       other.cancel();
-      await().atMost(Duration.ofSeconds(10))
+      await()
+          .atMost(Duration.ofSeconds(10))
           .untilAsserted(() -> assertThat(inFlight("server", CallType.UNARY)).isZero());
     } finally {
       secondChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -173,8 +186,12 @@ class MetricsInterceptorsTest {
   }
 
   private double count(String side, CallType type, String code) {
-    Counter counter = registry.find("prpc." + side + ".req.client.handle.total")
-        .tags(tags(type)).tag("code", code).counter();
+    Counter counter =
+        registry
+            .find("prpc." + side + ".req.client.handle.total")
+            .tags(tags(type))
+            .tag("code", code)
+            .counter();
     return counter == null ? 0 : counter.count();
   }
 

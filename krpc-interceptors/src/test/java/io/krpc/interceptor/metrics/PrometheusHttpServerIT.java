@@ -21,10 +21,11 @@ import org.junit.jupiter.api.Test;
 class PrometheusHttpServerIT {
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-  private final HttpClient http = HttpClient.newBuilder()
-      .connectTimeout(Duration.ofSeconds(5)).build();
-  private final PrometheusHttpServer server = PrometheusHttpServer.start(registry,
-      new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final PrometheusHttpServer server =
+      PrometheusHttpServer.start(
+          registry, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
 
   @AfterEach
   void tearDown() {
@@ -69,14 +70,15 @@ class PrometheusHttpServerIT {
 
   @Test
   void handlerMountsOnAnHttpServerOfYourOwn() throws Exception {
-    HttpServer own = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    HttpServer own =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     own.createContext("/internal/prometheus", PrometheusScrapeHandler.of(registry));
     own.start();
     try {
       Counter.builder("krpc.test.mounted").register(registry).increment();
 
-      HttpResponse<String> response = send("GET", own.getAddress().getPort(),
-          "/internal/prometheus");
+      HttpResponse<String> response =
+          send("GET", own.getAddress().getPort(), "/internal/prometheus");
 
       assertThat(response.statusCode()).isEqualTo(200);
       assertThat(response.body()).contains("krpc_test_mounted_total 1.0");
@@ -86,10 +88,11 @@ class PrometheusHttpServerIT {
   }
 
   private HttpResponse<String> send(String method, int port, String path) throws Exception {
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-        .method(method, HttpRequest.BodyPublishers.noBody())
-        .timeout(Duration.ofSeconds(5))
-        .build();
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .method(method, HttpRequest.BodyPublishers.noBody())
+            .timeout(Duration.ofSeconds(5))
+            .build();
     return http.send(request, HttpResponse.BodyHandlers.ofString());
   }
 }

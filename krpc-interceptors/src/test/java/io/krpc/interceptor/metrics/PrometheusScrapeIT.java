@@ -39,17 +39,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A real Prometheus server (the {@code prometheus} binary on PATH, Debian package
- * {@code prometheus}) scrapes a {@link PrometheusHttpServer} in front of a gRPC server on real
- * sockets, and its query API returns the KRPC request counter.
+ * A real Prometheus server (the {@code prometheus} binary on PATH, Debian package {@code
+ * prometheus}) scrapes a {@link PrometheusHttpServer} in front of a gRPC server on real sockets,
+ * and its query API returns the KRPC request counter.
  */
 class PrometheusScrapeIT {
   private static Path prometheusBinary;
 
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-  private final HttpClient http = HttpClient.newBuilder()
-      .connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   @TempDir Path workDir;
   private Server server;
   private ManagedChannel channel;
@@ -65,20 +65,25 @@ class PrometheusScrapeIT {
         return;
       }
     }
-    fail("The 'prometheus' binary is not on PATH; this test needs a real Prometheus server. "
-        + "Install it with 'apt-get install -y prometheus' (.ci/run does so when missing).");
+    fail(
+        "The 'prometheus' binary is not on PATH; this test needs a real Prometheus server. "
+            + "Install it with 'apt-get install -y prometheus' (.ci/run does so when missing).");
   }
 
   @BeforeEach
   void startServers() throws IOException {
-    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-        .addService(ServerInterceptors.intercept(new ObservedSimpleService(),
-            ServerMetricsInterceptor.create(registry, "simple")))
-        .build()
-        .start();
+    server =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            .addService(
+                ServerInterceptors.intercept(
+                    new ObservedSimpleService(),
+                    ServerMetricsInterceptor.create(registry, "simple")))
+            .build()
+            .start();
     channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
-    metricsEndpoint = PrometheusHttpServer.start(registry,
-        new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    metricsEndpoint =
+        PrometheusHttpServer.start(
+            registry, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
   }
 
   @AfterEach
@@ -97,8 +102,8 @@ class PrometheusScrapeIT {
 
   @Test
   void prometheusScrapesTheRequestCounter() throws Exception {
-    var intercepted = ClientInterceptors.intercept(channel,
-        ClientMetricsInterceptor.create(registry, "simple"));
+    var intercepted =
+        ClientInterceptors.intercept(channel, ClientMetricsInterceptor.create(registry, "simple"));
     for (int i = 0; i < 3; i++) {
       assertThat(CallType.UNARY.call(intercepted, "a").getCode()).isEqualTo(Status.Code.OK);
     }
@@ -107,16 +112,20 @@ class PrometheusScrapeIT {
 
     int prometheusPort = startPrometheus();
 
-    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(500))
         .ignoreExceptions()
-        .untilAsserted(() -> assertThat(
-            query(prometheusPort, "prpc_server_req_client_handle_total{code=\"OK\"}"))
-            .contains("\"__name__\":\"prpc_server_req_client_handle_total\"")
-            .contains("\"method\":\"/grpc.testing.SimpleService/UnaryRpc\"")
-            .contains("\"server\":\"simple\"")
-            .contains("\"ip\":\"127.0.0.1\"")
-            .contains("\"code\":\"OK\"")
-            .contains(",\"3\"]"));
+        .untilAsserted(
+            () ->
+                assertThat(
+                        query(prometheusPort, "prpc_server_req_client_handle_total{code=\"OK\"}"))
+                    .contains("\"__name__\":\"prpc_server_req_client_handle_total\"")
+                    .contains("\"method\":\"/grpc.testing.SimpleService/UnaryRpc\"")
+                    .contains("\"server\":\"simple\"")
+                    .contains("\"ip\":\"127.0.0.1\"")
+                    .contains("\"code\":\"OK\"")
+                    .contains(",\"3\"]"));
     assertThat(query(prometheusPort, "prpc_server_req_client_handle_total{code!=\"OK\"}"))
         .contains("\"method\":\"/grpc.testing.SimpleService/BidiStreamingRpc\"")
         .contains("\"code\":\"INVALID_ARGUMENT\"")
@@ -133,43 +142,57 @@ class PrometheusScrapeIT {
       port = socket.getLocalPort();
     }
     Path config = workDir.resolve("prometheus.yml");
-    Files.writeString(config, String.join("\n",
-        "global:",
-        "  scrape_interval: 1s",
-        "  scrape_timeout: 1s",
-        "scrape_configs:",
-        "  - job_name: krpc",
-        "    static_configs:",
-        "      - targets: ['127.0.0.1:" + metricsEndpoint.port() + "']",
-        ""));
+    Files.writeString(
+        config,
+        String.join(
+            "\n",
+            "global:",
+            "  scrape_interval: 1s",
+            "  scrape_timeout: 1s",
+            "scrape_configs:",
+            "  - job_name: krpc",
+            "    static_configs:",
+            "      - targets: ['127.0.0.1:" + metricsEndpoint.port() + "']",
+            ""));
     Path log = workDir.resolve("prometheus.log");
-    prometheus = new ProcessBuilder(prometheusBinary.toString(),
-        "--config.file=" + config,
-        "--storage.tsdb.path=" + workDir.resolve("data"),
-        "--web.listen-address=127.0.0.1:" + port)
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile())
-        .start();
+    prometheus =
+        new ProcessBuilder(
+                prometheusBinary.toString(),
+                "--config.file=" + config,
+                "--storage.tsdb.path=" + workDir.resolve("data"),
+                "--web.listen-address=127.0.0.1:" + port)
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
     try {
-      await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(200))
           .ignoreExceptions()
           .until(() -> get(port, "/-/ready").statusCode() == 200);
     } catch (RuntimeException e) {
-      throw new AssertionError("Prometheus did not become ready; alive=" + prometheus.isAlive()
-          + ", log:\n" + Files.readString(log), e);
+      throw new AssertionError(
+          "Prometheus did not become ready; alive="
+              + prometheus.isAlive()
+              + ", log:\n"
+              + Files.readString(log),
+          e);
     }
     return port;
   }
 
   private String query(int port, String promQl) throws Exception {
-    HttpResponse<String> response = get(port,
-        "/api/v1/query?query=" + URLEncoder.encode(promQl, StandardCharsets.UTF_8));
+    HttpResponse<String> response =
+        get(port, "/api/v1/query?query=" + URLEncoder.encode(promQl, StandardCharsets.UTF_8));
     assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
     return response.body();
   }
 
   private HttpResponse<String> get(int port, String pathAndQuery) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + pathAndQuery))
-        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + pathAndQuery))
+            .timeout(Duration.ofSeconds(5))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 }

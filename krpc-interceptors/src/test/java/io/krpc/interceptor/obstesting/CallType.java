@@ -49,24 +49,29 @@ public enum CallType {
       case SERVER_STREAMING:
         stub.serverStreamingRpc(request, call);
         break;
-      case CLIENT_STREAMING: {
-        StreamObserver<SimpleRequest> requests = stub.clientStreamingRpc(call);
-        sendAndHalfClose(requests, hello, request, text);
-        break;
-      }
-      case BIDI_STREAMING: {
-        StreamObserver<SimpleRequest> requests = stub.bidiStreamingRpc(call);
-        sendAndHalfClose(requests, hello, request, text);
-        break;
-      }
+      case CLIENT_STREAMING:
+        {
+          StreamObserver<SimpleRequest> requests = stub.clientStreamingRpc(call);
+          sendAndHalfClose(requests, hello, request, text);
+          break;
+        }
+      case BIDI_STREAMING:
+        {
+          StreamObserver<SimpleRequest> requests = stub.bidiStreamingRpc(call);
+          sendAndHalfClose(requests, hello, request, text);
+          break;
+        }
       default:
         throw new AssertionError(this);
     }
     return call;
   }
 
-  private static void sendAndHalfClose(StreamObserver<SimpleRequest> requests,
-      SimpleRequest hello, SimpleRequest request, String text) {
+  private static void sendAndHalfClose(
+      StreamObserver<SimpleRequest> requests,
+      SimpleRequest hello,
+      SimpleRequest request,
+      String text) {
     requests.onNext(hello);
     requests.onNext(request);
     if (!ObservedSimpleService.HANG.equals(text)) {
@@ -75,8 +80,7 @@ public enum CallType {
   }
 
   /** One call in flight: cancel it, or wait for its status. */
-  public static final class Call
-      implements ClientResponseObserver<SimpleRequest, SimpleResponse> {
+  public static final class Call implements ClientResponseObserver<SimpleRequest, SimpleResponse> {
     private final CompletableFuture<Status> status = new CompletableFuture<>();
     private volatile ClientCallStreamObserver<SimpleRequest> requestStream;
 

@@ -36,10 +36,13 @@ import org.junit.jupiter.api.Test;
 class ObservabilityChainTest {
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private final InMemorySpanExporter exporter = InMemorySpanExporter.create();
-  private final OpenTelemetrySdk openTelemetry = OpenTelemetrySdk.builder()
-      .setTracerProvider(SdkTracerProvider.builder()
-          .addSpanProcessor(SimpleSpanProcessor.create(exporter)).build())
-      .build();
+  private final OpenTelemetrySdk openTelemetry =
+      OpenTelemetrySdk.builder()
+          .setTracerProvider(
+              SdkTracerProvider.builder()
+                  .addSpanProcessor(SimpleSpanProcessor.create(exporter))
+                  .build())
+          .build();
   private Server server;
   private ManagedChannel channel;
   private Channel intercepted;
@@ -48,16 +51,21 @@ class ObservabilityChainTest {
   void setUp() throws Exception {
     String name = InProcessServerBuilder.generateName();
     // ServerInterceptors.intercept runs the last interceptor first: tracing is outermost.
-    server = InProcessServerBuilder.forName(name)
-        .addService(ServerInterceptors.intercept(new ObservedSimpleService(),
-            ServerMetricsInterceptor.create(registry, "simple"),
-            ServerTracingInterceptor.create(openTelemetry)))
-        .build()
-        .start();
+    server =
+        InProcessServerBuilder.forName(name)
+            .addService(
+                ServerInterceptors.intercept(
+                    new ObservedSimpleService(),
+                    ServerMetricsInterceptor.create(registry, "simple"),
+                    ServerTracingInterceptor.create(openTelemetry)))
+            .build()
+            .start();
     channel = InProcessChannelBuilder.forName(name).build();
-    intercepted = ClientInterceptors.intercept(channel,
-        ClientMetricsInterceptor.create(registry, "simple"),
-        ClientTracingInterceptor.create(openTelemetry));
+    intercepted =
+        ClientInterceptors.intercept(
+            channel,
+            ClientMetricsInterceptor.create(registry, "simple"),
+            ClientTracingInterceptor.create(openTelemetry));
   }
 
   @AfterEach
@@ -76,23 +84,32 @@ class ObservabilityChainTest {
     assertThat(CallType.UNARY.call(intercepted, ObservedSimpleService.THROW).getCode())
         .isEqualTo(Status.Code.UNKNOWN);
 
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-      assertThat(exporter.getFinishedSpanItems()).hasSize(6);
-      for (String side : new String[] {"server", "client"}) {
-        assertThat(count(side, "OK")).as(side).isEqualTo(1.0);
-        assertThat(count(side, "INVALID_ARGUMENT")).as(side).isEqualTo(1.0);
-        assertThat(count(side, "UNKNOWN")).as(side).isEqualTo(1.0);
-      }
-    });
-    assertThat(exporter.getFinishedSpanItems().stream()
-        .filter(span -> span.getStatus().getStatusCode() == StatusCode.ERROR)
-        .map(SpanData::getKind))
-        .containsExactlyInAnyOrder(SpanKind.CLIENT, SpanKind.CLIENT, SpanKind.SERVER,
-            SpanKind.SERVER);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              assertThat(exporter.getFinishedSpanItems()).hasSize(6);
+              for (String side : new String[] {"server", "client"}) {
+                assertThat(count(side, "OK")).as(side).isEqualTo(1.0);
+                assertThat(count(side, "INVALID_ARGUMENT")).as(side).isEqualTo(1.0);
+                assertThat(count(side, "UNKNOWN")).as(side).isEqualTo(1.0);
+              }
+            });
+    assertThat(
+            exporter.getFinishedSpanItems().stream()
+                .filter(span -> span.getStatus().getStatusCode() == StatusCode.ERROR)
+                .map(SpanData::getKind))
+        .containsExactlyInAnyOrder(
+            SpanKind.CLIENT, SpanKind.CLIENT, SpanKind.SERVER, SpanKind.SERVER);
   }
 
   private double count(String side, String code) {
-    return registry.find("prpc." + side + ".req.client.handle.total").tag("code", code)
-        .counters().stream().mapToDouble(c -> c.count()).sum();
+    return registry
+        .find("prpc." + side + ".req.client.handle.total")
+        .tag("code", code)
+        .counters()
+        .stream()
+        .mapToDouble(c -> c.count())
+        .sum();
   }
 }

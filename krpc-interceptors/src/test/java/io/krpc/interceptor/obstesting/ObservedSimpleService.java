@@ -11,10 +11,10 @@ import io.opentelemetry.api.trace.SpanContext;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * The four call types of {@code grpc.testing.SimpleService}, steered by the request text:
- * {@code "fail"} ends the call with INVALID_ARGUMENT, {@code "throw"} throws from the handler,
- * {@code "hang"} never ends the call (for cancellation tests), anything else is echoed. Remembers the
- * span and baggage current while the handler ran.
+ * The four call types of {@code grpc.testing.SimpleService}, steered by the request text: {@code
+ * "fail"} ends the call with INVALID_ARGUMENT, {@code "throw"} throws from the handler, {@code
+ * "hang"} never ends the call (for cancellation tests), anything else is echoed. Remembers the span
+ * and baggage current while the handler ran.
  */
 public final class ObservedSimpleService extends SimpleServiceGrpc.SimpleServiceImplBase {
   public static final String FAIL = "fail";
@@ -23,6 +23,7 @@ public final class ObservedSimpleService extends SimpleServiceGrpc.SimpleService
 
   /** Counted down each time a handler starts handling a {@code "hang"} request. */
   public final CountDownLatch hanging = new CountDownLatch(1);
+
   public volatile SpanContext lastSpanContext;
   public volatile String lastBaggageTenant;
 
@@ -38,8 +39,8 @@ public final class ObservedSimpleService extends SimpleServiceGrpc.SimpleService
   private boolean steer(String text, StreamObserver<SimpleResponse> responses) {
     switch (text) {
       case FAIL:
-        responses.onError(Status.INVALID_ARGUMENT.withDescription("asked to fail")
-            .asRuntimeException());
+        responses.onError(
+            Status.INVALID_ARGUMENT.withDescription("asked to fail").asRuntimeException());
         return true;
       case THROW:
         throw new IllegalStateException("asked to throw");

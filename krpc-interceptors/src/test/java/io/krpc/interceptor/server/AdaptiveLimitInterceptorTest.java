@@ -29,6 +29,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class AdaptiveLimitInterceptorTest {
   /** The call each admitted attempt's handler was given, as the handler sees it. */
   private final List<ServerCall<SimpleRequest, SimpleResponse>> handled = new ArrayList<>();
+
   private final ServerCallHandler<SimpleRequest, SimpleResponse> handler =
       (call, headers) -> {
         handled.add(call);
@@ -244,8 +245,12 @@ class AdaptiveLimitInterceptorTest {
 
   @Test
   void aBurstOfCompletionsDoesNotPassForThroughputWithTheDefaultSpan() {
-    AdaptiveLimitInterceptor byDefault = AdaptiveLimitInterceptor.builder()
-        .cpuUsageSource(() -> cpu).ticker(ticker).minCapacity(1).build(); // the default span
+    AdaptiveLimitInterceptor byDefault =
+        AdaptiveLimitInterceptor.builder()
+            .cpuUsageSource(() -> cpu)
+            .ticker(ticker)
+            .minCapacity(1)
+            .build(); // the default span
     for (int i = 0; i < 10; i++) {
       history(4, Duration.ofMillis(50), byDefault, limiter); // a steady 4 per 100 ms, 50 ms each
     }
@@ -286,8 +291,12 @@ class AdaptiveLimitInterceptorTest {
     assertThat(shed.call().closes.get(0).getDescription())
         .startsWith("server overloaded, load shed: 5 calls in flight > estimated capacity 4");
 
-    AdaptiveLimitInterceptor raised = AdaptiveLimitInterceptor.builder()
-        .cpuUsageSource(() -> cpu).ticker(ticker).minCapacity(8).build();
+    AdaptiveLimitInterceptor raised =
+        AdaptiveLimitInterceptor.builder()
+            .cpuUsageSource(() -> cpu)
+            .ticker(ticker)
+            .minCapacity(8)
+            .build();
     assertThat(raised.estimatedCapacity()).isEqualTo(8);
   }
 
@@ -305,14 +314,16 @@ class AdaptiveLimitInterceptorTest {
         .hasMessage("buckets: 1 (expected: >= 2)");
     assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().maxPassSpan(Duration.ZERO))
         .hasMessage("maxPassSpan: PT0S (expected: > 0)");
-    assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().maxPassSpan(Duration.ofSeconds(11))
-            .build())
-        .hasMessage("maxPassSpan: PT11S, window: PT10S, buckets: 100"
-            + " (expected: at least one bucket and at most the window)");
-    assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().maxPassSpan(Duration.ofMillis(99))
-            .build())
-        .hasMessage("maxPassSpan: PT0.099S, window: PT10S, buckets: 100"
-            + " (expected: at least one bucket and at most the window)");
+    assertThatThrownBy(
+            () -> AdaptiveLimitInterceptor.builder().maxPassSpan(Duration.ofSeconds(11)).build())
+        .hasMessage(
+            "maxPassSpan: PT11S, window: PT10S, buckets: 100"
+                + " (expected: at least one bucket and at most the window)");
+    assertThatThrownBy(
+            () -> AdaptiveLimitInterceptor.builder().maxPassSpan(Duration.ofMillis(99)).build())
+        .hasMessage(
+            "maxPassSpan: PT0.099S, window: PT10S, buckets: 100"
+                + " (expected: at least one bucket and at most the window)");
     assertThatThrownBy(() -> AdaptiveLimitInterceptor.builder().coolOff(Duration.ofSeconds(-1)))
         .hasMessage("coolOff: PT-1S (expected: >= 0)");
     assertThatThrownBy(

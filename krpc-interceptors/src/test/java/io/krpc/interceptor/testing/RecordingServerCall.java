@@ -14,8 +14,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class RecordingServerCall extends ServerCall<SimpleRequest, SimpleResponse> {
   public final List<Status> closes = new CopyOnWriteArrayList<>();
   public final List<SimpleResponse> sent = new CopyOnWriteArrayList<>();
+
   /** What {@link #isCancelled()} answers; a test sets it to play a cancelled call. */
   public volatile boolean cancelled;
+
   private final MethodDescriptor<SimpleRequest, SimpleResponse> method;
 
   public RecordingServerCall() {

@@ -22,8 +22,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Spans travel from {@link TracingAgent} over OTLP/gRPC (a real socket and the exporter's own HTTP/2
- * client) to a receiver that implements the OTLP TraceService.
+ * Spans travel from {@link TracingAgent} over OTLP/gRPC (a real socket and the exporter's own
+ * HTTP/2 client) to a receiver that implements the OTLP TraceService.
  */
 class OtlpExportIT {
   private OtlpTraceReceiver receiver;
@@ -48,30 +48,35 @@ class OtlpExportIT {
 
   @Test
   void spansReachOtlpReceiverAndServerSpanIsChildOfClientSpan() throws Exception {
-    TracingOptions options = TracingOptions.builder()
-        .serviceName("obs-it")
-        .endpoint(receiver.endpoint())
-        .build();
+    TracingOptions options =
+        TracingOptions.builder().serviceName("obs-it").endpoint(receiver.endpoint()).build();
     try (TracingAgent agent = TracingAgent.start(options)) {
       String name = InProcessServerBuilder.generateName();
-      server = InProcessServerBuilder.forName(name)
-          .addService(ServerInterceptors.intercept(new ObservedSimpleService(),
-              ServerTracingInterceptor.create(agent.openTelemetry())))
-          .build()
-          .start();
+      server =
+          InProcessServerBuilder.forName(name)
+              .addService(
+                  ServerInterceptors.intercept(
+                      new ObservedSimpleService(),
+                      ServerTracingInterceptor.create(agent.openTelemetry())))
+              .build()
+              .start();
       channel = InProcessChannelBuilder.forName(name).build();
-      Channel traced = ClientInterceptors.intercept(channel,
-          ClientTracingInterceptor.create(agent.openTelemetry()));
+      Channel traced =
+          ClientInterceptors.intercept(
+              channel, ClientTracingInterceptor.create(agent.openTelemetry()));
 
       assertThat(CallType.UNARY.call(traced, "a").getCode()).isEqualTo(Status.Code.OK);
       assertThat(CallType.BIDI_STREAMING.call(traced, "b").getCode()).isEqualTo(Status.Code.OK);
     } // close flushes the batch
 
     List<ReceivedSpan> spans = receiver.spans();
-    assertThat(spans).hasSize(4).allSatisfy(span -> {
-      assertThat(span.serviceName()).isEqualTo("obs-it");
-      assertThat(span.scopeName()).isEqualTo("io.krpc.interceptor");
-    });
+    assertThat(spans)
+        .hasSize(4)
+        .allSatisfy(
+            span -> {
+              assertThat(span.serviceName()).isEqualTo("obs-it");
+              assertThat(span.scopeName()).isEqualTo("io.krpc.interceptor");
+            });
     for (CallType type : List.of(CallType.UNARY, CallType.BIDI_STREAMING)) {
       ReceivedSpan client = find(spans, type, ReceivedSpan.KIND_CLIENT);
       ReceivedSpan server = find(spans, type, ReceivedSpan.KIND_SERVER);
@@ -83,11 +88,12 @@ class OtlpExportIT {
 
   @Test
   void samplingRatioZeroExportsNoNewTraces() throws Exception {
-    TracingOptions options = TracingOptions.builder()
-        .serviceName("obs-it")
-        .endpoint(receiver.endpoint())
-        .samplingRatio(0)
-        .build();
+    TracingOptions options =
+        TracingOptions.builder()
+            .serviceName("obs-it")
+            .endpoint(receiver.endpoint())
+            .samplingRatio(0)
+            .build();
     try (TracingAgent agent = TracingAgent.start(options)) {
       agent.openTelemetry().getTracer("test").spanBuilder("unsampled").startSpan().end();
       assertThat(agent.flush()).isTrue();
@@ -97,9 +103,10 @@ class OtlpExportIT {
   }
 
   private static ReceivedSpan find(List<ReceivedSpan> spans, CallType type, int kind) {
-    List<ReceivedSpan> matching = spans.stream()
-        .filter(span -> span.name().equals(type.fullMethodName()) && span.kind() == kind)
-        .toList();
+    List<ReceivedSpan> matching =
+        spans.stream()
+            .filter(span -> span.name().equals(type.fullMethodName()) && span.kind() == kind)
+            .toList();
     assertThat(matching).as("kind %s spans of %s", kind, type).hasSize(1);
     return matching.get(0);
   }

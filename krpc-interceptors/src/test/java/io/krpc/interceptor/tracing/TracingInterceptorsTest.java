@@ -43,11 +43,13 @@ class TracingInterceptorsTest {
 
   private final InMemorySpanExporter exporter = InMemorySpanExporter.create();
   // No propagators configured, as with a bare SDK: the interceptors fall back to W3C.
-  private final OpenTelemetrySdk openTelemetry = OpenTelemetrySdk.builder()
-      .setTracerProvider(SdkTracerProvider.builder()
-          .addSpanProcessor(SimpleSpanProcessor.create(exporter))
-          .build())
-      .build();
+  private final OpenTelemetrySdk openTelemetry =
+      OpenTelemetrySdk.builder()
+          .setTracerProvider(
+              SdkTracerProvider.builder()
+                  .addSpanProcessor(SimpleSpanProcessor.create(exporter))
+                  .build())
+          .build();
   private final ObservedSimpleService service = new ObservedSimpleService();
   private Server server;
   private ManagedChannel channel;
@@ -56,14 +58,16 @@ class TracingInterceptorsTest {
   @BeforeEach
   void setUp() throws Exception {
     String name = InProcessServerBuilder.generateName();
-    server = InProcessServerBuilder.forName(name)
-        .addService(ServerInterceptors.intercept(service,
-            ServerTracingInterceptor.create(openTelemetry)))
-        .build()
-        .start();
+    server =
+        InProcessServerBuilder.forName(name)
+            .addService(
+                ServerInterceptors.intercept(
+                    service, ServerTracingInterceptor.create(openTelemetry)))
+            .build()
+            .start();
     channel = InProcessChannelBuilder.forName(name).build();
-    intercepted = ClientInterceptors.intercept(channel,
-        ClientTracingInterceptor.create(openTelemetry));
+    intercepted =
+        ClientInterceptors.intercept(channel, ClientTracingInterceptor.create(openTelemetry));
   }
 
   @AfterEach
@@ -83,13 +87,16 @@ class TracingInterceptorsTest {
     SpanData client = span(SpanKind.CLIENT);
     SpanData server = span(SpanKind.SERVER);
     String name = type.fullMethodName();
-    assertThat(client).hasName(name).hasNoParent()
+    assertThat(client)
+        .hasName(name)
+        .hasNoParent()
         .hasStatus(io.opentelemetry.sdk.trace.data.StatusData.unset())
         .hasAttribute(AttributeKey.stringKey("rpc.system"), "grpc")
         .hasAttribute(AttributeKey.stringKey("rpc.service"), "grpc.testing.SimpleService")
         .hasAttribute(AttributeKey.stringKey("rpc.method"), name.substring(name.indexOf('/') + 1))
         .hasAttribute(STATUS_CODE, 0L);
-    assertThat(server).hasName(name)
+    assertThat(server)
+        .hasName(name)
         .hasTraceId(client.getTraceId())
         .hasParentSpanId(client.getSpanId())
         .hasAttribute(AttributeKey.stringKey("rpc.system"), "grpc")
@@ -105,8 +112,9 @@ class TracingInterceptorsTest {
 
     for (SpanKind kind : new SpanKind[] {SpanKind.CLIENT, SpanKind.SERVER}) {
       assertThat(span(kind))
-          .hasStatus(io.opentelemetry.sdk.trace.data.StatusData.create(StatusCode.ERROR,
-              "INVALID_ARGUMENT: asked to fail"))
+          .hasStatus(
+              io.opentelemetry.sdk.trace.data.StatusData.create(
+                  StatusCode.ERROR, "INVALID_ARGUMENT: asked to fail"))
           .hasAttribute(STATUS_CODE, (long) Status.Code.INVALID_ARGUMENT.value());
     }
   }
@@ -158,17 +166,19 @@ class TracingInterceptorsTest {
     SpanData server = span(SpanKind.SERVER);
     assertThat(server.getStatus().getStatusCode()).isEqualTo(StatusCode.ERROR);
     assertThat(server).hasAttribute(STATUS_CODE, (long) Status.Code.UNKNOWN.value());
-    assertThat(server.getEvents()).anySatisfy(event -> assertThat(event.getName())
-        .isEqualTo("exception"));
+    assertThat(server.getEvents())
+        .anySatisfy(event -> assertThat(event.getName()).isEqualTo("exception"));
   }
 
   @Test
   void noopOpenTelemetryLeavesCallsAlone() throws Exception {
-    Channel plain = ClientInterceptors.intercept(channel,
-        ClientTracingInterceptor.create(OpenTelemetry.noop()));
+    Channel plain =
+        ClientInterceptors.intercept(
+            channel, ClientTracingInterceptor.create(OpenTelemetry.noop()));
 
     assertThat(CallType.UNARY.call(plain, "a").getCode()).isEqualTo(Status.Code.OK);
-    await().atMost(Duration.ofSeconds(10))
+    await()
+        .atMost(Duration.ofSeconds(10))
         .untilAsserted(() -> assertThat(exporter.getFinishedSpanItems()).hasSize(1));
     // only the server span: no context arrived, so it starts a trace of its own
     assertThat(exporter.getFinishedSpanItems().get(0)).hasKind(SpanKind.SERVER).hasNoParent();
@@ -176,11 +186,13 @@ class TracingInterceptorsTest {
 
   /** Waits for the one finished span of {@code kind}. */
   private SpanData span(SpanKind kind) {
-    await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO)
-        .pollInterval(Duration.ofMillis(10)).until(() -> exporter.getFinishedSpanItems().stream()
-        .anyMatch(s -> s.getKind() == kind));
-    List<SpanData> spans = exporter.getFinishedSpanItems().stream()
-        .filter(s -> s.getKind() == kind).toList();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(10))
+        .until(() -> exporter.getFinishedSpanItems().stream().anyMatch(s -> s.getKind() == kind));
+    List<SpanData> spans =
+        exporter.getFinishedSpanItems().stream().filter(s -> s.getKind() == kind).toList();
     assertThat(spans).hasSize(1);
     return spans.get(0);
   }

@@ -35,8 +35,12 @@ final class ConfigDurations {
     for (String key : raw.keySet()) {
       if (!allowed.contains(key)) {
         throw new IllegalArgumentException(
-            policy + " config: unknown key \"" + key + "\" (expected one of: "
-                + String.join(", ", new TreeSet<>(allowed)) + ")");
+            policy
+                + " config: unknown key \""
+                + key
+                + "\" (expected one of: "
+                + String.join(", ", new TreeSet<>(allowed))
+                + ")");
       }
     }
   }
@@ -58,8 +62,12 @@ final class ConfigDurations {
         || (!allowZero && nanos.signum() == 0)
         || nanos.compareTo(BigDecimal.valueOf(MAX_NANOS)) > 0) {
       throw new IllegalArgumentException(
-          key + ": " + describe(value) + " (expected: a duration "
-              + (allowZero ? ">= 0" : "> 0") + " and <= 1 day, such as \"10s\", \"250ms\" or a"
+          key
+              + ": "
+              + describe(value)
+              + " (expected: a duration "
+              + (allowZero ? ">= 0" : "> 0")
+              + " and <= 1 day, such as \"10s\", \"250ms\" or a"
               + " number of seconds)");
     }
     return nanos.setScale(0, RoundingMode.HALF_UP).longValueExact();

@@ -12,32 +12,32 @@ import java.util.concurrent.atomic.AtomicReference;
  * What {@value io.krpc.loadbalance.KrpcLoadBalancers#P2C} knows about one endpoint: calls in
  * flight, an EWMA of its latency, an EWMA of its success rate and when it was last picked.
  *
- * <p>The latency estimate is a time-weighted EWMA (Finagle, tower): a sample taken {@code dt}
- * after the previous one has weight {@code 1 - exp(-dt / tau)}. Two changes keep it from sitting at
- * a busy fast endpoint's tail, which made such endpoints look dearer than an idle slow one:
+ * <p>The latency estimate is a time-weighted EWMA (Finagle, tower): a sample taken {@code dt} after
+ * the previous one has weight {@code 1 - exp(-dt / tau)}. Two changes keep it from sitting at a
+ * busy fast endpoint's tail, which made such endpoints look dearer than an idle slow one:
  *
  * <ul>
  *   <li>the decay follows the endpoint's own latency: {@code tau = }{@value #DECAY_RTTS}{@code x
  *       estimate}, capped at {@code decayTime}; a 0.5 ms endpoint forgets a stall within
  *       milliseconds, while a long tail answer is remembered for longer the longer it was;
- *   <li>an RTT above the estimate takes at least the weight {@code 1 / (calls in flight beside it
- *       + 1)}: an idle endpoint's slow answer replaces the estimate at once (Finagle's peak), but
- *       one answer among twenty concurrent ones moves it a twentieth of the way, so a pause that
- *       holds every call in flight counts about once, not once per call.
+ *   <li>an RTT above the estimate takes at least the weight {@code 1 / (calls in flight beside it +
+ *       1)}: an idle endpoint's slow answer replaces the estimate at once (Finagle's peak), but one
+ *       answer among twenty concurrent ones moves it a twentieth of the way, so a pause that holds
+ *       every call in flight counts about once, not once per call.
  * </ul>
  *
- * <p>The cost reads a stale estimate as drifting towards the compared endpoint's (tower and
- * Finagle decay theirs towards zero when read; towards the other candidate keeps a failing endpoint
- * penalised): an endpoint that stopped being picked because of one slow answer is tried again
- * after a few of its own latencies, and a much slower one gets a probe now and then, besides the
- * forced picks, which lets a healed endpoint back in soon.
+ * <p>The cost reads a stale estimate as drifting towards the compared endpoint's (tower and Finagle
+ * decay theirs towards zero when read; towards the other candidate keeps a failing endpoint
+ * penalised): an endpoint that stopped being picked because of one slow answer is tried again after
+ * a few of its own latencies, and a much slower one gets a probe now and then, besides the forced
+ * picks, which lets a healed endpoint back in soon.
  *
  * <p>The success rate weighs each outcome by {@value #SUCCESS_WEIGHT} (roughly the last 20 calls)
  * and drifts back towards 1 with {@code decayTime} while no outcome arrives, so a penalised
  * endpoint recovers.
  *
- * <p>Thread-safe and lock-free: stream tracers update it from transport threads and pickers read
- * it from application threads. Each estimate is an immutable value swapped by compare-and-set.
+ * <p>Thread-safe and lock-free: stream tracers update it from transport threads and pickers read it
+ * from application threads. Each estimate is an immutable value swapped by compare-and-set.
  */
 @ThreadSafe
 // NullAway models AtomicReference.get() and updateAndGet's argument as nullable; these references
@@ -49,8 +49,10 @@ final class EndpointLoad {
   static final double UNMEASURED_PENALTY = 1e14;
 
   static final double SUCCESS_WEIGHT = 0.05;
+
   /** Floor of the success rate, so a failing endpoint costs at most 100 times more. */
   static final double MIN_SUCCESS = 0.01;
+
   /**
    * The least queueing factor of an endpoint below the fleet's mean: at most twice as cheap as its
    * latency, so that an idle endpoint ten times slower stays dearer than a busy fast one whose
@@ -120,22 +122,23 @@ final class EndpointLoad {
    */
   void recordLatency(long rttNanos, int othersInFlight, long nowNanos, long maxDecayNanos) {
     double rtt = Math.max(0, rttNanos);
-    latency.updateAndGet(old -> {
-      if (old == NO_LATENCY) {
-        return new Latency(rtt, nowNanos);
-      }
-      double weight = decayedWeight(old, nowNanos, maxDecayNanos);
-      double toward = rtt > old.value ? Math.max(weight, 1.0 / (othersInFlight + 1)) : weight;
-      return new Latency(old.value + (rtt - old.value) * toward, nowNanos);
-    });
+    latency.updateAndGet(
+        old -> {
+          if (old == NO_LATENCY) {
+            return new Latency(rtt, nowNanos);
+          }
+          double weight = decayedWeight(old, nowNanos, maxDecayNanos);
+          double toward = rtt > old.value ? Math.max(weight, 1.0 / (othersInFlight + 1)) : weight;
+          return new Latency(old.value + (rtt - old.value) * toward, nowNanos);
+        });
   }
 
   /**
    * Records the RTT of a failed call: it may raise the estimate but never lowers it, so that an
    * endpoint that fails fast never looks cheaper than the healthy ones because of its failures.
    */
-  void recordFailedCallLatency(long rttNanos, int othersInFlight, long nowNanos,
-      long maxDecayNanos) {
+  void recordFailedCallLatency(
+      long rttNanos, int othersInFlight, long nowNanos, long maxDecayNanos) {
     Latency old = latency.get();
     if (old == NO_LATENCY || rttNanos > old.value) {
       recordLatency(rttNanos, othersInFlight, nowNanos, maxDecayNanos);
@@ -144,9 +147,12 @@ final class EndpointLoad {
 
   void recordOutcome(Status.Code code, long nowNanos, long decayNanos) {
     double outcome = isFailure(code) ? 0 : 1;
-    success.updateAndGet(old -> new Rate(
-        successRate(old, nowNanos, decayNanos) * (1 - SUCCESS_WEIGHT) + outcome * SUCCESS_WEIGHT,
-        nowNanos));
+    success.updateAndGet(
+        old ->
+            new Rate(
+                successRate(old, nowNanos, decayNanos) * (1 - SUCCESS_WEIGHT)
+                    + outcome * SUCCESS_WEIGHT,
+                nowNanos));
   }
 
   /** Codes that say the endpoint itself is unhealthy or overloaded: KRPC's one failure table. */
@@ -164,9 +170,7 @@ final class EndpointLoad {
     return e == NO_LATENCY ? -1 : e.value;
   }
 
-  /**
-   * Calls in flight across the fleet this endpoint belongs to (all endpoints of its balancer).
-   */
+  /** Calls in flight across the fleet this endpoint belongs to (all endpoints of its balancer). */
   int fleetInFlight() {
     return fleetInFlight.get();
   }
@@ -176,13 +180,13 @@ final class EndpointLoad {
    * while the fleet held about {@code meanInFlight} calls per endpoint, so it already holds that
    * much queueing. With {@code r = (inFlight + 1) / (meanInFlight + 1)} the factor is {@code r}
    * above the mean and {@code sqrt(r)}, at least {@value #MIN_QUEUEING_FACTOR}, below it: calls
-   * beyond the mean count in full, an endpoint below it is cheaper by less. Finagle's and tower's {@code latency x
-   * (inFlight + 1)} is {@code r} throughout; at 16-64 calls in flight it rated an idle endpoint
-   * ten times slower as cheap as a busy fast one (the queueing counted twice), while no reward at
-   * all below the mean left equal endpoints to be told apart by latency noise alone. With one
-   * call at a time (meanInFlight = 0) all three agree. An estimate above {@code referenceNanos}
-   * (the lower estimate of the two endpoints compared) drifts towards it since its last answer.
-   * An endpoint never measured costs 0 while idle (so it is tried once) and {@link
+   * beyond the mean count in full, an endpoint below it is cheaper by less. Finagle's and tower's
+   * {@code latency x (inFlight + 1)} is {@code r} throughout; at 16-64 calls in flight it rated an
+   * idle endpoint ten times slower as cheap as a busy fast one (the queueing counted twice), while
+   * no reward at all below the mean left equal endpoints to be told apart by latency noise alone.
+   * With one call at a time (meanInFlight = 0) all three agree. An estimate above {@code
+   * referenceNanos} (the lower estimate of the two endpoints compared) drifts towards it since its
+   * last answer. An endpoint never measured costs 0 while idle (so it is tried once) and {@link
    * #UNMEASURED_PENALTY} while its first call is out.
    */
   double cost(long nowNanos, long decayNanos, double meanInFlight, double referenceNanos) {
@@ -194,8 +198,9 @@ final class EndpointLoad {
     double rate = Math.max(MIN_SUCCESS, successRate(nowNanos, decayNanos));
     double value = lat.value;
     if (value > referenceNanos) { // stale evidence counts less: drift towards the reference
-      value = referenceNanos + (value - referenceNanos) * (1 - decayedWeight(lat, nowNanos,
-          decayNanos));
+      value =
+          referenceNanos
+              + (value - referenceNanos) * (1 - decayedWeight(lat, nowNanos, decayNanos));
     }
     double ratio = (calls + 1) / (Math.max(0, meanInFlight) + 1);
     double queueing = ratio >= 1 ? ratio : Math.max(MIN_QUEUEING_FACTOR, Math.sqrt(ratio));

@@ -34,31 +34,35 @@ import org.slf4j.LoggerFactory;
  * endpoint, an aggregate state and a picker over the READY endpoints built by the subclass.
  *
  * <p>Slow start: an endpoint that became READY less than {@code slowStart} ago gets the share
- * factor {@link #slowStartFactor}; while any endpoint ramps, the picker is rebuilt every
- * 1/{@value #RAMP_STEPS} of the window.
+ * factor {@link #slowStartFactor}; while any endpoint ramps, the picker is rebuilt every 1/{@value
+ * #RAMP_STEPS} of the window.
  *
  * <p>It creates subchannels through {@link Helper#createSubchannel} itself rather than extending
  * grpc-util's {@code MultiChildLoadBalancer}, which is {@code @Internal} and may change between
  * grpc-java releases.
  *
- * <p>Threading: grpc-java's {@link LoadBalancer} contract. Every method, subchannel state
- * listener and timer runs in the channel's SynchronizationContext, so the fields need no locks;
- * pickers handed to the channel are immutable snapshots that may be called from any thread.
+ * <p>Threading: grpc-java's {@link LoadBalancer} contract. Every method, subchannel state listener
+ * and timer runs in the channel's SynchronizationContext, so the fields need no locks; pickers
+ * handed to the channel are immutable snapshots that may be called from any thread.
  */
 abstract class EndpointSetLoadBalancer extends LoadBalancer {
 
   private static final Logger logger = LoggerFactory.getLogger(EndpointSetLoadBalancer.class);
 
   static final int RAMP_STEPS = 20;
+
   /** Share factor of an endpoint that has just become READY under slow start. */
   static final double MIN_SLOW_START_FACTOR = 0.1;
+
   private static final long MIN_RAMP_STEP_NANOS = 10_000_000L;
 
   private final Helper helper;
   private final String policyName;
   final Deadline.Ticker ticker;
+
   /** Calls in flight on all endpoints, for {@link EndpointLoad#cost}'s fleet average. */
   private final AtomicInteger fleetInFlight = new AtomicInteger();
+
   private Map<Set<SocketAddress>, TrackedEndpoint> endpoints = new LinkedHashMap<>();
   private ConnectivityState overallState = IDLE;
   private Status lastFailure = Status.UNAVAILABLE.withDescription("no connection attempt failed");
@@ -81,9 +85,12 @@ abstract class EndpointSetLoadBalancer extends LoadBalancer {
   public Status acceptResolvedAddresses(ResolvedAddresses resolved) {
     List<EquivalentAddressGroup> groups = resolved.getAddresses();
     if (groups.isEmpty()) {
-      Status error = Status.UNAVAILABLE.withDescription(policyName
-          + ": the name resolver returned no addresses (resolution attributes: "
-          + resolved.getAttributes() + ")");
+      Status error =
+          Status.UNAVAILABLE.withDescription(
+              policyName
+                  + ": the name resolver returned no addresses (resolution attributes: "
+                  + resolved.getAttributes()
+                  + ")");
       handleNameResolutionError(error);
       return error;
     }
@@ -104,16 +111,20 @@ abstract class EndpointSetLoadBalancer extends LoadBalancer {
     for (TrackedEndpoint gone : endpoints.values()) {
       gone.remove();
     }
-    logger.debug("{}: {} endpoints ({} removed), slowStart={}ns", policyName, next.size(),
-        endpoints.size(), slowStartNanos);
+    logger.debug(
+        "{}: {} endpoints ({} removed), slowStart={}ns",
+        policyName,
+        next.size(),
+        endpoints.size(),
+        slowStartNanos);
     endpoints = next;
     updateOverallState();
     return Status.OK;
   }
 
   private TrackedEndpoint connect(EquivalentAddressGroup group) {
-    Subchannel subchannel = helper.createSubchannel(
-        CreateSubchannelArgs.newBuilder().setAddresses(group).build());
+    Subchannel subchannel =
+        helper.createSubchannel(CreateSubchannelArgs.newBuilder().setAddresses(group).build());
     TrackedEndpoint endpoint =
         new TrackedEndpoint(subchannel, EndpointAttributes.weightOf(group), fleetInFlight);
     subchannel.start(info -> onSubchannelState(endpoint, info));
@@ -165,10 +176,15 @@ abstract class EndpointSetLoadBalancer extends LoadBalancer {
     } else if (connecting) {
       publish(CONNECTING, new FixedResultPicker(PickResult.withNoResult()));
     } else {
-      Status error = Status.UNAVAILABLE
-          .withDescription(policyName + ": all " + endpoints.size()
-              + " endpoints are in TRANSIENT_FAILURE; last error: " + lastFailure)
-          .withCause(lastFailure.getCause());
+      Status error =
+          Status.UNAVAILABLE
+              .withDescription(
+                  policyName
+                      + ": all "
+                      + endpoints.size()
+                      + " endpoints are in TRANSIENT_FAILURE; last error: "
+                      + lastFailure)
+              .withCause(lastFailure.getCause());
       publish(TRANSIENT_FAILURE, new FixedResultPicker(PickResult.withError(error)));
     }
   }
@@ -188,8 +204,14 @@ abstract class EndpointSetLoadBalancer extends LoadBalancer {
     }
     if (ramping) {
       long step = Math.max(MIN_RAMP_STEP_NANOS, slowStartNanos / RAMP_STEPS);
-      rampTimer = helper.getSynchronizationContext().schedule(
-          this::updateOverallState, step, NANOSECONDS, helper.getScheduledExecutorService());
+      rampTimer =
+          helper
+              .getSynchronizationContext()
+              .schedule(
+                  this::updateOverallState,
+                  step,
+                  NANOSECONDS,
+                  helper.getScheduledExecutorService());
     }
   }
 

@@ -39,13 +39,22 @@ public final class P2cConfig {
   public static ConfigOrError parse(Map<String, ?> rawConfig) {
     try {
       ConfigDurations.rejectUnknownKeys(KrpcLoadBalancers.P2C, rawConfig, KEYS);
-      return ConfigOrError.fromConfig(new P2cConfig(
-          ConfigDurations.nanos(rawConfig, "decayTime", DEFAULT_DECAY_NANOS, false),
-          ConfigDurations.nanos(rawConfig, "forcePickInterval", DEFAULT_FORCE_PICK_NANOS, true),
-          ConfigDurations.nanos(rawConfig, "slowStart", 0, true)));
+      return ConfigOrError.fromConfig(
+          new P2cConfig(
+              ConfigDurations.nanos(rawConfig, "decayTime", DEFAULT_DECAY_NANOS, false),
+              ConfigDurations.nanos(rawConfig, "forcePickInterval", DEFAULT_FORCE_PICK_NANOS, true),
+              ConfigDurations.nanos(rawConfig, "slowStart", 0, true)));
     } catch (IllegalArgumentException | ClassCastException e) {
-      return ConfigOrError.fromError(Status.UNAVAILABLE.withCause(e).withDescription(
-          "Invalid " + KrpcLoadBalancers.P2C + " config " + rawConfig + ": " + e.getMessage()));
+      return ConfigOrError.fromError(
+          Status.UNAVAILABLE
+              .withCause(e)
+              .withDescription(
+                  "Invalid "
+                      + KrpcLoadBalancers.P2C
+                      + " config "
+                      + rawConfig
+                      + ": "
+                      + e.getMessage()));
     }
   }
 

@@ -26,21 +26,26 @@ final class P2cPicker extends SubchannelPicker {
 
   private final EndpointLoad[] loads;
   private final PickResult[] results;
+
   /** Cumulative slow-start factors, or null when every endpoint has the full share. */
   private final double @Nullable [] cumulativeFactors;
+
   private final Deadline.Ticker ticker;
   private final long decayNanos;
   private final long forcePickNanos;
 
-  P2cPicker(List<TrackedEndpoint> ready, double[] factors, Deadline.Ticker ticker, P2cConfig config) {
+  P2cPicker(
+      List<TrackedEndpoint> ready, double[] factors, Deadline.Ticker ticker, P2cConfig config) {
     int n = ready.size();
     this.loads = new EndpointLoad[n];
     this.results = new PickResult[n];
     for (int i = 0; i < n; i++) {
       TrackedEndpoint endpoint = ready.get(i);
       loads[i] = endpoint.load();
-      results[i] = PickResult.withSubchannel(endpoint.subchannel(),
-          new LoadRecordingTracerFactory(endpoint.load(), ticker, config.decayNanos));
+      results[i] =
+          PickResult.withSubchannel(
+              endpoint.subchannel(),
+              new LoadRecordingTracerFactory(endpoint.load(), ticker, config.decayNanos));
     }
     this.cumulativeFactors = cumulate(factors);
     this.ticker = ticker;
@@ -99,7 +104,9 @@ final class P2cPicker extends SubchannelPicker {
     double meanInFlight = (double) loads[first].fleetInFlight() / loads.length;
     double reference = reference(loads[first].latencyNanos(), loads[second].latencyNanos());
     return loads[first].cost(now, decayNanos, meanInFlight, reference)
-        <= loads[second].cost(now, decayNanos, meanInFlight, reference) ? first : second;
+            <= loads[second].cost(now, decayNanos, meanInFlight, reference)
+        ? first
+        : second;
   }
 
   /** The lower of two latency estimates, ignoring an unmeasured one (-1). */

@@ -9,7 +9,8 @@ import com.google.common.math.IntMath;
  * c}-like orders, never a burst of one endpoint's whole share).
  *
  * <p>The cycle has sum(weights)/gcd steps; above {@value #MAX_CYCLE} steps the weights are scaled
- * down proportionally (each at least 1) first, which keeps shares to within a fraction of a percent.
+ * down proportionally (each at least 1) first, which keeps shares to within a fraction of a
+ * percent.
  *
  * <p>Stateless; safe from any thread.
  */

@@ -34,8 +34,16 @@ public final class WrrConfig {
       return ConfigOrError.fromConfig(
           new WrrConfig(ConfigDurations.nanos(rawConfig, "slowStart", 0, true)));
     } catch (IllegalArgumentException | ClassCastException e) {
-      return ConfigOrError.fromError(Status.UNAVAILABLE.withCause(e).withDescription(
-          "Invalid " + KrpcLoadBalancers.WRR + " config " + rawConfig + ": " + e.getMessage()));
+      return ConfigOrError.fromError(
+          Status.UNAVAILABLE
+              .withCause(e)
+              .withDescription(
+                  "Invalid "
+                      + KrpcLoadBalancers.WRR
+                      + " config "
+                      + rawConfig
+                      + ": "
+                      + e.getMessage()));
     }
   }
 

@@ -11,6 +11,7 @@ class EndpointLoadTest {
 
   private static final long DECAY = 10_000_000_000L; // 10 s
   private static final long MS = 1_000_000L;
+
   /** No reference latency to drift towards. */
   private static final double NONE = Double.MAX_VALUE;
 

@@ -20,12 +20,13 @@ final class FakeClock {
 
   private long nowNanos = 1_000_000_000L;
   private final PriorityQueue<Task> tasks = new PriorityQueue<>();
-  private final Deadline.Ticker ticker = new Deadline.Ticker() {
-    @Override
-    public long nanoTime() {
-      return nowNanos;
-    }
-  };
+  private final Deadline.Ticker ticker =
+      new Deadline.Ticker() {
+        @Override
+        public long nanoTime() {
+          return nowNanos;
+        }
+      };
   private final ScheduledExecutorService scheduler = new Scheduler();
 
   Deadline.Ticker ticker() {

@@ -44,7 +44,8 @@ final class FakeHelper extends LoadBalancer.Helper {
   int refreshes;
 
   static EquivalentAddressGroup eag(int port, int weight) {
-    return new EquivalentAddressGroup(new InetSocketAddress("127.0.0.1", port),
+    return new EquivalentAddressGroup(
+        new InetSocketAddress("127.0.0.1", port),
         Attributes.newBuilder().set(EndpointAttributes.WEIGHT, weight).build());
   }
 
@@ -65,9 +66,12 @@ final class FakeHelper extends LoadBalancer.Helper {
   }
 
   void setState(int port, ConnectivityState newState) {
-    setState(port, newState == ConnectivityState.TRANSIENT_FAILURE
-        ? ConnectivityStateInfo.forTransientFailure(Status.UNAVAILABLE.withDescription("refused"))
-        : ConnectivityStateInfo.forNonError(newState));
+    setState(
+        port,
+        newState == ConnectivityState.TRANSIENT_FAILURE
+            ? ConnectivityStateInfo.forTransientFailure(
+                Status.UNAVAILABLE.withDescription("refused"))
+            : ConnectivityStateInfo.forNonError(newState));
   }
 
   void setState(int port, ConnectivityStateInfo info) {
@@ -76,22 +80,23 @@ final class FakeHelper extends LoadBalancer.Helper {
   }
 
   PickResult pick() {
-    return picker.pickSubchannel(new PickSubchannelArgs() {
-      @Override
-      public io.grpc.CallOptions getCallOptions() {
-        return io.grpc.CallOptions.DEFAULT;
-      }
+    return picker.pickSubchannel(
+        new PickSubchannelArgs() {
+          @Override
+          public io.grpc.CallOptions getCallOptions() {
+            return io.grpc.CallOptions.DEFAULT;
+          }
 
-      @Override
-      public Metadata getHeaders() {
-        return new Metadata();
-      }
+          @Override
+          public Metadata getHeaders() {
+            return new Metadata();
+          }
 
-      @Override
-      public io.grpc.MethodDescriptor<?, ?> getMethodDescriptor() {
-        return null;
-      }
-    });
+          @Override
+          public io.grpc.MethodDescriptor<?, ?> getMethodDescriptor() {
+            return null;
+          }
+        });
   }
 
   /** Port of the endpoint of a pick that must carry a subchannel. */

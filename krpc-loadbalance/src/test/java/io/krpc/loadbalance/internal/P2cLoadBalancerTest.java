@@ -28,8 +28,10 @@ class P2cLoadBalancerTest {
   private final P2cLoadBalancer lb = new P2cLoadBalancer(helper, helper.clock.ticker());
   private final Map<Integer, Long> latencyMicros = new HashMap<>();
   private final Map<Integer, Status> outcome = new HashMap<>();
+
   /** Whether latencies vary from call to call, between 0.5 and 1.5 times the endpoint's base. */
   private boolean jitter;
+
   private int callCount;
 
   @AfterEach
@@ -170,8 +172,10 @@ class P2cLoadBalancerTest {
     for (int port : ports) {
       eags.add(eag(port, 100));
     }
-    helper.run(() -> lb.acceptResolvedAddresses(
-        resolved(config, eags.toArray(new io.grpc.EquivalentAddressGroup[0]))));
+    helper.run(
+        () ->
+            lb.acceptResolvedAddresses(
+                resolved(config, eags.toArray(new io.grpc.EquivalentAddressGroup[0]))));
     for (int port : ports) {
       helper.setState(port, READY);
     }
@@ -179,22 +183,24 @@ class P2cLoadBalancerTest {
 
   /** Sequential calls: pick, run the stream for the endpoint's latency, close with its status. */
   private List<Integer> calls(int n) {
-    return run(n, i -> {
-      PickResult result = helper.pick();
-      int port = port(result);
-      ClientStreamTracer tracer = startStream(result);
-      long micros = latencyMicros.getOrDefault(port, 1_000L);
-      if (jitter) {
-        micros = micros * (500 + (callCount++ * 7919L) % 1000) / 1000;
-      }
-      helper.clock.forward(micros, TimeUnit.MICROSECONDS);
-      Status status = outcome.getOrDefault(port, Status.OK);
-      if (status.isOk()) {
-        tracer.inboundHeaders(new Metadata());
-      }
-      tracer.streamClosed(status);
-      return port;
-    });
+    return run(
+        n,
+        i -> {
+          PickResult result = helper.pick();
+          int port = port(result);
+          ClientStreamTracer tracer = startStream(result);
+          long micros = latencyMicros.getOrDefault(port, 1_000L);
+          if (jitter) {
+            micros = micros * (500 + (callCount++ * 7919L) % 1000) / 1000;
+          }
+          helper.clock.forward(micros, TimeUnit.MICROSECONDS);
+          Status status = outcome.getOrDefault(port, Status.OK);
+          if (status.isOk()) {
+            tracer.inboundHeaders(new Metadata());
+          }
+          tracer.streamClosed(status);
+          return port;
+        });
   }
 
   private List<Integer> picks(int n) {

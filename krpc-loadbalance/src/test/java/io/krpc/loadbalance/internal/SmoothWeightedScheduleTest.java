@@ -39,8 +39,8 @@ class SmoothWeightedScheduleTest {
     int[] counts = counts(cycle, weights.length);
     double total = Arrays.stream(weights).sum();
     for (int i = 0; i < weights.length - 1; i++) {
-      assertThat((double) counts[i] / cycle.length).isCloseTo(weights[i] / total,
-          org.assertj.core.data.Offset.offset(0.001));
+      assertThat((double) counts[i] / cycle.length)
+          .isCloseTo(weights[i] / total, org.assertj.core.data.Offset.offset(0.001));
     }
     assertThat(counts[3]).isEqualTo(1); // the tiny weight keeps at least one slot
   }

@@ -42,7 +42,8 @@ class WrrLoadBalancerTest {
     for (int start = 0; start + 10 <= picks.size(); start++) {
       List<Integer> window = picks.subList(start, start + 10);
       assertThat(List.of(count(window, 1), count(window, 2), count(window, 3)))
-          .as("picks %d..%d", start, start + 9).containsExactly(1, 2, 7);
+          .as("picks %d..%d", start, start + 9)
+          .containsExactly(1, 2, 7);
     }
   }
 
@@ -63,8 +64,11 @@ class WrrLoadBalancerTest {
 
   @Test
   void missingWeightMeansDefaultAndRemovedEndpointIsShutDown() {
-    accept(null, eag(1, 100), new io.grpc.EquivalentAddressGroup(
-        new java.net.InetSocketAddress("127.0.0.1", 2)), eag(3, 200));
+    accept(
+        null,
+        eag(1, 100),
+        new io.grpc.EquivalentAddressGroup(new java.net.InetSocketAddress("127.0.0.1", 2)),
+        eag(3, 200));
     allReady(1, 2, 3);
     List<Integer> picks = picks(400);
     assertThat(List.of(count(picks, 1), count(picks, 2), count(picks, 3)))

@@ -17,23 +17,24 @@ import org.jspecify.annotations.Nullable;
  * Resolves {@code etcd://} targets: a plain grpc-java channel gets KRPC discovery with no other
  * code. Registered through {@link java.util.ServiceLoader}.
  *
- * <p>{@code
- * ManagedChannel channel = ManagedChannelBuilder.forTarget("etcd://127.0.0.1:2379/greeter")
- *     .defaultLoadBalancingPolicy("round_robin").usePlaintext().build();
- * }
+ * <p>{@code ManagedChannel channel =
+ * ManagedChannelBuilder.forTarget("etcd://127.0.0.1:2379/greeter")
+ * .defaultLoadBalancingPolicy("round_robin").usePlaintext().build(); }
  *
  * <p>Target forms:
+ *
  * <ul>
  *   <li>{@code etcd://host:port/<service>}: one etcd endpoint;
  *   <li>{@code etcd:///host:port,host:port/<service>}: several endpoints, as the first path
- *       segment. Use this form with grpc-java 1.85 and later, whose RFC 3986 target parser
- *       ({@code GRPC_ENABLE_RFC3986_URIS}, on by default) rejects a comma-separated list of
- *       {@code host:port} in the authority;
- *   <li>{@code etcd://host:port,host:port/<service>}: the same list in the authority, accepted
- *       when grpc-java parses targets with {@code java.net.URI} ({@code
+ *       segment. Use this form with grpc-java 1.85 and later, whose RFC 3986 target parser ({@code
+ *       GRPC_ENABLE_RFC3986_URIS}, on by default) rejects a comma-separated list of {@code
+ *       host:port} in the authority;
+ *   <li>{@code etcd://host:port,host:port/<service>}: the same list in the authority, accepted when
+ *       grpc-java parses targets with {@code java.net.URI} ({@code
  *       GRPC_ENABLE_RFC3986_URIS=false});
  *   <li>{@code etcd:///<service>}: etcd at {@code 127.0.0.1:2379}.
  * </ul>
+ *
  * A host without a port gets 2379; endpoints use {@code http://}.
  *
  * <p>Go fleets: the query parameter {@code formats} lists the {@link RecordFormat}s to read and
@@ -41,8 +42,8 @@ import org.jspecify.annotations.Nullable;
  * etcd://127.0.0.1:2379/greeter?formats=KRPC,KRPC_GO,GO_ZERO:/rpc/}. Default: {@code KRPC}.
  *
  * <p>Each resolver creates its own {@link EtcdRegistry} with the default settings and closes it
- * when the channel shuts the resolver down. For TLS, credentials or other settings, build an
- * {@code EtcdRegistry} yourself and use {@code KClient.forService(..).registry(..)}.
+ * when the channel shuts the resolver down. For TLS, credentials or other settings, build an {@code
+ * EtcdRegistry} yourself and use {@code KClient.forService(..).registry(..)}.
  */
 public final class EtcdNameResolverProvider extends NameResolverProvider {
 
@@ -61,9 +62,13 @@ public final class EtcdNameResolverProvider extends NameResolverProvider {
       return null;
     }
     Target target = parse(targetUri);
-    EtcdRegistry registry = EtcdRegistry.builder().endpoints(target.endpoints)
-        .recordFormats(target.formats.toArray(RecordFormat[]::new)).build();
-    NameResolver delegate = KrpcNameResolverProvider.newResolver(registry, target.serviceName, args);
+    EtcdRegistry registry =
+        EtcdRegistry.builder()
+            .endpoints(target.endpoints)
+            .recordFormats(target.formats.toArray(RecordFormat[]::new))
+            .build();
+    NameResolver delegate =
+        KrpcNameResolverProvider.newResolver(registry, target.serviceName, args);
     Executor offload = args.getOffloadExecutor();
     return new NameResolver() {
       @Override
@@ -105,13 +110,18 @@ public final class EtcdNameResolverProvider extends NameResolverProvider {
     if (segments.length == 1 && !segments[0].isEmpty()) {
       endpointList = authority;
       service = segments[0];
-    } else if (segments.length == 2 && (authority == null || authority.isEmpty())
-        && !segments[0].isEmpty() && !segments[1].isEmpty()) {
+    } else if (segments.length == 2
+        && (authority == null || authority.isEmpty())
+        && !segments[0].isEmpty()
+        && !segments[1].isEmpty()) {
       endpointList = segments[0];
       service = segments[1];
     } else {
-      throw new IllegalArgumentException("target: '" + targetUri + "' (expected: "
-          + "etcd://host:port/<service> or etcd:///host:port,host:port/<service>)");
+      throw new IllegalArgumentException(
+          "target: '"
+              + targetUri
+              + "' (expected: "
+              + "etcd://host:port/<service> or etcd:///host:port,host:port/<service>)");
     }
     List<String> endpoints = new ArrayList<>();
     if (endpointList == null || endpointList.isEmpty()) {
@@ -120,11 +130,11 @@ public final class EtcdNameResolverProvider extends NameResolverProvider {
       for (String hostPort : endpointList.split(",")) {
         String trimmed = hostPort.trim();
         if (trimmed.isEmpty()) {
-          throw new IllegalArgumentException("target: '" + targetUri
-              + "' has an empty endpoint (expected: host:port,host:port)");
+          throw new IllegalArgumentException(
+              "target: '" + targetUri + "' has an empty endpoint (expected: host:port,host:port)");
         }
-        boolean hasPort = trimmed.startsWith("[")
-            ? trimmed.contains("]:") : trimmed.indexOf(':') >= 0;
+        boolean hasPort =
+            trimmed.startsWith("[") ? trimmed.contains("]:") : trimmed.indexOf(':') >= 0;
         endpoints.add("http://" + trimmed + (hasPort ? "" : ":" + DEFAULT_PORT));
       }
     }
@@ -139,22 +149,31 @@ public final class EtcdNameResolverProvider extends NameResolverProvider {
     List<RecordFormat> formats = new ArrayList<>();
     for (String parameter : query.split("&")) {
       if (!parameter.startsWith("formats=")) {
-        throw new IllegalArgumentException("target: '" + targetUri + "' has the query parameter '"
-            + parameter + "' (expected: only formats=NAME[:prefix],...)");
+        throw new IllegalArgumentException(
+            "target: '"
+                + targetUri
+                + "' has the query parameter '"
+                + parameter
+                + "' (expected: only formats=NAME[:prefix],...)");
       }
       for (String item : parameter.substring("formats=".length()).split(",")) {
         int colon = item.indexOf(':');
         String name = (colon < 0 ? item : item.substring(0, colon)).trim();
-        RecordFormat format = switch (name.toUpperCase(java.util.Locale.ROOT)) {
-          case "KRPC" -> RecordFormat.KRPC;
-          case "KRPC_GO" -> RecordFormat.KRPC_GO;
-          case "ETCD_NAMING" -> RecordFormat.ETCD_NAMING;
-          case "GO_ZERO" -> RecordFormat.GO_ZERO;
-          case "KRATOS" -> RecordFormat.KRATOS;
-          default -> throw new IllegalArgumentException("target: '" + targetUri
-              + "' names the format '" + name
-              + "' (expected: KRPC, KRPC_GO, ETCD_NAMING, GO_ZERO or KRATOS)");
-        };
+        RecordFormat format =
+            switch (name.toUpperCase(java.util.Locale.ROOT)) {
+              case "KRPC" -> RecordFormat.KRPC;
+              case "KRPC_GO" -> RecordFormat.KRPC_GO;
+              case "ETCD_NAMING" -> RecordFormat.ETCD_NAMING;
+              case "GO_ZERO" -> RecordFormat.GO_ZERO;
+              case "KRATOS" -> RecordFormat.KRATOS;
+              default ->
+                  throw new IllegalArgumentException(
+                      "target: '"
+                          + targetUri
+                          + "' names the format '"
+                          + name
+                          + "' (expected: KRPC, KRPC_GO, ETCD_NAMING, GO_ZERO or KRATOS)");
+            };
         formats.add(colon < 0 ? format : format.withKeyPrefix(item.substring(colon + 1)));
       }
     }

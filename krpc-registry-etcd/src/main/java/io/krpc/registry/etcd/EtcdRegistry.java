@@ -28,42 +28,41 @@ import org.jspecify.annotations.Nullable;
  * A {@link Registry} on etcd v3: servers register under a lease that is kept alive and restored
  * after any etcd failure; clients list and watch with a shared cache per service.
  *
- * <p>{@code
- * Registry registry = EtcdRegistry.builder()
- *     .endpoints("http://127.0.0.1:2379")
- *     .dialTimeout(Duration.ofSeconds(5))
- *     .leaseTtl(Duration.ofSeconds(10))
- *     .build();
- * }
+ * <p>{@code Registry registry = EtcdRegistry.builder() .endpoints("http://127.0.0.1:2379")
+ * .dialTimeout(Duration.ofSeconds(5)) .leaseTtl(Duration.ofSeconds(10)) .build(); }
  *
  * <h2>Records</h2>
+ *
  * An instance lives under the key {@code <keyPrefix><service>/<host>:<port>} (IPv6 hosts in
  * brackets) with the UTF-8 JSON value {@code
- * {"version":1,"host":"10.0.0.5","port":9001,"weight":100,"metadata":{"zone":"a"}}}. Values that
- * do not parse, have wrong types, an empty host, a port outside 1..65535, a weight outside
- * 1..10000 or an unknown version are skipped with one WARN per key and revision.
+ * {"version":1,"host":"10.0.0.5","port":9001,"weight":100,"metadata":{"zone":"a"}}}. Values that do
+ * not parse, have wrong types, an empty host, a port outside 1..65535, a weight outside 1..10000 or
+ * an unknown version are skipped with one WARN per key and revision.
  *
  * <h2>Go fleets</h2>
+ *
  * With {@link Builder#recordFormats}, every instance is also written (on the same lease) in the
  * formats of Go registries, and discovery reads and merges them all: see {@link RecordFormat}.
  *
  * <h2>Registration</h2>
+ *
  * One lease per registry, kept alive every TTL/3; every instance is put under it, all of them in
  * one transaction when they are restored. When the lease may be lost (a failed keep-alive, etcd
  * restarted, wiped or unreachable, a key deleted by someone else) the registry grants a new lease
- * if needed and puts every instance again, retrying with capped exponential backoff (100 ms to
- * 1 s) for as long as it is open. {@link #register} returns once the key is written; {@link
- * #close()} revokes the lease.
+ * if needed and puts every instance again, retrying with capped exponential backoff (100 ms to 1 s)
+ * for as long as it is open. {@link #register} returns once the key is written; {@link #close()}
+ * revokes the lease.
  *
  * <h2>Discovery</h2>
- * One cache per watched service, shared by all its listeners: a paged list at one revision,
- * then a watch from the next revision. All watches of a registry share one etcd watch stream
- * (etcd's Watch RPC multiplexes them), which carries require-leader and is checked by progress
- * requests; a broken stream resumes every watch where it was. After a compaction, a refused
- * watch or an outage the service is listed again (after an outage from the local member, after a
- * random delay). While etcd does not answer, listeners get {@link Listener#onError} once and
- * keep the last snapshot; they never get an empty list because of an outage. Snapshots are
- * coalesced: at most one per service per {@link Builder#coalesce} interval.
+ *
+ * One cache per watched service, shared by all its listeners: a paged list at one revision, then a
+ * watch from the next revision. All watches of a registry share one etcd watch stream (etcd's Watch
+ * RPC multiplexes them), which carries require-leader and is checked by progress requests; a broken
+ * stream resumes every watch where it was. After a compaction, a refused watch or an outage the
+ * service is listed again (after an outage from the local member, after a random delay). While etcd
+ * does not answer, listeners get {@link Listener#onError} once and keep the last snapshot; they
+ * never get an empty list because of an outage. Snapshots are coalesced: at most one per service
+ * per {@link Builder#coalesce} interval.
  *
  * <p>Thread-safe; see {@link Registry} for which calls block.
  */
@@ -78,25 +77,42 @@ public final class EtcdRegistry implements Registry {
     String username = builder.username;
     String password = builder.password;
     int maxInbound = builder.maxInboundMessageSize;
-    this.core = EtcdRegistryCore.create(new EtcdRegistryCore.Config(() -> {
-      ClientBuilder client = Client.builder()
-          .endpoints(endpoints.toArray(String[]::new))
-          .connectTimeout(dialTimeout)
-          .waitForReady(false)
-          .maxInboundMessageSize(maxInbound)
-          // KRPC retries everything itself; jetcd's own retries only delay noticing an outage
-          .retryMaxAttempts(0);
-      if (username != null) {
-        client.user(ByteSequence.from(username, StandardCharsets.UTF_8))
-            .password(ByteSequence.from(password, StandardCharsets.UTF_8));
-      }
-      if (sslContext != null) {
-        client.sslContext(sslContext);
-      }
-      return client.build();
-    }, endpoints, sslContext, username, password, dialTimeout, builder.keyPrefix,
-        builder.resolvedFormats(), builder.leaseTtl, builder.requestTimeout, maxInbound,
-        builder.pageLimit, builder.coalesce, builder.watchProgressInterval));
+    this.core =
+        EtcdRegistryCore.create(
+            new EtcdRegistryCore.Config(
+                () -> {
+                  ClientBuilder client =
+                      Client.builder()
+                          .endpoints(endpoints.toArray(String[]::new))
+                          .connectTimeout(dialTimeout)
+                          .waitForReady(false)
+                          .maxInboundMessageSize(maxInbound)
+                          // KRPC retries everything itself; jetcd's own retries only delay noticing
+                          // an outage
+                          .retryMaxAttempts(0);
+                  if (username != null) {
+                    client
+                        .user(ByteSequence.from(username, StandardCharsets.UTF_8))
+                        .password(ByteSequence.from(password, StandardCharsets.UTF_8));
+                  }
+                  if (sslContext != null) {
+                    client.sslContext(sslContext);
+                  }
+                  return client.build();
+                },
+                endpoints,
+                sslContext,
+                username,
+                password,
+                dialTimeout,
+                builder.keyPrefix,
+                builder.resolvedFormats(),
+                builder.leaseTtl,
+                builder.requestTimeout,
+                maxInbound,
+                builder.pageLimit,
+                builder.coalesce,
+                builder.watchProgressInterval));
   }
 
   /** Starts a builder; {@link Builder#endpoints(String...)} is required. */
@@ -168,8 +184,8 @@ public final class EtcdRegistry implements Registry {
     private Builder() {}
 
     /**
-     * The etcd client URLs, {@code http://host:port} or {@code https://host:port}; required. A
-     * URL without a scheme gets {@code http://}. Replaces earlier calls.
+     * The etcd client URLs, {@code http://host:port} or {@code https://host:port}; required. A URL
+     * without a scheme gets {@code http://}. Replaces earlier calls.
      */
     public Builder endpoints(String... endpoints) {
       requireNonNull(endpoints, "endpoints");
@@ -220,24 +236,23 @@ public final class EtcdRegistry implements Registry {
     }
 
     /**
-     * The largest etcd response accepted, in bytes; default 16 MiB (grpc-java's default is 4
-     * MiB). Lists are paged ({@link #pageLimit}), so this bounds one page or one watch event
-     * batch, not a service. A response over it is reported to watch listeners as what it is,
-     * not as an outage.
+     * The largest etcd response accepted, in bytes; default 16 MiB (grpc-java's default is 4 MiB).
+     * Lists are paged ({@link #pageLimit}), so this bounds one page or one watch event batch, not a
+     * service. A response over it is reported to watch listeners as what it is, not as an outage.
      */
     public Builder maxInboundMessageSize(int bytes) {
       if (bytes < 64 << 10) {
-        throw new IllegalArgumentException("maxInboundMessageSize: " + bytes
-            + " (expected: >= 65536)");
+        throw new IllegalArgumentException(
+            "maxInboundMessageSize: " + bytes + " (expected: >= 65536)");
       }
       this.maxInboundMessageSize = bytes;
       return this;
     }
 
     /**
-     * The most keys one list response carries; default 1000. Services larger than that are
-     * listed in several pages, all read at the revision of the first, so the snapshot is
-     * consistent and the watch continues from it.
+     * The most keys one list response carries; default 1000. Services larger than that are listed
+     * in several pages, all read at the revision of the first, so the snapshot is consistent and
+     * the watch continues from it.
      */
     public Builder pageLimit(int keys) {
       if (keys < 1 || keys > 100_000) {
@@ -249,9 +264,8 @@ public final class EtcdRegistry implements Registry {
 
     /**
      * The least time between two snapshots of one service to its listeners; default 50 ms. The
-     * first change after a quiet period is delivered at once; a burst (a rolling restart)
-     * reaches listeners as one snapshot per interval. {@code Duration.ZERO} delivers every
-     * change.
+     * first change after a quiet period is delivered at once; a burst (a rolling restart) reaches
+     * listeners as one snapshot per interval. {@code Duration.ZERO} delivers every change.
      */
     public Builder coalesce(Duration interval) {
       requireNonNull(interval, "coalesce");
@@ -263,22 +277,29 @@ public final class EtcdRegistry implements Registry {
     }
 
     /**
-     * How often the watch stream asks etcd for progress (±20 % jitter); default 5 s. A stream
-     * that answered nothing since the previous request is declared dead and every watch resumes
-     * on a new one, so a silent stream is found within two intervals.
+     * How often the watch stream asks etcd for progress (±20 % jitter); default 5 s. A stream that
+     * answered nothing since the previous request is declared dead and every watch resumes on a new
+     * one, so a silent stream is found within two intervals.
      */
     public Builder watchProgressInterval(Duration interval) {
       this.watchProgressInterval = positive(interval, "watchProgressInterval");
       return this;
     }
 
-    /** The key prefix of all records; starts and ends with {@code /}; default {@code /krpc/services/}. */
+    /**
+     * The key prefix of all records; starts and ends with {@code /}; default {@code
+     * /krpc/services/}.
+     */
     public Builder keyPrefix(String keyPrefix) {
       requireNonNull(keyPrefix, "keyPrefix");
-      if (keyPrefix.length() < 2 || !keyPrefix.startsWith("/") || !keyPrefix.endsWith("/")
+      if (keyPrefix.length() < 2
+          || !keyPrefix.startsWith("/")
+          || !keyPrefix.endsWith("/")
           || keyPrefix.chars().anyMatch(Character::isWhitespace)) {
-        throw new IllegalArgumentException("keyPrefix: '" + keyPrefix
-            + "' (expected: starts and ends with '/', no whitespace, e.g. /krpc/services/)");
+        throw new IllegalArgumentException(
+            "keyPrefix: '"
+                + keyPrefix
+                + "' (expected: starts and ends with '/', no whitespace, e.g. /krpc/services/)");
       }
       this.keyPrefix = keyPrefix;
       this.keyPrefixSet = true;
@@ -300,9 +321,14 @@ public final class EtcdRegistry implements Registry {
       for (RecordFormat format : formats) {
         requireNonNull(format, "recordFormats element");
         for (RecordFormat other : list) {
-          if (other.getClass() == format.getClass() && other.keyPrefix().equals(format.keyPrefix())) {
-            throw new IllegalArgumentException("recordFormats: " + Arrays.toString(formats)
-                + " (expected: each format once; " + format + " is listed twice)");
+          if (other.getClass() == format.getClass()
+              && other.keyPrefix().equals(format.keyPrefix())) {
+            throw new IllegalArgumentException(
+                "recordFormats: "
+                    + Arrays.toString(formats)
+                    + " (expected: each format once; "
+                    + format
+                    + " is listed twice)");
           }
         }
         list.add(format);
@@ -341,9 +367,9 @@ public final class EtcdRegistry implements Registry {
     }
 
     /**
-     * Builds the registry. Does not contact etcd: a wrong address or password shows up as a
-     * {@code RegistryException} from the first {@code register} or {@code lookup}, and as {@code
-     * onError} on watches.
+     * Builds the registry. Does not contact etcd: a wrong address or password shows up as a {@code
+     * RegistryException} from the first {@code register} or {@code lookup}, and as {@code onError}
+     * on watches.
      *
      * @throws IllegalStateException when options do not fit together
      */
@@ -352,18 +378,22 @@ public final class EtcdRegistry implements Registry {
         throw new IllegalStateException("endpoints: not set (expected: at least one etcd URL)");
       }
       if ((username == null) != (password == null)) {
-        throw new IllegalStateException("username and password: only "
-            + (username == null ? "password" : "username") + " is set (expected: both or neither)");
+        throw new IllegalStateException(
+            "username and password: only "
+                + (username == null ? "password" : "username")
+                + " is set (expected: both or neither)");
       }
       long https = endpoints.stream().filter(e -> e.startsWith("https://")).count();
       if (https != 0 && https != endpoints.size()) {
-        throw new IllegalStateException("endpoints: " + endpoints
-            + " (expected: all http:// or all https://)");
+        throw new IllegalStateException(
+            "endpoints: " + endpoints + " (expected: all http:// or all https://)");
       }
       boolean tlsFiles = trustCertificates != null || clientCertificate != null;
       if (tlsFiles && https == 0) {
-        throw new IllegalStateException("trustCertificates/clientCertificate: set, but endpoints "
-            + endpoints + " use http:// (expected: https:// endpoints)");
+        throw new IllegalStateException(
+            "trustCertificates/clientCertificate: set, but endpoints "
+                + endpoints
+                + " use http:// (expected: https:// endpoints)");
       }
       checkFormatsApart(resolvedFormats());
       return new EtcdRegistry(this, https > 0 ? sslContext() : null);
@@ -373,8 +403,8 @@ public final class EtcdRegistry implements Registry {
     List<RecordFormat> resolvedFormats() {
       List<RecordFormat> resolved = new ArrayList<>();
       for (RecordFormat format : recordFormats) {
-        boolean defaultKrpc = format.isKrpc()
-            && format.keyPrefix().equals(RecordFormat.KRPC.keyPrefix());
+        boolean defaultKrpc =
+            format.isKrpc() && format.keyPrefix().equals(RecordFormat.KRPC.keyPrefix());
         resolved.add(defaultKrpc && keyPrefixSet ? format.withKeyPrefix(keyPrefix) : format);
       }
       return resolved;
@@ -382,16 +412,20 @@ public final class EtcdRegistry implements Registry {
 
     /**
      * Refuses formats whose keys of one service could share a prefix: each would write its own
-     * shape where another's readers look (a go-zero value under etcd naming's target, say), and
-     * Go readers crash or drop the whole list on a key or value of another shape.
+     * shape where another's readers look (a go-zero value under etcd naming's target, say), and Go
+     * readers crash or drop the whole list on a key or value of another shape.
      */
     private static void checkFormatsApart(List<RecordFormat> formats) {
       for (RecordFormat format : formats) {
         for (RecordFormat go : List.of(RecordFormat.KRPC_GO, RecordFormat.KRATOS)) {
           if (format.isKrpc() && format.keyPrefix().startsWith(go.keyPrefix())) {
-            throw new IllegalStateException("keyPrefix: '" + format.keyPrefix() + "' lies under "
-                + go + "'s default prefix, where Go readers fail on KRPC's keys (expected: "
-                + "another prefix, e.g. /krpc/services/)");
+            throw new IllegalStateException(
+                "keyPrefix: '"
+                    + format.keyPrefix()
+                    + "' lies under "
+                    + go
+                    + "'s default prefix, where Go readers fail on KRPC's keys (expected: "
+                    + "another prefix, e.g. /krpc/services/)");
           }
         }
       }
@@ -406,9 +440,13 @@ public final class EtcdRegistry implements Registry {
           int slash = rest.indexOf('/');
           boolean clash = a.equals(b) || (slash > 0 && isServiceName(rest.substring(0, slash)));
           if (clash) {
-            throw new IllegalStateException("recordFormats: " + formats.get(i) + " and "
-                + formats.get(j) + " would write under the same keys (expected: key prefixes "
-                + "apart, e.g. RecordFormat.GO_ZERO.withKeyPrefix(\"/rpc/\"))");
+            throw new IllegalStateException(
+                "recordFormats: "
+                    + formats.get(i)
+                    + " and "
+                    + formats.get(j)
+                    + " would write under the same keys (expected: key prefixes "
+                    + "apart, e.g. RecordFormat.GO_ZERO.withKeyPrefix(\"/rpc/\"))");
           }
         }
       }
@@ -430,13 +468,20 @@ public final class EtcdRegistry implements Registry {
           ssl.trustManager(trustCertificates.toFile());
         }
         if (clientCertificate != null) {
-          ssl.keyManager(clientCertificate.toFile(),
+          ssl.keyManager(
+              clientCertificate.toFile(),
               Objects.requireNonNull(clientKey, "clientKey").toFile()); // set with the chain
         }
         return ssl.build();
       } catch (IOException | RuntimeException e) {
-        throw new IllegalStateException("TLS: cannot load trustCertificates " + trustCertificates
-            + " / clientCertificate " + clientCertificate + ": " + e.getMessage(), e);
+        throw new IllegalStateException(
+            "TLS: cannot load trustCertificates "
+                + trustCertificates
+                + " / clientCertificate "
+                + clientCertificate
+                + ": "
+                + e.getMessage(),
+            e);
       }
     }
 
@@ -446,15 +491,16 @@ public final class EtcdRegistry implements Registry {
       try {
         URI uri = URI.create(url);
         if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
-            && uri.getHost() != null && uri.getPort() > 0
+            && uri.getHost() != null
+            && uri.getPort() > 0
             && (uri.getPath() == null || uri.getPath().isEmpty() || "/".equals(uri.getPath()))) {
           return uri.getScheme() + "://" + uri.getHost() + ":" + uri.getPort();
         }
       } catch (IllegalArgumentException e) {
         // reported below
       }
-      throw new IllegalArgumentException("endpoints: '" + endpoint
-          + "' (expected: http://host:port or https://host:port)");
+      throw new IllegalArgumentException(
+          "endpoints: '" + endpoint + "' (expected: http://host:port or https://host:port)");
     }
 
     private static Duration positive(Duration value, String name) {

@@ -8,21 +8,17 @@ import io.krpc.registry.etcd.internal.KrpcRecordFormat;
 import org.jspecify.annotations.Nullable;
 
 /**
- * How an instance is stored in etcd: the key layout under a key prefix, and the value's bytes.
- * An {@link EtcdRegistry} writes every format listed in {@link
- * EtcdRegistry.Builder#recordFormats} and reads and merges them all, so Java and Go services of one
- * fleet find each other.
+ * How an instance is stored in etcd: the key layout under a key prefix, and the value's bytes. An
+ * {@link EtcdRegistry} writes every format listed in {@link EtcdRegistry.Builder#recordFormats} and
+ * reads and merges them all, so Java and Go services of one fleet find each other.
  *
- * <p>{@code
- * Registry fleet = EtcdRegistry.builder()
- *     .endpoints("http://127.0.0.1:2379")
- *     .recordFormats(RecordFormat.KRPC, RecordFormat.KRPC_GO,
- *         RecordFormat.GO_ZERO.withKeyPrefix("/rpc/"))
- *     .build();
- * }
+ * <p>{@code Registry fleet = EtcdRegistry.builder() .endpoints("http://127.0.0.1:2379")
+ * .recordFormats(RecordFormat.KRPC, RecordFormat.KRPC_GO,
+ * RecordFormat.GO_ZERO.withKeyPrefix("/rpc/")) .build(); }
  *
- * <p>The formats, as the Go libraries write them (examples for service {@code greeter} at
- * {@code 10.0.0.1:9001}):
+ * <p>The formats, as the Go libraries write them (examples for service {@code greeter} at {@code
+ * 10.0.0.1:9001}):
+ *
  * <table>
  *   <caption>formats</caption>
  *   <tr><th>format</th><th>default prefix</th><th>key</th><th>value</th></tr>
@@ -42,17 +38,17 @@ import org.jspecify.annotations.Nullable;
  *     <td>{@code {"id":"10.0.0.1:9001","name":"greeter","version":"","metadata":{},
  *     "endpoints":["grpc://10.0.0.1:9001?isSecure=false"]}}</td></tr>
  * </table>
+ *
  * Every key of service {@code S} starts with {@code <keyPrefix>S/}; so for etcd's naming the
  * grpc-go target is {@code etcd:///<keyPrefix>S}, for go-zero the {@code Etcd.Key} is {@code
  * <keyPrefix>S}, for Kratos the namespace is the prefix without its last {@code /}.
  *
  * <p>Reading: a Go KRPC record with {@code "enable":false}, an etcd naming record with {@code
- * "Op":1} and a Kratos record without a plaintext {@code grpc://} endpoint are not routable.
- * Go KRPC's weight is kept (0 reads as {@value ServiceInstance#DEFAULT_WEIGHT}, more than
- * {@value ServiceInstance#MAX_WEIGHT} as that). Formats without a weight give {@value
- * ServiceInstance#DEFAULT_WEIGHT}; Kratos carries it as the
- * metadata entry {@code weight}, which its own selectors read. A KRPC record wins over the others
- * for the same address.
+ * "Op":1} and a Kratos record without a plaintext {@code grpc://} endpoint are not routable. Go
+ * KRPC's weight is kept (0 reads as {@value ServiceInstance#DEFAULT_WEIGHT}, more than {@value
+ * ServiceInstance#MAX_WEIGHT} as that). Formats without a weight give {@value
+ * ServiceInstance#DEFAULT_WEIGHT}; Kratos carries it as the metadata entry {@code weight}, which
+ * its own selectors read. A KRPC record wins over the others for the same address.
  *
  * <p>A format of your own: extend this class (immutable, thread-safe) and list an instance.
  */
@@ -60,12 +56,16 @@ public abstract class RecordFormat {
 
   /** KRPC for Java's own format, the default. */
   public static final RecordFormat KRPC = new KrpcRecordFormat("/krpc/services/");
+
   /** The Go KRPC's (wsx864321/kim {@code pkg/krpc/registry/etcd}). */
   public static final RecordFormat KRPC_GO = new GoRecordFormats.KrpcGo("/kim/prpc/");
+
   /** etcd's gRPC naming ({@code client/v3/naming/endpoints}, dialed as {@code etcd:///S}). */
   public static final RecordFormat ETCD_NAMING = new GoRecordFormats.EtcdNaming("");
+
   /** go-zero's {@code core/discov} publisher and subscriber. */
   public static final RecordFormat GO_ZERO = new GoRecordFormats.GoZero("");
+
   /** Kratos' {@code contrib/registry/etcd}, namespace {@code /microservices}. */
   public static final RecordFormat KRATOS = new GoRecordFormats.Kratos("/microservices/");
 
@@ -92,8 +92,8 @@ public abstract class RecordFormat {
   }
 
   /**
-   * The same format under another prefix (for example a Kratos namespace, a go-zero key's
-   * leading part, or a Go KRPC built with another {@code KeyPrefix}).
+   * The same format under another prefix (for example a Kratos namespace, a go-zero key's leading
+   * part, or a Go KRPC built with another {@code KeyPrefix}).
    *
    * @param keyPrefix empty, or ends with {@code /}; no whitespace
    */
@@ -135,7 +135,9 @@ public abstract class RecordFormat {
   @Override
   @SuppressWarnings("EqualsGetClass") // the subclasses are the formats: equal only within one
   public final boolean equals(Object o) {
-    return o != null && o.getClass() == getClass() && ((RecordFormat) o).keyPrefix.equals(keyPrefix)
+    return o != null
+        && o.getClass() == getClass()
+        && ((RecordFormat) o).keyPrefix.equals(keyPrefix)
         && ((RecordFormat) o).name.equals(name);
   }
 
@@ -153,8 +155,8 @@ public abstract class RecordFormat {
     requireNonNull(keyPrefix, "keyPrefix");
     if ((!keyPrefix.isEmpty() && !keyPrefix.endsWith("/"))
         || keyPrefix.chars().anyMatch(Character::isWhitespace)) {
-      throw new IllegalArgumentException("keyPrefix: '" + keyPrefix
-          + "' (expected: empty, or ending with '/', no whitespace)");
+      throw new IllegalArgumentException(
+          "keyPrefix: '" + keyPrefix + "' (expected: empty, or ending with '/', no whitespace)");
     }
     return keyPrefix;
   }

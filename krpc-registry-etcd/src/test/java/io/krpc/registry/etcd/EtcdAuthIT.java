@@ -25,7 +25,8 @@ class EtcdAuthIT {
 
   @BeforeAll
   static void enableAuth() throws Exception {
-    try (Client client = Client.builder().endpoints(etcd.endpoints().toArray(String[]::new)).build()) {
+    try (Client client =
+        Client.builder().endpoints(etcd.endpoints().toArray(String[]::new)).build()) {
       Auth auth = client.getAuthClient();
       ByteSequence root = bytes("root");
       auth.userAdd(root, bytes("s3cret")).get(5, TimeUnit.SECONDS);
@@ -48,27 +49,36 @@ class EtcdAuthIT {
   void afterAnEtcdRestartEveryOperationAuthenticatesAgain() {
     ServiceInstance a = ServiceInstance.of("greeter-reauth", "127.0.0.1", 9101);
     ServiceInstance b = ServiceInstance.of("greeter-reauth", "127.0.0.1", 9102);
-    try (EtcdRegistry server = builder().username("root").password("s3cret")
-            .leaseTtl(Duration.ofSeconds(2)).build();
+    try (EtcdRegistry server =
+            builder().username("root").password("s3cret").leaseTtl(Duration.ofSeconds(2)).build();
         EtcdRegistry client = builder().username("root").password("s3cret").build()) {
       RecordingListener listener = new RecordingListener();
       client.watch("greeter-reauth", listener);
       server.register(a);
-      await().atMost(Duration.ofSeconds(5)).until(() -> java.util.List.of(a).equals(listener.last()));
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> java.util.List.of(a).equals(listener.last()));
 
       // etcd's simple tokens live in its memory: after a restart every token is invalid
       etcd.cluster().restart(true);
-      await().atMost(Duration.ofSeconds(15)).ignoreExceptions()
+      await()
+          .atMost(Duration.ofSeconds(15))
+          .ignoreExceptions()
           .untilAsserted(() -> server.register(b));
-      await().atMost(Duration.ofSeconds(10))
+      await()
+          .atMost(Duration.ofSeconds(10))
           .until(() -> java.util.List.of(a, b).equals(listener.last()));
       assertThat(client.lookup("greeter-reauth")).containsExactly(a, b);
       // the lease is kept alive with the new token: the instances outlive several TTLs
-      await().pollDelay(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(7))
+      await()
+          .pollDelay(Duration.ofSeconds(5))
+          .atMost(Duration.ofSeconds(7))
           .until(() -> client.lookup("greeter-reauth").size() == 2);
       // and the watch follows changes again
       server.deregister(a);
-      await().atMost(Duration.ofSeconds(5)).until(() -> java.util.List.of(b).equals(listener.last()));
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> java.util.List.of(b).equals(listener.last()));
     }
   }
 
@@ -76,7 +86,8 @@ class EtcdAuthIT {
   void wrongPasswordFailsFastWithClearMessage() {
     try (EtcdRegistry registry = builder().username("root").password("wrong").build()) {
       long start = System.nanoTime();
-      assertThatThrownBy(() -> registry.register(ServiceInstance.of("greeter-auth", "127.0.0.1", 1)))
+      assertThatThrownBy(
+              () -> registry.register(ServiceInstance.of("greeter-auth", "127.0.0.1", 1)))
           .isInstanceOf(RegistryException.class)
           .hasMessageContaining("authentication failed");
       assertThatThrownBy(() -> registry.lookup("greeter-auth"))
@@ -89,7 +100,8 @@ class EtcdAuthIT {
   @Test
   void missingCredentialsFailClearly() {
     try (EtcdRegistry registry = builder().build()) {
-      assertThatThrownBy(() -> registry.register(ServiceInstance.of("greeter-auth", "127.0.0.1", 2)))
+      assertThatThrownBy(
+              () -> registry.register(ServiceInstance.of("greeter-auth", "127.0.0.1", 2)))
           .isInstanceOf(RegistryException.class)
           .hasMessageContaining("user name is empty");
     }

@@ -38,16 +38,21 @@ class EtcdClusterFaultIT {
     ServiceInstance instance = ServiceInstance.of("greeter-cluster", "127.0.0.1", 9001);
     RecordingListener listener = new RecordingListener();
     client.watch("greeter-cluster", listener);
-    try (GreeterLoad load = new GreeterLoad(etcd.cluster().authority(), "greeter-cluster-load",
-        List.of(registry(), registry())).start()) {
+    try (GreeterLoad load =
+        new GreeterLoad(
+                etcd.cluster().authority(), "greeter-cluster-load", List.of(registry(), registry()))
+            .start()) {
       server.register(instance);
-      await().atMost(Duration.ofSeconds(5))
+      await()
+          .atMost(Duration.ofSeconds(5))
           .until(() -> listener.last() != null && listener.last().contains(instance));
 
       int leader = etcd.cluster().leaderIndex();
       assertThat(leader).isNotNegative();
       etcd.cluster().member(leader).kill();
-      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(50))
           .until(() -> etcd.cluster().leaderIndex() >= 0);
       // more than a lease TTL after the kill: leases survived the leader change
       Thread.sleep(2500);

@@ -29,8 +29,8 @@ class EtcdFaultIT {
       ServiceInstance.of("greeter-fault", "127.0.0.1", 9001);
 
   @RegisterExtension
-  final EtcdClusterExtension etcd = EtcdClusterExtension.builder()
-      .lifecycle(EtcdClusterExtension.Lifecycle.PER_TEST).build();
+  final EtcdClusterExtension etcd =
+      EtcdClusterExtension.builder().lifecycle(EtcdClusterExtension.Lifecycle.PER_TEST).build();
 
   private final TestResources resources = new TestResources();
 
@@ -71,10 +71,14 @@ class EtcdFaultIT {
     EtcdRegistry serverRegistry = registry();
     RecordingListener listener = new RecordingListener();
     registry().watch("greeter-fault", listener);
-    try (GreeterLoad load = new GreeterLoad(etcd.cluster().authority(), "greeter-load",
-        List.of(serverRegistry, registry())).start()) {
+    try (GreeterLoad load =
+        new GreeterLoad(
+                etcd.cluster().authority(), "greeter-load", List.of(serverRegistry, registry()))
+            .start()) {
       serverRegistry.register(INSTANCE);
-      await().atMost(Duration.ofSeconds(5)).until(() -> listener.last() != null && !listener.last().isEmpty());
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> listener.last() != null && !listener.last().isEmpty());
       long before = modRevision();
       EtcdMember member = etcd.cluster().member(0);
       member.stop();
@@ -85,7 +89,8 @@ class EtcdFaultIT {
       assertStillDiscovered(listener);
       long okBefore = load.ok.get();
       await().atMost(Duration.ofSeconds(5)).until(() -> load.ok.get() > okBefore + 20);
-      logger.info("MEASURE outage of 3.5 s: {} calls ok, {} failed", load.ok.get(), load.failed.get());
+      logger.info(
+          "MEASURE outage of 3.5 s: {} calls ok, {} failed", load.ok.get(), load.failed.get());
       assertThat(load.failed.get()).isZero();
       assertThat(listener.errors).isNotEmpty(); // the outage was reported, not hidden
     }
@@ -96,10 +101,12 @@ class EtcdFaultIT {
     EtcdRegistry serverRegistry = registry();
     RecordingListener listener = new RecordingListener();
     registry().watch("greeter-fault", listener);
-    try (GreeterLoad load = new GreeterLoad(etcd.cluster().authority(), "greeter-load",
-        List.of(registry())).start()) {
+    try (GreeterLoad load =
+        new GreeterLoad(etcd.cluster().authority(), "greeter-load", List.of(registry())).start()) {
       serverRegistry.register(INSTANCE);
-      await().atMost(Duration.ofSeconds(5)).until(() -> listener.last() != null && !listener.last().isEmpty());
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> listener.last() != null && !listener.last().isEmpty());
       long before = modRevision();
       EtcdMember member = etcd.cluster().member(0);
       member.pause(); // like a network cut: sockets open, no answers
@@ -108,7 +115,8 @@ class EtcdFaultIT {
       long back = measureReRegistration(before, "freeze of 3.5 s");
       assertThat(back).isLessThan(2000);
       assertStillDiscovered(listener);
-      logger.info("MEASURE freeze of 3.5 s: {} calls ok, {} failed", load.ok.get(), load.failed.get());
+      logger.info(
+          "MEASURE freeze of 3.5 s: {} calls ok, {} failed", load.ok.get(), load.failed.get());
       assertThat(load.failed.get()).isZero();
     }
   }
@@ -119,7 +127,8 @@ class EtcdFaultIT {
     RecordingListener listener = new RecordingListener();
     client.watch("greeter-fault", listener);
     server.register(INSTANCE);
-    await().atMost(Duration.ofSeconds(5))
+    await()
+        .atMost(Duration.ofSeconds(5))
         .until(() -> listener.last() != null && listener.last().contains(INSTANCE));
     return listener;
   }
@@ -132,15 +141,24 @@ class EtcdFaultIT {
     long start = System.nanoTime();
     logger.info("etcd answers again; measuring re-registration");
     try (Client raw = Client.builder().endpoints(etcd.endpoints().toArray(String[]::new)).build()) {
-      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10)).until(() -> {
-        List<KeyValue> kvs = raw.getKVClient().get(bytes(KEY)).get(1, TimeUnit.SECONDS).getKvs();
-        if (kvs.isEmpty() || kvs.get(0).getModRevision() <= before) {
-          return false;
-        }
-        long ttl = raw.getLeaseClient().timeToLive(kvs.get(0).getLease(),
-            io.etcd.jetcd.options.LeaseOption.DEFAULT).get(1, TimeUnit.SECONDS).getTTL();
-        return ttl > 0;
-      });
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(10))
+          .until(
+              () -> {
+                List<KeyValue> kvs =
+                    raw.getKVClient().get(bytes(KEY)).get(1, TimeUnit.SECONDS).getKvs();
+                if (kvs.isEmpty() || kvs.get(0).getModRevision() <= before) {
+                  return false;
+                }
+                long ttl =
+                    raw.getLeaseClient()
+                        .timeToLive(
+                            kvs.get(0).getLease(), io.etcd.jetcd.options.LeaseOption.DEFAULT)
+                        .get(1, TimeUnit.SECONDS)
+                        .getTTL();
+                return ttl > 0;
+              });
     }
     long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     logger.info("MEASURE {}: re-registered {} ms after etcd answered", what, millis);
@@ -155,7 +173,12 @@ class EtcdFaultIT {
 
   private long modRevision() throws Exception {
     try (Client raw = Client.builder().endpoints(etcd.endpoints().toArray(String[]::new)).build()) {
-      return raw.getKVClient().get(bytes(KEY)).get(5, TimeUnit.SECONDS).getKvs().get(0).getModRevision();
+      return raw.getKVClient()
+          .get(bytes(KEY))
+          .get(5, TimeUnit.SECONDS)
+          .getKvs()
+          .get(0)
+          .getModRevision();
     }
   }
 }

@@ -27,12 +27,12 @@ class EtcdRegistryBuilderTest {
         .hasMessage("leaseTtl: PT0.5S (expected: >= PT1S)");
     assertThatThrownBy(() -> builder.keyPrefix("krpc"))
         .hasMessageContaining("keyPrefix: 'krpc' (expected: starts and ends with '/'");
-    assertThatThrownBy(() -> builder.username(""))
-        .hasMessage("username: '' (expected: not empty)");
+    assertThatThrownBy(() -> builder.username("")).hasMessage("username: '' (expected: not empty)");
     assertThatThrownBy(() -> builder.trustCertificates(dir.resolve("missing.pem")))
         .hasMessageContaining("trustCertificates: ")
         .hasMessageContaining("(expected: a readable file)");
-    assertThatThrownBy(() -> builder.endpoints((String) null)).isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> builder.endpoints((String) null))
+        .isInstanceOf(NullPointerException.class);
   }
 
   @Test
@@ -40,13 +40,15 @@ class EtcdRegistryBuilderTest {
     EtcdRegistry.Builder builder = EtcdRegistry.builder();
     assertThatThrownBy(() -> builder.maxInboundMessageSize(1024))
         .hasMessage("maxInboundMessageSize: 1024 (expected: >= 65536)");
-    assertThatThrownBy(() -> builder.pageLimit(0))
-        .hasMessage("pageLimit: 0 (expected: 1..100000)");
+    assertThatThrownBy(() -> builder.pageLimit(0)).hasMessage("pageLimit: 0 (expected: 1..100000)");
     assertThatThrownBy(() -> builder.coalesce(Duration.ofMillis(-1)))
         .hasMessage("coalesce: PT-0.001S (expected: 0..PT10S)");
     assertThatThrownBy(() -> builder.watchProgressInterval(Duration.ZERO))
         .hasMessage("watchProgressInterval: PT0S (expected: > 0)");
-    builder.maxInboundMessageSize(64 << 10).pageLimit(1).coalesce(Duration.ZERO)
+    builder
+        .maxInboundMessageSize(64 << 10)
+        .pageLimit(1)
+        .coalesce(Duration.ZERO)
         .watchProgressInterval(Duration.ofMillis(1));
   }
 
@@ -54,10 +56,14 @@ class EtcdRegistryBuilderTest {
   void buildChecksCombinations() {
     assertThatThrownBy(() -> EtcdRegistry.builder().build())
         .hasMessage("endpoints: not set (expected: at least one etcd URL)");
-    assertThatThrownBy(() -> EtcdRegistry.builder().endpoints("127.0.0.1:2379").username("u").build())
+    assertThatThrownBy(
+            () -> EtcdRegistry.builder().endpoints("127.0.0.1:2379").username("u").build())
         .hasMessage("username and password: only username is set (expected: both or neither)");
-    assertThatThrownBy(() -> EtcdRegistry.builder()
-        .endpoints("http://127.0.0.1:2379", "https://127.0.0.1:2380").build())
+    assertThatThrownBy(
+            () ->
+                EtcdRegistry.builder()
+                    .endpoints("http://127.0.0.1:2379", "https://127.0.0.1:2380")
+                    .build())
         .hasMessageContaining("expected: all http:// or all https://");
   }
 
@@ -88,8 +94,9 @@ class EtcdRegistryBuilderTest {
         .hasMessageContaining("expected: etcd://host:port/<service>");
     assertThatThrownBy(() -> parse("etcd://127.0.0.1:2379/a/b"))
         .hasMessageContaining("expected: etcd://host:port/<service>");
-    assertThat(java.util.ServiceLoader.load(io.grpc.NameResolverProvider.class).stream()
-        .map(java.util.ServiceLoader.Provider::type))
+    assertThat(
+            java.util.ServiceLoader.load(io.grpc.NameResolverProvider.class).stream()
+                .map(java.util.ServiceLoader.Provider::type))
         .contains(EtcdNameResolverProvider.class);
   }
 
@@ -98,7 +105,7 @@ class EtcdRegistryBuilderTest {
   }
 
   private static EtcdNameResolverProvider.Target target(String service, String... endpoints) {
-    return new EtcdNameResolverProvider.Target(java.util.List.of(endpoints), service,
-        java.util.List.of(RecordFormat.KRPC));
+    return new EtcdNameResolverProvider.Target(
+        java.util.List.of(endpoints), service, java.util.List.of(RecordFormat.KRPC));
   }
 }

@@ -59,8 +59,11 @@ class EtcdRegistryIT {
     await().until(() -> listener.last() != null);
     assertThat(listener.last()).isEmpty();
 
-    ServiceInstance a = ServiceInstance.builder("greeter-basic", "127.0.0.2", 9001)
-        .weight(300).metadata(Map.of("zone", "a")).build();
+    ServiceInstance a =
+        ServiceInstance.builder("greeter-basic", "127.0.0.2", 9001)
+            .weight(300)
+            .metadata(Map.of("zone", "a"))
+            .build();
     ServiceInstance b = ServiceInstance.of("greeter-basic", "127.0.0.1", 9002);
     server.register(a);
     server.register(b);
@@ -96,11 +99,15 @@ class EtcdRegistryIT {
     RecordingListener listener = new RecordingListener();
     client.watch("greeter-crash", listener);
     server.register(ServiceInstance.of("greeter-crash", "127.0.0.1", 9001));
-    await().atMost(Duration.ofSeconds(5)).until(() -> listener.last() != null && listener.last().size() == 1);
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> listener.last() != null && listener.last().size() == 1);
 
     long crashed = System.nanoTime();
     server.closeWithoutRevoking();
-    await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20))
+    await()
+        .atMost(Duration.ofSeconds(3))
+        .pollInterval(Duration.ofMillis(20))
         .until(() -> listener.last().isEmpty());
     long gone = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - crashed);
     logger.info("MEASURE crashed instance left discovery after {} ms (TTL 2 s)", gone);
@@ -116,7 +123,9 @@ class EtcdRegistryIT {
     assertThat(raw.getKVClient().get(key).get().getCount()).isOne();
 
     raw.getKVClient().delete(key).get();
-    await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20))
+    await()
+        .atMost(Duration.ofSeconds(2))
+        .pollInterval(Duration.ofMillis(20))
         .until(() -> raw.getKVClient().get(key).get().getCount() == 1);
     // and it is under a lease again
     long lease = raw.getKVClient().get(key).get().getKvs().get(0).getLease();
@@ -144,20 +153,27 @@ class EtcdRegistryIT {
     // a record turning bad through a watch event is dropped; the rest keeps working
     put(p + "127.0.0.1:6", "{broken");
     put(p + "127.0.0.1:8", "{\"version\":1,\"host\":\"127.0.0.1\",\"port\":8}");
-    await().atMost(Duration.ofSeconds(5)).until(() -> listener.last()
-        .equals(List.of(ServiceInstance.of("greeter-bad", "127.0.0.1", 8))));
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(
+            () ->
+                listener.last().equals(List.of(ServiceInstance.of("greeter-bad", "127.0.0.1", 8))));
   }
 
   @Test
   void registerWithEtcdUnreachableFailsWithClearMessage() {
-    EtcdRegistry nowhere = EtcdRegistry.builder().endpoints("http://127.0.0.1:1")
-        .requestTimeout(Duration.ofSeconds(1)).build();
+    EtcdRegistry nowhere =
+        EtcdRegistry.builder()
+            .endpoints("http://127.0.0.1:1")
+            .requestTimeout(Duration.ofSeconds(1))
+            .build();
     resources.add(nowhere);
     long start = System.nanoTime();
     assertThatThrownBy(() -> nowhere.register(ServiceInstance.of("greeter-x", "127.0.0.1", 9001)))
         .isInstanceOf(RegistryException.class)
-        .hasMessageContaining("Could not register /krpc/services/greeter-x/127.0.0.1:9001 in etcd "
-            + "at http://127.0.0.1:1 within PT1S");
+        .hasMessageContaining(
+            "Could not register /krpc/services/greeter-x/127.0.0.1:9001 in etcd "
+                + "at http://127.0.0.1:1 within PT1S");
     assertThat(System.nanoTime() - start).isLessThan(TimeUnit.SECONDS.toNanos(3));
     assertThatThrownBy(() -> nowhere.lookup("greeter-x")).isInstanceOf(RegistryException.class);
   }
@@ -174,13 +190,18 @@ class EtcdRegistryIT {
       ServiceInstance instance = ServiceInstance.of("greeter-latency", "127.0.0.1", 10_000 + i);
       long start = System.nanoTime();
       server.register(instance);
-      await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(1))
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .pollInterval(Duration.ofMillis(1))
           .until(() -> listener.last().contains(instance));
       micros.add(TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - start));
     }
     Collections.sort(micros);
-    logger.info("MEASURE register() to watch listener: median {} us, min {} us, max {} us (n=20)",
-        (micros.get(9) + micros.get(10)) / 2, micros.get(0), micros.get(19));
+    logger.info(
+        "MEASURE register() to watch listener: median {} us, min {} us, max {} us (n=20)",
+        (micros.get(9) + micros.get(10)) / 2,
+        micros.get(0),
+        micros.get(19));
     assertThat(micros.get(10)).isLessThan(1_000_000);
   }
 
@@ -193,7 +214,9 @@ class EtcdRegistryIT {
   }
 
   static long count(Client raw, String prefix) throws Exception {
-    return raw.getKVClient().get(bytes(prefix), GetOption.builder().isPrefix(true).build()).get()
+    return raw.getKVClient()
+        .get(bytes(prefix), GetOption.builder().isPrefix(true).build())
+        .get()
         .getCount();
   }
 }

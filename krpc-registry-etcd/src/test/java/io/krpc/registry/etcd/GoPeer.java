@@ -18,9 +18,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One run of the Go peer program ({@code src/test/go}, built by its {@code build.sh}, which
- * {@code .ci/run} calls; built here on first use when missing): registers, watches or calls the
- * way the Go registries do. Its stdout lines are queued for {@link #awaitLine}.
+ * One run of the Go peer program ({@code src/test/go}, built by its {@code build.sh}, which {@code
+ * .ci/run} calls; built here on first use when missing): registers, watches or calls the way the Go
+ * registries do. Its stdout lines are queued for {@link #awaitLine}.
  */
 final class GoPeer implements AutoCloseable {
   private static final Logger logger = LoggerFactory.getLogger(GoPeer.class);
@@ -32,17 +32,21 @@ final class GoPeer implements AutoCloseable {
 
   private GoPeer(List<String> command) throws IOException {
     process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-    Thread reader = new Thread(() -> {
-      try (BufferedReader out = new BufferedReader(
-          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-        for (String line; (line = out.readLine()) != null; ) {
-          logger.info("go {}: {}", command.get(1), line);
-          lines.add(line);
-        }
-      } catch (IOException e) {
-        logger.debug("go peer output closed", e);
-      }
-    }, "gofleet-out");
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader out =
+                  new BufferedReader(
+                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = out.readLine()) != null; ) {
+                  logger.info("go {}: {}", command.get(1), line);
+                  lines.add(line);
+                }
+              } catch (IOException e) {
+                logger.debug("go peer output closed", e);
+              }
+            },
+            "gofleet-out");
     reader.setDaemon(true);
     reader.start();
   }
@@ -70,9 +74,14 @@ final class GoPeer implements AutoCloseable {
     while (true) {
       String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       if (line == null) {
-        throw new AssertionError("gofleet printed no line starting with '" + prefix + "' within "
-            + timeout + "; it printed " + seen + (process.isAlive() ? "" : " and exited "
-            + process.exitValue()));
+        throw new AssertionError(
+            "gofleet printed no line starting with '"
+                + prefix
+                + "' within "
+                + timeout
+                + "; it printed "
+                + seen
+                + (process.isAlive() ? "" : " and exited " + process.exitValue()));
       }
       seen.add(line);
       if (line.startsWith(prefix)) {
@@ -85,7 +94,8 @@ final class GoPeer implements AutoCloseable {
   int finish(Duration timeout) throws IOException, InterruptedException {
     process.getOutputStream().close();
     assertThat(process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS))
-        .as("gofleet exits within %s", timeout).isTrue();
+        .as("gofleet exits within %s", timeout)
+        .isTrue();
     return process.exitValue();
   }
 
@@ -110,8 +120,9 @@ final class GoPeer implements AutoCloseable {
       logger.info("Building the Go peers (src/test/go/build.sh)");
       Process build = new ProcessBuilder("bash", "src/test/go/build.sh").inheritIO().start();
       if (!build.waitFor(10, TimeUnit.MINUTES) || build.exitValue() != 0) {
-        throw new AssertionError("src/test/go/build.sh failed: Go 1.24+ must be installed "
-            + "(.ci/run builds the Go peers before the tests)");
+        throw new AssertionError(
+            "src/test/go/build.sh failed: Go 1.24+ must be installed "
+                + "(.ci/run builds the Go peers before the tests)");
       }
     }
     return BINARY.toAbsolutePath();

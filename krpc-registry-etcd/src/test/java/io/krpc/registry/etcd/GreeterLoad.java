@@ -32,44 +32,63 @@ final class GreeterLoad implements AutoCloseable {
 
   GreeterLoad(String authority, String service, List<Registry> serverRegistries) {
     for (Registry registry : serverRegistries) {
-      servers.add(KServer.builder().serviceName(service).port(0).host("127.0.0.1")
-          .registry(registry).deregisterDelay(Duration.ZERO)
-          .addService(new SimpleServiceGrpc.SimpleServiceImplBase() {
-            @Override
-            public void unaryRpc(SimpleRequest request, StreamObserver<SimpleResponse> response) {
-              response.onNext(SimpleResponse.getDefaultInstance());
-              response.onCompleted();
-            }
-          }).start());
+      servers.add(
+          KServer.builder()
+              .serviceName(service)
+              .port(0)
+              .host("127.0.0.1")
+              .registry(registry)
+              .deregisterDelay(Duration.ZERO)
+              .addService(
+                  new SimpleServiceGrpc.SimpleServiceImplBase() {
+                    @Override
+                    public void unaryRpc(
+                        SimpleRequest request, StreamObserver<SimpleResponse> response) {
+                      response.onNext(SimpleResponse.getDefaultInstance());
+                      response.onCompleted();
+                    }
+                  })
+              .start());
     }
-    channel = ManagedChannelBuilder.forTarget(authority.contains(",")
-            ? "etcd:///" + authority + "/" + service : "etcd://" + authority + "/" + service)
-        .defaultLoadBalancingPolicy("round_robin").usePlaintext().build();
+    channel =
+        ManagedChannelBuilder.forTarget(
+                authority.contains(",")
+                    ? "etcd:///" + authority + "/" + service
+                    : "etcd://" + authority + "/" + service)
+            .defaultLoadBalancingPolicy("round_robin")
+            .usePlaintext()
+            .build();
     SimpleServiceGrpc.SimpleServiceBlockingStub stub = SimpleServiceGrpc.newBlockingStub(channel);
-    caller = new Thread(() -> {
-      while (running) {
-        try {
-          stub.withDeadlineAfter(2, TimeUnit.SECONDS).unaryRpc(SimpleRequest.getDefaultInstance());
-          ok.incrementAndGet();
-        } catch (RuntimeException e) {
-          if (running) {
-            failed.incrementAndGet();
-            logger.warn("call failed: {}", e.toString());
-          }
-        }
-        try {
-          Thread.sleep(5);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    }, "greeter-load");
+    caller =
+        new Thread(
+            () -> {
+              while (running) {
+                try {
+                  stub.withDeadlineAfter(2, TimeUnit.SECONDS)
+                      .unaryRpc(SimpleRequest.getDefaultInstance());
+                  ok.incrementAndGet();
+                } catch (RuntimeException e) {
+                  if (running) {
+                    failed.incrementAndGet();
+                    logger.warn("call failed: {}", e.toString());
+                  }
+                }
+                try {
+                  Thread.sleep(5);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+            },
+            "greeter-load");
   }
 
   /** Waits for the first successful call, then keeps calling in the background. */
   GreeterLoad start() throws InterruptedException {
-    SimpleServiceGrpc.newBlockingStub(channel).withWaitForReady()
-        .withDeadlineAfter(10, TimeUnit.SECONDS).unaryRpc(SimpleRequest.getDefaultInstance());
+    SimpleServiceGrpc.newBlockingStub(channel)
+        .withWaitForReady()
+        .withDeadlineAfter(10, TimeUnit.SECONDS)
+        .unaryRpc(SimpleRequest.getDefaultInstance());
     caller.start();
     return this;
   }

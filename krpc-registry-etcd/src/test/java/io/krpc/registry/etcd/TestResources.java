@@ -6,8 +6,8 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * What an integration test opened, closed in reverse order after it; and the short-lease
- * registries the fault tests use (2 s lease, so expiry is observable within a test).
+ * What an integration test opened, closed in reverse order after it; and the short-lease registries
+ * the fault tests use (2 s lease, so expiry is observable within a test).
  */
 final class TestResources implements AutoCloseable {
   private final List<AutoCloseable> opened = new ArrayList<>();
@@ -20,11 +20,12 @@ final class TestResources implements AutoCloseable {
 
   /** An EtcdRegistry on {@code endpoints} with a 2 s lease and a 5 s request timeout. */
   EtcdRegistry shortLeaseRegistry(List<String> endpoints) {
-    return add(EtcdRegistry.builder()
-        .endpoints(endpoints)
-        .leaseTtl(Duration.ofSeconds(2))
-        .requestTimeout(Duration.ofSeconds(5))
-        .build());
+    return add(
+        EtcdRegistry.builder()
+            .endpoints(endpoints)
+            .leaseTtl(Duration.ofSeconds(2))
+            .requestTimeout(Duration.ofSeconds(5))
+            .build());
   }
 
   @Override

@@ -12,19 +12,21 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The meters of one (method, server, ip): the latency timer, the in-flight gauge and one counter per
- * status code, the counters created when a code first occurs.
+ * The meters of one (method, server, ip): the latency timer, the in-flight gauge and one counter
+ * per status code, the counters created when a code first occurs.
  *
- * <p>Thread-safe. Creating a counter twice in a race is harmless: the registry returns the same one.
+ * <p>Thread-safe. Creating a counter twice in a race is harmless: the registry returns the same
+ * one.
  */
 public final class EndpointMeters {
   /** Histogram buckets for RPC latency, 1 ms to 10 s. */
   static final Duration[] LATENCY_BUCKETS = {
-      Duration.ofMillis(1), Duration.ofNanos(2_500_000), Duration.ofMillis(5),
-      Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
-      Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
-      Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
-      Duration.ofSeconds(10)};
+    Duration.ofMillis(1), Duration.ofNanos(2_500_000), Duration.ofMillis(5),
+    Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+    Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+    Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
+    Duration.ofSeconds(10)
+  };
 
   private static final Status.Code[] CODES = Status.Code.values();
 
@@ -36,19 +38,24 @@ public final class EndpointMeters {
   private final LongAdder inFlight;
   private final AtomicReferenceArray<Counter> counters = new AtomicReferenceArray<>(CODES.length);
 
-  EndpointMeters(MeterRegistry registry, RpcMetricNames names, String method, String server,
-      InetAddress ip) {
+  EndpointMeters(
+      MeterRegistry registry, RpcMetricNames names, String method, String server, InetAddress ip) {
     this.registry = registry;
     this.names = names;
     this.ip = ip;
     this.tags = Tags.of("method", method, "server", server, "ip", ip.getHostAddress());
-    this.timer = Timer.builder(names.timer())
-        .description("Latency of " + names.side() + " RPCs, from start to close")
-        .tags(tags)
-        .serviceLevelObjectives(LATENCY_BUCKETS)
-        .register(registry);
-    this.inFlight = InFlightGauges.register(registry, names.inFlight(),
-        "RPCs started and not yet closed on the " + names.side(), tags);
+    this.timer =
+        Timer.builder(names.timer())
+            .description("Latency of " + names.side() + " RPCs, from start to close")
+            .tags(tags)
+            .serviceLevelObjectives(LATENCY_BUCKETS)
+            .register(registry);
+    this.inFlight =
+        InFlightGauges.register(
+            registry,
+            names.inFlight(),
+            "RPCs started and not yet closed on the " + names.side(),
+            tags);
   }
 
   InetAddress ip() {
@@ -71,11 +78,12 @@ public final class EndpointMeters {
     int index = code.ordinal();
     Counter counter = counters.get(index);
     if (counter == null) {
-      counter = Counter.builder(names.counter())
-          .description("RPCs handled on the " + names.side() + ", by status code")
-          .tags(tags)
-          .tag("code", code.name())
-          .register(registry);
+      counter =
+          Counter.builder(names.counter())
+              .description("RPCs handled on the " + names.side() + ", by status code")
+              .tags(tags)
+              .tag("code", code.name())
+              .register(registry);
       counters.set(index, counter);
     }
     return counter;

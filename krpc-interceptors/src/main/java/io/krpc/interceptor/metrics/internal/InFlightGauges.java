@@ -11,8 +11,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The counters behind in-flight gauges, one per registry and gauge id. A registry keeps the first
- * gauge registered under an id and ignores later ones, so two interceptors that share a registry and
- * labels (two servers of one service in one JVM) must also share the number the gauge reads.
+ * gauge registered under an id and ignores later ones, so two interceptors that share a registry
+ * and labels (two servers of one service in one JVM) must also share the number the gauge reads.
  *
  * <p>Thread-safe. Registries are held weakly; lookups happen only when meters are first created.
  */
@@ -28,14 +28,16 @@ final class InFlightGauges {
     synchronized (BY_REGISTRY) {
       gauges = BY_REGISTRY.computeIfAbsent(registry, key -> new ConcurrentHashMap<>());
     }
-    return gauges.computeIfAbsent(tags.and("__name", name), key -> {
-      LongAdder inFlight = new LongAdder();
-      Gauge.builder(name, inFlight, LongAdder::doubleValue)
-          .description(description)
-          .tags(tags)
-          .strongReference(true)
-          .register(registry);
-      return inFlight;
-    });
+    return gauges.computeIfAbsent(
+        tags.and("__name", name),
+        key -> {
+          LongAdder inFlight = new LongAdder();
+          Gauge.builder(name, inFlight, LongAdder::doubleValue)
+              .description(description)
+              .tags(tags)
+              .strongReference(true)
+              .register(registry);
+          return inFlight;
+        });
   }
 }

@@ -7,12 +7,12 @@ import java.util.concurrent.ConcurrentMap;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The meters of one side (server or client) of one KRPC service, created on first use and cached per
- * full method name and local IP so that the per-call path allocates no tags and does no registry
- * lookup.
+ * The meters of one side (server or client) of one KRPC service, created on first use and cached
+ * per full method name and local IP so that the per-call path allocates no tags and does no
+ * registry lookup.
  *
- * <p>Methods are keyed by their full name rather than by the {@code MethodDescriptor} instance, so a
- * caller that builds a new descriptor per call does not grow the cache.
+ * <p>Methods are keyed by their full name rather than by the {@code MethodDescriptor} instance, so
+ * a caller that builds a new descriptor per call does not grow the cache.
  *
  * <p>Thread-safe.
  */
@@ -54,8 +54,9 @@ public final class RpcMeters {
       if (cached != null && cached.ip().equals(ip)) {
         return cached;
       }
-      EndpointMeters meters = byIp.computeIfAbsent(
-          ip, key -> new EndpointMeters(registry, names, fullMethodName, serverName, key));
+      EndpointMeters meters =
+          byIp.computeIfAbsent(
+              ip, key -> new EndpointMeters(registry, names, fullMethodName, serverName, key));
       last = meters;
       return meters;
     }

@@ -34,13 +34,16 @@ public final class RpcTracing {
   public static final AttributeKey<String> RPC_METHOD = AttributeKey.stringKey("rpc.method");
   public static final AttributeKey<Long> RPC_GRPC_STATUS_CODE =
       AttributeKey.longKey("rpc.grpc.status_code");
-  public static final AttributeKey<String> SERVER_ADDRESS = AttributeKey.stringKey("server.address");
+  public static final AttributeKey<String> SERVER_ADDRESS =
+      AttributeKey.stringKey("server.address");
   public static final AttributeKey<Long> SERVER_PORT = AttributeKey.longKey("server.port");
-  public static final AttributeKey<String> CLIENT_ADDRESS = AttributeKey.stringKey("client.address");
+  public static final AttributeKey<String> CLIENT_ADDRESS =
+      AttributeKey.stringKey("client.address");
   public static final AttributeKey<Long> CLIENT_PORT = AttributeKey.longKey("client.port");
 
-  private static final TextMapPropagator W3C_DEFAULT = TextMapPropagator.composite(
-      W3CTraceContextPropagator.getInstance(), W3CBaggagePropagator.getInstance());
+  private static final TextMapPropagator W3C_DEFAULT =
+      TextMapPropagator.composite(
+          W3CTraceContextPropagator.getInstance(), W3CBaggagePropagator.getInstance());
 
   private final Tracer tracer;
   private final TextMapPropagator propagator;
@@ -60,7 +63,9 @@ public final class RpcTracing {
   public static RpcTracing of(OpenTelemetry openTelemetry) {
     TextMapPropagator configured = openTelemetry.getPropagators().getTextMapPropagator();
     TextMapPropagator propagator = configured.fields().isEmpty() ? W3C_DEFAULT : configured;
-    return new RpcTracing(openTelemetry.getTracer(INSTRUMENTATION_NAME), propagator,
+    return new RpcTracing(
+        openTelemetry.getTracer(INSTRUMENTATION_NAME),
+        propagator,
         isNoop(openTelemetry, configured));
   }
 
@@ -77,7 +82,10 @@ public final class RpcTracing {
             && configured == TextMapPropagator.noop());
   }
 
-  /** True when the OpenTelemetry given is {@link OpenTelemetry#noop()} or wraps it: interceptors step aside. */
+  /**
+   * True when the OpenTelemetry given is {@link OpenTelemetry#noop()} or wraps it: interceptors
+   * step aside.
+   */
   public boolean isNoop() {
     return noop;
   }
@@ -87,12 +95,18 @@ public final class RpcTracing {
   }
 
   /** Starts the span of one call, named {@code package.Service/Method}, with the rpc attributes. */
-  public Span startSpan(MethodDescriptor<?, ?> method, SpanKind kind, Context parent,
-      @Nullable HostAndPort server, @Nullable SocketAddress clientAddress) {
-    SpanBuilder builder = tracer.spanBuilder(method.getFullMethodName())
-        .setSpanKind(kind)
-        .setParent(parent)
-        .setAttribute(RPC_SYSTEM, "grpc");
+  public Span startSpan(
+      MethodDescriptor<?, ?> method,
+      SpanKind kind,
+      Context parent,
+      @Nullable HostAndPort server,
+      @Nullable SocketAddress clientAddress) {
+    SpanBuilder builder =
+        tracer
+            .spanBuilder(method.getFullMethodName())
+            .setSpanKind(kind)
+            .setParent(parent)
+            .setAttribute(RPC_SYSTEM, "grpc");
     String service = method.getServiceName();
     if (service != null) {
       builder.setAttribute(RPC_SERVICE, service);
@@ -121,7 +135,8 @@ public final class RpcTracing {
       span.setAttribute(RPC_GRPC_STATUS_CODE, (long) status.getCode().value());
       if (!status.isOk()) {
         String description = status.getDescription();
-        span.setStatus(StatusCode.ERROR,
+        span.setStatus(
+            StatusCode.ERROR,
             description == null ? status.getCode().name() : status.getCode() + ": " + description);
         if (status.getCause() != null) {
           span.recordException(status.getCause());

@@ -35,11 +35,14 @@ class RpcTracingTest {
   @Test
   void aRealTracerOrARealPropagatorIsNotNoop() {
     try (SdkTracerProvider sdk = SdkTracerProvider.builder().build()) {
-      assertThat(RpcTracing.of(OpenTelemetrySdk.builder().setTracerProvider(sdk).build())
-          .isNoop()).isFalse();
+      assertThat(RpcTracing.of(OpenTelemetrySdk.builder().setTracerProvider(sdk).build()).isNoop())
+          .isFalse();
     }
-    OpenTelemetry propagatingOnly = wrap(TracerProvider.noop(), ContextPropagators.create(
-        io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator.getInstance()));
+    OpenTelemetry propagatingOnly =
+        wrap(
+            TracerProvider.noop(),
+            ContextPropagators.create(
+                io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator.getInstance()));
     assertThat(RpcTracing.of(propagatingOnly).isNoop()).isFalse();
   }
 }

@@ -8,10 +8,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Asks etcd a trivial question every {@code interval} to notice what the client hides: an outage,
- * the end of an outage, a restart (the raft term changes) and a wipe (the revision goes
- * backwards). On an outage it reports to the {@link Callbacks} once and opens fresh connections
- * on each further failed probe, so that etcd's return is seen at once; on recovery, restart or
- * wipe it tells the callbacks to re-register and re-list.
+ * the end of an outage, a restart (the raft term changes) and a wipe (the revision goes backwards).
+ * On an outage it reports to the {@link Callbacks} once and opens fresh connections on each further
+ * failed probe, so that etcd's return is seen at once; on recovery, restart or wipe it tells the
+ * callbacks to re-register and re-list.
  *
  * <p>Confined to the registry's {@link StateScheduler}.
  */
@@ -41,8 +41,14 @@ public final class ConnectionMonitor {
   private boolean reauthenticated;
   private boolean closed;
 
-  ConnectionMonitor(EtcdGateway gateway, StateScheduler scheduler, String keyPrefix,
-      Duration interval, Duration probeTimeout, Duration firstProbeTimeout, Callbacks callbacks) {
+  ConnectionMonitor(
+      EtcdGateway gateway,
+      StateScheduler scheduler,
+      String keyPrefix,
+      Duration interval,
+      Duration probeTimeout,
+      Duration firstProbeTimeout,
+      Callbacks callbacks) {
     this.gateway = gateway;
     this.scheduler = scheduler;
     this.interval = interval;
@@ -85,18 +91,20 @@ public final class ConnectionMonitor {
     // request timeout. Later probes must notice a frozen etcd well within a lease TTL.
     Duration timeout = generation == answeredGeneration ? probeTimeout : firstProbeTimeout;
     Futures.within(gateway.probe(probeKey), scheduler, timeout.toNanos())
-        .whenCompleteAsync((header, error) -> {
-          probing = false;
-          if (closed) {
-            return;
-          }
-          if (error != null) {
-            onFailure(EtcdErrors.unwrap(error));
-          } else {
-            answeredGeneration = generation;
-            onSuccess(header);
-          }
-        }, scheduler);
+        .whenCompleteAsync(
+            (header, error) -> {
+              probing = false;
+              if (closed) {
+                return;
+              }
+              if (error != null) {
+                onFailure(EtcdErrors.unwrap(error));
+              } else {
+                answeredGeneration = generation;
+                onSuccess(header);
+              }
+            },
+            scheduler);
   }
 
   private void onFailure(Throwable error) {
@@ -110,8 +118,9 @@ public final class ConnectionMonitor {
     }
     failures++;
     if (failures == 1) {
-      logger.warn("etcd does not answer; keeping registrations and last known instances, "
-          + "retrying: {}", String.valueOf(error));
+      logger.warn(
+          "etcd does not answer; keeping registrations and last known instances, " + "retrying: {}",
+          String.valueOf(error));
       callbacks.onOutage(error);
       schedule(interval.toNanos());
     } else {
@@ -126,11 +135,19 @@ public final class ConnectionMonitor {
     if (failures > 0) {
       why = "etcd answers again after " + failures + " failed probes";
     } else if (lastTerm >= 0 && header.raftTerm() != lastTerm) {
-      why = "etcd raft term changed from " + lastTerm + " to " + header.raftTerm()
-          + " (restart or new leader)";
+      why =
+          "etcd raft term changed from "
+              + lastTerm
+              + " to "
+              + header.raftTerm()
+              + " (restart or new leader)";
     } else if (header.revision() < lastRevision) {
-      why = "etcd revision went back from " + lastRevision + " to " + header.revision()
-          + " (data lost)";
+      why =
+          "etcd revision went back from "
+              + lastRevision
+              + " to "
+              + header.revision()
+              + " (data lost)";
     }
     failures = 0;
     reauthenticated = false;

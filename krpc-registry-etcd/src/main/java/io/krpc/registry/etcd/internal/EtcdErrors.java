@@ -7,10 +7,10 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
 /**
- * Classifies etcd failures, the one table of them: outages (retry with backoff until etcd
- * answers), refusals (bad credentials, missing permissions, a response over the inbound message
- * limit: retrying the same call cannot fix them, so they are reported as what they are), an
- * expired auth token (authenticate again and retry) and compaction (list again).
+ * Classifies etcd failures, the one table of them: outages (retry with backoff until etcd answers),
+ * refusals (bad credentials, missing permissions, a response over the inbound message limit:
+ * retrying the same call cannot fix them, so they are reported as what they are), an expired auth
+ * token (authenticate again and retry) and compaction (list again).
  */
 final class EtcdErrors {
   /** The first delay of {@link #retryBackoff()}. */
@@ -40,9 +40,11 @@ final class EtcdErrors {
         return true;
       }
       String message = t.getMessage();
-      if (message != null && (message.contains("authentication failed")
-          || message.contains("permission denied")
-          || message.contains("user name is empty") || message.contains("user name not found"))) {
+      if (message != null
+          && (message.contains("authentication failed")
+              || message.contains("permission denied")
+              || message.contains("user name is empty")
+              || message.contains("user name not found"))) {
         return true;
       }
     }
@@ -50,8 +52,8 @@ final class EtcdErrors {
   }
 
   /**
-   * Failures that are not outages: {@link #isPermanent} ones and responses larger than the
-   * inbound message limit. Retrying them as if etcd were away would only repeat them.
+   * Failures that are not outages: {@link #isPermanent} ones and responses larger than the inbound
+   * message limit. Retrying them as if etcd were away would only repeat them.
    */
   static boolean isRefusal(Throwable error) {
     if (isPermanent(error)) {
@@ -76,8 +78,9 @@ final class EtcdErrors {
   static boolean isInvalidToken(Throwable error) {
     for (Throwable t = error; t != null; t = t.getCause()) {
       String message = t.getMessage();
-      if (message != null && (message.contains("invalid auth token")
-          || message.contains("auth: revision in header is old"))) {
+      if (message != null
+          && (message.contains("invalid auth token")
+              || message.contains("auth: revision in header is old"))) {
         return true;
       }
     }

@@ -16,11 +16,11 @@ public interface EtcdGateway {
 
   /**
    * One page of the keys in {@code [fromKey, endKey)} in key order, at most {@code limit} of them,
-   * read at {@code revision} (0: the newest). {@code serializable} reads answer from the member
-   * the client talks to without a round through the leader.
+   * read at {@code revision} (0: the newest). {@code serializable} reads answer from the member the
+   * client talks to without a round through the leader.
    */
-  CompletableFuture<RangePage> range(String fromKey, String endKey, long revision, int limit,
-      boolean serializable);
+  CompletableFuture<RangePage> range(
+      String fromKey, String endKey, long revision, int limit, boolean serializable);
 
   /** A count-only read of {@code key}: cheap, and its header tells the raft term and revision. */
   CompletableFuture<Header> probe(String key);
@@ -28,7 +28,9 @@ public interface EtcdGateway {
   /** Grants a lease of {@code ttlSeconds}; completes with its id. */
   CompletableFuture<Long> grant(long ttlSeconds);
 
-  /** Renews {@code leaseId} once; completes with the remaining TTL, {@code <= 0} when it is gone. */
+  /**
+   * Renews {@code leaseId} once; completes with the remaining TTL, {@code <= 0} when it is gone.
+   */
   CompletableFuture<Long> keepAliveOnce(long leaseId);
 
   /** Revokes {@code leaseId}, deleting its keys. */
@@ -38,8 +40,8 @@ public interface EtcdGateway {
   CompletableFuture<Long> put(Record record, long leaseId);
 
   /**
-   * Puts every record under {@code leaseId}, in as few transactions as etcd allows; completes
-   * with the revision of the last one.
+   * Puts every record under {@code leaseId}, in as few transactions as etcd allows; completes with
+   * the revision of the last one.
    */
   CompletableFuture<Long> putAll(List<Record> records, long leaseId);
 
@@ -67,7 +69,9 @@ public interface EtcdGateway {
   /** A key and its value; {@code modRevision} is 0 for records about to be written. */
   record Record(String key, byte[] value, long modRevision) {}
 
-  /** One page of a range read: its records, whether more follow, and the revision it was read at. */
+  /**
+   * One page of a range read: its records, whether more follow, and the revision it was read at.
+   */
   record RangePage(List<Record> records, boolean more, long revision) {}
 
   /** What a response header tells: the raft term and the store revision. */
@@ -106,7 +110,9 @@ public interface EtcdGateway {
     /** The watch runs again after {@link #onInterrupted}. */
     void onResumed();
 
-    /** etcd refused or ended the watch for a reason retrying the stream does not fix; it is over. */
+    /**
+     * etcd refused or ended the watch for a reason retrying the stream does not fix; it is over.
+     */
     void onFailed(Throwable cause);
   }
 }

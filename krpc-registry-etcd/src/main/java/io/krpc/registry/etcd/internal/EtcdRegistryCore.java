@@ -35,11 +35,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The machinery behind {@code EtcdRegistry}: one state thread (a {@link StateScheduler}) that owns
- * the {@link LeaseKeeper}, the {@link ServiceWatcher}s, the {@link ConnectionMonitor} and the
- * watch stream, and one notifier thread that runs listener callbacks (so callbacks of one watch
- * never overlap, and a slow listener never delays etcd traffic). They reach etcd only through an
- * {@link EtcdGateway}. Blocking calls wait on futures completed by the state thread, bounded by
- * the request timeout.
+ * the {@link LeaseKeeper}, the {@link ServiceWatcher}s, the {@link ConnectionMonitor} and the watch
+ * stream, and one notifier thread that runs listener callbacks (so callbacks of one watch never
+ * overlap, and a slow listener never delays etcd traffic). They reach etcd only through an {@link
+ * EtcdGateway}. Blocking calls wait on futures completed by the state thread, bounded by the
+ * request timeout.
  */
 public final class EtcdRegistryCore {
   private static final Logger logger = LoggerFactory.getLogger(EtcdRegistryCore.class);
@@ -57,11 +57,21 @@ public final class EtcdRegistryCore {
    * @param coalesce the least time between two snapshots of one service
    * @param progressInterval how often the watch stream is asked for progress
    */
-  public record Config(Supplier<Client> clientFactory, List<String> endpoints,
-      @Nullable SslContext sslContext, @Nullable String username, @Nullable String password,
-      Duration dialTimeout, String keyPrefix, List<RecordFormat> formats, Duration leaseTtl,
+  public record Config(
+      Supplier<Client> clientFactory,
+      List<String> endpoints,
+      @Nullable SslContext sslContext,
+      @Nullable String username,
+      @Nullable String password,
+      Duration dialTimeout,
+      String keyPrefix,
+      List<RecordFormat> formats,
+      Duration leaseTtl,
       Duration requestTimeout,
-      int maxInboundMessageSize, int pageLimit, Duration coalesce, Duration progressInterval) {}
+      int maxInboundMessageSize,
+      int pageLimit,
+      Duration coalesce,
+      Duration progressInterval) {}
 
   private final String description;
   private final Duration requestTimeout;
@@ -79,8 +89,10 @@ public final class EtcdRegistryCore {
   private final Map<String, ServiceWatcher> watchers = new HashMap<>();
   private final Set<String> selfWatched = new HashSet<>();
   private final Set<ServiceWatcher.Subscription> subscriptions = ConcurrentHashMap.newKeySet();
+
   /** Set once, by the first close(): later calls wait for that close instead of racing it. */
   private final AtomicBoolean closed = new AtomicBoolean();
+
   private final CountDownLatch closeDone = new CountDownLatch(1);
   private final @Nullable JetcdGateway jetcd;
 
@@ -91,19 +103,35 @@ public final class EtcdRegistryCore {
         new ThreadStateScheduler(DaemonThreads.named("krpc-etcd-registry-" + id));
     ExecutorService notifier =
         Executors.newSingleThreadExecutor(DaemonThreads.named("krpc-etcd-notifier-" + id));
-    JetcdGateway gateway = new JetcdGateway(config.clientFactory(),
-        new GrpcWatchTransport.Settings(GrpcWatchTransport.uris(config.endpoints()),
-            config.sslContext(), config.username(), config.password(), config.dialTimeout(),
-            config.maxInboundMessageSize()),
-        scheduler, config.progressInterval());
-    return new EtcdRegistryCore(gateway, scheduler, notifier, config, () -> {
-      scheduler.shutdown();
-      notifier.shutdown();
-    });
+    JetcdGateway gateway =
+        new JetcdGateway(
+            config.clientFactory(),
+            new GrpcWatchTransport.Settings(
+                GrpcWatchTransport.uris(config.endpoints()),
+                config.sslContext(),
+                config.username(),
+                config.password(),
+                config.dialTimeout(),
+                config.maxInboundMessageSize()),
+            scheduler,
+            config.progressInterval());
+    return new EtcdRegistryCore(
+        gateway,
+        scheduler,
+        notifier,
+        config,
+        () -> {
+          scheduler.shutdown();
+          notifier.shutdown();
+        });
   }
 
-  EtcdRegistryCore(EtcdGateway gateway, StateScheduler scheduler, Executor notifier,
-      Config config, Runnable shutdownThreads) {
+  EtcdRegistryCore(
+      EtcdGateway gateway,
+      StateScheduler scheduler,
+      Executor notifier,
+      Config config,
+      Runnable shutdownThreads) {
     this.description = String.join(",", config.endpoints());
     this.requestTimeout = config.requestTimeout();
     this.leaseTtl = config.leaseTtl();
@@ -113,25 +141,39 @@ public final class EtcdRegistryCore {
     this.scheduler = scheduler;
     this.notifier = notifier;
     this.shutdownThreads = shutdownThreads;
-    this.watchOptions = new WatchOptions(config.requestTimeout(), config.leaseTtl(),
-        config.pageLimit(), config.coalesce(), relistJitter(config.leaseTtl()));
+    this.watchOptions =
+        new WatchOptions(
+            config.requestTimeout(),
+            config.leaseTtl(),
+            config.pageLimit(),
+            config.coalesce(),
+            relistJitter(config.leaseTtl()));
     this.lister = new RangeLister(gateway, config.pageLimit());
     this.keeper = new LeaseKeeper(gateway, formats, scheduler, leaseTtl, requestTimeout);
-    Duration probeTimeout = requestTimeout.compareTo(Duration.ofSeconds(1)) < 0
-        ? requestTimeout : Duration.ofSeconds(1);
-    this.monitor = new ConnectionMonitor(gateway, scheduler, config.keyPrefix(),
-        Duration.ofMillis(500), probeTimeout, requestTimeout, new ConnectionMonitor.Callbacks() {
-          @Override
-          public void onOutage(Throwable cause) {
-            watchers.values().forEach(w -> w.reportOutage(cause));
-          }
+    Duration probeTimeout =
+        requestTimeout.compareTo(Duration.ofSeconds(1)) < 0
+            ? requestTimeout
+            : Duration.ofSeconds(1);
+    this.monitor =
+        new ConnectionMonitor(
+            gateway,
+            scheduler,
+            config.keyPrefix(),
+            Duration.ofMillis(500),
+            probeTimeout,
+            requestTimeout,
+            new ConnectionMonitor.Callbacks() {
+              @Override
+              public void onOutage(Throwable cause) {
+                watchers.values().forEach(w -> w.reportOutage(cause));
+              }
 
-          @Override
-          public void onRecovered(String why) {
-            keeper.onEtcdRecovered();
-            watchers.values().forEach(w -> w.resync(true));
-          }
-        });
+              @Override
+              public void onRecovered(String why) {
+                keeper.onEtcdRecovered();
+                watchers.values().forEach(w -> w.resync(true));
+              }
+            });
     // connect now, in the background: the first call of a JVM pays for class loading and the
     // connection, which should not count against the first register()'s timeout
     scheduler.execute(monitor::start);
@@ -151,10 +193,11 @@ public final class EtcdRegistryCore {
     checkOpen();
     CompletableFuture<Void> done = new CompletableFuture<>();
     String key = describeKey(instance);
-    run(() -> {
-      keeper.register(instance, done);
-      watchOwnKeys(instance.serviceName());
-    });
+    run(
+        () -> {
+          keeper.register(instance, done);
+          watchOwnKeys(instance.serviceName());
+        });
     try {
       done.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException | ExecutionException e) {
@@ -168,8 +211,14 @@ public final class EtcdRegistryCore {
         throw new IllegalArgumentException(cause.getMessage(), cause);
       }
       String why = cause == null ? " (etcd did not answer)" : ": " + EtcdErrors.describe(cause);
-      throw new RegistryException("Could not register " + key + " in etcd at " + description
-          + (e instanceof TimeoutException ? " within " + requestTimeout : "") + why, cause);
+      throw new RegistryException(
+          "Could not register "
+              + key
+              + " in etcd at "
+              + description
+              + (e instanceof TimeoutException ? " within " + requestTimeout : "")
+              + why,
+          cause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new RegistryException("Interrupted while registering " + key, e);
@@ -182,10 +231,14 @@ public final class EtcdRegistryCore {
       return;
     }
     String key = describeKey(instance);
-    List<String> keys = await(supplyOnState(() -> {
-      keeper.forget(instance);
-      return keeper.keys(instance);
-    }), "deregister " + key);
+    List<String> keys =
+        await(
+            supplyOnState(
+                () -> {
+                  keeper.forget(instance);
+                  return keeper.keys(instance);
+                }),
+            "deregister " + key);
     retrying(() -> gateway.deleteAll(keys), "deregister " + key);
   }
 
@@ -204,15 +257,18 @@ public final class EtcdRegistryCore {
   }
 
   private Registry.Watch watch(int format, String serviceName, Registry.Listener listener) {
-    ServiceWatcher.Subscription subscription = new ServiceWatcher.Subscription(serviceName,
-        listener, s -> {
-          subscriptions.remove(s);
-          try {
-            scheduler.execute(() -> detach(format, serviceName, s));
-          } catch (RejectedExecutionException e) {
-            // the registry is closed: nothing left to detach from
-          }
-        });
+    ServiceWatcher.Subscription subscription =
+        new ServiceWatcher.Subscription(
+            serviceName,
+            listener,
+            s -> {
+              subscriptions.remove(s);
+              try {
+                scheduler.execute(() -> detach(format, serviceName, s));
+              } catch (RejectedExecutionException e) {
+                // the registry is closed: nothing left to detach from
+              }
+            });
     subscriptions.add(subscription);
     run(() -> watcher(format, serviceName).add(subscription));
     return subscription;
@@ -224,8 +280,8 @@ public final class EtcdRegistryCore {
     List<List<ServiceInstance>> perFormat = new ArrayList<>();
     for (RecordFormat format : formats) {
       String prefix = format.servicePrefix(serviceName);
-      RangeLister.Listing listing = retrying(() -> lister.list(prefix, false),
-          "lookup " + serviceName);
+      RangeLister.Listing listing =
+          retrying(() -> lister.list(prefix, false), "lookup " + serviceName);
       List<ServiceInstance> result = new ArrayList<>();
       for (Record record : listing.records()) {
         try {
@@ -234,7 +290,10 @@ public final class EtcdRegistryCore {
             result.add(instance);
           }
         } catch (IllegalArgumentException e) {
-          logger.debug("lookup({}) skips malformed record {}: {}", serviceName, record.key(),
+          logger.debug(
+              "lookup({}) skips malformed record {}: {}",
+              serviceName,
+              record.key(),
               e.getMessage());
         }
       }
@@ -245,15 +304,16 @@ public final class EtcdRegistryCore {
 
   /** The watch streams opened so far by this registry; for tests and benchmarks. */
   public int watchStreamsOpened() {
-    return jetcd == null ? 0 : await(supplyOnState(() -> jetcd.mux().streamsOpened()),
-        "count watch streams");
+    return jetcd == null
+        ? 0
+        : await(supplyOnState(() -> jetcd.mux().streamsOpened()), "count watch streams");
   }
 
   /**
-   * Cancels the watches, stops keeping the lease alive and, with {@code revoke}, revokes it so
-   * that every instance disappears at once; without, they disappear when the lease expires (what
-   * a crashed process leaves behind). Never throws. Idempotent and safe to call from several
-   * threads at once: one of them closes, the others return once it is done.
+   * Cancels the watches, stops keeping the lease alive and, with {@code revoke}, revokes it so that
+   * every instance disappears at once; without, they disappear when the lease expires (what a
+   * crashed process leaves behind). Never throws. Idempotent and safe to call from several threads
+   * at once: one of them closes, the others return once it is done.
    */
   public void close(boolean revoke) {
     if (!closed.compareAndSet(false, true)) {
@@ -286,24 +346,31 @@ public final class EtcdRegistryCore {
     subscriptions.forEach(ServiceWatcher.Subscription::cancel);
     long leaseId = 0;
     try {
-      leaseId = supplyOnState(() -> {
-        monitor.close();
-        watchers.values().forEach(ServiceWatcher::close);
-        watchers.clear();
-        if (jetcd != null) {
-          jetcd.mux().close();
-        }
-        return keeper.shutdown();
-      }).get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      leaseId =
+          supplyOnState(
+                  () -> {
+                    monitor.close();
+                    watchers.values().forEach(ServiceWatcher::close);
+                    watchers.clear();
+                    if (jetcd != null) {
+                      jetcd.mux().close();
+                    }
+                    return keeper.shutdown();
+                  })
+              .get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
       if (revoke && leaseId != 0) {
         gateway.revoke(leaseId).get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (ExecutionException | TimeoutException | RuntimeException e) {
-      logger.warn("Closing the etcd registry at {}: could not revoke lease {}; its instances "
-          + "disappear when it expires within {}", description, Long.toHexString(leaseId),
-          leaseTtl, e);
+      logger.warn(
+          "Closing the etcd registry at {}: could not revoke lease {}; its instances "
+              + "disappear when it expires within {}",
+          description,
+          Long.toHexString(leaseId),
+          leaseTtl,
+          e);
     }
     shutdownThreads.run();
     if (jetcd != null) {
@@ -314,12 +381,15 @@ public final class EtcdRegistryCore {
   // ---- on the state scheduler
 
   private ServiceWatcher watcher(int format, String serviceName) {
-    return watchers.computeIfAbsent(format + "/" + serviceName, k -> {
-      ServiceWatcher watcher = new ServiceWatcher(serviceName, gateway, formats.get(format),
-          scheduler, notifier, watchOptions);
-      watcher.start();
-      return watcher;
-    });
+    return watchers.computeIfAbsent(
+        format + "/" + serviceName,
+        k -> {
+          ServiceWatcher watcher =
+              new ServiceWatcher(
+                  serviceName, gateway, formats.get(format), scheduler, notifier, watchOptions);
+          watcher.start();
+          return watcher;
+        });
   }
 
   private void watchOwnKeys(String serviceName) {
@@ -348,13 +418,14 @@ public final class EtcdRegistryCore {
   private <T> CompletableFuture<T> supplyOnState(Supplier<T> task) {
     CompletableFuture<T> result = new CompletableFuture<>();
     try {
-      scheduler.execute(() -> {
-        try {
-          result.complete(task.get());
-        } catch (RuntimeException e) {
-          result.completeExceptionally(e);
-        }
-      });
+      scheduler.execute(
+          () -> {
+            try {
+              result.complete(task.get());
+            } catch (RuntimeException e) {
+              result.completeExceptionally(e);
+            }
+          });
     } catch (RejectedExecutionException e) {
       result.completeExceptionally(new IllegalStateException("EtcdRegistry is closed", e));
     }
@@ -385,14 +456,26 @@ public final class EtcdRegistryCore {
         return future.get(Math.max(1, left), TimeUnit.NANOSECONDS);
       } catch (TimeoutException e) {
         future.cancel(false);
-        throw new RegistryException("Could not " + what + ": etcd at " + description
-            + " did not answer within " + requestTimeout, e);
+        throw new RegistryException(
+            "Could not "
+                + what
+                + ": etcd at "
+                + description
+                + " did not answer within "
+                + requestTimeout,
+            e);
       } catch (ExecutionException e) {
         Throwable cause = EtcdErrors.unwrap(e);
         delay = backoff.nextDelayNanos();
         if (EtcdErrors.isRefusal(cause) || System.nanoTime() + delay - deadline > 0) {
-          throw new RegistryException("Could not " + what + " in etcd at " + description + ": "
-              + EtcdErrors.describe(cause), cause);
+          throw new RegistryException(
+              "Could not "
+                  + what
+                  + " in etcd at "
+                  + description
+                  + ": "
+                  + EtcdErrors.describe(cause),
+              cause);
         }
         logger.debug("{} failed, retrying: {}", what, cause.toString());
       } catch (InterruptedException e) {
@@ -413,12 +496,19 @@ public final class EtcdRegistryCore {
       return future.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       future.cancel(false);
-      throw new RegistryException("Could not " + what + ": etcd at " + description
-          + " did not answer within " + requestTimeout, e);
+      throw new RegistryException(
+          "Could not "
+              + what
+              + ": etcd at "
+              + description
+              + " did not answer within "
+              + requestTimeout,
+          e);
     } catch (ExecutionException e) {
       Throwable cause = EtcdErrors.unwrap(e);
-      throw new RegistryException("Could not " + what + " in etcd at " + description + ": "
-          + EtcdErrors.describe(cause), cause);
+      throw new RegistryException(
+          "Could not " + what + " in etcd at " + description + ": " + EtcdErrors.describe(cause),
+          cause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new RegistryException("Interrupted: " + what, e);

@@ -1,6 +1,5 @@
 package io.krpc.registry.etcd.internal;
 
-import org.jspecify.annotations.Nullable;
 import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
@@ -10,7 +9,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
+import org.jspecify.annotations.Nullable;
 
 /**
  * Merges what each record format lists for one service into one list: one instance per address,
@@ -24,8 +23,8 @@ final class FormatMerge {
   private FormatMerge() {}
 
   /** {@code perFormat.get(i)} is what {@code formats.get(i)} lists; the result is sorted. */
-  static List<ServiceInstance> merge(List<RecordFormat> formats,
-      List<List<ServiceInstance>> perFormat) {
+  static List<ServiceInstance> merge(
+      List<RecordFormat> formats, List<List<ServiceInstance>> perFormat) {
     Map<String, ServiceInstance> byAddress = new LinkedHashMap<>();
     for (int pass = 0; pass < 2; pass++) {
       for (int i = 0; i < formats.size(); i++) {
@@ -45,8 +44,8 @@ final class FormatMerge {
 
   /**
    * One listener over the watches of every format of a service: it forwards the merged list once
-   * every format has listed at least once, and an error once per episode. Its methods are called
-   * on the registry's one notifier thread, one at a time.
+   * every format has listed at least once, and an error once per episode. Its methods are called on
+   * the registry's one notifier thread, one at a time.
    */
   static final class Listener {
     private final List<RecordFormat> formats;

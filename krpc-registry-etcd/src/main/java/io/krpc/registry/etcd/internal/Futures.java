@@ -9,26 +9,33 @@ final class Futures {
   private Futures() {}
 
   /**
-   * A future that completes as {@code future} does, or with a {@link TimeoutException} once
-   * {@code timeoutNanos} passed on {@code scheduler}'s clock.
+   * A future that completes as {@code future} does, or with a {@link TimeoutException} once {@code
+   * timeoutNanos} passed on {@code scheduler}'s clock.
    */
-  static <T> CompletableFuture<T> within(CompletableFuture<T> future, StateScheduler scheduler,
-      long timeoutNanos) {
+  static <T> CompletableFuture<T> within(
+      CompletableFuture<T> future, StateScheduler scheduler, long timeoutNanos) {
     CompletableFuture<T> result = new CompletableFuture<>();
-    StateScheduler.Cancellable timer = scheduler.schedule(() -> {
-      if (result.completeExceptionally(new TimeoutException("etcd did not answer within "
-          + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms"))) {
-        future.cancel(false);
-      }
-    }, timeoutNanos);
-    future.whenComplete((value, error) -> {
-      timer.cancel();
-      if (error != null) {
-        result.completeExceptionally(error);
-      } else {
-        result.complete(value);
-      }
-    });
+    StateScheduler.Cancellable timer =
+        scheduler.schedule(
+            () -> {
+              if (result.completeExceptionally(
+                  new TimeoutException(
+                      "etcd did not answer within "
+                          + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+                          + " ms"))) {
+                future.cancel(false);
+              }
+            },
+            timeoutNanos);
+    future.whenComplete(
+        (value, error) -> {
+          timer.cancel();
+          if (error != null) {
+            result.completeExceptionally(error);
+          } else {
+            result.complete(value);
+          }
+        });
     return result;
   }
 }

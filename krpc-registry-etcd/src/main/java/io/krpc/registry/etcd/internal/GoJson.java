@@ -11,10 +11,10 @@ import java.util.TreeMap;
 import org.jspecify.annotations.Nullable;
 
 /**
- * JSON written byte for byte as Go's {@code encoding/json} {@code Marshal} writes it (struct
- * fields in declaration order, map keys sorted, no spaces, HTML-safe string escapes), and read as
- * its {@code Unmarshal} reads it (field names matched case-insensitively, unknown fields ignored).
- * Go peers compare and parse these values, so the bytes matter.
+ * JSON written byte for byte as Go's {@code encoding/json} {@code Marshal} writes it (struct fields
+ * in declaration order, map keys sorted, no spaces, HTML-safe string escapes), and read as its
+ * {@code Unmarshal} reads it (field names matched case-insensitively, unknown fields ignored). Go
+ * peers compare and parse these values, so the bytes matter.
  */
 public final class GoJson {
   private static final char[] HEX = "0123456789abcdef".toCharArray();
@@ -124,10 +124,15 @@ public final class GoJson {
         case '\f' -> out.append("\\f");
         default -> {
           if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == '\u2028' || c == '\u2029') {
-            out.append("\\u").append(HEX[(c >> 12) & 0xf]).append(HEX[(c >> 8) & 0xf])
-                .append(HEX[(c >> 4) & 0xf]).append(HEX[c & 0xf]);
-          } else if (Character.isSurrogate(c) && !(Character.isHighSurrogate(c)
-              && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1)))) {
+            out.append("\\u")
+                .append(HEX[(c >> 12) & 0xf])
+                .append(HEX[(c >> 8) & 0xf])
+                .append(HEX[(c >> 4) & 0xf])
+                .append(HEX[c & 0xf]);
+          } else if (Character.isSurrogate(c)
+              && !(Character.isHighSurrogate(c)
+                  && i + 1 < s.length()
+                  && Character.isLowSurrogate(s.charAt(i + 1)))) {
             out.append("\\ufffd"); // Go replaces invalid UTF-8 the same way
           } else {
             out.append(c);
@@ -226,8 +231,8 @@ public final class GoJson {
     }
     for (Map.Entry<String, JsonElement> entry : e.getAsJsonObject().entrySet()) {
       if (!(entry.getValue() instanceof JsonPrimitive p) || !p.isString()) {
-        throw new IllegalArgumentException("'" + name + "' value of '" + entry.getKey()
-            + "' is not a string");
+        throw new IllegalArgumentException(
+            "'" + name + "' value of '" + entry.getKey() + "' is not a string");
       }
       result.put(entry.getKey(), entry.getValue().getAsString());
     }

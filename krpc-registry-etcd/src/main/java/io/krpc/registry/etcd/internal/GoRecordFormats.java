@@ -12,17 +12,17 @@ import java.util.TreeMap;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The records of the Go registries, written byte for byte as their Go code writes them and read
- * as their Go code reads them. Each class names the Go source it follows.
+ * The records of the Go registries, written byte for byte as their Go code writes them and read as
+ * their Go code reads them. Each class names the Go source it follows.
  */
 public final class GoRecordFormats {
   private GoRecordFormats() {}
 
   /**
    * Go KRPC (wsx864321/kim {@code pkg/krpc/registry/etcd/etcd_register.go}): key {@code
-   * <prefix><service>/<ip>/<port>}, value Go's JSON of its {@code registry.Endpoint} struct.
-   * Go KRPC watchers split every key under the prefix by {@code /} and index the third part, so
-   * only keys of exactly this shape may ever be written there.
+   * <prefix><service>/<ip>/<port>}, value Go's JSON of its {@code registry.Endpoint} struct. Go
+   * KRPC watchers split every key under the prefix by {@code /} and index the third part, so only
+   * keys of exactly this shape may ever be written there.
    */
   public static final class KrpcGo extends RecordFormat {
     /** Go KRPC's records under {@code keyPrefix}. */
@@ -61,16 +61,22 @@ public final class GoRecordFormats {
       if (!enable) {
         return null;
       }
-      return instance(serviceName, ip, port, weight <= 0 ? ServiceInstance.DEFAULT_WEIGHT
-          : Math.min(weight, ServiceInstance.MAX_WEIGHT), Map.of());
+      return instance(
+          serviceName,
+          ip,
+          port,
+          weight <= 0
+              ? ServiceInstance.DEFAULT_WEIGHT
+              : Math.min(weight, ServiceInstance.MAX_WEIGHT),
+          Map.of());
     }
   }
 
   /**
    * etcd's gRPC naming (etcd-io/etcd {@code client/v3/naming/endpoints}): key {@code
    * <prefix><service>/<host>:<port>}, value Go's JSON of {@code internal.Update{Op, Addr,
-   * Metadata}}. The metadata is written as a JSON object of strings (null when empty) and read
-   * when it is one.
+   * Metadata}}. The metadata is written as a JSON object of strings (null when empty) and read when
+   * it is one.
    */
   public static final class EtcdNaming extends RecordFormat {
     /** etcd naming records under {@code keyPrefix}. */
@@ -91,8 +97,10 @@ public final class GoRecordFormats {
     @Override
     public byte[] encode(ServiceInstance instance) {
       GoJson json = GoJson.object().number("Op", 0).string("Addr", instance.endpoint());
-      return (instance.metadata().isEmpty() ? json.nullField("Metadata")
-          : json.map("Metadata", instance.metadata())).toBytes();
+      return (instance.metadata().isEmpty()
+              ? json.nullField("Metadata")
+              : json.map("Metadata", instance.metadata()))
+          .toBytes();
     }
 
     @Override
@@ -120,8 +128,8 @@ public final class GoRecordFormats {
   }
 
   /**
-   * go-zero ({@code core/discov/publisher.go}): key {@code <Etcd.Key>/<lease id in decimal>},
-   * here {@code <prefix><service>/<lease id>}; value the plain string {@code host:port}.
+   * go-zero ({@code core/discov/publisher.go}): key {@code <Etcd.Key>/<lease id in decimal>}, here
+   * {@code <prefix><service>/<lease id>}; value the plain string {@code host:port}.
    */
   public static final class GoZero extends RecordFormat {
     /** go-zero records under {@code keyPrefix}. */
@@ -148,17 +156,20 @@ public final class GoRecordFormats {
 
     @Override
     public ServiceInstance decode(String serviceName, String key, byte[] value) {
-      return hostPort(serviceName, new String(value, StandardCharsets.UTF_8),
-          ServiceInstance.DEFAULT_WEIGHT, Map.of());
+      return hostPort(
+          serviceName,
+          new String(value, StandardCharsets.UTF_8),
+          ServiceInstance.DEFAULT_WEIGHT,
+          Map.of());
     }
   }
 
   /**
-   * Kratos ({@code contrib/registry/etcd}): key {@code <namespace>/<service>/<id>}, value Go's
-   * JSON of {@code registry.ServiceInstance{ID, Name, Version, Metadata, Endpoints}}. KRPC writes
-   * the id {@code host:port}, one endpoint {@code grpc://host:port?isSecure=false} and a weight
-   * other than {@value ServiceInstance#DEFAULT_WEIGHT} as the metadata entry {@code weight}, which
-   * Kratos' selectors read.
+   * Kratos ({@code contrib/registry/etcd}): key {@code <namespace>/<service>/<id>}, value Go's JSON
+   * of {@code registry.ServiceInstance{ID, Name, Version, Metadata, Endpoints}}. KRPC writes the id
+   * {@code host:port}, one endpoint {@code grpc://host:port?isSecure=false} and a weight other than
+   * {@value ServiceInstance#DEFAULT_WEIGHT} as the metadata entry {@code weight}, which Kratos'
+   * selectors read.
    */
   public static final class Kratos extends RecordFormat {
     /** Kratos records under {@code keyPrefix}, the namespace followed by {@code /}. */
@@ -227,7 +238,8 @@ public final class GoRecordFormats {
           throw new IllegalArgumentException("endpoint is not a URL: " + endpoint, e);
         }
         String query = uri.getRawQuery() == null ? "" : uri.getRawQuery();
-        if ("grpc".equals(uri.getScheme()) && !query.contains("isSecure=true")
+        if ("grpc".equals(uri.getScheme())
+            && !query.contains("isSecure=true")
             && uri.getRawAuthority() != null) {
           return hostPort(serviceName, uri.getRawAuthority(), weight, metadata);
         }
@@ -239,8 +251,8 @@ public final class GoRecordFormats {
   // ---- helpers
 
   /** Reads {@code host:port} as Go's {@code net.SplitHostPort} does (IPv6 in brackets). */
-  static ServiceInstance hostPort(String serviceName, String address, int weight,
-      Map<String, String> metadata) {
+  static ServiceInstance hostPort(
+      String serviceName, String address, int weight, Map<String, String> metadata) {
     int colon = address.lastIndexOf(':');
     if (colon <= 0 || colon == address.length() - 1) {
       throw new IllegalArgumentException("address '" + address + "' is not host:port");
@@ -249,8 +261,8 @@ public final class GoRecordFormats {
     if (host.startsWith("[") && host.endsWith("]")) {
       host = host.substring(1, host.length() - 1);
     } else if (host.indexOf(':') >= 0) {
-      throw new IllegalArgumentException("address '" + address
-          + "' has too many colons (IPv6 needs brackets)");
+      throw new IllegalArgumentException(
+          "address '" + address + "' has too many colons (IPv6 needs brackets)");
     }
     long port;
     try {
@@ -261,8 +273,8 @@ public final class GoRecordFormats {
     return instance(serviceName, host, port, weight, metadata);
   }
 
-  static ServiceInstance instance(String serviceName, String host, long port, long weight,
-      Map<String, String> metadata) {
+  static ServiceInstance instance(
+      String serviceName, String host, long port, long weight, Map<String, String> metadata) {
     if (port < 1 || port > 65_535) {
       throw new IllegalArgumentException("port: " + port + " (expected: 1..65535)");
     }

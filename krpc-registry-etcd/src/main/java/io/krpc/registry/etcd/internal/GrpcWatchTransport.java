@@ -31,9 +31,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The registry's watch stream on a gRPC channel of its own, through the stubs etcd's protocol is
  * generated into ({@code io.etcd.jetcd.api}, shipped with jetcd). One member at a time: a random
- * one first (so that many clients spread over the cluster), the next one after each failed
- * stream. The stream carries etcd's {@code hasleader} metadata (require-leader) and, with auth
- * on, a token fetched with the registry's credentials and fetched again when etcd rejects it.
+ * one first (so that many clients spread over the cluster), the next one after each failed stream.
+ * The stream carries etcd's {@code hasleader} metadata (require-leader) and, with auth on, a token
+ * fetched with the registry's credentials and fetched again when etcd rejects it.
  */
 final class GrpcWatchTransport implements WatchTransport {
   private static final Logger logger = LoggerFactory.getLogger(GrpcWatchTransport.class);
@@ -43,8 +43,13 @@ final class GrpcWatchTransport implements WatchTransport {
       Metadata.Key.of("token", Metadata.ASCII_STRING_MARSHALLER);
 
   /** Connection settings shared with the registry's jetcd client. */
-  record Settings(List<URI> endpoints, @Nullable SslContext sslContext, @Nullable String username,
-      @Nullable String password, Duration dialTimeout, int maxInboundMessageSize) {}
+  record Settings(
+      List<URI> endpoints,
+      @Nullable SslContext sslContext,
+      @Nullable String username,
+      @Nullable String password,
+      Duration dialTimeout,
+      int maxInboundMessageSize) {}
 
   private final Settings settings;
   private final Object lock = new Object();
@@ -63,35 +68,37 @@ final class GrpcWatchTransport implements WatchTransport {
     ManagedChannel current = channel();
     Metadata headers = new Metadata();
     headers.put(HAS_LEADER, "true");
-    WatchGrpc.WatchStub stub = WatchGrpc.newStub(current)
-        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+    WatchGrpc.WatchStub stub =
+        WatchGrpc.newStub(current)
+            .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
     if (settings.username() != null) {
       stub = stub.withCallCredentials(new TokenCredentials(current));
     }
     @SuppressWarnings("unchecked")
     ClientCallStreamObserver<WatchRequest>[] requests = new ClientCallStreamObserver[1];
-    StreamObserver<WatchRequest> observer = stub.watch(
-        new ClientResponseObserver<WatchRequest, WatchResponse>() {
-          @Override
-          public void beforeStart(ClientCallStreamObserver<WatchRequest> requestStream) {
-            requests[0] = requestStream;
-          }
+    StreamObserver<WatchRequest> observer =
+        stub.watch(
+            new ClientResponseObserver<WatchRequest, WatchResponse>() {
+              @Override
+              public void beforeStart(ClientCallStreamObserver<WatchRequest> requestStream) {
+                requests[0] = requestStream;
+              }
 
-          @Override
-          public void onNext(WatchResponse response) {
-            listener.onResponse(response);
-          }
+              @Override
+              public void onNext(WatchResponse response) {
+                listener.onResponse(response);
+              }
 
-          @Override
-          public void onError(Throwable error) {
-            listener.onClosed(error);
-          }
+              @Override
+              public void onError(Throwable error) {
+                listener.onClosed(error);
+              }
 
-          @Override
-          public void onCompleted() {
-            listener.onClosed(null);
-          }
-        });
+              @Override
+              public void onCompleted() {
+                listener.onClosed(null);
+              }
+            });
     return new Stream() {
       @Override
       public void send(WatchRequest request) {
@@ -157,11 +164,12 @@ final class GrpcWatchTransport implements WatchTransport {
       }
       if (channel == null) {
         URI endpoint = settings.endpoints().get(member);
-        NettyChannelBuilder builder = NettyChannelBuilder
-            .forAddress(endpoint.getHost(), endpoint.getPort())
-            .maxInboundMessageSize(settings.maxInboundMessageSize())
-            .withOption(io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS,
-                (int) Math.min(Integer.MAX_VALUE, settings.dialTimeout().toMillis()));
+        NettyChannelBuilder builder =
+            NettyChannelBuilder.forAddress(endpoint.getHost(), endpoint.getPort())
+                .maxInboundMessageSize(settings.maxInboundMessageSize())
+                .withOption(
+                    io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                    (int) Math.min(Integer.MAX_VALUE, settings.dialTimeout().toMillis()));
         if (settings.sslContext() != null) {
           builder.sslContext(settings.sslContext()).useTransportSecurity();
         } else {
@@ -182,34 +190,37 @@ final class GrpcWatchTransport implements WatchTransport {
     }
 
     @Override
-    public void applyRequestMetadata(RequestInfo info, Executor executor,
-        MetadataApplier applier) {
+    public void applyRequestMetadata(RequestInfo info, Executor executor, MetadataApplier applier) {
       String held = token;
       if (held != null) {
         applier.apply(tokenHeader(held));
         return;
       }
-      AuthenticateRequest request = AuthenticateRequest.newBuilder()
-          .setNameBytes(ByteString.copyFromUtf8(settings.username()))
-          .setPasswordBytes(ByteString.copyFromUtf8(settings.password()))
-          .build();
-      AuthGrpc.newStub(channel).withDeadlineAfter(settings.dialTimeout().toMillis() + 5000,
-          TimeUnit.MILLISECONDS).authenticate(request, new StreamObserver<>() {
-            @Override
-            public void onNext(AuthenticateResponse response) {
-              token = response.getToken();
-              applier.apply(tokenHeader(response.getToken()));
-            }
+      AuthenticateRequest request =
+          AuthenticateRequest.newBuilder()
+              .setNameBytes(ByteString.copyFromUtf8(settings.username()))
+              .setPasswordBytes(ByteString.copyFromUtf8(settings.password()))
+              .build();
+      AuthGrpc.newStub(channel)
+          .withDeadlineAfter(settings.dialTimeout().toMillis() + 5000, TimeUnit.MILLISECONDS)
+          .authenticate(
+              request,
+              new StreamObserver<>() {
+                @Override
+                public void onNext(AuthenticateResponse response) {
+                  token = response.getToken();
+                  applier.apply(tokenHeader(response.getToken()));
+                }
 
-            @Override
-            public void onError(Throwable error) {
-              logger.debug("etcd authentication for the watch stream failed", error);
-              applier.fail(Status.fromThrowable(error));
-            }
+                @Override
+                public void onError(Throwable error) {
+                  logger.debug("etcd authentication for the watch stream failed", error);
+                  applier.fail(Status.fromThrowable(error));
+                }
 
-            @Override
-            public void onCompleted() {}
-          });
+                @Override
+                public void onCompleted() {}
+              });
     }
 
     private Metadata tokenHeader(String value) {

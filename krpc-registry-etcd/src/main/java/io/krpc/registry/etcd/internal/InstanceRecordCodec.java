@@ -15,9 +15,9 @@ import java.util.TreeMap;
  *
  * <p>Key: {@code <prefix><service>/<host>:<port>} (IPv6 hosts in brackets). Value, UTF-8 JSON:
  * {@code {"version":1,"host":"10.0.0.5","port":9001,"weight":100,"metadata":{"zone":"a"}}}.
- * Decoding is strict: a value that is not such an object (unknown version, wrong types, port out
- * of range, empty host, weight out of range) is rejected with a {@link MalformedRecordException}
- * that says why, so that one bad record never hides the others.
+ * Decoding is strict: a value that is not such an object (unknown version, wrong types, port out of
+ * range, empty host, weight out of range) is rejected with a {@link MalformedRecordException} that
+ * says why, so that one bad record never hides the others.
  */
 public final class InstanceRecordCodec {
 
@@ -73,8 +73,8 @@ public final class InstanceRecordCodec {
     }
     int version = intField(json, "version");
     if (version != VERSION) {
-      throw new MalformedRecordException("unknown format version " + version
-          + " (expected: " + VERSION + ")");
+      throw new MalformedRecordException(
+          "unknown format version " + version + " (expected: " + VERSION + ")");
     }
     String host = stringField(json, "host");
     int port = intField(json, "port");
@@ -87,8 +87,8 @@ public final class InstanceRecordCodec {
       }
       for (Map.Entry<String, JsonElement> entry : meta.getAsJsonObject().entrySet()) {
         if (!isString(entry.getValue())) {
-          throw new MalformedRecordException("metadata value of '" + entry.getKey()
-              + "' is not a string");
+          throw new MalformedRecordException(
+              "metadata value of '" + entry.getKey() + "' is not a string");
         }
         metadata.put(entry.getKey(), entry.getValue().getAsString());
       }
@@ -100,8 +100,8 @@ public final class InstanceRecordCodec {
       throw new MalformedRecordException(String.valueOf(e.getMessage()));
     }
     if (!key.equals(key(instance))) {
-      throw new MalformedRecordException("key does not match the record's endpoint "
-          + instance.endpoint());
+      throw new MalformedRecordException(
+          "key does not match the record's endpoint " + instance.endpoint());
     }
     return instance;
   }

@@ -14,8 +14,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
 /**
- * The production {@link EtcdGateway}: reads, writes and leases through jetcd (a client replaced
- * by {@link #reconnect()}), watches on the registry's one {@link WatchMux} stream.
+ * The production {@link EtcdGateway}: reads, writes and leases through jetcd (a client replaced by
+ * {@link #reconnect()}), watches on the registry's one {@link WatchMux} stream.
  */
 final class JetcdGateway implements EtcdGateway, AutoCloseable {
   /** etcd's default {@code --max-txn-ops}: the most operations one transaction may carry. */
@@ -25,33 +25,51 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
   private final GrpcWatchTransport watchTransport;
   private final WatchMux mux;
 
-  JetcdGateway(Supplier<Client> clientFactory, GrpcWatchTransport.Settings watchSettings,
-      StateScheduler scheduler, Duration progressInterval) {
+  JetcdGateway(
+      Supplier<Client> clientFactory,
+      GrpcWatchTransport.Settings watchSettings,
+      StateScheduler scheduler,
+      Duration progressInterval) {
     this.connection = new EtcdConnection(clientFactory);
     this.watchTransport = new GrpcWatchTransport(watchSettings);
     this.mux = new WatchMux(watchTransport, scheduler, progressInterval);
   }
 
   @Override
-  public CompletableFuture<RangePage> range(String fromKey, String endKey, long revision,
-      int limit, boolean serializable) {
-    GetOption option = GetOption.builder().withRange(bytes(endKey)).withLimit(limit)
-        .withRevision(revision).withSerializable(serializable)
-        .withSortField(GetOption.SortTarget.KEY).withSortOrder(GetOption.SortOrder.ASCEND)
-        .build();
-    return connection.client().getKVClient().get(bytes(fromKey), option).thenApply(response -> {
-      List<Record> records = new ArrayList<>(response.getKvs().size());
-      for (KeyValue kv : response.getKvs()) {
-        records.add(new Record(kv.getKey().toString(StandardCharsets.UTF_8),
-            kv.getValue().getBytes(), kv.getModRevision()));
-      }
-      return new RangePage(records, response.isMore(), response.getHeader().getRevision());
-    });
+  public CompletableFuture<RangePage> range(
+      String fromKey, String endKey, long revision, int limit, boolean serializable) {
+    GetOption option =
+        GetOption.builder()
+            .withRange(bytes(endKey))
+            .withLimit(limit)
+            .withRevision(revision)
+            .withSerializable(serializable)
+            .withSortField(GetOption.SortTarget.KEY)
+            .withSortOrder(GetOption.SortOrder.ASCEND)
+            .build();
+    return connection
+        .client()
+        .getKVClient()
+        .get(bytes(fromKey), option)
+        .thenApply(
+            response -> {
+              List<Record> records = new ArrayList<>(response.getKvs().size());
+              for (KeyValue kv : response.getKvs()) {
+                records.add(
+                    new Record(
+                        kv.getKey().toString(StandardCharsets.UTF_8),
+                        kv.getValue().getBytes(),
+                        kv.getModRevision()));
+              }
+              return new RangePage(records, response.isMore(), response.getHeader().getRevision());
+            });
   }
 
   @Override
   public CompletableFuture<Header> probe(String key) {
-    return connection.client().getKVClient()
+    return connection
+        .client()
+        .getKVClient()
         .get(bytes(key), GetOption.builder().withCountOnly(true).build())
         .thenApply(r -> new Header(r.getHeader().getRaftTerm(), r.getHeader().getRevision()));
   }
@@ -73,8 +91,12 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
 
   @Override
   public CompletableFuture<Long> put(Record record, long leaseId) {
-    return connection.client().getKVClient()
-        .put(bytes(record.key()), ByteSequence.from(record.value()),
+    return connection
+        .client()
+        .getKVClient()
+        .put(
+            bytes(record.key()),
+            ByteSequence.from(record.value()),
             PutOption.builder().withLeaseId(leaseId).build())
         .thenApply(r -> r.getHeader().getRevision());
   }
@@ -85,11 +107,20 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
     CompletableFuture<Long> chain = CompletableFuture.completedFuture(0L);
     for (int from = 0; from < records.size(); from += MAX_TXN_OPS) {
       List<Record> chunk = records.subList(from, Math.min(records.size(), from + MAX_TXN_OPS));
-      Op[] puts = chunk.stream()
-          .map(r -> Op.put(bytes(r.key()), ByteSequence.from(r.value()), option))
-          .toArray(Op[]::new);
-      chain = chain.thenCompose(previous -> connection.client().getKVClient().txn().Then(puts)
-          .commit().thenApply(r -> r.getHeader().getRevision()));
+      Op[] puts =
+          chunk.stream()
+              .map(r -> Op.put(bytes(r.key()), ByteSequence.from(r.value()), option))
+              .toArray(Op[]::new);
+      chain =
+          chain.thenCompose(
+              previous ->
+                  connection
+                      .client()
+                      .getKVClient()
+                      .txn()
+                      .Then(puts)
+                      .commit()
+                      .thenApply(r -> r.getHeader().getRevision()));
     }
     return chain;
   }
@@ -101,9 +132,10 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
 
   @Override
   public CompletableFuture<Void> deleteAll(List<String> keys) {
-    Op[] deletes = keys.stream()
-        .map(k -> Op.delete(bytes(k), io.etcd.jetcd.options.DeleteOption.DEFAULT))
-        .toArray(Op[]::new);
+    Op[] deletes =
+        keys.stream()
+            .map(k -> Op.delete(bytes(k), io.etcd.jetcd.options.DeleteOption.DEFAULT))
+            .toArray(Op[]::new);
     return connection.client().getKVClient().txn().Then(deletes).commit().thenApply(r -> null);
   }
 

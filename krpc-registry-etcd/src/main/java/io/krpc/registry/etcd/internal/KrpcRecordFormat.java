@@ -3,7 +3,9 @@ package io.krpc.registry.etcd.internal;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.RecordFormat;
 
-/** {@link RecordFormat#KRPC}: KRPC for Java's own records, as {@link InstanceRecordCodec} has them. */
+/**
+ * {@link RecordFormat#KRPC}: KRPC for Java's own records, as {@link InstanceRecordCodec} has them.
+ */
 public final class KrpcRecordFormat extends RecordFormat {
   private final InstanceRecordCodec codec;
 

@@ -17,10 +17,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps one registry's instances in etcd: one lease, kept alive every TTL/3, with every instance
- * put under it in every {@link RecordFormat} of the registry. Whenever the lease may be lost (a keep-alive fails or finds it gone, etcd
- * restarted or lost its data, a key of ours was deleted by someone else) it checks the lease,
- * grants a new one when needed and puts every instance again, retrying with capped exponential
- * backoff for as long as the registry is open.
+ * put under it in every {@link RecordFormat} of the registry. Whenever the lease may be lost (a
+ * keep-alive fails or finds it gone, etcd restarted or lost its data, a key of ours was deleted by
+ * someone else) it checks the lease, grants a new one when needed and puts every instance again,
+ * retrying with capped exponential backoff for as long as the registry is open.
  *
  * <p>Records are encoded in one place ({@link #registration}), through the registry's {@link
  * RecordFormat}s.
@@ -46,8 +46,12 @@ public final class LeaseKeeper {
   private boolean closed;
   private volatile @Nullable Throwable lastError;
 
-  LeaseKeeper(EtcdGateway gateway, List<RecordFormat> formats, StateScheduler scheduler,
-      Duration leaseTtl, Duration requestTimeout) {
+  LeaseKeeper(
+      EtcdGateway gateway,
+      List<RecordFormat> formats,
+      StateScheduler scheduler,
+      Duration leaseTtl,
+      Duration requestTimeout) {
     this.gateway = gateway;
     this.formats = List.copyOf(formats);
     this.scheduler = scheduler;
@@ -65,9 +69,15 @@ public final class LeaseKeeper {
     for (Registration other : desired.values()) {
       String clash = other.key.equals(key) ? null : sharedKey(instance, other.instance);
       if (clash != null) {
-        done.completeExceptionally(new IllegalArgumentException("instance " + key
-            + " would overwrite " + other.key + " under the key " + clash
-            + " (a registry holds one instance per key; use another registry)"));
+        done.completeExceptionally(
+            new IllegalArgumentException(
+                "instance "
+                    + key
+                    + " would overwrite "
+                    + other.key
+                    + " under the key "
+                    + clash
+                    + " (a registry holds one instance per key; use another registry)"));
         return;
       }
     }
@@ -79,17 +89,19 @@ public final class LeaseKeeper {
     registration.waiters.add(done);
     if (leaseId != 0 && !syncing && !recovering) {
       timed(gateway.putAll(registration.records(formats, leaseId), leaseId))
-          .whenCompleteAsync((revision, error) -> {
-            if (desired.get(key) != registration) {
-              deleteIfForgotten(registration);
-              return;
-            }
-            if (error == null) {
-              registration.confirmed(revision);
-            } else {
-              requestSync("put of " + key + " failed: " + error);
-            }
-          }, scheduler);
+          .whenCompleteAsync(
+              (revision, error) -> {
+                if (desired.get(key) != registration) {
+                  deleteIfForgotten(registration);
+                  return;
+                }
+                if (error == null) {
+                  registration.confirmed(revision);
+                } else {
+                  requestSync("put of " + key + " failed: " + error);
+                }
+              },
+              scheduler);
     } else {
       requestSync(null);
     }
@@ -105,8 +117,7 @@ public final class LeaseKeeper {
   }
 
   /**
-   * The keys {@code instance} has (or would have) in etcd in every format, under the current
-   * lease.
+   * The keys {@code instance} has (or would have) in etcd in every format, under the current lease.
    */
   List<String> keys(ServiceInstance instance) {
     List<String> keys = new ArrayList<>();
@@ -135,8 +146,11 @@ public final class LeaseKeeper {
   void forget(ServiceInstance instance) {
     Registration registration = desired.remove(identity(instance));
     if (registration != null) {
-      registration.waiters.forEach(w -> w.completeExceptionally(
-          new IllegalStateException("deregistered before etcd confirmed the registration")));
+      registration.waiters.forEach(
+          w ->
+              w.completeExceptionally(
+                  new IllegalStateException(
+                      "deregistered before etcd confirmed the registration")));
     }
   }
 
@@ -149,10 +163,10 @@ public final class LeaseKeeper {
   }
 
   /**
-   * The check of format {@code formatIndex}'s watcher: an instance of ours missing from its
-   * changed keys (or changed) at or after the revision we wrote it at is put back. Only this
-   * registry's own instances of the service are looked at, and only against the changed keys,
-   * so a change costs the same whatever the size of the service.
+   * The check of format {@code formatIndex}'s watcher: an instance of ours missing from its changed
+   * keys (or changed) at or after the revision we wrote it at is put back. Only this registry's own
+   * instances of the service are looked at, and only against the changed keys, so a change costs
+   * the same whatever the size of the service.
    */
   ServiceWatcher.KeyCheck check(int formatIndex) {
     RecordFormat format = formats.get(formatIndex);
@@ -162,11 +176,14 @@ public final class LeaseKeeper {
           continue;
         }
         String key = format.key(registration.instance, leaseId);
-        if ((keys == null || keys.contains(key)) && registration.confirmedRevision > 0
+        if ((keys == null || keys.contains(key))
+            && registration.confirmedRevision > 0
             && revision >= registration.confirmedRevision
             && !registration.readBack(formatIndex, format, key).equals(instances.get(key))) {
-          logger.warn("Registration {} disappeared from etcd (deleted by someone else or lease "
-              + "lost); putting it back", key);
+          logger.warn(
+              "Registration {} disappeared from etcd (deleted by someone else or lease "
+                  + "lost); putting it back",
+              key);
           registration.confirmedRevision = 0;
           requestSync("key deleted");
         }
@@ -182,8 +199,8 @@ public final class LeaseKeeper {
   }
 
   /**
-   * Checks the lease (granting a new one if it is gone) and puts every instance again. Coalesces:
-   * a request during a running sync runs one more sync after it.
+   * Checks the lease (granting a new one if it is gone) and puts every instance again. Coalesces: a
+   * request during a running sync runs one more sync after it.
    */
   void requestSync(@Nullable String reason) {
     if (closed) {
@@ -205,38 +222,45 @@ public final class LeaseKeeper {
     CompletableFuture<Long> lease;
     if (leaseId != 0) {
       long current = leaseId;
-      lease = timed(gateway.keepAliveOnce(current))
-          .handle((ttl, error) -> error == null && ttl > 0 ? current : 0L)
-          .thenCompose(id -> id != 0 ? CompletableFuture.completedFuture(id) : grant());
+      lease =
+          timed(gateway.keepAliveOnce(current))
+              .handle((ttl, error) -> error == null && ttl > 0 ? current : 0L)
+              .thenCompose(id -> id != 0 ? CompletableFuture.completedFuture(id) : grant());
     } else {
       lease = grant();
     }
     // the registrations are read on the state thread, where they live
-    lease.thenApplyAsync(id -> {
-      if (closed) {
-        // closed while the lease was being granted: write nothing, and leave no lease behind
-        if (id != leaseId) {
-          gateway.revoke(id);
-        }
-        throw new IllegalStateException("EtcdRegistry closed");
-      }
-      return new Pending(id, new ArrayList<>(desired.values()));
-    }, scheduler)
+    lease
+        .thenApplyAsync(
+            id -> {
+              if (closed) {
+                // closed while the lease was being granted: write nothing, and leave no lease
+                // behind
+                if (id != leaseId) {
+                  gateway.revoke(id);
+                }
+                throw new IllegalStateException("EtcdRegistry closed");
+              }
+              return new Pending(id, new ArrayList<>(desired.values()));
+            },
+            scheduler)
         .thenCompose(this::putAll)
-        .whenCompleteAsync((result, error) -> {
-          syncing = false;
-          if (closed) {
-            return;
-          }
-          if (error != null) {
-            onSyncFailed(error);
-            return;
-          }
-          onSynced(result);
-          if (syncAgain) {
-            requestSync(null);
-          }
-        }, scheduler);
+        .whenCompleteAsync(
+            (result, error) -> {
+              syncing = false;
+              if (closed) {
+                return;
+              }
+              if (error != null) {
+                onSyncFailed(error);
+                return;
+              }
+              onSynced(result);
+              if (syncAgain) {
+                requestSync(null);
+              }
+            },
+            scheduler);
   }
 
   private CompletableFuture<Long> grant() {
@@ -274,17 +298,21 @@ public final class LeaseKeeper {
   }
 
   /**
-   * A put that was in flight while its instance was deregistered may have written the key after
-   * the deregistration's delete: delete it again unless it was registered anew meanwhile.
+   * A put that was in flight while its instance was deregistered may have written the key after the
+   * deregistration's delete: delete it again unless it was registered anew meanwhile.
    */
   private void deleteIfForgotten(Registration registration) {
     if (!desired.containsKey(registration.key)) {
-      timed(gateway.deleteAll(keys(registration.instance))).whenComplete((r, e) -> {
-        if (e != null) {
-          logger.debug("Could not delete deregistered keys of {}; they expire with the lease",
-              registration.key, e);
-        }
-      });
+      timed(gateway.deleteAll(keys(registration.instance)))
+          .whenComplete(
+              (r, e) -> {
+                if (e != null) {
+                  logger.debug(
+                      "Could not delete deregistered keys of {}; they expire with the lease",
+                      registration.key,
+                      e);
+                }
+              });
     }
   }
 
@@ -293,10 +321,13 @@ public final class LeaseKeeper {
     lastError = error;
     if (EtcdErrors.isPermanent(error)) {
       // waiting cannot fix bad credentials: let register() say so at once
-      desired.values().forEach(r -> {
-        r.waiters.forEach(w -> w.completeExceptionally(error));
-        r.waiters.clear();
-      });
+      desired
+          .values()
+          .forEach(
+              r -> {
+                r.waiters.forEach(w -> w.completeExceptionally(error));
+                r.waiters.clear();
+              });
     }
     if (desired.isEmpty()) {
       // nothing left to keep (a failed register() was withdrawn): wait for the next register()
@@ -306,11 +337,15 @@ public final class LeaseKeeper {
     }
     long delay = backoff.nextDelayNanos();
     if (!recovering) {
-      logger.warn("Could not register {} in etcd; retrying with backoff until it answers: {}",
-          desired.keySet(), String.valueOf(error));
+      logger.warn(
+          "Could not register {} in etcd; retrying with backoff until it answers: {}",
+          desired.keySet(),
+          String.valueOf(error));
     } else {
-      logger.debug("Re-registration failed again; retrying in {} ms",
-          TimeUnit.NANOSECONDS.toMillis(delay), error);
+      logger.debug(
+          "Re-registration failed again; retrying in {} ms",
+          TimeUnit.NANOSECONDS.toMillis(delay),
+          error);
     }
     recovering = true;
     retry = scheduler.schedule(() -> requestSync(null), delay);
@@ -321,11 +356,14 @@ public final class LeaseKeeper {
       return;
     }
     long period = TimeUnit.MILLISECONDS.toNanos(Math.max(300, ttlSeconds * 1000 / 3));
-    keepAliveTask = scheduler.schedule(() -> {
-      keepAliveTask = null;
-      keepAlive();
-      scheduleKeepAlive();
-    }, period);
+    keepAliveTask =
+        scheduler.schedule(
+            () -> {
+              keepAliveTask = null;
+              keepAlive();
+              scheduleKeepAlive();
+            },
+            period);
   }
 
   private void keepAlive() {
@@ -333,17 +371,20 @@ public final class LeaseKeeper {
       return;
     }
     long lease = leaseId;
-    timed(gateway.keepAliveOnce(lease)).whenCompleteAsync((ttl, error) -> {
-      if (closed || lease != leaseId || syncing || recovering) {
-        return;
-      }
-      if (error != null) {
-        requestSync("keep-alive of lease " + Long.toHexString(lease) + " failed: " + error);
-      } else if (ttl <= 0) {
-        leaseId = 0;
-        requestSync("lease " + Long.toHexString(lease) + " expired");
-      }
-    }, scheduler);
+    timed(gateway.keepAliveOnce(lease))
+        .whenCompleteAsync(
+            (ttl, error) -> {
+              if (closed || lease != leaseId || syncing || recovering) {
+                return;
+              }
+              if (error != null) {
+                requestSync("keep-alive of lease " + Long.toHexString(lease) + " failed: " + error);
+              } else if (ttl <= 0) {
+                leaseId = 0;
+                requestSync("lease " + Long.toHexString(lease) + " expired");
+              }
+            },
+            scheduler);
   }
 
   /** Stops keeping alive and returns the lease to revoke, or 0; the keeper is dead afterwards. */
@@ -355,8 +396,13 @@ public final class LeaseKeeper {
     if (retry != null) {
       retry.cancel();
     }
-    desired.values().forEach(r -> r.waiters.forEach(w -> w.completeExceptionally(
-        new IllegalStateException("EtcdRegistry closed"))));
+    desired
+        .values()
+        .forEach(
+            r ->
+                r.waiters.forEach(
+                    w ->
+                        w.completeExceptionally(new IllegalStateException("EtcdRegistry closed"))));
     return leaseId;
   }
 
@@ -408,7 +454,10 @@ public final class LeaseKeeper {
         try {
           decoded = format.decode(instance.serviceName(), key, values[index]);
         } catch (IllegalArgumentException e) {
-          logger.warn("Format {} cannot read back its own record of {}: {}", format, this.key,
+          logger.warn(
+              "Format {} cannot read back its own record of {}: {}",
+              format,
+              this.key,
               e.getMessage());
         }
         readBack[index] = decoded == null ? instance : decoded;

@@ -7,10 +7,10 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Lists every key under a prefix in pages: at most {@code pageLimit} keys per response, each next
- * page continuing after the last key of the previous one, and every page read at the revision
- * of the first, so the result is one consistent snapshot whatever its size. A page that finds
- * that revision compacted away starts the listing over (a bounded number of times). Stateless:
- * runs on any thread.
+ * page continuing after the last key of the previous one, and every page read at the revision of
+ * the first, so the result is one consistent snapshot whatever its size. A page that finds that
+ * revision compacted away starts the listing over (a bounded number of times). Stateless: runs on
+ * any thread.
  */
 final class RangeLister {
   private static final int MAX_RESTARTS = 3;
@@ -37,29 +37,38 @@ final class RangeLister {
   private CompletableFuture<Listing> list(String prefix, boolean serializable, int restarts) {
     List<Record> records = new ArrayList<>();
     return page(prefix, prefixEnd(prefix), prefix, 0, serializable, records)
-        .handle((revision, error) -> {
-          if (error == null) {
-            return CompletableFuture.completedFuture(new Listing(records, revision));
-          }
-          if (restarts < MAX_RESTARTS && EtcdErrors.isCompacted(EtcdErrors.unwrap(error))) {
-            return list(prefix, serializable, restarts + 1);
-          }
-          return CompletableFuture.<Listing>failedFuture(EtcdErrors.unwrap(error));
-        })
+        .handle(
+            (revision, error) -> {
+              if (error == null) {
+                return CompletableFuture.completedFuture(new Listing(records, revision));
+              }
+              if (restarts < MAX_RESTARTS && EtcdErrors.isCompacted(EtcdErrors.unwrap(error))) {
+                return list(prefix, serializable, restarts + 1);
+              }
+              return CompletableFuture.<Listing>failedFuture(EtcdErrors.unwrap(error));
+            })
         .thenCompose(f -> f);
   }
 
-  private CompletableFuture<Long> page(String prefix, String end, String from, long revision,
-      boolean serializable, List<Record> records) {
-    return gateway.range(from, end, revision, pageLimit, serializable).thenCompose(page -> {
-      records.addAll(page.records());
-      long at = revision == 0 ? page.revision() : revision;
-      if (!page.more() || page.records().isEmpty()) {
-        return CompletableFuture.completedFuture(at);
-      }
-      String last = page.records().get(page.records().size() - 1).key();
-      return page(prefix, end, last + '\0', at, serializable, records);
-    });
+  private CompletableFuture<Long> page(
+      String prefix,
+      String end,
+      String from,
+      long revision,
+      boolean serializable,
+      List<Record> records) {
+    return gateway
+        .range(from, end, revision, pageLimit, serializable)
+        .thenCompose(
+            page -> {
+              records.addAll(page.records());
+              long at = revision == 0 ? page.revision() : revision;
+              if (!page.more() || page.records().isEmpty()) {
+                return CompletableFuture.completedFuture(at);
+              }
+              String last = page.records().get(page.records().size() - 1).key();
+              return page(prefix, end, last + '\0', at, serializable, records);
+            });
   }
 
   /** The first key after every key that starts with {@code prefix} (etcd's range end). */

@@ -37,11 +37,11 @@ import org.slf4j.LoggerFactory;
  * <p>Delivery is coalesced: at most one snapshot per {@link WatchOptions#coalesce()}; a burst of
  * changes reaches listeners as one snapshot. A change costs in proportion to itself (one decode,
  * one map update, a check of that key by the lease keeper); only a delivered snapshot copies the
- * instance list, once per interval. Records are decoded in one place ({@link #decode}), through
- * the watcher's {@link RecordFormat} (one watcher per service and format).
+ * instance list, once per interval. Records are decoded in one place ({@link #decode}), through the
+ * watcher's {@link RecordFormat} (one watcher per service and format).
  *
- * <p>Confined to the registry's {@link StateScheduler}: every method must be called on it;
- * listener callbacks are handed to the notifier executor.
+ * <p>Confined to the registry's {@link StateScheduler}: every method must be called on it; listener
+ * callbacks are handed to the notifier executor.
  */
 public final class ServiceWatcher {
   private static final Logger logger = LoggerFactory.getLogger(ServiceWatcher.class);
@@ -52,10 +52,13 @@ public final class ServiceWatcher {
   /** The lease keeper's view of a service: told which keys changed, and asked to check them. */
   interface KeyCheck {
     /**
-     * Keys of the service changed at {@code revision}; {@code keys} null means every key (after
-     * a list). {@code instances} is the watcher's live map: read it now, never keep it.
+     * Keys of the service changed at {@code revision}; {@code keys} null means every key (after a
+     * list). {@code instances} is the watcher's live map: read it now, never keep it.
      */
-    void check(String serviceName, long revision, Map<String, ServiceInstance> instances,
+    void check(
+        String serviceName,
+        long revision,
+        Map<String, ServiceInstance> instances,
         @Nullable Collection<String> keys);
   }
 
@@ -90,8 +93,13 @@ public final class ServiceWatcher {
   private long holdEmptyUntilNanos;
   private boolean closed;
 
-  ServiceWatcher(String serviceName, EtcdGateway gateway, RecordFormat format,
-      StateScheduler scheduler, Executor notifier, WatchOptions options) {
+  ServiceWatcher(
+      String serviceName,
+      EtcdGateway gateway,
+      RecordFormat format,
+      StateScheduler scheduler,
+      Executor notifier,
+      WatchOptions options) {
     this.serviceName = serviceName;
     this.prefix = format.servicePrefix(serviceName);
     this.gateway = gateway;
@@ -136,9 +144,9 @@ public final class ServiceWatcher {
   }
 
   /**
-   * Lists and watches again. With {@code afterOutage}, the list waits a random part of the
-   * re-list jitter and reads from the local member, and an empty result is held back for one
-   * lease TTL while the previous snapshot had instances.
+   * Lists and watches again. With {@code afterOutage}, the list waits a random part of the re-list
+   * jitter and reads from the local member, and an empty result is held back for one lease TTL
+   * while the previous snapshot had instances.
    */
   void resync(boolean afterOutage) {
     if (closed) {
@@ -154,17 +162,21 @@ public final class ServiceWatcher {
     long gen = ++generation;
     cancelWatch();
     cancelRetry();
-    retry = scheduler.schedule(() -> {
-      if (gen == generation) {
-        list(true);
-      }
-    }, delay);
+    retry =
+        scheduler.schedule(
+            () -> {
+              if (gen == generation) {
+                list(true);
+              }
+            },
+            delay);
   }
 
   /** Tells the listeners (once per failure episode) that etcd does not answer. */
   void reportOutage(Throwable cause) {
-    report(new RegistryException(
-        "etcd does not answer; keeping the last known instances of " + serviceName, cause));
+    report(
+        new RegistryException(
+            "etcd does not answer; keeping the last known instances of " + serviceName, cause));
   }
 
   void close() {
@@ -192,18 +204,20 @@ public final class ServiceWatcher {
     long gen = ++generation;
     cancelWatch();
     cancelRetry();
-    Futures.within(lister.list(prefix, serializable), scheduler,
-            options.requestTimeout().toNanos() * 4)
-        .whenCompleteAsync((listing, error) -> {
-          if (gen != generation) {
-            return;
-          }
-          if (error != null) {
-            fail("list", EtcdErrors.unwrap(error));
-          } else {
-            onListed(gen, listing);
-          }
-        }, scheduler);
+    Futures.within(
+            lister.list(prefix, serializable), scheduler, options.requestTimeout().toNanos() * 4)
+        .whenCompleteAsync(
+            (listing, error) -> {
+              if (gen != generation) {
+                return;
+              }
+              if (error != null) {
+                fail("list", EtcdErrors.unwrap(error));
+              } else {
+                onListed(gen, listing);
+              }
+            },
+            scheduler);
   }
 
   private void onListed(long gen, RangeLister.Listing listing) {
@@ -217,8 +231,8 @@ public final class ServiceWatcher {
     }
     revision = listing.revision();
     if (failing) {
-      holdEmptyUntilNanos = Math.max(holdEmptyUntilNanos,
-          scheduler.nanoTime() + options.emptyHold().toNanos());
+      holdEmptyUntilNanos =
+          Math.max(holdEmptyUntilNanos, scheduler.nanoTime() + options.emptyHold().toNanos());
     }
     endFailure();
     backoff.reset();
@@ -261,8 +275,12 @@ public final class ServiceWatcher {
       }
       Long previous = warned.put(key, modRevision);
       if (previous == null || previous != modRevision) {
-        logger.warn("Skipping malformed etcd record {} (revision {}, format {}): {}", key,
-            modRevision, format.name(), e.getMessage());
+        logger.warn(
+            "Skipping malformed etcd record {} (revision {}, format {}): {}",
+            key,
+            modRevision,
+            format.name(),
+            e.getMessage());
       }
       return;
     }
@@ -287,24 +305,40 @@ public final class ServiceWatcher {
     boolean refusal = EtcdErrors.isRefusal(error);
     long delay = refusal ? REFUSAL_RETRY.toNanos() : backoff.nextDelayNanos();
     if (refusal) {
-      report(new RegistryException("etcd refuses to " + what + " service " + serviceName + ": "
-          + EtcdErrors.describe(error) + "; keeping the last known instances, trying again every "
-          + REFUSAL_RETRY.toSeconds() + " s", error));
+      report(
+          new RegistryException(
+              "etcd refuses to "
+                  + what
+                  + " service "
+                  + serviceName
+                  + ": "
+                  + EtcdErrors.describe(error)
+                  + "; keeping the last known instances, trying again every "
+                  + REFUSAL_RETRY.toSeconds()
+                  + " s",
+              error));
     } else {
       if (!failing) {
-        logger.info("etcd {} of service {} failed; re-listing in {} ms: {}", what, serviceName,
-            TimeUnit.NANOSECONDS.toMillis(delay), String.valueOf(error));
+        logger.info(
+            "etcd {} of service {} failed; re-listing in {} ms: {}",
+            what,
+            serviceName,
+            TimeUnit.NANOSECONDS.toMillis(delay),
+            String.valueOf(error));
       } else {
         logger.debug("etcd {} of service {} failed again", what, serviceName, error);
       }
       reportOutage(error);
     }
     long gen = generation;
-    retry = scheduler.schedule(() -> {
-      if (gen == generation) {
-        list(true);
-      }
-    }, delay);
+    retry =
+        scheduler.schedule(
+            () -> {
+              if (gen == generation) {
+                list(true);
+              }
+            },
+            delay);
   }
 
   /** Reports {@code error} to the listeners once per failure episode (and once per refusal). */
@@ -337,10 +371,13 @@ public final class ServiceWatcher {
     if (wait <= 0) {
       publish();
     } else {
-      flush = scheduler.schedule(() -> {
-        flush = null;
-        publish();
-      }, wait);
+      flush =
+          scheduler.schedule(
+              () -> {
+                flush = null;
+                publish();
+              },
+              wait);
     }
   }
 
@@ -353,13 +390,18 @@ public final class ServiceWatcher {
     if (instances.isEmpty() && published != null && !published.isEmpty()) {
       long wait = holdEmptyUntilNanos - scheduler.nanoTime();
       if (wait > 0) {
-        logger.info("etcd lists no instance of {} after an outage; waiting {} ms for owners to "
-            + "register again before publishing that", serviceName,
+        logger.info(
+            "etcd lists no instance of {} after an outage; waiting {} ms for owners to "
+                + "register again before publishing that",
+            serviceName,
             TimeUnit.NANOSECONDS.toMillis(wait));
-        flush = scheduler.schedule(() -> {
-          flush = null;
-          publish();
-        }, wait);
+        flush =
+            scheduler.schedule(
+                () -> {
+                  flush = null;
+                  publish();
+                },
+                wait);
         return;
       }
     }
@@ -403,11 +445,12 @@ public final class ServiceWatcher {
     }
 
     private void run(Runnable task) {
-      scheduler.execute(() -> {
-        if (gen == generation && !closed) {
-          task.run();
-        }
-      });
+      scheduler.execute(
+          () -> {
+            if (gen == generation && !closed) {
+              task.run();
+            }
+          });
     }
 
     @Override
@@ -417,12 +460,15 @@ public final class ServiceWatcher {
 
     @Override
     public void onCompacted(long compactRevision) {
-      run(() -> {
-        logger.info("etcd compacted the watch of {} away (revision {}); listing again",
-            serviceName, compactRevision);
-        watch = null;
-        list(false);
-      });
+      run(
+          () -> {
+            logger.info(
+                "etcd compacted the watch of {} away (revision {}); listing again",
+                serviceName,
+                compactRevision);
+            watch = null;
+            list(false);
+          });
     }
 
     @Override
@@ -432,20 +478,22 @@ public final class ServiceWatcher {
 
     @Override
     public void onResumed() {
-      run(() -> {
-        if (failing && !refused) {
-          endFailure();
-          requestPublish();
-        }
-      });
+      run(
+          () -> {
+            if (failing && !refused) {
+              endFailure();
+              requestPublish();
+            }
+          });
     }
 
     @Override
     public void onFailed(Throwable cause) {
-      run(() -> {
-        watch = null;
-        fail("watch", cause);
-      });
+      run(
+          () -> {
+            watch = null;
+            fail("watch", cause);
+          });
     }
   }
 
@@ -457,7 +505,9 @@ public final class ServiceWatcher {
     private volatile boolean cancelled;
 
     /** {@code onCancel} detaches the subscription from its watcher. */
-    public Subscription(String serviceName, Registry.Listener listener,
+    public Subscription(
+        String serviceName,
+        Registry.Listener listener,
         java.util.function.Consumer<Subscription> onCancel) {
       this.serviceName = serviceName;
       this.listener = listener;
@@ -474,17 +524,20 @@ public final class ServiceWatcher {
 
     private void execute(Executor notifier, Runnable callback) {
       try {
-        notifier.execute(() -> {
-          if (cancelled) {
-            return;
-          }
-          try {
-            callback.run();
-          } catch (RuntimeException e) {
-            logger.warn("Registry listener of service {} threw; it keeps receiving updates",
-                serviceName, e);
-          }
-        });
+        notifier.execute(
+            () -> {
+              if (cancelled) {
+                return;
+              }
+              try {
+                callback.run();
+              } catch (RuntimeException e) {
+                logger.warn(
+                    "Registry listener of service {} threw; it keeps receiving updates",
+                    serviceName,
+                    e);
+              }
+            });
       } catch (java.util.concurrent.RejectedExecutionException e) {
         logger.debug("Registry closed; update of {} dropped", serviceName);
       }

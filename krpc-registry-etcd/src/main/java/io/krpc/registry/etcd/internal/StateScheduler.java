@@ -3,11 +3,11 @@ package io.krpc.registry.etcd.internal;
 import java.util.concurrent.Executor;
 
 /**
- * The one thread of an etcd registry's state machines, and their clock. Every state machine
- * ({@link LeaseKeeper}, {@link ServiceWatcher}, {@link ConnectionMonitor}, {@link WatchMux}) is
- * confined to it: it runs their tasks one at a time, and they read the time only from {@link
- * #nanoTime()} and wait only through {@link #schedule}. The production scheduler is one daemon
- * thread and {@link System#nanoTime()}; tests drive a fake one by hand.
+ * The one thread of an etcd registry's state machines, and their clock. Every state machine ({@link
+ * LeaseKeeper}, {@link ServiceWatcher}, {@link ConnectionMonitor}, {@link WatchMux}) is confined to
+ * it: it runs their tasks one at a time, and they read the time only from {@link #nanoTime()} and
+ * wait only through {@link #schedule}. The production scheduler is one daemon thread and {@link
+ * System#nanoTime()}; tests drive a fake one by hand.
  */
 public interface StateScheduler extends Executor {
 

@@ -27,19 +27,19 @@ import org.slf4j.LoggerFactory;
 
 /**
  * All watches of one registry on one etcd watch stream. etcd's Watch RPC multiplexes: each create
- * request on the stream gets a watch id in its "created" answer (creates are sent one at a time,
- * so answers match requests in order), events carry the id, and a cancel request ends one watch
- * and leaves the others running. jetcd's own {@code Watch} opens a stream per watcher; etcd's
+ * request on the stream gets a watch id in its "created" answer (creates are sent one at a time, so
+ * answers match requests in order), events carry the id, and a cancel request ends one watch and
+ * leaves the others running. jetcd's own {@code Watch} opens a stream per watcher; etcd's
  * watch-memory benchmark prices a stream at about 18 KB and a watcher at about 350 B per member.
  *
  * <p>Watches fail loudly. The stream carries etcd's require-leader metadata, so a member cut off
- * from its cluster ends it instead of leaving it silent. Every progress interval (±20 % jitter)
- * the mux asks for progress; a stream that answered nothing since the previous request is
- * declared dead. A broken stream is reopened (on the next member when there are several) after a
- * capped backoff, and every watch resumes from the revision after the last one it saw, so no
- * change is lost; listeners hear {@code onInterrupted} once and {@code onResumed} when their watch
- * runs again. A watch whose start revision was compacted away ends with {@code onCompacted}, one
- * that etcd refuses (permission denied) with {@code onFailed}.
+ * from its cluster ends it instead of leaving it silent. Every progress interval (±20 % jitter) the
+ * mux asks for progress; a stream that answered nothing since the previous request is declared
+ * dead. A broken stream is reopened (on the next member when there are several) after a capped
+ * backoff, and every watch resumes from the revision after the last one it saw, so no change is
+ * lost; listeners hear {@code onInterrupted} once and {@code onResumed} when their watch runs
+ * again. A watch whose start revision was compacted away ends with {@code onCompacted}, one that
+ * etcd refuses (permission denied) with {@code onFailed}.
  *
  * <p>Confined to the registry's {@link StateScheduler}: {@link #watch} and cancellation must be
  * called on it, and listeners are called on it.
@@ -126,18 +126,25 @@ final class WatchMux {
     }
     streamsOpened++;
     WatchTransport.Stream[] opened = new WatchTransport.Stream[1];
-    opened[0] = transport.open(new WatchTransport.StreamListener() {
-      @Override
-      public void onResponse(WatchResponse response) {
-        onState(() -> WatchMux.this.onResponse(opened[0], response));
-      }
+    opened[0] =
+        transport.open(
+            new WatchTransport.StreamListener() {
+              @Override
+              public void onResponse(WatchResponse response) {
+                onState(() -> WatchMux.this.onResponse(opened[0], response));
+              }
 
-      @Override
-      public void onClosed(@Nullable Throwable error) {
-        onState(() -> WatchMux.this.onClosed(opened[0],
-            error != null ? error : new IllegalStateException("etcd ended the watch stream")));
-      }
-    });
+              @Override
+              public void onClosed(@Nullable Throwable error) {
+                onState(
+                    () ->
+                        WatchMux.this.onClosed(
+                            opened[0],
+                            error != null
+                                ? error
+                                : new IllegalStateException("etcd ended the watch stream")));
+              }
+            });
     stream = opened[0];
     lastHeardNanos = scheduler.nanoTime();
     progressAskedNanos = -1;
@@ -177,11 +184,14 @@ final class WatchMux {
       return;
     }
     creating = entry;
-    stream.send(WatchRequest.newBuilder().setCreateRequest(WatchCreateRequest.newBuilder()
-            .setKey(ByteString.copyFromUtf8(entry.prefix))
-            .setRangeEnd(ByteString.copyFromUtf8(RangeLister.prefixEnd(entry.prefix)))
-            .setStartRevision(entry.nextRevision))
-        .build());
+    stream.send(
+        WatchRequest.newBuilder()
+            .setCreateRequest(
+                WatchCreateRequest.newBuilder()
+                    .setKey(ByteString.copyFromUtf8(entry.prefix))
+                    .setRangeEnd(ByteString.copyFromUtf8(RangeLister.prefixEnd(entry.prefix)))
+                    .setStartRevision(entry.nextRevision))
+            .build());
   }
 
   private void onResponse(WatchTransport.@Nullable Stream from, WatchResponse response) {
@@ -203,8 +213,11 @@ final class WatchMux {
         for (Event event : response.getEventsList()) {
           KeyValue kv = event.getKv();
           String key = kv.getKey().toString(StandardCharsets.UTF_8);
-          changes.add(new Change(key, event.getType() == Event.EventType.DELETE
-              ? null : kv.getValue().toByteArray(), kv.getModRevision()));
+          changes.add(
+              new Change(
+                  key,
+                  event.getType() == Event.EventType.DELETE ? null : kv.getValue().toByteArray(),
+                  kv.getModRevision()));
           entry.nextRevision = Math.max(entry.nextRevision, kv.getModRevision() + 1);
         }
         entry.listener.onChanges(changes, response.getHeader().getRevision());
@@ -217,15 +230,20 @@ final class WatchMux {
     Entry entry = creating;
     creating = null;
     if (entry != null) {
-      if (response.getCanceled() && !entry.cancelled && response.getCompactRevision() == 0
-          && response.getCancelReason().contains("permission denied") && !freshTokenTried
+      if (response.getCanceled()
+          && !entry.cancelled
+          && response.getCompactRevision() == 0
+          && response.getCancelReason().contains("permission denied")
+          && !freshTokenTried
           && stream != null) {
         // etcd 3.4 refuses a watch whose stream's token it no longer knows (it restarted) as
         // "permission denied": fetch a fresh token on a new stream once before believing it
         freshTokenTried = true;
         toCreate.addFirst(entry);
-        restart(new IllegalStateException("etcdserver: invalid auth token (watch refused as "
-            + "permission denied; authenticating again)"));
+        restart(
+            new IllegalStateException(
+                "etcdserver: invalid auth token (watch refused as "
+                    + "permission denied; authenticating again)"));
         return;
       }
       if (response.getCanceled()) {
@@ -254,8 +272,11 @@ final class WatchMux {
       entry.listener.onCompacted(response.getCompactRevision());
     } else {
       String reason = response.getCancelReason();
-      entry.listener.onFailed(new IllegalStateException("etcd cancelled the watch of "
-          + entry.prefix + (reason.isEmpty() ? "" : ": " + reason)));
+      entry.listener.onFailed(
+          new IllegalStateException(
+              "etcd cancelled the watch of "
+                  + entry.prefix
+                  + (reason.isEmpty() ? "" : ": " + reason)));
     }
   }
 
@@ -289,8 +310,11 @@ final class WatchMux {
     }
     transport.failed(tokenRejected);
     long delay = tokenRejected ? 0 : backoff.nextDelayNanos();
-    logger.info("etcd watch stream broke ({} watches); resuming them in {} ms: {}", resume.size(),
-        TimeUnit.NANOSECONDS.toMillis(delay), String.valueOf(error));
+    logger.info(
+        "etcd watch stream broke ({} watches); resuming them in {} ms: {}",
+        resume.size(),
+        TimeUnit.NANOSECONDS.toMillis(delay),
+        String.valueOf(error));
     for (Entry entry : resume) {
       if (entry.cancelled) {
         continue;
@@ -327,8 +351,10 @@ final class WatchMux {
 
   private void sendCancel(long watchId) {
     if (stream != null) {
-      stream.send(WatchRequest.newBuilder()
-          .setCancelRequest(WatchCancelRequest.newBuilder().setWatchId(watchId)).build());
+      stream.send(
+          WatchRequest.newBuilder()
+              .setCancelRequest(WatchCancelRequest.newBuilder().setWatchId(watchId))
+              .build());
     }
   }
 
@@ -340,8 +366,8 @@ final class WatchMux {
     }
     double jitter = 0.8 + 0.4 * ThreadLocalRandom.current().nextDouble();
     WatchTransport.Stream current = stream;
-    progressTimer = scheduler.schedule(() -> checkProgress(current),
-        (long) (progressIntervalNanos * jitter));
+    progressTimer =
+        scheduler.schedule(() -> checkProgress(current), (long) (progressIntervalNanos * jitter));
   }
 
   private void checkProgress(WatchTransport.@Nullable Stream checked) {
@@ -349,15 +375,21 @@ final class WatchMux {
       return;
     }
     if (progressAskedNanos >= 0 && lastHeardNanos < progressAskedNanos) {
-      logger.warn("etcd watch stream silent for {} ms after a progress request; re-watching",
+      logger.warn(
+          "etcd watch stream silent for {} ms after a progress request; re-watching",
           TimeUnit.NANOSECONDS.toMillis(scheduler.nanoTime() - progressAskedNanos));
-      restart(new TimeoutException("etcd watch stream silent since "
-          + TimeUnit.NANOSECONDS.toMillis(scheduler.nanoTime() - lastHeardNanos) + " ms"));
+      restart(
+          new TimeoutException(
+              "etcd watch stream silent since "
+                  + TimeUnit.NANOSECONDS.toMillis(scheduler.nanoTime() - lastHeardNanos)
+                  + " ms"));
       return;
     }
     progressAskedNanos = scheduler.nanoTime();
-    stream.send(WatchRequest.newBuilder()
-        .setProgressRequest(WatchProgressRequest.getDefaultInstance()).build());
+    stream.send(
+        WatchRequest.newBuilder()
+            .setProgressRequest(WatchProgressRequest.getDefaultInstance())
+            .build());
     scheduleProgress();
   }
 

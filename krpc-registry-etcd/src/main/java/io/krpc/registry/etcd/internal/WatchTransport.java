@@ -4,9 +4,9 @@ import io.etcd.jetcd.api.WatchRequest;
 import io.etcd.jetcd.api.WatchResponse;
 
 /**
- * Opens etcd Watch RPC streams (etcd's {@code Watch.Watch}, one bidirectional stream carrying
- * many watches) for a {@link WatchMux}. The production transport ({@link GrpcWatchTransport}) runs
- * them on a gRPC channel of its own; tests script them.
+ * Opens etcd Watch RPC streams (etcd's {@code Watch.Watch}, one bidirectional stream carrying many
+ * watches) for a {@link WatchMux}. The production transport ({@link GrpcWatchTransport}) runs them
+ * on a gRPC channel of its own; tests script them.
  */
 interface WatchTransport {
 
@@ -14,8 +14,8 @@ interface WatchTransport {
   Stream open(StreamListener listener);
 
   /**
-   * The last stream failed: the next {@link #open} goes to another member when there are
-   * several, and authenticates again when {@code tokenRejected}.
+   * The last stream failed: the next {@link #open} goes to another member when there are several,
+   * and authenticates again when {@code tokenRejected}.
    */
   void failed(boolean tokenRejected);
 

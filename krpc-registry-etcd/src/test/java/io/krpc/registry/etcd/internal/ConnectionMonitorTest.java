@@ -13,19 +13,25 @@ class ConnectionMonitorTest {
   private final FakeScheduler time = new FakeScheduler();
   private final FakeEtcd etcd = new FakeEtcd();
   private final List<String> events = new ArrayList<>();
-  private final ConnectionMonitor monitor = new ConnectionMonitor(etcd, time, "/krpc/",
-      Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(5),
-      new ConnectionMonitor.Callbacks() {
-        @Override
-        public void onOutage(Throwable cause) {
-          events.add("outage");
-        }
+  private final ConnectionMonitor monitor =
+      new ConnectionMonitor(
+          etcd,
+          time,
+          "/krpc/",
+          Duration.ofMillis(500),
+          Duration.ofSeconds(1),
+          Duration.ofSeconds(5),
+          new ConnectionMonitor.Callbacks() {
+            @Override
+            public void onOutage(Throwable cause) {
+              events.add("outage");
+            }
 
-        @Override
-        public void onRecovered(String why) {
-          events.add("recovered: " + why);
-        }
-      });
+            @Override
+            public void onRecovered(String why) {
+              events.add("recovered: " + why);
+            }
+          });
 
   @Test
   void anOutageIsReportedOnceAndItsEndTriggersAResync() {
@@ -56,8 +62,9 @@ class ConnectionMonitorTest {
     start();
     etcd.raftTerm++;
     time.advance(Duration.ofMillis(500));
-    assertThat(events).containsExactly("recovered: etcd raft term changed from 2 to 3 "
-        + "(restart or new leader)");
+    assertThat(events)
+        .containsExactly(
+            "recovered: etcd raft term changed from 2 to 3 " + "(restart or new leader)");
     etcd.revision = 0;
     time.advance(Duration.ofMillis(500));
     assertThat(events).hasSize(2);
@@ -67,8 +74,10 @@ class ConnectionMonitorTest {
   @Test
   void aForgottenTokenAuthenticatesAgainWithoutAnOutage() {
     start();
-    etcd.probeError = Status.UNAUTHENTICATED.withDescription("etcdserver: invalid auth token")
-        .asRuntimeException();
+    etcd.probeError =
+        Status.UNAUTHENTICATED
+            .withDescription("etcdserver: invalid auth token")
+            .asRuntimeException();
     time.advance(Duration.ofMillis(500));
     assertThat(etcd.count("reconnect")).isEqualTo(1);
     time.runDue();

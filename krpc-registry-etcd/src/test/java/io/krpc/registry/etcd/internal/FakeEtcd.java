@@ -13,8 +13,8 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * An etcd in memory for the state machines' unit tests: keys, revisions, leases and watches that
- * answer at once, and switches for what real etcd does to clients (go away, hang, refuse, expire
- * a lease, compact a watch away, break a watch).
+ * answer at once, and switches for what real etcd does to clients (go away, hang, refuse, expire a
+ * lease, compact a watch away, break a watch).
  */
 final class FakeEtcd implements EtcdGateway {
   record Kv(byte[] value, long modRevision, long lease) {}
@@ -76,24 +76,25 @@ final class FakeEtcd implements EtcdGateway {
   // ---- the gateway
 
   @Override
-  public CompletableFuture<RangePage> range(String fromKey, String endKey, long atRevision,
-      int limit, boolean serializable) {
+  public CompletableFuture<RangePage> range(
+      String fromKey, String endKey, long atRevision, int limit, boolean serializable) {
     calls.add(serializable ? "range-serializable" : "range");
     if (refuseRange != null) {
       return CompletableFuture.failedFuture(refuseRange);
     }
-    return answer(() -> {
-      List<Record> records = new ArrayList<>();
-      boolean more = false;
-      for (Map.Entry<String, Kv> e : store.subMap(fromKey, endKey).entrySet()) {
-        if (records.size() == limit) {
-          more = true;
-          break;
-        }
-        records.add(new Record(e.getKey(), e.getValue().value(), e.getValue().modRevision()));
-      }
-      return new RangePage(records, more, atRevision > 0 ? atRevision : revision);
-    });
+    return answer(
+        () -> {
+          List<Record> records = new ArrayList<>();
+          boolean more = false;
+          for (Map.Entry<String, Kv> e : store.subMap(fromKey, endKey).entrySet()) {
+            if (records.size() == limit) {
+              more = true;
+              break;
+            }
+            records.add(new Record(e.getKey(), e.getValue().value(), e.getValue().modRevision()));
+          }
+          return new RangePage(records, more, atRevision > 0 ? atRevision : revision);
+        });
   }
 
   @Override
@@ -108,11 +109,12 @@ final class FakeEtcd implements EtcdGateway {
   @Override
   public CompletableFuture<Long> grant(long ttlSeconds) {
     calls.add("grant");
-    return answer(() -> {
-      long id = nextLease++;
-      leases.put(id, new HashSet<>());
-      return id;
-    });
+    return answer(
+        () -> {
+          long id = nextLease++;
+          leases.put(id, new HashSet<>());
+          return id;
+        });
   }
 
   @Override
@@ -124,10 +126,11 @@ final class FakeEtcd implements EtcdGateway {
   @Override
   public CompletableFuture<Void> revoke(long leaseId) {
     calls.add("revoke");
-    return answer(() -> {
-      expireLease(leaseId);
-      return null;
-    });
+    return answer(
+        () -> {
+          expireLease(leaseId);
+          return null;
+        });
   }
 
   @Override
@@ -139,31 +142,34 @@ final class FakeEtcd implements EtcdGateway {
   @Override
   public CompletableFuture<Long> putAll(List<Record> records, long leaseId) {
     calls.add("putAll");
-    return answer(() -> {
-      long last = revision;
-      for (Record r : records) {
-        last = putUnder(r, leaseId);
-      }
-      return last;
-    });
+    return answer(
+        () -> {
+          long last = revision;
+          for (Record r : records) {
+            last = putUnder(r, leaseId);
+          }
+          return last;
+        });
   }
 
   @Override
   public CompletableFuture<Void> delete(String key) {
     calls.add("delete");
-    return answer(() -> {
-      remove(key);
-      return null;
-    });
+    return answer(
+        () -> {
+          remove(key);
+          return null;
+        });
   }
 
   @Override
   public CompletableFuture<Void> deleteAll(List<String> keys) {
     calls.add("deleteAll");
-    return answer(() -> {
-      keys.forEach(this::remove);
-      return null;
-    });
+    return answer(
+        () -> {
+          keys.forEach(this::remove);
+          return null;
+        });
   }
 
   @Override
@@ -178,7 +184,7 @@ final class FakeEtcd implements EtcdGateway {
   public void reconnect() {
     calls.add("reconnect");
     generation++;
-    probeError = null;   // fresh connections authenticate again
+    probeError = null; // fresh connections authenticate again
   }
 
   @Override

@@ -15,19 +15,21 @@ import org.junit.jupiter.api.Test;
 class FormatMergeTest {
   private static final List<RecordFormat> FORMATS =
       List.of(RecordFormat.KRPC_GO, RecordFormat.KRPC, RecordFormat.ETCD_NAMING);
-  private static final ServiceInstance GO = ServiceInstance.builder("s", "10.0.0.1", 1)
-      .weight(7).build();
-  private static final ServiceInstance OWN = ServiceInstance.builder("s", "10.0.0.1", 1)
-      .weight(300).metadata(Map.of("zone", "a")).build();
+  private static final ServiceInstance GO =
+      ServiceInstance.builder("s", "10.0.0.1", 1).weight(7).build();
+  private static final ServiceInstance OWN =
+      ServiceInstance.builder("s", "10.0.0.1", 1).weight(300).metadata(Map.of("zone", "a")).build();
   private static final ServiceInstance NAMING_ONLY = ServiceInstance.of("s", "10.0.0.2", 1);
   private static final ServiceInstance NAMING_OF_GO = ServiceInstance.of("s", "10.0.0.3", 1);
-  private static final ServiceInstance GO_ONLY = ServiceInstance.builder("s", "10.0.0.3", 1)
-      .weight(9).build();
+  private static final ServiceInstance GO_ONLY =
+      ServiceInstance.builder("s", "10.0.0.3", 1).weight(9).build();
 
   @Test
   void krpcRecordWinsThenListOrder() {
-    assertThat(FormatMerge.merge(FORMATS, List.of(List.of(GO, GO_ONLY), List.of(OWN),
-        List.of(NAMING_ONLY, NAMING_OF_GO))))
+    assertThat(
+            FormatMerge.merge(
+                FORMATS,
+                List.of(List.of(GO, GO_ONLY), List.of(OWN), List.of(NAMING_ONLY, NAMING_OF_GO))))
         .containsExactly(OWN, NAMING_ONLY, GO_ONLY); // sorted by endpoint
   }
 
@@ -35,17 +37,20 @@ class FormatMergeTest {
   void listenerWaitsForEveryFormatAndReportsOneErrorPerEpisode() {
     List<List<ServiceInstance>> updates = new ArrayList<>();
     List<RegistryException> errors = new ArrayList<>();
-    FormatMerge.Listener merged = new FormatMerge.Listener(FORMATS, new Registry.Listener() {
-      @Override
-      public void onUpdate(List<ServiceInstance> instances) {
-        updates.add(instances);
-      }
+    FormatMerge.Listener merged =
+        new FormatMerge.Listener(
+            FORMATS,
+            new Registry.Listener() {
+              @Override
+              public void onUpdate(List<ServiceInstance> instances) {
+                updates.add(instances);
+              }
 
-      @Override
-      public void onError(RegistryException error) {
-        errors.add(error);
-      }
-    });
+              @Override
+              public void onError(RegistryException error) {
+                errors.add(error);
+              }
+            });
     merged.part(0).onUpdate(List.of(GO));
     merged.part(1).onUpdate(List.of());
     assertThat(updates).isEmpty();

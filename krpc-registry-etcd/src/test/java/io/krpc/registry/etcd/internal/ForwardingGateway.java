@@ -12,8 +12,8 @@ class ForwardingGateway implements EtcdGateway {
   }
 
   @Override
-  public CompletableFuture<RangePage> range(String fromKey, String endKey, long revision,
-      int limit, boolean serializable) {
+  public CompletableFuture<RangePage> range(
+      String fromKey, String endKey, long revision, int limit, boolean serializable) {
     return delegate.range(fromKey, endKey, revision, limit, serializable);
   }
 

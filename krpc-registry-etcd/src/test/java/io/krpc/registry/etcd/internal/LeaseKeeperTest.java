@@ -17,8 +17,8 @@ class LeaseKeeperTest {
   private final FakeScheduler time = new FakeScheduler();
   private final FakeEtcd etcd = new FakeEtcd();
   private final InstanceRecordCodec codec = new InstanceRecordCodec("/krpc/services/");
-  private final LeaseKeeper keeper = new LeaseKeeper(etcd,
-      List.of(new KrpcRecordFormat("/krpc/services/")), time, TTL, TIMEOUT);
+  private final LeaseKeeper keeper =
+      new LeaseKeeper(etcd, List.of(new KrpcRecordFormat("/krpc/services/")), time, TTL, TIMEOUT);
   private final ServiceInstance instance = ServiceInstance.of("greeter", "10.0.0.1", 9001);
   private final String key = codec.key(instance);
 
@@ -79,8 +79,9 @@ class LeaseKeeperTest {
   void unrelatedKeysOrOlderRevisionsDoNotTriggerARestore() {
     register(instance);
     int puts = etcd.count("putAll") + etcd.count("put");
-    keeper.check(0).check("greeter", etcd.revision, java.util.Map.of(),
-        List.of("/krpc/services/greeter/x:1"));
+    keeper
+        .check(0)
+        .check("greeter", etcd.revision, java.util.Map.of(), List.of("/krpc/services/greeter/x:1"));
     keeper.check(0).check("greeter", 1, java.util.Map.of(), List.of(key));
     time.runDue();
     assertThat(etcd.count("putAll") + etcd.count("put")).isEqualTo(puts);

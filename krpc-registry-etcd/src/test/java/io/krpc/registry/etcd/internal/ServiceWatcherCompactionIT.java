@@ -41,35 +41,55 @@ class ServiceWatcherCompactionIT {
     ExecutorService notifier = Executors.newSingleThreadExecutor();
     CountDownLatch listAnswered = new CountDownLatch(1);
     try (Client raw = Client.builder().endpoints(endpoints).build();
-        JetcdGateway jetcd = new JetcdGateway(() -> Client.builder().endpoints(endpoints).build(),
-            new GrpcWatchTransport.Settings(GrpcWatchTransport.uris(etcd.endpoints()), null, null,
-                null, Duration.ofSeconds(5), 4 << 20), state, Duration.ofSeconds(5))) {
-      EtcdGateway gateway = new ForwardingGateway(jetcd) {
-        @Override
-        public CompletableFuture<RangePage> range(String from, String end, long revision,
-            int limit, boolean serializable) {
-          return super.range(from, end, revision, limit, serializable)
-              .whenComplete((r, e) -> listAnswered.countDown());
-        }
-      };
+        JetcdGateway jetcd =
+            new JetcdGateway(
+                () -> Client.builder().endpoints(endpoints).build(),
+                new GrpcWatchTransport.Settings(
+                    GrpcWatchTransport.uris(etcd.endpoints()),
+                    null,
+                    null,
+                    null,
+                    Duration.ofSeconds(5),
+                    4 << 20),
+                state,
+                Duration.ofSeconds(5))) {
+      EtcdGateway gateway =
+          new ForwardingGateway(jetcd) {
+            @Override
+            public CompletableFuture<RangePage> range(
+                String from, String end, long revision, int limit, boolean serializable) {
+              return super.range(from, end, revision, limit, serializable)
+                  .whenComplete((r, e) -> listAnswered.countDown());
+            }
+          };
       put(raw, codec, first);
-      ServiceWatcher watcher = new ServiceWatcher("compacted", gateway,
-          new KrpcRecordFormat("/krpc/services/"), state, notifier,
-          new WatchOptions(Duration.ofSeconds(5), Duration.ofSeconds(2), 1000, Duration.ZERO,
-              Duration.ZERO));
+      ServiceWatcher watcher =
+          new ServiceWatcher(
+              "compacted",
+              gateway,
+              new KrpcRecordFormat("/krpc/services/"),
+              state,
+              notifier,
+              new WatchOptions(
+                  Duration.ofSeconds(5),
+                  Duration.ofSeconds(2),
+                  1000,
+                  Duration.ZERO,
+                  Duration.ZERO));
       List<List<ServiceInstance>> snapshots = new CopyOnWriteArrayList<>();
       Registry.Listener listener = snapshots::add;
       CountDownLatch release = new CountDownLatch(1);
       // the list request goes out, then the state thread is held so its answer waits
-      state.execute(() -> {
-        watcher.add(new ServiceWatcher.Subscription("compacted", listener, s -> {}));
-        watcher.start();
-        try {
-          release.await(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      });
+      state.execute(
+          () -> {
+            watcher.add(new ServiceWatcher.Subscription("compacted", listener, s -> {}));
+            watcher.start();
+            try {
+              release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          });
       assertThat(listAnswered.await(5, TimeUnit.SECONDS)).isTrue();
       put(raw, codec, second);
       raw.getKVClient().delete(bytes(codec.key(first))).get();
@@ -77,17 +97,21 @@ class ServiceWatcherCompactionIT {
       raw.getKVClient().compact(revision).get();
       release.countDown();
 
-      await().atMost(Duration.ofSeconds(5))
-          .until(() -> !snapshots.isEmpty()
-              && snapshots.get(snapshots.size() - 1).equals(List.of(second, third)));
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .until(
+              () ->
+                  !snapshots.isEmpty()
+                      && snapshots.get(snapshots.size() - 1).equals(List.of(second, third)));
       // the stale list was published first, then the re-list after the compaction
       assertThat(snapshots.get(0)).containsExactly(first);
       CompletableFuture<Void> closed = new CompletableFuture<>();
-      state.execute(() -> {
-        watcher.close();
-        jetcd.mux().close();
-        closed.complete(null);
-      });
+      state.execute(
+          () -> {
+            watcher.close();
+            jetcd.mux().close();
+            closed.complete(null);
+          });
       closed.get(5, TimeUnit.SECONDS);
     } finally {
       state.shutdown();
@@ -97,8 +121,11 @@ class ServiceWatcherCompactionIT {
 
   private static long put(Client raw, InstanceRecordCodec codec, ServiceInstance instance)
       throws Exception {
-    return raw.getKVClient().put(bytes(codec.key(instance)), ByteSequence.from(codec.encode(instance)))
-        .get().getHeader().getRevision();
+    return raw.getKVClient()
+        .put(bytes(codec.key(instance)), ByteSequence.from(codec.encode(instance)))
+        .get()
+        .getHeader()
+        .getRevision();
   }
 
   private static ByteSequence bytes(String s) {

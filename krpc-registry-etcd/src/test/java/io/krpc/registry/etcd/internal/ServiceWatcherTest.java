@@ -20,14 +20,24 @@ class ServiceWatcherTest {
   private final Recorder listener = new Recorder();
 
   private ServiceWatcher watcher(int pageLimit, Duration coalesce) {
-    ServiceWatcher watcher = new ServiceWatcher("greeter", etcd,
-        new KrpcRecordFormat("/krpc/services/"), time, Runnable::run,
-        new WatchOptions(Duration.ofSeconds(2), Duration.ofSeconds(3), pageLimit, coalesce,
-            Duration.ofMillis(500)));
-    time.execute(() -> {
-      watcher.add(new ServiceWatcher.Subscription("greeter", listener, s -> {}));
-      watcher.start();
-    });
+    ServiceWatcher watcher =
+        new ServiceWatcher(
+            "greeter",
+            etcd,
+            new KrpcRecordFormat("/krpc/services/"),
+            time,
+            Runnable::run,
+            new WatchOptions(
+                Duration.ofSeconds(2),
+                Duration.ofSeconds(3),
+                pageLimit,
+                coalesce,
+                Duration.ofMillis(500)));
+    time.execute(
+        () -> {
+          watcher.add(new ServiceWatcher.Subscription("greeter", listener, s -> {}));
+          watcher.start();
+        });
     time.runDue();
     return watcher;
   }
@@ -96,12 +106,15 @@ class ServiceWatcherTest {
 
   @Test
   void refusalIsReportedAsWhatItIsOnceAndNotRetriedLikeAnOutage() {
-    etcd.refuseRange = Status.PERMISSION_DENIED
-        .withDescription("etcdserver: permission denied").asRuntimeException();
+    etcd.refuseRange =
+        Status.PERMISSION_DENIED
+            .withDescription("etcdserver: permission denied")
+            .asRuntimeException();
     watcher(1000, Duration.ZERO);
     time.advance(Duration.ofSeconds(20));
     assertThat(listener.errors).hasSize(1);
-    assertThat(listener.errors.get(0)).hasMessageContaining("refuses")
+    assertThat(listener.errors.get(0))
+        .hasMessageContaining("refuses")
         .hasMessageContaining("permission denied")
         .hasMessageNotContaining("does not answer");
     assertThat(etcd.count("range") + etcd.count("range-serializable")).isEqualTo(1);
@@ -118,7 +131,7 @@ class ServiceWatcherTest {
     int before = listener.updates.size();
     for (int i = 1; i <= 1000; i++) {
       put(i);
-      time.advance(Duration.ofMillis(1));   // 1,000 changes over one second
+      time.advance(Duration.ofMillis(1)); // 1,000 changes over one second
     }
     time.advance(Duration.ofMillis(60));
     int delivered = listener.updates.size() - before;

@@ -97,13 +97,23 @@ class WatchMuxTest {
     Events b = new Events();
     mux.watch("/p/a/", 3, a);
     mux.watch("/p/b/", 3, b);
-    transport.answer(WatchResponse.newBuilder().setCreated(true).setCanceled(true)
-        .setCompactRevision(9).setWatchId(-1).build());
-    WatchResponse denied = WatchResponse.newBuilder().setCreated(true).setCanceled(true)
-        .setCancelReason("etcdserver: permission denied").setWatchId(-1).build();
-    transport.answer(denied);   // first: maybe a stale token, so a new stream with a fresh one
+    transport.answer(
+        WatchResponse.newBuilder()
+            .setCreated(true)
+            .setCanceled(true)
+            .setCompactRevision(9)
+            .setWatchId(-1)
+            .build());
+    WatchResponse denied =
+        WatchResponse.newBuilder()
+            .setCreated(true)
+            .setCanceled(true)
+            .setCancelReason("etcdserver: permission denied")
+            .setWatchId(-1)
+            .build();
+    transport.answer(denied); // first: maybe a stale token, so a new stream with a fresh one
     time.runDue();
-    transport.answer(denied);   // refused again: that is what it is
+    transport.answer(denied); // refused again: that is what it is
     assertThat(a.compacted).isEqualTo(9);
     assertThat(b.failure).hasMessageContaining("permission denied");
   }
@@ -112,8 +122,10 @@ class WatchMuxTest {
   void aRejectedTokenIsFetchedAgainAndTheStreamReopensAtOnce() {
     mux.watch("/p/a/", 3, new Events());
     transport.answer(created(1));
-    transport.fail(Status.UNAUTHENTICATED.withDescription("etcdserver: invalid auth token")
-        .asRuntimeException());
+    transport.fail(
+        Status.UNAUTHENTICATED
+            .withDescription("etcdserver: invalid auth token")
+            .asRuntimeException());
     time.runDue();
     assertThat(transport.tokenRejections).isEqualTo(1);
     assertThat(transport.opened).isEqualTo(2);
@@ -123,8 +135,13 @@ class WatchMuxTest {
   void aWatchRefusedAfterAnEtcdRestartGetsAFreshTokenOnceBeforeItFails() {
     Events a = new Events();
     mux.watch("/p/a/", 3, a);
-    WatchResponse denied = WatchResponse.newBuilder().setCreated(true).setCanceled(true)
-        .setCancelReason("etcdserver: permission denied").setWatchId(-1).build();
+    WatchResponse denied =
+        WatchResponse.newBuilder()
+            .setCreated(true)
+            .setCanceled(true)
+            .setCancelReason("etcdserver: permission denied")
+            .setWatchId(-1)
+            .build();
     transport.answer(denied);
     time.runDue();
     assertThat(a.failure).isNull();
@@ -149,16 +166,24 @@ class WatchMuxTest {
   }
 
   private static WatchResponse progress() {
-    return WatchResponse.newBuilder().setWatchId(-1)
-        .setHeader(ResponseHeader.newBuilder().setRevision(100)).build();
+    return WatchResponse.newBuilder()
+        .setWatchId(-1)
+        .setHeader(ResponseHeader.newBuilder().setRevision(100))
+        .build();
   }
 
   private static WatchResponse event(long id, String key, long revision) {
-    return WatchResponse.newBuilder().setWatchId(id)
+    return WatchResponse.newBuilder()
+        .setWatchId(id)
         .setHeader(ResponseHeader.newBuilder().setRevision(revision))
-        .addEvents(Event.newBuilder().setType(Event.EventType.PUT).setKv(KeyValue.newBuilder()
-            .setKey(ByteString.copyFromUtf8(key)).setValue(ByteString.copyFromUtf8("v"))
-            .setModRevision(revision)))
+        .addEvents(
+            Event.newBuilder()
+                .setType(Event.EventType.PUT)
+                .setKv(
+                    KeyValue.newBuilder()
+                        .setKey(ByteString.copyFromUtf8(key))
+                        .setValue(ByteString.copyFromUtf8("v"))
+                        .setModRevision(revision)))
         .build();
   }
 
@@ -217,8 +242,10 @@ class WatchMuxTest {
       List<String> result = new ArrayList<>();
       for (WatchRequest r : sent) {
         if (r.hasCreateRequest()) {
-          result.add(r.getCreateRequest().getKey().toStringUtf8() + "@"
-              + r.getCreateRequest().getStartRevision());
+          result.add(
+              r.getCreateRequest().getKey().toStringUtf8()
+                  + "@"
+                  + r.getCreateRequest().getStartRevision());
         }
       }
       return result;
