@@ -90,21 +90,22 @@ public final class ConnectionMonitor {
     // The first call of a client may take seconds (a cold JVM, a TLS handshake): give it the
     // request timeout. Later probes must notice a frozen etcd well within a lease TTL.
     Duration timeout = generation == answeredGeneration ? probeTimeout : firstProbeTimeout;
-    Futures.within(gateway.probe(probeKey), scheduler, timeout.toNanos())
-        .whenCompleteAsync(
-            (header, error) -> {
-              probing = false;
-              if (closed) {
-                return;
-              }
-              if (error != null) {
-                onFailure(EtcdErrors.unwrap(error));
-              } else {
-                answeredGeneration = generation;
-                onSuccess(header);
-              }
-            },
-            scheduler);
+    var unused =
+        Futures.within(gateway.probe(probeKey), scheduler, timeout.toNanos())
+            .whenCompleteAsync(
+                (header, error) -> {
+                  probing = false;
+                  if (closed) {
+                    return;
+                  }
+                  if (error != null) {
+                    onFailure(EtcdErrors.unwrap(error));
+                  } else {
+                    answeredGeneration = generation;
+                    onSuccess(header);
+                  }
+                },
+                scheduler);
   }
 
   private void onFailure(Throwable error) {

@@ -2,6 +2,7 @@ package io.krpc.registry.etcd.internal;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Everything the registry's state machines ask of etcd, and nothing more: paged range reads, the
@@ -37,13 +38,13 @@ public interface EtcdGateway {
   CompletableFuture<Void> revoke(long leaseId);
 
   /** Puts one record under {@code leaseId}; completes with the revision it was written at. */
-  CompletableFuture<Long> put(Record record, long leaseId);
+  CompletableFuture<Long> put(EtcdRecord record, long leaseId);
 
   /**
    * Puts every record under {@code leaseId}, in as few transactions as etcd allows; completes with
    * the revision of the last one.
    */
-  CompletableFuture<Long> putAll(List<Record> records, long leaseId);
+  CompletableFuture<Long> putAll(List<EtcdRecord> records, long leaseId);
 
   /** Deletes {@code key}. */
   CompletableFuture<Void> delete(String key);
@@ -67,18 +68,18 @@ public interface EtcdGateway {
   long generation();
 
   /** A key and its value; {@code modRevision} is 0 for records about to be written. */
-  record Record(String key, byte[] value, long modRevision) {}
+  record EtcdRecord(String key, byte[] value, long modRevision) {}
 
   /**
    * One page of a range read: its records, whether more follow, and the revision it was read at.
    */
-  record RangePage(List<Record> records, boolean more, long revision) {}
+  record RangePage(List<EtcdRecord> records, boolean more, long revision) {}
 
   /** What a response header tells: the raft term and the store revision. */
   record Header(long raftTerm, long revision) {}
 
   /** One change seen by a watch: {@code value} is null for a deletion. */
-  record Change(String key, byte[] value, long modRevision) {
+  record Change(String key, byte @Nullable [] value, long modRevision) {
     boolean isDelete() {
       return value == null;
     }

@@ -7,7 +7,7 @@ import io.krpc.registry.Registry;
 import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.RecordFormat;
-import io.krpc.registry.etcd.internal.EtcdGateway.Record;
+import io.krpc.registry.etcd.internal.EtcdGateway.EtcdRecord;
 import io.netty.handler.ssl.SslContext;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -205,7 +205,10 @@ public final class EtcdRegistryCore {
       Throwable cause = e instanceof ExecutionException ? EtcdErrors.unwrap(e) : keeper.lastError();
       if (e instanceof TimeoutException) {
         // a put may still land; delete it so a failed register() leaves nothing behind
-        run(() -> gateway.deleteAll(keeper.keys(instance)));
+        run(
+            () -> {
+              var unused = gateway.deleteAll(keeper.keys(instance));
+            });
       }
       if (cause instanceof IllegalArgumentException) {
         throw new IllegalArgumentException(cause.getMessage(), cause);
@@ -283,7 +286,7 @@ public final class EtcdRegistryCore {
       RangeLister.Listing listing =
           retrying(() -> lister.list(prefix, false), "lookup " + serviceName);
       List<ServiceInstance> result = new ArrayList<>();
-      for (Record record : listing.records()) {
+      for (EtcdRecord record : listing.records()) {
         try {
           ServiceInstance instance = format.decode(serviceName, record.key(), record.value());
           if (instance != null) {

@@ -27,15 +27,16 @@ final class Futures {
               }
             },
             timeoutNanos);
-    future.whenComplete(
-        (value, error) -> {
-          timer.cancel();
-          if (error != null) {
-            result.completeExceptionally(error);
-          } else {
-            result.complete(value);
-          }
-        });
+    var unused =
+        future.whenComplete(
+            (value, error) -> {
+              timer.cancel();
+              if (error != null) {
+                result.completeExceptionally(error);
+              } else {
+                result.complete(value);
+              }
+            });
     return result;
   }
 }

@@ -53,10 +53,10 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
         .get(bytes(fromKey), option)
         .thenApply(
             response -> {
-              List<Record> records = new ArrayList<>(response.getKvs().size());
+              List<EtcdRecord> records = new ArrayList<>(response.getKvs().size());
               for (KeyValue kv : response.getKvs()) {
                 records.add(
-                    new Record(
+                    new EtcdRecord(
                         kv.getKey().toString(StandardCharsets.UTF_8),
                         kv.getValue().getBytes(),
                         kv.getModRevision()));
@@ -90,7 +90,7 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
   }
 
   @Override
-  public CompletableFuture<Long> put(Record record, long leaseId) {
+  public CompletableFuture<Long> put(EtcdRecord record, long leaseId) {
     return connection
         .client()
         .getKVClient()
@@ -102,11 +102,11 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
   }
 
   @Override
-  public CompletableFuture<Long> putAll(List<Record> records, long leaseId) {
+  public CompletableFuture<Long> putAll(List<EtcdRecord> records, long leaseId) {
     PutOption option = PutOption.builder().withLeaseId(leaseId).build();
     CompletableFuture<Long> chain = CompletableFuture.completedFuture(0L);
     for (int from = 0; from < records.size(); from += MAX_TXN_OPS) {
-      List<Record> chunk = records.subList(from, Math.min(records.size(), from + MAX_TXN_OPS));
+      List<EtcdRecord> chunk = records.subList(from, Math.min(records.size(), from + MAX_TXN_OPS));
       Op[] puts =
           chunk.stream()
               .map(r -> Op.put(bytes(r.key()), ByteSequence.from(r.value()), option))

@@ -3,7 +3,7 @@ package io.krpc.registry.etcd.internal;
 import io.krpc.common.Backoff;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.RecordFormat;
-import io.krpc.registry.etcd.internal.EtcdGateway.Record;
+import io.krpc.registry.etcd.internal.EtcdGateway.EtcdRecord;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -88,20 +88,21 @@ public final class LeaseKeeper {
     }
     registration.waiters.add(done);
     if (leaseId != 0 && !syncing && !recovering) {
-      timed(gateway.putAll(registration.records(formats, leaseId), leaseId))
-          .whenCompleteAsync(
-              (revision, error) -> {
-                if (desired.get(key) != registration) {
-                  deleteIfForgotten(registration);
-                  return;
-                }
-                if (error == null) {
-                  registration.confirmed(revision);
-                } else {
-                  requestSync("put of " + key + " failed: " + error);
-                }
-              },
-              scheduler);
+      var unused =
+          timed(gateway.putAll(registration.records(formats, leaseId), leaseId))
+              .whenCompleteAsync(
+                  (revision, error) -> {
+                    if (desired.get(key) != registration) {
+                      deleteIfForgotten(registration);
+                      return;
+                    }
+                    if (error == null) {
+                      registration.confirmed(revision);
+                    } else {
+                      requestSync("put of " + key + " failed: " + error);
+                    }
+                  },
+                  scheduler);
     } else {
       requestSync(null);
     }
@@ -230,37 +231,38 @@ public final class LeaseKeeper {
       lease = grant();
     }
     // the registrations are read on the state thread, where they live
-    lease
-        .thenApplyAsync(
-            id -> {
-              if (closed) {
-                // closed while the lease was being granted: write nothing, and leave no lease
-                // behind
-                if (id != leaseId) {
-                  gateway.revoke(id);
-                }
-                throw new IllegalStateException("EtcdRegistry closed");
-              }
-              return new Pending(id, new ArrayList<>(desired.values()));
-            },
-            scheduler)
-        .thenCompose(this::putAll)
-        .whenCompleteAsync(
-            (result, error) -> {
-              syncing = false;
-              if (closed) {
-                return;
-              }
-              if (error != null) {
-                onSyncFailed(error);
-                return;
-              }
-              onSynced(result);
-              if (syncAgain) {
-                requestSync(null);
-              }
-            },
-            scheduler);
+    var unused =
+        lease
+            .thenApplyAsync(
+                id -> {
+                  if (closed) {
+                    // closed while the lease was being granted: write nothing, and leave no lease
+                    // behind
+                    if (id != leaseId) {
+                      var unusedRevoke = gateway.revoke(id);
+                    }
+                    throw new IllegalStateException("EtcdRegistry closed");
+                  }
+                  return new Pending(id, new ArrayList<>(desired.values()));
+                },
+                scheduler)
+            .thenCompose(this::putAll)
+            .whenCompleteAsync(
+                (result, error) -> {
+                  syncing = false;
+                  if (closed) {
+                    return;
+                  }
+                  if (error != null) {
+                    onSyncFailed(error);
+                    return;
+                  }
+                  onSynced(result);
+                  if (syncAgain) {
+                    requestSync(null);
+                  }
+                },
+                scheduler);
   }
 
   private CompletableFuture<Long> grant() {
@@ -271,7 +273,7 @@ public final class LeaseKeeper {
     if (pending.registrations.isEmpty()) {
       return CompletableFuture.completedFuture(new Synced(pending.leaseId, 0, List.of()));
     }
-    List<Record> records = new ArrayList<>();
+    List<EtcdRecord> records = new ArrayList<>();
     pending.registrations.forEach(r -> records.addAll(r.records(formats, pending.leaseId)));
     return timed(gateway.putAll(records, pending.leaseId))
         .thenApply(revision -> new Synced(pending.leaseId, revision, pending.registrations));
@@ -303,16 +305,17 @@ public final class LeaseKeeper {
    */
   private void deleteIfForgotten(Registration registration) {
     if (!desired.containsKey(registration.key)) {
-      timed(gateway.deleteAll(keys(registration.instance)))
-          .whenComplete(
-              (r, e) -> {
-                if (e != null) {
-                  logger.debug(
-                      "Could not delete deregistered keys of {}; they expire with the lease",
-                      registration.key,
-                      e);
-                }
-              });
+      var unused =
+          timed(gateway.deleteAll(keys(registration.instance)))
+              .whenComplete(
+                  (r, e) -> {
+                    if (e != null) {
+                      logger.debug(
+                          "Could not delete deregistered keys of {}; they expire with the lease",
+                          registration.key,
+                          e);
+                    }
+                  });
     }
   }
 
@@ -371,20 +374,22 @@ public final class LeaseKeeper {
       return;
     }
     long lease = leaseId;
-    timed(gateway.keepAliveOnce(lease))
-        .whenCompleteAsync(
-            (ttl, error) -> {
-              if (closed || lease != leaseId || syncing || recovering) {
-                return;
-              }
-              if (error != null) {
-                requestSync("keep-alive of lease " + Long.toHexString(lease) + " failed: " + error);
-              } else if (ttl <= 0) {
-                leaseId = 0;
-                requestSync("lease " + Long.toHexString(lease) + " expired");
-              }
-            },
-            scheduler);
+    var unused =
+        timed(gateway.keepAliveOnce(lease))
+            .whenCompleteAsync(
+                (ttl, error) -> {
+                  if (closed || lease != leaseId || syncing || recovering) {
+                    return;
+                  }
+                  if (error != null) {
+                    requestSync(
+                        "keep-alive of lease " + Long.toHexString(lease) + " failed: " + error);
+                  } else if (ttl <= 0) {
+                    leaseId = 0;
+                    requestSync("lease " + Long.toHexString(lease) + " expired");
+                  }
+                },
+                scheduler);
   }
 
   /** Stops keeping alive and returns the lease to revoke, or 0; the keeper is dead afterwards. */
@@ -440,10 +445,10 @@ public final class LeaseKeeper {
       this.readBack = new Object[values.length];
     }
 
-    List<Record> records(List<RecordFormat> formats, long lease) {
-      List<Record> records = new ArrayList<>(values.length);
+    List<EtcdRecord> records(List<RecordFormat> formats, long lease) {
+      List<EtcdRecord> records = new ArrayList<>(values.length);
       for (int i = 0; i < values.length; i++) {
-        records.add(new Record(formats.get(i).key(instance, lease), values[i], 0));
+        records.add(new EtcdRecord(formats.get(i).key(instance, lease), values[i], 0));
       }
       return records;
     }

@@ -1,6 +1,6 @@
 package io.krpc.registry.etcd.internal;
 
-import io.krpc.registry.etcd.internal.EtcdGateway.Record;
+import io.krpc.registry.etcd.internal.EtcdGateway.EtcdRecord;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -24,7 +24,7 @@ final class RangeLister {
   }
 
   /** The records under {@code prefix} and the revision they were read at. */
-  record Listing(List<Record> records, long revision) {}
+  record Listing(List<EtcdRecord> records, long revision) {}
 
   /**
    * Lists {@code prefix}; {@code serializable} reads answer from the member the client talks to
@@ -34,8 +34,10 @@ final class RangeLister {
     return list(prefix, serializable, 0);
   }
 
+  // handle() yields the next step's future, flattened by thenCompose(f -> f) below
+  @SuppressWarnings("FutureReturnValueIgnored")
   private CompletableFuture<Listing> list(String prefix, boolean serializable, int restarts) {
-    List<Record> records = new ArrayList<>();
+    List<EtcdRecord> records = new ArrayList<>();
     return page(prefix, prefixEnd(prefix), prefix, 0, serializable, records)
         .handle(
             (revision, error) -> {
@@ -56,7 +58,7 @@ final class RangeLister {
       String from,
       long revision,
       boolean serializable,
-      List<Record> records) {
+      List<EtcdRecord> records) {
     return gateway
         .range(from, end, revision, pageLimit, serializable)
         .thenCompose(

@@ -6,7 +6,7 @@ import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.RecordFormat;
 import io.krpc.registry.etcd.internal.EtcdGateway.Change;
-import io.krpc.registry.etcd.internal.EtcdGateway.Record;
+import io.krpc.registry.etcd.internal.EtcdGateway.EtcdRecord;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -204,26 +204,29 @@ public final class ServiceWatcher {
     long gen = ++generation;
     cancelWatch();
     cancelRetry();
-    Futures.within(
-            lister.list(prefix, serializable), scheduler, options.requestTimeout().toNanos() * 4)
-        .whenCompleteAsync(
-            (listing, error) -> {
-              if (gen != generation) {
-                return;
-              }
-              if (error != null) {
-                fail("list", EtcdErrors.unwrap(error));
-              } else {
-                onListed(gen, listing);
-              }
-            },
-            scheduler);
+    var unused =
+        Futures.within(
+                lister.list(prefix, serializable),
+                scheduler,
+                options.requestTimeout().toNanos() * 4)
+            .whenCompleteAsync(
+                (listing, error) -> {
+                  if (gen != generation) {
+                    return;
+                  }
+                  if (error != null) {
+                    fail("list", EtcdErrors.unwrap(error));
+                  } else {
+                    onListed(gen, listing);
+                  }
+                },
+                scheduler);
   }
 
   private void onListed(long gen, RangeLister.Listing listing) {
     Map<String, ServiceInstance> before = new HashMap<>(instances);
     instances.clear();
-    for (Record record : listing.records()) {
+    for (EtcdRecord record : listing.records()) {
       decode(record.key(), record.value(), record.modRevision());
     }
     if (!instances.equals(before)) {
@@ -247,13 +250,14 @@ public final class ServiceWatcher {
     List<String> keys = new ArrayList<>(changes.size());
     for (Change change : changes) {
       keys.add(change.key());
-      if (change.isDelete()) {
+      byte[] value = change.value();
+      if (value == null) {
         warned.remove(change.key());
         if (instances.remove(change.key()) != null) {
           changed = true;
         }
       } else {
-        decode(change.key(), change.value(), change.modRevision());
+        decode(change.key(), value, change.modRevision());
       }
       revision = Math.max(revision, change.modRevision());
     }
@@ -343,7 +347,8 @@ public final class ServiceWatcher {
 
   /** Reports {@code error} to the listeners once per failure episode (and once per refusal). */
   private void report(RegistryException error) {
-    boolean refusal = EtcdErrors.isRefusal(error.getCause());
+    Throwable cause = error.getCause();
+    boolean refusal = cause != null && EtcdErrors.isRefusal(cause);
     if (failing && (refused || !refusal)) {
       return;
     }

@@ -2,6 +2,7 @@ package io.krpc.registry.etcd.internal;
 
 import io.etcd.jetcd.api.WatchRequest;
 import io.etcd.jetcd.api.WatchResponse;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Opens etcd Watch RPC streams (etcd's {@code Watch.Watch}, one bidirectional stream carrying many
@@ -35,6 +36,6 @@ interface WatchTransport {
     void onResponse(WatchResponse response);
 
     /** The stream ended: with an error, or {@code null} when etcd closed it cleanly. */
-    void onClosed(Throwable error);
+    void onClosed(@Nullable Throwable error);
   }
 }

@@ -84,14 +84,15 @@ final class FakeEtcd implements EtcdGateway {
     }
     return answer(
         () -> {
-          List<Record> records = new ArrayList<>();
+          List<EtcdRecord> records = new ArrayList<>();
           boolean more = false;
           for (Map.Entry<String, Kv> e : store.subMap(fromKey, endKey).entrySet()) {
             if (records.size() == limit) {
               more = true;
               break;
             }
-            records.add(new Record(e.getKey(), e.getValue().value(), e.getValue().modRevision()));
+            records.add(
+                new EtcdRecord(e.getKey(), e.getValue().value(), e.getValue().modRevision()));
           }
           return new RangePage(records, more, atRevision > 0 ? atRevision : revision);
         });
@@ -134,18 +135,18 @@ final class FakeEtcd implements EtcdGateway {
   }
 
   @Override
-  public CompletableFuture<Long> put(Record record, long leaseId) {
+  public CompletableFuture<Long> put(EtcdRecord record, long leaseId) {
     calls.add("put");
     return answer(() -> putUnder(record, leaseId));
   }
 
   @Override
-  public CompletableFuture<Long> putAll(List<Record> records, long leaseId) {
+  public CompletableFuture<Long> putAll(List<EtcdRecord> records, long leaseId) {
     calls.add("putAll");
     return answer(
         () -> {
           long last = revision;
-          for (Record r : records) {
+          for (EtcdRecord r : records) {
             last = putUnder(r, leaseId);
           }
           return last;
@@ -194,7 +195,7 @@ final class FakeEtcd implements EtcdGateway {
 
   // ---- inside
 
-  private long putUnder(Record record, long leaseId) {
+  private long putUnder(EtcdRecord record, long leaseId) {
     if (!leases.containsKey(leaseId)) {
       throw new IllegalStateException("etcdserver: requested lease not found");
     }

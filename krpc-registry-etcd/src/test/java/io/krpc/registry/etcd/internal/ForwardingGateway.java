@@ -38,12 +38,12 @@ class ForwardingGateway implements EtcdGateway {
   }
 
   @Override
-  public CompletableFuture<Long> put(Record record, long leaseId) {
+  public CompletableFuture<Long> put(EtcdRecord record, long leaseId) {
     return delegate.put(record, leaseId);
   }
 
   @Override
-  public CompletableFuture<Long> putAll(List<Record> records, long leaseId) {
+  public CompletableFuture<Long> putAll(List<EtcdRecord> records, long leaseId) {
     return delegate.putAll(records, leaseId);
   }
 

@@ -36,7 +36,7 @@ class LeaseKeeperTest {
 
   @Test
   void leaseLostIsGrantedAgainWithBackoffAndEveryKeyPutBack() {
-    register(instance);
+    var unused = register(instance);
     long first = keeper.leaseId();
     etcd.down = true;
     etcd.expireLease(first);
@@ -66,7 +66,7 @@ class LeaseKeeperTest {
 
   @Test
   void keyDeletedByHandIsPutBack() {
-    register(instance);
+    var unused = register(instance);
     etcd.deleteByHand(key);
     keeper.check(0).check("greeter", etcd.revision, java.util.Map.of(), List.of(key));
     time.runDue();
@@ -77,7 +77,7 @@ class LeaseKeeperTest {
 
   @Test
   void unrelatedKeysOrOlderRevisionsDoNotTriggerARestore() {
-    register(instance);
+    var unused = register(instance);
     int puts = etcd.count("putAll") + etcd.count("put");
     keeper
         .check(0)
