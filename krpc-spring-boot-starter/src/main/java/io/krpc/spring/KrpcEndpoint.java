@@ -11,10 +11,10 @@ import org.springframework.boot.actuate.endpoint.annotation.Selector;
 import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
 
 /**
- * {@code /actuator/krpc}: the registry, this server's registration, the watched services with
- * their instance counts and each channel's target and policy. Write operations {@code POST
- * /actuator/krpc/drain} and {@code POST /actuator/krpc/undrain} drain the server (NOT_SERVING
- * and deregistered; calls that reach it are still served) and bring it back.
+ * {@code /actuator/krpc}: the registry, this server's registration, the watched services with their
+ * instance counts and each channel's target and policy. Write operations {@code POST
+ * /actuator/krpc/drain} and {@code POST /actuator/krpc/undrain} drain the server (NOT_SERVING and
+ * deregistered; calls that reach it are still served) and bring it back.
  */
 @Endpoint(id = "krpc")
 public class KrpcEndpoint {
@@ -23,7 +23,9 @@ public class KrpcEndpoint {
   private final ObjectProvider<KrpcServerRegistration> server;
   private final ObjectProvider<KrpcChannelConfigurer<?>> channels;
 
-  KrpcEndpoint(Registry registry, RegistryProbe probe,
+  KrpcEndpoint(
+      Registry registry,
+      RegistryProbe probe,
       ObjectProvider<KrpcServerRegistration> server,
       ObjectProvider<KrpcChannelConfigurer<?>> channels) {
     this.registry = registry;
