@@ -3,6 +3,11 @@ package io.krpc.spring.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.LeaseOption;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -17,7 +22,9 @@ import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.EtcdRegistry;
 import io.krpc.testing.EtcdClusterExtension;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -75,6 +82,7 @@ class KrpcStarterIT {
             etcd.endpointsString(),
             "krpc.server.weight=7",
             "krpc.server.metadata.zone=a",
+            "krpc.registry.etcd.lease-ttl=5s",
             // Spring pushes greeter.Greeter's health from the ping indicator alone, which the krpc
             // indicator's OUT_OF_SERVICE cannot hold down: only the drain-aware push can
             "spring.grpc.server.health.service.[greeter.Greeter].include=ping");
@@ -136,6 +144,46 @@ class KrpcStarterIT {
     assertThat(serverView.at("/server/inRegistry").asBoolean()).isTrue();
     assertThat(serverView.at("/server/endpoint").asString())
         .isEqualTo("127.0.0.1:" + Apps.grpcPort(server));
+
+    // the lease: the same id etcd holds the record under, the configured TTL, kept alive
+    JsonNode lease = serverView.at("/server/lease");
+    assertThat(lease.isObject()).as("lease in %s", serverView).isTrue();
+    assertThat(lease.at("/ttl").asString()).isEqualTo("PT5S");
+    try (Client raw = Client.builder().endpoints(etcd.endpoints().toArray(String[]::new)).build()) {
+      List<KeyValue> kvs =
+          raw.getKVClient()
+              .get(
+                  ByteSequence.from("/krpc/services/greeter/", StandardCharsets.UTF_8),
+                  GetOption.builder().isPrefix(true).build())
+              .get(5, TimeUnit.SECONDS)
+              .getKvs();
+      assertThat(kvs).hasSize(1);
+      long leaseId = kvs.get(0).getLease();
+      assertThat(lease.at("/id").asString()).isEqualTo(Long.toHexString(leaseId));
+      long etcdTtl =
+          raw.getLeaseClient()
+              .timeToLive(leaseId, LeaseOption.DEFAULT)
+              .get(5, TimeUnit.SECONDS)
+              .getTTL();
+      assertThat(etcdTtl).isPositive();
+    }
+    // kept alive every TTL/3: the time since etcd last confirmed it stays under the TTL
+    Duration since = Duration.parse(lease.at("/sinceKeepAlive").asString());
+    Duration expiresIn = Duration.parse(lease.at("/expiresIn").asString());
+    assertThat(since).isLessThan(Duration.ofSeconds(5));
+    assertThat(expiresIn).isPositive().isEqualTo(Duration.ofSeconds(5).minus(since));
+    Instant last = Instant.parse(lease.at("/lastKeepAlive").asString());
+    assertThat(last).isBetween(Instant.now().minusSeconds(5), Instant.now());
+    // and a later keep-alive moves it on
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(
+            () ->
+                Instant.parse(
+                        getJson(server, "/actuator/krpc")
+                            .at("/server/lease/lastKeepAlive")
+                            .asString())
+                    .isAfter(last.plusMillis(500)));
 
     JsonNode clientView = getJson(client, "/actuator/krpc");
     assertThat(clientView.at("/watchedServices/greeter/instances").asInt()).isEqualTo(1);
