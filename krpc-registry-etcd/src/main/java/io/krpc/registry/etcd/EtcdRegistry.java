@@ -143,6 +143,42 @@ public final class EtcdRegistry implements Registry {
     return core.watch(serviceName, requireNonNull(listener, "listener"));
   }
 
+  /**
+   * The lease this registry's instances live under, as etcd last confirmed it (granted or kept
+   * alive, every TTL/3); null while none is held: before the first {@link #register}, after etcd
+   * lost it until a new one is granted, after {@link #close}. For monitoring (the Spring Boot
+   * starter's {@code /actuator/krpc} shows it); any thread, never blocks.
+   */
+  public @Nullable LeaseInfo leaseInfo() {
+    var lease = core.lease();
+    return lease == null
+        ? null
+        : new LeaseInfo(
+            lease.leaseId(),
+            Duration.ofSeconds(lease.ttlSeconds()),
+            Duration.ofNanos(lease.sinceConfirmedNanos()));
+  }
+
+  /**
+   * A snapshot of the registry's lease.
+   *
+   * @param id the etcd lease id (etcdctl shows it in hex: {@link #idHex()})
+   * @param ttl the TTL etcd reported when it last confirmed the lease
+   * @param sinceKeepAlive the time since that confirmation
+   */
+  public record LeaseInfo(long id, Duration ttl, Duration sinceKeepAlive) {
+    /** The lease id in hex, as etcdctl and KRPC's log show it. */
+    public String idHex() {
+      return Long.toHexString(id);
+    }
+
+    /** When etcd lets the lease expire unless it is kept alive again; zero once past. */
+    public Duration expiresIn() {
+      Duration left = ttl.minus(sinceKeepAlive);
+      return left.isNegative() ? Duration.ZERO : left;
+    }
+  }
+
   @Override
   public List<ServiceInstance> lookup(String serviceName) {
     return core.lookup(ServiceInstance.checkServiceName(serviceName));

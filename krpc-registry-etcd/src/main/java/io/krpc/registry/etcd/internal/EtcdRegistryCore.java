@@ -287,6 +287,11 @@ public final class EtcdRegistryCore {
     return subscription;
   }
 
+  /** The lease as etcd last confirmed it, or null while none is held; any thread. */
+  public LeaseKeeper.@Nullable LeaseStatus lease() {
+    return keeper.lease();
+  }
+
   /** See {@link Registry#lookup}: a paged, linearizable list per format, merged. */
   public List<ServiceInstance> lookup(String serviceName) {
     checkOpen();
