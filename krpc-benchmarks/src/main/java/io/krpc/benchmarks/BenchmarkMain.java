@@ -151,6 +151,7 @@ public final class BenchmarkMain {
               "--restart=20",
               "--down=100ms",
               "--big=2000",
+              "--own=4",
               "--no-files"
             });
     // timing is not asserted: only that every registry used one stream and changes arrived

@@ -257,6 +257,8 @@ public final class EtcdMember {
                 "new",
                 "--listen-metrics-urls",
                 metricsUrl(),
+                // /debug/pprof/heap?gc=1 forces a garbage collection: benchmarks read settled heaps
+                "--enable-pprof",
                 "--logger",
                 "zap",
                 "--log-outputs",

@@ -9,11 +9,39 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /** What one etcd member costs right now: its RSS, Go heap in use and watch gauges. */
 record EtcdProbe(long rssBytes, long heapInUseBytes, long watchStreams, long watchers) {
   private static final HttpClient HTTP =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  /**
+   * Forces a garbage collection in every member (etcd runs with {@code --enable-pprof}; a heap
+   * profile with {@code gc=1} collects first) and waits a second, so heap figures compare settled
+   * heaps rather than garbage.
+   */
+  static void settle(List<EtcdMember> members) {
+    for (EtcdMember member : members) {
+      try {
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(member.endpoint() + "/debug/pprof/heap?gc=1"))
+                .timeout(Duration.ofSeconds(10))
+                .build(),
+            HttpResponse.BodyHandlers.discarding());
+      } catch (IOException e) {
+        // a member without pprof: its heap is read unsettled
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    try {
+      Thread.sleep(1000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
 
   static EtcdProbe of(EtcdMember member) {
     long rss = 0;

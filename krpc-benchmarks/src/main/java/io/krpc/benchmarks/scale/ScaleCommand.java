@@ -68,10 +68,12 @@ public final class ScaleCommand {
     int big = options.integer("big", 30_000);
     int metadataBytes = options.integer("metadata", 200);
     Duration down = options.duration("down", Duration.ofMillis(200));
+    Duration coalesce = options.duration("coalesce", Duration.ofMillis(50));
+    int own = options.integer("own", 100);
     boolean files = !options.flag("no-files");
     StringBuilder report = new StringBuilder();
     try (EtcdCluster cluster = EtcdCluster.builder().members(members).start();
-        Fleet fleet = new Fleet(cluster.endpoints())) {
+        Fleet fleet = new Fleet(cluster.endpoints(), coalesce)) {
       List<EtcdProbe> empty = probe(cluster);
       // 1. the servers
       long t0 = System.nanoTime();
@@ -98,7 +100,11 @@ public final class ScaleCommand {
       Histogram disappear = fleet.disappear.getIntervalHistogram();
       long expected = 2L * restart * clients * watch / services;
       long missed = expected - appear.getTotalCount() - disappear.getTotalCount();
-      // 4. one big service
+      Histogram calls = fleet.calls.getIntervalHistogram();
+      // 4. registries with a connection of their own (one registry per JVM, as most fleets run):
+      // what the connection costs etcd, then what the watches on it add
+      Own ownCost = own > 0 ? ownConnections(cluster, own, services, watch) : null;
+      // 5. one big service
       BigList bigList = big > 0 ? bigService(cluster, big, metadataBytes) : null;
 
       long streamsBefore = sum(servers, EtcdProbe::watchStreams);
@@ -146,6 +152,15 @@ public final class ScaleCommand {
       report.append(
           String.format(
               Locale.ROOT,
+              "%nEvery registry above shares this JVM's one connection to etcd (reads, writes,"
+                  + " leases and each registry's own watch stream on one HTTP/2 connection), so the"
+                  + " figures per registry below are its watch stream and watchers; the cost of a"
+                  + " connection is measured separately with %d registries of their own connection."
+                  + " Heaps are read after a forced GC in every member.%n",
+              own));
+      report.append(
+          String.format(
+              Locale.ROOT,
               "%n| measure | value |%n|---|---:|%n"
                   + "| watch streams per client registry (etcd gauge) | %.2f |%n"
                   + "| watchers added per client registry (etcd gauge) | %.1f |%n"
@@ -155,6 +170,9 @@ public final class ScaleCommand {
                   + " | %.1f / %.1f / %.1f ms |%n"
                   + "| … instance gone → listener p50 / p99 | %.1f / %.1f ms |%n"
                   + "| … instance back → listener p50 / p99 | %.1f / %.1f ms |%n"
+                  + "| … of which the deregister/register call itself (etcd commit) p50 / p99 |"
+                  + " %.1f / %.1f ms |%n"
+                  + "| coalescing interval of the client registries | %d ms |%n"
                   + "| observations recorded / expected (missed: a delete and re-put within one"
                   + " coalescing interval) | %d / %d |%n"
                   + "| all clients converged after the restart | %s |%n"
@@ -173,6 +191,9 @@ public final class ScaleCommand {
               p(disappear, 99),
               p(appear, 50),
               p(appear, 99),
+              p(calls, 50),
+              p(calls, 99),
+              coalesce.toMillis(),
               appear.getTotalCount() + disappear.getTotalCount(),
               expected,
               converged,
@@ -180,6 +201,25 @@ public final class ScaleCommand {
               fleet.servers.size(),
               idleCores,
               restartCores));
+      if (ownCost != null) {
+        report.append(
+            String.format(
+                Locale.ROOT,
+                "| %d registries with a connection of their own, connected (one lookup each), not"
+                    + " watching: etcd Go heap / RSS per connection, all members | %.1f KB / %.1f KB"
+                    + " |%n"
+                    + "| … then each watching %d services (one stream, %d watchers): added Go heap /"
+                    + " RSS per registry, all members | %.1f KB / %.1f KB |%n"
+                    + "| … so one registry alone on its connection costs etcd (Go heap) | %.1f KB |%n",
+                own,
+                ownCost.heapPerConnection / 1024.0,
+                ownCost.rssPerConnection / 1024.0,
+                watch,
+                watch,
+                ownCost.heapPerWatching / 1024.0,
+                ownCost.rssPerWatching / 1024.0,
+                (ownCost.heapPerConnection + ownCost.heapPerWatching) / 1024.0));
+      }
       if (bigList != null) {
         report.append(
             String.format(
@@ -213,6 +253,62 @@ public final class ScaleCommand {
           expected - missed,
           expected,
           bigList == null ? 0 : bigList.watchMillis);
+    }
+  }
+
+  // ---- registries with a connection of their own
+
+  private record Own(
+      double heapPerConnection,
+      double rssPerConnection,
+      double heapPerWatching,
+      double rssPerWatching) {}
+
+  private static Own ownConnections(EtcdCluster cluster, int count, int services, int watch)
+      throws Exception {
+    List<EtcdRegistry> registries = new ArrayList<>();
+    try {
+      List<EtcdProbe> before = probe(cluster);
+      for (int i = 0; i < count; i++) {
+        EtcdRegistry registry =
+            EtcdRegistry.builder().endpoints(cluster.endpoints()).shareConnection(false).build();
+        registries.add(registry);
+        registry.lookup(service(i % services));
+      }
+      List<EtcdProbe> connected = probe(cluster);
+      AtomicLong complete = new AtomicLong();
+      int step = Math.max(1, services / watch);
+      for (int i = 0; i < count; i++) {
+        for (int k = 0; k < watch; k++) {
+          boolean[] seen = new boolean[1];
+          registries
+              .get(i)
+              .watch(
+                  service((i + k * step) % services),
+                  list -> {
+                    if (!seen[0]) {
+                      seen[0] = true;
+                      complete.incrementAndGet();
+                    }
+                  });
+        }
+      }
+      await(
+          "every own-connection registry lists its services",
+          () -> complete.get() == (long) count * watch,
+          Duration.ofMinutes(2));
+      Thread.sleep(2000);
+      List<EtcdProbe> watching = probe(cluster);
+      return new Own(
+          (sum(connected, EtcdProbe::heapInUseBytes) - sum(before, EtcdProbe::heapInUseBytes))
+              / (double) count,
+          (sum(connected, EtcdProbe::rssBytes) - sum(before, EtcdProbe::rssBytes)) / (double) count,
+          (sum(watching, EtcdProbe::heapInUseBytes) - sum(connected, EtcdProbe::heapInUseBytes))
+              / (double) count,
+          (sum(watching, EtcdProbe::rssBytes) - sum(connected, EtcdProbe::rssBytes))
+              / (double) count);
+    } finally {
+      registries.forEach(EtcdRegistry::close);
     }
   }
 
@@ -297,10 +393,13 @@ public final class ScaleCommand {
     final Map<String, Long> deregisteredAt = new ConcurrentHashMap<>();
     final Recorder appear = new Recorder(3);
     final Recorder disappear = new Recorder(3);
+    final Recorder calls = new Recorder(3);
     final ExecutorService pool = Executors.newFixedThreadPool(20);
+    final Duration coalesce;
 
-    Fleet(List<String> endpoints) {
+    Fleet(List<String> endpoints, Duration coalesce) {
       this.endpoints = endpoints;
+      this.coalesce = coalesce;
     }
 
     void registerAll(int instances, int services) throws Exception {
@@ -333,7 +432,8 @@ public final class ScaleCommand {
 
     void startClients(int count, int services, int watch) {
       for (int c = 0; c < count; c++) {
-        EtcdRegistry registry = EtcdRegistry.builder().endpoints(endpoints).build();
+        EtcdRegistry registry =
+            EtcdRegistry.builder().endpoints(endpoints).coalesce(coalesce).build();
         clients.add(registry);
         int step = Math.max(1, services / watch);
         for (int k = 0; k < watch; k++) {
@@ -357,6 +457,7 @@ public final class ScaleCommand {
     void resetLatencies() {
       appear.getIntervalHistogram();
       disappear.getIntervalHistogram();
+      calls.getIntervalHistogram();
     }
 
     /** Restarts {@code count} instances spread over the fleet, one server thread per registry. */
@@ -374,11 +475,15 @@ public final class ScaleCommand {
                   for (int j = 0; j < share && j * stride < mine.size(); j++) {
                     ServiceInstance instance = mine.get(j * stride);
                     String id = instance.serviceName() + "/" + instance.endpoint();
-                    deregisteredAt.put(id, System.nanoTime());
+                    long t = System.nanoTime();
+                    deregisteredAt.put(id, t);
                     registry.deregister(instance);
+                    calls.recordValue((System.nanoTime() - t) / 1000);
                     sleep(down);
-                    registeredAt.put(id, System.nanoTime());
+                    t = System.nanoTime();
+                    registeredAt.put(id, t);
                     registry.register(instance);
+                    calls.recordValue((System.nanoTime() - t) / 1000);
                   }
                   return null;
                 }));
@@ -459,6 +564,7 @@ public final class ScaleCommand {
   }
 
   private static List<EtcdProbe> probe(EtcdCluster cluster) {
+    EtcdProbe.settle(cluster.members());
     List<EtcdProbe> probes = new ArrayList<>();
     for (EtcdMember member : cluster.members()) {
       probes.add(EtcdProbe.of(member));
