@@ -12,6 +12,7 @@ import io.krpc.registry.Registry;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.EtcdRegistry;
 import io.krpc.registry.etcd.RecordFormat;
+import io.krpc.registry.etcd.internal.EtcdConnection;
 import io.krpc.testing.EtcdCluster;
 import io.krpc.testing.EtcdMember;
 import java.lang.management.ManagementFactory;
@@ -101,6 +102,7 @@ public final class ScaleCommand {
       long expected = 2L * restart * clients * watch / services;
       long missed = expected - appear.getTotalCount() - disappear.getTotalCount();
       Histogram calls = fleet.calls.getIntervalHistogram();
+      long[] reconnects = EtcdConnection.reconnects();
       // 4. registries with a connection of their own (one registry per JVM, as most fleets run):
       // what the connection costs etcd, then what the watches on it add
       Own ownCost = own > 0 ? ownConnections(cluster, own, services, watch) : null;
@@ -177,7 +179,9 @@ public final class ScaleCommand {
                   + " coalescing interval) | %d / %d |%n"
                   + "| all clients converged after the restart | %s |%n"
                   + "| client JVM CPU, idle (%d registries + %d servers) | %.2f cores |%n"
-                  + "| client JVM CPU during the rolling restart | %.2f cores |%n",
+                  + "| client JVM CPU during the rolling restart | %.2f cores |%n"
+                  + "| connections replaced / told to retry at once (probe failures) until here |"
+                  + " %d / %d |%n",
               streamsPerRegistry,
               watchersDelta / (double) clients,
               rssDelta / 1024.0 / clients,
@@ -200,7 +204,9 @@ public final class ScaleCommand {
               clients,
               fleet.servers.size(),
               idleCores,
-              restartCores));
+              restartCores,
+              reconnects[0],
+              reconnects[1]));
       if (ownCost != null) {
         report.append(
             String.format(

@@ -3,6 +3,7 @@ package io.krpc.registry.etcd.internal;
 import com.google.errorprone.annotations.ThreadSafe;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.etcd.jetcd.Client;
+import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
@@ -45,6 +47,16 @@ import org.slf4j.LoggerFactory;
 public final class EtcdConnection {
   private static final Logger logger = LoggerFactory.getLogger(EtcdConnection.class);
   static final long MIN_RECONNECT_GAP_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+
+  /**
+   * The least time between two replacements of a client whose channel is connected: a connected
+   * channel that does not answer is a frozen member or a forgotten token (a replacement helps) or
+   * an overloaded etcd (a replacement breaks every watch stream on it and makes things worse).
+   */
+  static final long MIN_REPLACE_CONNECTED_GAP_NANOS = TimeUnit.SECONDS.toNanos(3);
+
+  private static final AtomicLong REPLACEMENTS = new AtomicLong();
+  private static final AtomicLong BACKOFF_RESETS = new AtomicLong();
 
   @GuardedBy("POOL")
   private static final Map<Object, EtcdConnection> POOL = new HashMap<>();
@@ -180,7 +192,7 @@ public final class EtcdConnection {
       if (last != null
           && now - probeStartedNanos < maxAgeNanos
           && !last.isCompletedExceptionally()) {
-        return last;
+        return last.copy(); // a caller's cancel (its timeout) must not fail the others
       }
       current = client;
       started = new CompletableFuture<>();
@@ -202,13 +214,16 @@ public final class EtcdConnection {
                 started.complete(header);
               }
             });
-    return started;
+    return started.copy();
   }
 
   /**
-   * Replaces the client by a new one and closes the old one (its calls and watches fail), if it is
-   * still generation {@code seen} and the last replacement is at least {@link
-   * #MIN_RECONNECT_GAP_NANOS} old; otherwise does nothing (someone else already did it).
+   * Gets generation {@code seen} talking to etcd again, unless someone sharing the connection did
+   * already: a channel that is not connected is told to retry at once (gRPC's reconnect backoff
+   * would hide etcd's return for up to two minutes); a connected one (a frozen member, a forgotten
+   * token) or one that cannot be reached is replaced by a new client on the next member, closing
+   * the old one (its calls and watches fail). At most one replacement per {@link
+   * #MIN_RECONNECT_GAP_NANOS}, and per {@link #MIN_REPLACE_CONNECTED_GAP_NANOS} while connected.
    */
   public void reconnect(long seen) {
     Client old;
@@ -217,6 +232,18 @@ public final class EtcdConnection {
       if (closed || seen != generation || now - lastReconnectNanos < MIN_RECONNECT_GAP_NANOS) {
         return;
       }
+      ManagedChannel channel = REFLECTION == null ? null : REFLECTION.channel(client);
+      if (channel != null) {
+        ConnectivityState state = channel.getState(false);
+        if (state != ConnectivityState.READY) {
+          BACKOFF_RESETS.incrementAndGet();
+          channel.resetConnectBackoff();
+          return;
+        }
+        if (now - lastReconnectNanos < MIN_REPLACE_CONNECTED_GAP_NANOS) {
+          return;
+        }
+      }
       lastReconnectNanos = now;
       Collections.rotate(endpoints, -1);
       old = client;
@@ -224,7 +251,17 @@ public final class EtcdConnection {
       generation++;
       probe = null;
     }
+    REPLACEMENTS.incrementAndGet();
+    logger.info("Replaced the etcd connection (generation {})", seen + 1);
     closeQuietly(old);
+  }
+
+  /**
+   * How many times connections of this JVM were replaced, and told to retry at once; for benchmarks
+   * and tests.
+   */
+  public static long[] reconnects() {
+    return new long[] {REPLACEMENTS.get(), BACKOFF_RESETS.get()};
   }
 
   /** Releases one reference; the last one closes the client. */
