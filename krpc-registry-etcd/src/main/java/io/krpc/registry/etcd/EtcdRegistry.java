@@ -223,7 +223,7 @@ public final class EtcdRegistry implements Registry {
     private int pageLimit = 1000;
     private Duration coalesce = Duration.ofMillis(50);
     private Duration watchProgressInterval = Duration.ofSeconds(5);
-    private boolean shareConnection = true;
+    private boolean shareConnection;
 
     private Builder() {}
 
@@ -333,10 +333,10 @@ public final class EtcdRegistry implements Registry {
     /**
      * Whether this registry shares its connection to etcd with the other registries of this JVM
      * that have the same endpoints, credentials, TLS files, dial timeout and message limit; default
-     * true. Each registry keeps its own lease, watch stream and state; what is shared is the HTTP/2
-     * connection (etcd keeps about 100 KB of buffers per connection, more than a registry's watch
-     * stream and watches together) and its probe. {@code false} gives the registry a connection of
-     * its own.
+     * false (experimental: the scale benchmark's rolling restart with 220 sharers timed out). Each
+     * registry keeps its own lease, watch stream and state; what is shared is the HTTP/2 connection
+     * (etcd keeps about 100 KB of buffers per connection, more than a registry's watch stream and
+     * watches together) and its probe. {@code false} gives the registry a connection of its own.
      */
     public Builder shareConnection(boolean share) {
       this.shareConnection = share;

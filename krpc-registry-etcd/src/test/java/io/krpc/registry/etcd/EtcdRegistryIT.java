@@ -94,8 +94,8 @@ class EtcdRegistryIT {
 
   @Test
   void registriesOfOneJvmShareOneConnectionAndTheWatchStreamRidesIt() {
-    EtcdRegistry server = registry();
-    EtcdRegistry client = registry();
+    EtcdRegistry server = sharing();
+    EtcdRegistry client = sharing();
     EtcdRegistry alone =
         resources.add(
             EtcdRegistry.builder()
@@ -121,9 +121,18 @@ class EtcdRegistryIT {
     server.close();
     await().atMost(Duration.ofSeconds(2)).until(() -> shared.last().isEmpty());
     assertThat(client.connectionInfo()).isEqualTo("own+watch");
-    EtcdRegistry again = registry();
+    EtcdRegistry again = sharing();
     again.register(instance);
     await().atMost(Duration.ofSeconds(5)).until(() -> instance.equals(first(shared)));
+  }
+
+  private EtcdRegistry sharing() {
+    return resources.add(
+        EtcdRegistry.builder()
+            .endpoints(etcd.endpoints())
+            .leaseTtl(Duration.ofSeconds(2))
+            .shareConnection(true)
+            .build());
   }
 
   private static ServiceInstance first(RecordingListener listener) {
