@@ -11,13 +11,14 @@ import org.springframework.boot.health.registry.ReactiveHealthContributorRegistr
 
 /**
  * Spring gRPC's health push, except that it reports NOT_SERVING for everything while the KRPC
- * server is drained: Spring's scheduler calls {@link #update} every few seconds and would
- * otherwise turn a drained server SERVING again.
+ * server is drained: Spring's scheduler calls {@link #update} every few seconds and would otherwise
+ * turn a drained server SERVING again.
  */
 final class DrainAwareGrpcServerHealth extends GrpcServerHealth {
   private final ObjectProvider<KrpcServerRegistration> registration;
 
-  DrainAwareGrpcServerHealth(HealthContributorRegistry registry,
+  DrainAwareGrpcServerHealth(
+      HealthContributorRegistry registry,
       @Nullable ReactiveHealthContributorRegistry fallbackRegistry,
       HealthCheckedGrpcComponents components,
       ObjectProvider<KrpcServerRegistration> registration) {
@@ -27,10 +28,11 @@ final class DrainAwareGrpcServerHealth extends GrpcServerHealth {
 
   @Override
   public void update(BiConsumer<String, ServingStatus> updater) {
-    super.update((service, status) -> {
-      KrpcServerRegistration server = registration.getIfAvailable();
-      updater.accept(service,
-          server != null && server.isDrained() ? ServingStatus.NOT_SERVING : status);
-    });
+    super.update(
+        (service, status) -> {
+          KrpcServerRegistration server = registration.getIfAvailable();
+          updater.accept(
+              service, server != null && server.isDrained() ? ServingStatus.NOT_SERVING : status);
+        });
   }
 }

@@ -15,19 +15,26 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 
 /** The {@code /actuator/krpc} endpoint and the {@code krpc} health indicator. */
-@AutoConfiguration(after = {KrpcRegistryAutoConfiguration.class,
-    KrpcServerAutoConfiguration.class, KrpcClientAutoConfiguration.class})
+@AutoConfiguration(
+    after = {
+      KrpcRegistryAutoConfiguration.class,
+      KrpcServerAutoConfiguration.class,
+      KrpcClientAutoConfiguration.class
+    })
 public class KrpcActuatorAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean
-  RegistryProbe krpcRegistryProbe(Registry registry, KrpcProperties properties,
-      Environment environment) {
-    List<String> endpoints = registry instanceof io.krpc.registry.etcd.EtcdRegistry
-        ? properties.getRegistry().getEtcd().getEndpoints() : List.of();
-    String probeService = properties.getServer().getServiceName() != null
-        ? properties.getServer().getServiceName()
-        : environment.getProperty("spring.application.name", "krpc-probe");
+  RegistryProbe krpcRegistryProbe(
+      Registry registry, KrpcProperties properties, Environment environment) {
+    List<String> endpoints =
+        registry instanceof io.krpc.registry.etcd.EtcdRegistry
+            ? properties.getRegistry().getEtcd().getEndpoints()
+            : List.of();
+    String probeService =
+        properties.getServer().getServiceName() != null
+            ? properties.getServer().getServiceName()
+            : environment.getProperty("spring.application.name", "krpc-probe");
     if (!probeService.matches("[a-zA-Z0-9._-]+")) {
       probeService = "krpc-probe";
     }
@@ -40,7 +47,9 @@ public class KrpcActuatorAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     @ConditionalOnAvailableEndpoint
-    KrpcEndpoint krpcEndpoint(Registry registry, RegistryProbe probe,
+    KrpcEndpoint krpcEndpoint(
+        Registry registry,
+        RegistryProbe probe,
         ObjectProvider<KrpcServerRegistration> server,
         ObjectProvider<KrpcChannelConfigurer<?>> channels) {
       return new KrpcEndpoint(registry, probe, server, channels);
@@ -53,8 +62,8 @@ public class KrpcActuatorAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean(name = "krpcHealthIndicator")
     @ConditionalOnEnabledHealthIndicator("krpc")
-    KrpcHealthIndicator krpcHealthIndicator(RegistryProbe probe,
-        ObjectProvider<KrpcServerRegistration> server) {
+    KrpcHealthIndicator krpcHealthIndicator(
+        RegistryProbe probe, ObjectProvider<KrpcServerRegistration> server) {
       return new KrpcHealthIndicator(probe, server);
     }
   }

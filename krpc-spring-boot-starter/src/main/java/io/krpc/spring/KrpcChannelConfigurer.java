@@ -20,8 +20,8 @@ import org.springframework.boot.grpc.client.autoconfigure.GrpcClientProperties;
 import org.springframework.grpc.client.GrpcChannelBuilderCustomizer;
 
 /**
- * Makes Spring gRPC channels KRPC channels: every channel gets the registry (so a
- * {@code krpc:///<service>} target resolves through it), and each channel named under {@code
+ * Makes Spring gRPC channels KRPC channels: every channel gets the registry (so a {@code
+ * krpc:///<service>} target resolves through it), and each channel named under {@code
  * krpc.client.<channel>} gets its load-balancing options, retry or hedging policy and client-side
  * health checking in its default service config.
  *
@@ -36,12 +36,16 @@ final class KrpcChannelConfigurer<T extends ManagedChannelBuilder<T>>
   private final Map<String, Map<String, Object>> serviceConfigs = new LinkedHashMap<>();
   private final Map<String, Map<String, Object>> usedChannels = new ConcurrentHashMap<>();
 
-  KrpcChannelConfigurer(WatchedRegistry registry, KrpcProperties properties,
+  KrpcChannelConfigurer(
+      WatchedRegistry registry,
+      KrpcProperties properties,
       GrpcClientProperties grpcClientProperties) {
     this.registry = registry;
     this.grpcClientProperties = grpcClientProperties;
-    properties.getClient().forEach((channel, options) ->
-        serviceConfigs.put(channel, serviceConfig(channel, options)));
+    properties
+        .getClient()
+        .forEach(
+            (channel, options) -> serviceConfigs.put(channel, serviceConfig(channel, options)));
   }
 
   @Override
@@ -69,9 +73,18 @@ final class KrpcChannelConfigurer<T extends ManagedChannelBuilder<T>>
     for (Map.Entry<String, Object> entry : config.entrySet()) {
       Object existing = defaultServiceConfig.get(entry.getKey());
       if (existing != null && !existing.equals(entry.getValue())) {
-        throw new IllegalStateException("krpc.client." + channel + " sets " + entry.getKey()
-            + " to " + entry.getValue() + " but spring.grpc.client.channel." + channel
-            + " already sets it to " + existing + " (expected: one of them)");
+        throw new IllegalStateException(
+            "krpc.client."
+                + channel
+                + " sets "
+                + entry.getKey()
+                + " to "
+                + entry.getValue()
+                + " but spring.grpc.client.channel."
+                + channel
+                + " already sets it to "
+                + existing
+                + " (expected: one of them)");
       }
       defaultServiceConfig.put(entry.getKey(), entry.getValue());
     }
@@ -109,50 +122,80 @@ final class KrpcChannelConfigurer<T extends ManagedChannelBuilder<T>>
     putDuration(lbOptions, "slowStart", options.getSlowStart());
     if (!lbOptions.isEmpty()) {
       String policy = policy(channel);
-      String policyProperty = "spring.grpc.client.channel." + channel
-          + ".default.load-balancing-policy: '" + policy + "'";
+      String policyProperty =
+          "spring.grpc.client.channel."
+              + channel
+              + ".default.load-balancing-policy: '"
+              + policy
+              + "'";
       if (!policy.equals(KrpcLoadBalancers.P2C) && !policy.equals(KrpcLoadBalancers.WRR)) {
-        throw new IllegalStateException(prefix + "*: " + lbOptions + " with " + policyProperty
-            + " (expected: krpc_p2c or krpc_wrr, the policies these options belong to)");
+        throw new IllegalStateException(
+            prefix
+                + "*: "
+                + lbOptions
+                + " with "
+                + policyProperty
+                + " (expected: krpc_p2c or krpc_wrr, the policies these options belong to)");
       }
       if (policy.equals(KrpcLoadBalancers.WRR)
           && (options.getDecayTime() != null || options.getForcePickInterval() != null)) {
-        throw new IllegalStateException(prefix + "decay-time / " + prefix
-            + "force-pick-interval with " + policyProperty + " (expected: krpc_p2c; krpc_wrr "
-            + "takes only slow-start)");
+        throw new IllegalStateException(
+            prefix
+                + "decay-time / "
+                + prefix
+                + "force-pick-interval with "
+                + policyProperty
+                + " (expected: krpc_p2c; krpc_wrr "
+                + "takes only slow-start)");
       }
       LoadBalancerProvider provider = LoadBalancerRegistry.getDefaultRegistry().getProvider(policy);
       if (provider == null) {
-        throw new IllegalStateException(policyProperty + " is not registered (expected: "
-            + "krpc-loadbalance on the class path)");
+        throw new IllegalStateException(
+            policyProperty
+                + " is not registered (expected: "
+                + "krpc-loadbalance on the class path)");
       }
       NameResolver.ConfigOrError parsed = provider.parseLoadBalancingPolicyConfig(lbOptions);
       if (parsed.getError() != null) {
-        throw new IllegalStateException(prefix + "*: " + lbOptions + " do not fit "
-            + policy + " (set by spring.grpc.client.channel." + channel
-            + ".default.load-balancing-policy): " + parsed.getError().getDescription());
+        throw new IllegalStateException(
+            prefix
+                + "*: "
+                + lbOptions
+                + " do not fit "
+                + policy
+                + " (set by spring.grpc.client.channel."
+                + channel
+                + ".default.load-balancing-policy): "
+                + parsed.getError().getDescription());
       }
       config.put("loadBalancingConfig", List.of(Map.of(policy, lbOptions)));
     }
     KrpcProperties.Retry retry = options.getRetry();
     KrpcProperties.Hedging hedging = options.getHedging();
     if (retry.getMaxAttempts() != null && hedging.getMaxAttempts() != null) {
-      throw new IllegalStateException(prefix + "retry.max-attempts: " + retry.getMaxAttempts()
-          + " and " + prefix + "hedging.max-attempts: " + hedging.getMaxAttempts()
-          + " (expected: at most one of retry and hedging)");
+      throw new IllegalStateException(
+          prefix
+              + "retry.max-attempts: "
+              + retry.getMaxAttempts()
+              + " and "
+              + prefix
+              + "hedging.max-attempts: "
+              + hedging.getMaxAttempts()
+              + " (expected: at most one of retry and hedging)");
     }
     Map<String, Object> methodConfig = new LinkedHashMap<>();
     methodConfig.put("name", List.of(Map.of()));
     if (retry.getMaxAttempts() != null) {
       RetryPolicy policy;
       try {
-        policy = RetryPolicy.builder()
-            .maxAttempts(retry.getMaxAttempts())
-            .initialBackoff(retry.getInitialBackoff())
-            .maxBackoff(retry.getMaxBackoff())
-            .backoffMultiplier(retry.getBackoffMultiplier())
-            .retryableCodes(retry.getRetryableCodes().toArray(io.grpc.Status.Code[]::new))
-            .build();
+        policy =
+            RetryPolicy.builder()
+                .maxAttempts(retry.getMaxAttempts())
+                .initialBackoff(retry.getInitialBackoff())
+                .maxBackoff(retry.getMaxBackoff())
+                .backoffMultiplier(retry.getBackoffMultiplier())
+                .retryableCodes(retry.getRetryableCodes().toArray(io.grpc.Status.Code[]::new))
+                .build();
       } catch (IllegalArgumentException | IllegalStateException e) {
         throw new IllegalStateException(prefix + "retry.*: " + e.getMessage(), e);
       }
@@ -161,11 +204,12 @@ final class KrpcChannelConfigurer<T extends ManagedChannelBuilder<T>>
     } else if (hedging.getMaxAttempts() != null) {
       HedgingPolicy policy;
       try {
-        policy = HedgingPolicy.builder()
-            .maxAttempts(hedging.getMaxAttempts())
-            .hedgingDelay(hedging.getHedgingDelay())
-            .nonFatalCodes(hedging.getNonFatalCodes().toArray(io.grpc.Status.Code[]::new))
-            .build();
+        policy =
+            HedgingPolicy.builder()
+                .maxAttempts(hedging.getMaxAttempts())
+                .hedgingDelay(hedging.getHedgingDelay())
+                .nonFatalCodes(hedging.getNonFatalCodes().toArray(io.grpc.Status.Code[]::new))
+                .build();
       } catch (IllegalArgumentException | IllegalStateException e) {
         throw new IllegalStateException(prefix + "hedging.*: " + e.getMessage(), e);
       }

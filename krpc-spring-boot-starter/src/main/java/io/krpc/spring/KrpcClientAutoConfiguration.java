@@ -25,8 +25,8 @@ public class KrpcClientAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   <T extends ManagedChannelBuilder<T>> KrpcChannelConfigurer<T> krpcChannelConfigurer(
-      Registry registry, KrpcProperties properties,
-      GrpcClientProperties grpcClientProperties) {
-    return new KrpcChannelConfigurer<>(new WatchedRegistry(registry), properties, grpcClientProperties);
+      Registry registry, KrpcProperties properties, GrpcClientProperties grpcClientProperties) {
+    return new KrpcChannelConfigurer<>(
+        new WatchedRegistry(registry), properties, grpcClientProperties);
   }
 }

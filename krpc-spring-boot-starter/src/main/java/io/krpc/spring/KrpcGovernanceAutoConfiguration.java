@@ -76,9 +76,11 @@ public class KrpcGovernanceAutoConfiguration {
       for (String side : new String[] {"server", "client"}) {
         String property = "spring.grpc." + side + ".observation.enabled";
         if (Boolean.TRUE.equals(environment.getProperty(property, Boolean.class))) {
-          throw new IllegalStateException(property + ": true with krpc.observability: krpc "
-              + "(expected: one of them, or every call is measured twice; set "
-              + "krpc.observability=spring to keep Spring's observation interceptors)");
+          throw new IllegalStateException(
+              property
+                  + ": true with krpc.observability: krpc "
+                  + "(expected: one of them, or every call is measured twice; set "
+                  + "krpc.observability=spring to keep Spring's observation interceptors)");
         }
       }
     }
@@ -114,11 +116,14 @@ public class KrpcGovernanceAutoConfiguration {
     @ConditionalOnExpression(KRPC_OBSERVABILITY)
     @ConditionalOnBooleanProperty(name = "krpc.governance.metrics", matchIfMissing = true)
     @ConditionalOnMissingBean(name = "krpcServerMetricsInterceptor")
-    ServerInterceptor krpcServerMetricsInterceptor(ObjectProvider<MeterRegistry> meterRegistry,
-        KrpcProperties properties, Environment environment) {
-      String server = properties.getServer().getServiceName() != null
-          ? properties.getServer().getServiceName()
-          : environment.getProperty("spring.application.name", "unknown");
+    ServerInterceptor krpcServerMetricsInterceptor(
+        ObjectProvider<MeterRegistry> meterRegistry,
+        KrpcProperties properties,
+        Environment environment) {
+      String server =
+          properties.getServer().getServiceName() != null
+              ? properties.getServer().getServiceName()
+              : environment.getProperty("spring.application.name", "unknown");
       return ServerMetricsInterceptor.create(meterRegistry(meterRegistry), server);
     }
 
@@ -127,8 +132,8 @@ public class KrpcGovernanceAutoConfiguration {
     @Order(ADAPTIVE_LIMIT_ORDER)
     @ConditionalOnBooleanProperty(name = "krpc.governance.adaptive-limit.enabled")
     @ConditionalOnMissingBean(name = "krpcAdaptiveLimitInterceptor")
-    ServerInterceptor krpcAdaptiveLimitInterceptor(KrpcProperties properties,
-        ObjectProvider<MeterRegistry> meterRegistry) {
+    ServerInterceptor krpcAdaptiveLimitInterceptor(
+        KrpcProperties properties, ObjectProvider<MeterRegistry> meterRegistry) {
       return AdaptiveLimitInterceptor.builder()
           .cpuThreshold(properties.getGovernance().getAdaptiveLimit().getCpuThreshold())
           .meterRegistry(meterRegistry(meterRegistry))
@@ -142,14 +147,24 @@ public class KrpcGovernanceAutoConfiguration {
     @ConditionalOnMissingBean(name = "krpcRateLimitInterceptor")
     ServerInterceptor krpcRateLimitInterceptor(KrpcProperties properties) {
       Map<String, RateLimitConfig> perMethod = new LinkedHashMap<>();
-      properties.getGovernance().getRateLimit().forEach((method, limit) ->
-          perMethod.put(method, new RateLimitConfig(
-              limit.getCapacity(), limit.getTokensPerSecond(), limit.getMaxWait())));
+      properties
+          .getGovernance()
+          .getRateLimit()
+          .forEach(
+              (method, limit) ->
+                  perMethod.put(
+                      method,
+                      new RateLimitConfig(
+                          limit.getCapacity(), limit.getTokensPerSecond(), limit.getMaxWait())));
       try {
         return RateLimitInterceptor.of(perMethod);
       } catch (IllegalArgumentException e) {
-        throw new IllegalStateException("krpc.governance.rate-limit: " + perMethod.keySet()
-            + " (" + e.getMessage() + "; expected keys: full method names package.Service/Method)",
+        throw new IllegalStateException(
+            "krpc.governance.rate-limit: "
+                + perMethod.keySet()
+                + " ("
+                + e.getMessage()
+                + "; expected keys: full method names package.Service/Method)",
             e);
       }
     }
@@ -179,15 +194,16 @@ public class KrpcGovernanceAutoConfiguration {
     @ConditionalOnMissingBean(name = "krpcClientMetricsInterceptor")
     ClientInterceptor krpcClientMetricsInterceptor(ObjectProvider<MeterRegistry> meterRegistry) {
       MeterRegistry registry = meterRegistry(meterRegistry);
-      return new PerTargetClientInterceptor("metrics",
-          target -> ClientMetricsInterceptor.create(registry, target));
+      return new PerTargetClientInterceptor(
+          "metrics", target -> ClientMetricsInterceptor.create(registry, target));
     }
 
     @Bean
     @GlobalClientInterceptor
     @Order(TIMEOUT_ORDER)
-    @ConditionalOnExpression("'${krpc.governance.timeout.default-deadline:}' != '' "
-        + "or '${krpc.governance.timeout.slow-threshold:}' != ''")
+    @ConditionalOnExpression(
+        "'${krpc.governance.timeout.default-deadline:}' != '' "
+            + "or '${krpc.governance.timeout.slow-threshold:}' != ''")
     @ConditionalOnMissingBean(name = "krpcTimeoutInterceptor")
     ClientInterceptor krpcTimeoutInterceptor(KrpcProperties properties) {
       KrpcProperties.Timeout timeout = properties.getGovernance().getTimeout();
@@ -206,17 +222,19 @@ public class KrpcGovernanceAutoConfiguration {
     @Order(CIRCUIT_BREAKER_ORDER)
     @ConditionalOnBooleanProperty(name = "krpc.governance.circuit-breaker.enabled")
     @ConditionalOnMissingBean(name = "krpcCircuitBreakerInterceptor")
-    ClientInterceptor krpcCircuitBreakerInterceptor(KrpcProperties properties,
-        ObjectProvider<MeterRegistry> meterRegistry) {
+    ClientInterceptor krpcCircuitBreakerInterceptor(
+        KrpcProperties properties, ObjectProvider<MeterRegistry> meterRegistry) {
       KrpcProperties.CircuitBreaker breaker = properties.getGovernance().getCircuitBreaker();
       MeterRegistry registry = meterRegistry(meterRegistry);
-      return new PerTargetClientInterceptor("circuit-breaker",
-          target -> CircuitBreakerInterceptor.builder(target)
-              .gobreaker(breaker.getMaxRequests(), breaker.getInterval(), breaker.getTimeout(),
-                  null)
-              .perMethod(breaker.isPerMethod())
-              .meterRegistry(registry)
-              .build());
+      return new PerTargetClientInterceptor(
+          "circuit-breaker",
+          target ->
+              CircuitBreakerInterceptor.builder(target)
+                  .gobreaker(
+                      breaker.getMaxRequests(), breaker.getInterval(), breaker.getTimeout(), null)
+                  .perMethod(breaker.isPerMethod())
+                  .meterRegistry(registry)
+                  .build());
     }
 
     @Bean
@@ -226,8 +244,8 @@ public class KrpcGovernanceAutoConfiguration {
     @ConditionalOnMissingBean(name = "krpcThrottlingInterceptor")
     ClientInterceptor krpcThrottlingInterceptor(KrpcProperties properties) {
       double k = properties.getGovernance().getThrottling().getK();
-      return new PerTargetClientInterceptor("throttling",
-          target -> AdaptiveThrottlingInterceptor.builder().k(k).build());
+      return new PerTargetClientInterceptor(
+          "throttling", target -> AdaptiveThrottlingInterceptor.builder().k(k).build());
     }
   }
 

@@ -19,15 +19,19 @@ public class KrpcProperties {
 
   /**
    * Who measures gRPC calls: {@code krpc} (KRPC's prpc_* meters and OpenTelemetry spans; Spring
-   * gRPC's observation interceptors are switched off) or {@code spring} (Spring gRPC's
-   * observation interceptors; KRPC installs no metrics or tracing interceptor).
+   * gRPC's observation interceptors are switched off) or {@code spring} (Spring gRPC's observation
+   * interceptors; KRPC installs no metrics or tracing interceptor).
    */
   private Observability observability = Observability.KRPC;
 
   private final Registry registry = new Registry();
   private final Server server = new Server();
-  /** Per-channel options, keyed by the Spring gRPC channel name (spring.grpc.client.channel.NAME). */
+
+  /**
+   * Per-channel options, keyed by the Spring gRPC channel name (spring.grpc.client.channel.NAME).
+   */
   private final Map<String, Channel> client = new LinkedHashMap<>();
+
   private final Governance governance = new Governance();
 
   public Observability getObservability() {
@@ -75,29 +79,40 @@ public class KrpcProperties {
   public static class Etcd {
     /** etcd endpoints, e.g. http://127.0.0.1:2379; none means the in-memory registry. */
     private List<String> endpoints = new ArrayList<>();
+
     /** How long to wait for a connection to etcd. */
     private Duration dialTimeout = Duration.ofSeconds(5);
+
     /** TTL of the registry's lease; an instance disappears this long after its process died. */
     private Duration leaseTtl = Duration.ofSeconds(10);
+
     /** Timeout of each etcd request (register, deregister, lookup). */
     private @Nullable Duration requestTimeout;
+
     /** Prefix of every key; an instance lives at PREFIX + service + "/" + host:port. */
     private String keyPrefix = "/krpc/services/";
+
     /** etcd user name (etcd authentication). */
     private @Nullable String username;
+
     /** etcd password (etcd authentication). */
     private @Nullable String password;
+
     /** PEM file of the CA certificates that sign etcd's server certificate (etcd over TLS). */
     private @Nullable Path trustCertificates;
+
     /** PEM certificate chain for client authentication to etcd (mTLS). */
     private @Nullable Path clientCertificate;
+
     /** PEM private key matching client-certificate. */
     private @Nullable Path clientKey;
+
     /**
-     * Record formats every instance is written in, and read and merged from (Java and Go
-     * services of one fleet); default krpc alone.
+     * Record formats every instance is written in, and read and merged from (Java and Go services
+     * of one fleet); default krpc alone.
      */
     private List<RecordFormatName> recordFormats = new ArrayList<>(List.of(RecordFormatName.KRPC));
+
     /** Key prefix per record format, overriding the format's default (krpc: key-prefix). */
     private Map<RecordFormatName, String> recordFormatPrefixes = new LinkedHashMap<>();
 
@@ -232,17 +247,22 @@ public class KrpcProperties {
   public static class Server {
     /** Whether the Spring gRPC server registers in the registry. */
     private boolean enabled = true;
+
     /** The service name clients discover; default: spring.application.name. */
     private @Nullable String serviceName;
+
     /** Weight for krpc_wrr, 1..10000. */
     private int weight = 100;
+
     /** Host clients reach this server at; default: the first non-loopback IPv4, else loopback. */
     private @Nullable String host;
+
     /** Metadata carried by the registry record. */
     private Map<String, String> metadata = new LinkedHashMap<>();
+
     /**
-     * How long to wait on shutdown after turning NOT_SERVING and deregistering, before Spring
-     * stops the server, so clients stop picking it.
+     * How long to wait on shutdown after turning NOT_SERVING and deregistering, before Spring stops
+     * the server, so clients stop picking it.
      */
     private Duration deregisterDelay = Duration.ofSeconds(1);
 
@@ -309,12 +329,16 @@ public class KrpcProperties {
   public static class Channel {
     /** krpc_p2c: how fast the peak-EWMA latency decays (default 10s). */
     private @Nullable Duration decayTime;
+
     /** krpc_p2c: an endpoint not picked this long is forced once (default 1s). */
     private @Nullable Duration forcePickInterval;
+
     /** krpc_p2c and krpc_wrr: how long a new endpoint's share ramps up (default off). */
     private @Nullable Duration slowStart;
+
     /** Client-side health checking: the grpc.health.v1 service name to watch ("" = server). */
     private @Nullable String healthCheckService;
+
     private final Retry retry = new Retry();
     private final Hedging hedging = new Hedging();
 
@@ -366,15 +390,19 @@ public class KrpcProperties {
   public static class Retry {
     /** Attempts including the first, 2..5; unset means no retry policy. */
     private @Nullable Integer maxAttempts;
+
     /** Backoff before the first retry. */
     private Duration initialBackoff = Duration.ofMillis(100);
+
     /** Largest backoff. */
     private Duration maxBackoff = Duration.ofSeconds(1);
+
     /** Growth of the backoff per retry. */
     private double backoffMultiplier = 2.0;
+
     /** Status codes that are retried. */
-    private List<io.grpc.Status.Code> retryableCodes = new ArrayList<>(List.of(
-        io.grpc.Status.Code.UNAVAILABLE));
+    private List<io.grpc.Status.Code> retryableCodes =
+        new ArrayList<>(List.of(io.grpc.Status.Code.UNAVAILABLE));
 
     public @Nullable Integer getMaxAttempts() {
       return maxAttempts;
@@ -428,8 +456,10 @@ public class KrpcProperties {
   public static class Hedging {
     /** Copies sent at most, including the first, 2..5; unset means no hedging policy. */
     private @Nullable Integer maxAttempts;
+
     /** Delay between copies. */
     private Duration hedgingDelay = Duration.ofMillis(100);
+
     /** Status codes after which the remaining copies are still sent. */
     private List<io.grpc.Status.Code> nonFatalCodes = new ArrayList<>();
 
@@ -465,10 +495,13 @@ public class KrpcProperties {
   public static class Governance {
     /** Whether KRPC's tracing interceptors run (when observability is krpc). */
     private boolean tracing = true;
+
     /** Whether KRPC's prpc_* metrics interceptors run (when observability is krpc). */
     private boolean metrics = true;
+
     /** Server: token bucket per full method name (package.Service/Method). */
     private final Map<String, RateLimit> rateLimit = new LinkedHashMap<>();
+
     private final AdaptiveLimit adaptiveLimit = new AdaptiveLimit();
     private final CircuitBreaker circuitBreaker = new CircuitBreaker();
     private final Timeout timeout = new Timeout();
@@ -515,8 +548,10 @@ public class KrpcProperties {
   public static class RateLimit {
     /** Bucket size, the largest burst. */
     private long capacity = 100;
+
     /** Refill rate, the sustained calls per second. */
     private double tokensPerSecond = 100;
+
     /** How long a call over the limit may wait for a token. */
     private Duration maxWait = Duration.ZERO;
 
@@ -559,6 +594,7 @@ public class KrpcProperties {
   public static class AdaptiveLimit {
     /** Whether the server sheds load when overloaded. */
     private boolean enabled;
+
     /** CPU usage (0..1) above which shedding may start. */
     private double cpuThreshold = 0.8;
 
@@ -583,16 +619,22 @@ public class KrpcProperties {
     }
   }
 
-  /** {@code krpc.governance.circuit-breaker.*}: one breaker per target service (gobreaker rules). */
+  /**
+   * {@code krpc.governance.circuit-breaker.*}: one breaker per target service (gobreaker rules).
+   */
   public static class CircuitBreaker {
     /** Whether client calls go through a circuit breaker per target service. */
     private boolean enabled;
+
     /** Trial calls allowed in half-open. */
     private int maxRequests = 1;
+
     /** The closed state's counting window; 0 means no time limit. */
     private Duration interval = Duration.ZERO;
+
     /** How long the breaker stays open. */
     private Duration timeout = Duration.ofSeconds(60);
+
     /** One breaker per full method name instead of one per target. */
     private boolean perMethod;
 
@@ -650,6 +692,7 @@ public class KrpcProperties {
   public static class Timeout {
     /** Deadline given to calls that have none; unset means none. */
     private @Nullable Duration defaultDeadline;
+
     /** Calls slower than this are logged at WARN; unset means no slow-call log. */
     private @Nullable Duration slowThreshold;
 
@@ -674,6 +717,7 @@ public class KrpcProperties {
   public static class Throttling {
     /** Whether the client refuses calls locally while the servers reject many. */
     private boolean enabled;
+
     /** Multiple of the accepted calls the client may send; lower is more aggressive. */
     private double k = 2.0;
 

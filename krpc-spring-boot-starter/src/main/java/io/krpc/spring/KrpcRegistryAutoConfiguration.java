@@ -4,6 +4,7 @@ import io.krpc.registry.InMemoryRegistry;
 import io.krpc.registry.Registry;
 import io.krpc.registry.etcd.EtcdRegistry;
 import io.krpc.registry.etcd.RecordFormat;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -32,42 +33,57 @@ public class KrpcRegistryAutoConfiguration {
       logger.info("KRPC registry: in-memory (krpc.registry.etcd.endpoints is not set)");
       return new InMemoryRegistry();
     }
-    EtcdRegistry.Builder builder = EtcdRegistry.builder()
-        .endpoints(etcd.getEndpoints())
-        .dialTimeout(etcd.getDialTimeout())
-        .leaseTtl(etcd.getLeaseTtl())
-        .keyPrefix(etcd.getKeyPrefix());
+    EtcdRegistry.Builder builder =
+        EtcdRegistry.builder()
+            .endpoints(etcd.getEndpoints())
+            .dialTimeout(etcd.getDialTimeout())
+            .leaseTtl(etcd.getLeaseTtl())
+            .keyPrefix(etcd.getKeyPrefix());
     if (etcd.getRequestTimeout() != null) {
       builder.requestTimeout(etcd.getRequestTimeout());
     }
     if (etcd.getUsername() != null) {
       if (etcd.getPassword() == null) {
-        throw new IllegalStateException("krpc.registry.etcd.username: '" + etcd.getUsername()
-            + "' without krpc.registry.etcd.password (expected: both or neither)");
+        throw new IllegalStateException(
+            "krpc.registry.etcd.username: '"
+                + etcd.getUsername()
+                + "' without krpc.registry.etcd.password (expected: both or neither)");
       }
       builder.username(etcd.getUsername()).password(etcd.getPassword());
     }
-    if (etcd.getTrustCertificates() != null) {
-      named("krpc.registry.etcd.trust-certificates", etcd.getTrustCertificates(),
-          () -> builder.trustCertificates(etcd.getTrustCertificates()));
+    Path trust = etcd.getTrustCertificates();
+    if (trust != null) {
+      named("krpc.registry.etcd.trust-certificates", trust, () -> builder.trustCertificates(trust));
     }
-    if ((etcd.getClientCertificate() == null) != (etcd.getClientKey() == null)) {
-      throw new IllegalStateException("krpc.registry.etcd.client-certificate: "
-          + etcd.getClientCertificate() + " and krpc.registry.etcd.client-key: "
-          + etcd.getClientKey() + " (expected: both or neither)");
+    Path clientCertificate = etcd.getClientCertificate();
+    Path clientKey = etcd.getClientKey();
+    if ((clientCertificate == null) != (clientKey == null)) {
+      throw new IllegalStateException(
+          "krpc.registry.etcd.client-certificate: "
+              + etcd.getClientCertificate()
+              + " and krpc.registry.etcd.client-key: "
+              + etcd.getClientKey()
+              + " (expected: both or neither)");
     }
-    if (etcd.getClientCertificate() != null) {
-      named("krpc.registry.etcd.client-certificate", etcd.getClientCertificate(),
-          () -> builder.clientCertificate(etcd.getClientCertificate(), etcd.getClientKey()));
+    if (clientCertificate != null && clientKey != null) {
+      named(
+          "krpc.registry.etcd.client-certificate",
+          clientCertificate,
+          () -> builder.clientCertificate(clientCertificate, clientKey));
     }
     RecordFormat[] formats = recordFormats(etcd);
-    named("krpc.registry.etcd.record-formats", etcd.getRecordFormats(),
+    named(
+        "krpc.registry.etcd.record-formats",
+        etcd.getRecordFormats(),
         () -> builder.recordFormats(formats));
-    logger.info("KRPC registry: etcd at {}, record formats {}", etcd.getEndpoints(),
+    logger.info(
+        "KRPC registry: etcd at {}, record formats {}",
+        etcd.getEndpoints(),
         etcd.getRecordFormats());
     EtcdRegistry[] built = new EtcdRegistry[1];
-    named("krpc.registry.etcd.record-formats", etcd.getRecordFormats()
-        + " with record-format-prefixes " + etcd.getRecordFormatPrefixes(),
+    named(
+        "krpc.registry.etcd.record-formats",
+        etcd.getRecordFormats() + " with record-format-prefixes " + etcd.getRecordFormatPrefixes(),
         () -> built[0] = builder.build());
     return built[0];
   }
@@ -75,21 +91,28 @@ public class KrpcRegistryAutoConfiguration {
   private static RecordFormat[] recordFormats(KrpcProperties.Etcd etcd) {
     List<RecordFormat> formats = new ArrayList<>();
     for (KrpcProperties.RecordFormatName name : etcd.getRecordFormats()) {
-      RecordFormat format = switch (name) {
-        case KRPC -> RecordFormat.KRPC; // the builder gives it key-prefix
-        case KRPC_GO -> RecordFormat.KRPC_GO;
-        case ETCD_NAMING -> RecordFormat.ETCD_NAMING;
-        case GO_ZERO -> RecordFormat.GO_ZERO;
-        case KRATOS -> RecordFormat.KRATOS;
-      };
+      RecordFormat format =
+          switch (name) {
+            case KRPC -> RecordFormat.KRPC; // the builder gives it key-prefix
+            case KRPC_GO -> RecordFormat.KRPC_GO;
+            case ETCD_NAMING -> RecordFormat.ETCD_NAMING;
+            case GO_ZERO -> RecordFormat.GO_ZERO;
+            case KRATOS -> RecordFormat.KRATOS;
+          };
       String prefix = etcd.getRecordFormatPrefixes().get(name);
       if (prefix != null) {
         try {
           format = format.withKeyPrefix(prefix);
         } catch (IllegalArgumentException e) {
-          throw new IllegalStateException("krpc.registry.etcd.record-format-prefixes."
-              + name.name().toLowerCase(Locale.ROOT).replace('_', '-') + ": '" + prefix + "' ("
-              + e.getMessage() + ")", e);
+          throw new IllegalStateException(
+              "krpc.registry.etcd.record-format-prefixes."
+                  + name.name().toLowerCase(Locale.ROOT).replace('_', '-')
+                  + ": '"
+                  + prefix
+                  + "' ("
+                  + e.getMessage()
+                  + ")",
+              e);
         }
       }
       formats.add(format);

@@ -29,12 +29,15 @@ public class KrpcServerAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean
-  KrpcServerRegistration krpcServerRegistration(ApplicationContext context, Registry registry,
-      KrpcProperties properties, Environment environment,
+  KrpcServerRegistration krpcServerRegistration(
+      ApplicationContext context,
+      Registry registry,
+      KrpcProperties properties,
+      Environment environment,
       ObjectProvider<HealthStatusManager> healthStatusManager) {
     String serviceName = serviceName(properties, environment);
-    return new KrpcServerRegistration(context, registry, properties.getServer(), serviceName,
-        healthStatusManager);
+    return new KrpcServerRegistration(
+        context, registry, properties.getServer(), serviceName, healthStatusManager);
   }
 
   static String serviceName(KrpcProperties properties, Environment environment) {
@@ -44,16 +47,21 @@ public class KrpcServerAutoConfiguration {
     }
     String application = environment.getProperty("spring.application.name");
     if (application == null || application.isBlank()) {
-      throw new IllegalStateException("krpc.server.service-name: not set and "
-          + "spring.application.name: not set (expected: one of them, the name clients "
-          + "discover this server by; or krpc.server.enabled=false)");
+      throw new IllegalStateException(
+          "krpc.server.service-name: not set and "
+              + "spring.application.name: not set (expected: one of them, the name clients "
+              + "discover this server by; or krpc.server.enabled=false)");
     }
     try {
       return ServiceInstance.checkServiceName(application);
     } catch (IllegalArgumentException e) {
-      throw new IllegalStateException("spring.application.name: '" + application
-          + "' is not a valid KRPC service name (" + e.getMessage()
-          + "); set krpc.server.service-name", e);
+      throw new IllegalStateException(
+          "spring.application.name: '"
+              + application
+              + "' is not a valid KRPC service name ("
+              + e.getMessage()
+              + "); set krpc.server.service-name",
+          e);
     }
   }
 }

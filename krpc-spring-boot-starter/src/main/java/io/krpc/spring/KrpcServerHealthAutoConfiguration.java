@@ -21,8 +21,10 @@ import org.springframework.context.annotation.Bean;
  * {@code @ConditionalOnMissingBean} then backs off, and under the same conditions; there is still
  * exactly one health service, Spring's.
  */
-@AutoConfiguration(before = GrpcServerHealthAutoConfiguration.class, afterName =
-    "org.springframework.boot.health.autoconfigure.registry.HealthContributorRegistryAutoConfiguration")
+@AutoConfiguration(
+    before = GrpcServerHealthAutoConfiguration.class,
+    afterName =
+        "org.springframework.boot.health.autoconfigure.registry.HealthContributorRegistryAutoConfiguration")
 @ConditionalOnClass({GrpcServerHealth.class, HealthStatusManager.class})
 @ConditionalOnBean({BindableService.class, HealthContributorRegistry.class})
 @ConditionalOnBooleanProperty(name = "spring.grpc.server.enabled", matchIfMissing = true)
@@ -32,12 +34,15 @@ public class KrpcServerHealthAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean
-  GrpcServerHealth grpcServerHealth(HealthContributorRegistry healthContributorRegistry,
+  GrpcServerHealth grpcServerHealth(
+      HealthContributorRegistry healthContributorRegistry,
       ObjectProvider<ReactiveHealthContributorRegistry> reactiveHealthContributorRegistry,
       HealthCheckedGrpcComponents healthCheckedGrpcComponents,
       ObjectProvider<KrpcServerRegistration> registration) {
-    return new DrainAwareGrpcServerHealth(healthContributorRegistry,
-        reactiveHealthContributorRegistry.getIfAvailable(), healthCheckedGrpcComponents,
+    return new DrainAwareGrpcServerHealth(
+        healthContributorRegistry,
+        reactiveHealthContributorRegistry.getIfAvailable(),
+        healthCheckedGrpcComponents,
         registration);
   }
 }

@@ -33,10 +33,10 @@ import org.springframework.grpc.server.lifecycle.GrpcServerStartedEvent;
  * registered; a failure fails start-up, as {@code KServer.start()} does. Shutdown: on {@link
  * ContextClosedEvent}, which Spring publishes before it stops any lifecycle bean (the gRPC server
  * among them), the server turns NOT_SERVING on Spring's own {@link HealthStatusManager},
- * deregisters and waits {@code krpc.server.deregister-delay}; only then does Spring stop the
- * server and let in-flight calls finish. {@link #drain()} and {@link #undrain()} do the same at
- * run time (the actuator endpoint's write operations). While drained, {@link
- * DrainAwareGrpcServerHealth} keeps Spring's periodic health push from turning it SERVING again.
+ * deregisters and waits {@code krpc.server.deregister-delay}; only then does Spring stop the server
+ * and let in-flight calls finish. {@link #drain()} and {@link #undrain()} do the same at run time
+ * (the actuator endpoint's write operations). While drained, {@link DrainAwareGrpcServerHealth}
+ * keeps Spring's periodic health push from turning it SERVING again.
  *
  * <p>Thread-safe: events arrive on Spring's threads, drain and undrain on actuator threads.
  */
@@ -57,8 +57,11 @@ public final class KrpcServerRegistration implements ApplicationListener<Applica
   private @Nullable Instant registeredAt;
   private @Nullable String lastError;
 
-  KrpcServerRegistration(ApplicationContext context, Registry registry,
-      KrpcProperties.Server properties, String serviceName,
+  KrpcServerRegistration(
+      ApplicationContext context,
+      Registry registry,
+      KrpcProperties.Server properties,
+      String serviceName,
       ObjectProvider<HealthStatusManager> healthStatusManager) {
     this.context = context;
     this.registry = registry;
@@ -99,10 +102,11 @@ public final class KrpcServerRegistration implements ApplicationListener<Applica
       names.add(service.getServiceDescriptor().getName());
     }
     String host = properties.getHost() != null ? properties.getHost() : advertisedHost(event);
-    ServiceInstance self = ServiceInstance.builder(serviceName, host, event.getPort())
-        .weight(properties.getWeight())
-        .metadata(properties.getMetadata())
-        .build();
+    ServiceInstance self =
+        ServiceInstance.builder(serviceName, host, event.getPort())
+            .weight(properties.getWeight())
+            .metadata(properties.getMetadata())
+            .build();
     synchronized (this) {
       this.instance = self;
       this.grpcServices = List.copyOf(names);
@@ -113,8 +117,16 @@ public final class KrpcServerRegistration implements ApplicationListener<Applica
       synchronized (this) {
         lastError = e.toString();
       }
-      throw new IllegalStateException("KRPC could not register " + self.serviceName() + " at "
-          + self.endpoint() + " in " + registry + ": " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "KRPC could not register "
+              + self.serviceName()
+              + " at "
+              + self.endpoint()
+              + " in "
+              + registry
+              + ": "
+              + e.getMessage(),
+          e);
     }
     synchronized (this) {
       registered = true;
@@ -130,7 +142,8 @@ public final class KrpcServerRegistration implements ApplicationListener<Applica
    */
   private static String advertisedHost(GrpcServerStartedEvent event) {
     for (SocketAddress socket : event.getServer().getListenSockets()) {
-      if (socket instanceof InetSocketAddress inet && inet.getAddress() != null
+      if (socket instanceof InetSocketAddress inet
+          && inet.getAddress() != null
           && !inet.getAddress().isAnyLocalAddress()) {
         return inet.getAddress().getHostAddress();
       }
@@ -150,8 +163,11 @@ public final class KrpcServerRegistration implements ApplicationListener<Applica
     drain();
     Duration delay = properties.getDeregisterDelay();
     if (!delay.isZero()) {
-      logger.info("Deregistered {} at {}; waiting {} before the server stops", serviceName,
-          self.endpoint(), delay);
+      logger.info(
+          "Deregistered {} at {}; waiting {} before the server stops",
+          serviceName,
+          self.endpoint(),
+          delay);
       try {
         Thread.sleep(delay.toMillis());
       } catch (InterruptedException e) {
@@ -237,8 +253,11 @@ public final class KrpcServerRegistration implements ApplicationListener<Applica
     out.put("endpoint", instance == null ? null : instance.endpoint());
     out.put("weight", properties.getWeight());
     out.put("metadata", properties.getMetadata());
-    out.put("state", instance == null ? "NOT_STARTED"
-        : drained ? "DRAINED" : registered ? "REGISTERED" : "NOT_REGISTERED");
+    out.put(
+        "state",
+        instance == null
+            ? "NOT_STARTED"
+            : drained ? "DRAINED" : registered ? "REGISTERED" : "NOT_REGISTERED");
     out.put("registeredAt", registeredAt == null ? null : registeredAt.toString());
     out.put("lastError", lastError);
     return out;

@@ -11,9 +11,9 @@ import java.util.function.Function;
 
 /**
  * One global client interceptor bean that keeps a separate KRPC interceptor per target service:
- * Spring gRPC applies global interceptors to every channel, while KRPC's metrics label and
- * circuit breaker belong to one target. The target is the channel's authority, which for a
- * {@code krpc:///<service>} channel is the service name.
+ * Spring gRPC applies global interceptors to every channel, while KRPC's metrics label and circuit
+ * breaker belong to one target. The target is the channel's authority, which for a {@code
+ * krpc:///<service>} channel is the service name.
  *
  * <p>Thread-safe; the per-target interceptor is created once, on the first call to that target.
  */

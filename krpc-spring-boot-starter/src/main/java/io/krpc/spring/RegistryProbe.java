@@ -48,7 +48,8 @@ final class RegistryProbe {
   /** Whether {@code instance} is in the registry now; null when the registry did not answer. */
   @Nullable Boolean contains(ServiceInstance instance) {
     List<ServiceInstance> instances = lookup(instance.serviceName());
-    return instances == null ? null
+    return instances == null
+        ? null
         : instances.stream().anyMatch(i -> i.endpoint().equals(instance.endpoint()));
   }
 

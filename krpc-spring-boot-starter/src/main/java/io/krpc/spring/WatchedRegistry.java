@@ -9,11 +9,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The registry handed to Spring gRPC channels: the application's {@link Registry}, with the last
- * snapshot size and error of each watched service remembered for the actuator endpoint. Closing
- * it does nothing: the application's registry bean owns the connection.
+ * snapshot size and error of each watched service remembered for the actuator endpoint. Closing it
+ * does nothing: the application's registry bean owns the connection.
  *
  * <p>Thread-safe; listeners are wrapped, never blocked.
  */
@@ -43,21 +45,24 @@ final class WatchedRegistry implements Registry {
   public Watch watch(String serviceName, Listener listener) {
     WatchedService service = watched.computeIfAbsent(serviceName, n -> new WatchedService());
     service.watches.incrementAndGet();
-    Watch watch = delegate.watch(serviceName, new Listener() {
-      @Override
-      public void onUpdate(List<ServiceInstance> instances) {
-        service.instances = instances.size();
-        service.updatedAt = Instant.now();
-        service.lastError = null;
-        listener.onUpdate(instances);
-      }
+    Watch watch =
+        delegate.watch(
+            serviceName,
+            new Listener() {
+              @Override
+              public void onUpdate(List<ServiceInstance> instances) {
+                service.instances = instances.size();
+                service.updatedAt = Instant.now();
+                service.lastError = null;
+                listener.onUpdate(instances);
+              }
 
-      @Override
-      public void onError(RegistryException error) {
-        service.lastError = error.getMessage();
-        listener.onError(error);
-      }
-    });
+              @Override
+              public void onError(RegistryException error) {
+                service.lastError = error.getMessage();
+                listener.onError(error);
+              }
+            });
     return () -> {
       watch.cancel();
       service.watches.decrementAndGet();
@@ -77,14 +82,16 @@ final class WatchedRegistry implements Registry {
   /** Watched services: instance count, open watches, last update and error. */
   Map<String, Object> describe() {
     Map<String, Object> out = new TreeMap<>();
-    watched.forEach((name, service) -> {
-      Map<String, Object> entry = new LinkedHashMap<>();
-      entry.put("instances", service.instances);
-      entry.put("watches", service.watches.get());
-      entry.put("updatedAt", service.updatedAt == null ? null : service.updatedAt.toString());
-      entry.put("lastError", service.lastError);
-      out.put(name, entry);
-    });
+    watched.forEach(
+        (name, service) -> {
+          Map<String, Object> entry = new LinkedHashMap<>();
+          entry.put("instances", service.instances);
+          entry.put("watches", service.watches.get());
+          Instant updatedAt = service.updatedAt;
+          entry.put("updatedAt", updatedAt == null ? null : updatedAt.toString());
+          entry.put("lastError", service.lastError);
+          out.put(name, entry);
+        });
     return out;
   }
 
@@ -94,10 +101,9 @@ final class WatchedRegistry implements Registry {
   }
 
   private static final class WatchedService {
-    final java.util.concurrent.atomic.AtomicInteger watches =
-        new java.util.concurrent.atomic.AtomicInteger();
+    final AtomicInteger watches = new AtomicInteger();
     volatile int instances = -1;
-    volatile Instant updatedAt;
-    volatile String lastError;
+    volatile @Nullable Instant updatedAt;
+    volatile @Nullable String lastError;
   }
 }

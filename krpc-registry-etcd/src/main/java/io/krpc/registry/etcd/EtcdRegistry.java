@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.TreeSet;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -80,10 +81,10 @@ public final class EtcdRegistry implements Registry {
     this.core =
         EtcdRegistryCore.create(
             new EtcdRegistryCore.Config(
-                () -> {
+                order -> {
                   ClientBuilder client =
                       Client.builder()
-                          .endpoints(endpoints.toArray(String[]::new))
+                          .endpoints(order.toArray(String[]::new))
                           .connectTimeout(dialTimeout)
                           .waitForReady(false)
                           .maxInboundMessageSize(maxInbound)
@@ -100,6 +101,7 @@ public final class EtcdRegistry implements Registry {
                   }
                   return client.build();
                 },
+                builder.shareConnection ? builder.connectionKey() : null,
                 endpoints,
                 sslContext,
                 username,
@@ -141,6 +143,42 @@ public final class EtcdRegistry implements Registry {
     return core.watch(serviceName, requireNonNull(listener, "listener"));
   }
 
+  /**
+   * The lease this registry's instances live under, as etcd last confirmed it (granted or kept
+   * alive, every TTL/3); null while none is held: before the first {@link #register}, after etcd
+   * lost it until a new one is granted, after {@link #close}. For monitoring (the Spring Boot
+   * starter's {@code /actuator/krpc} shows it); any thread, never blocks.
+   */
+  public @Nullable LeaseInfo leaseInfo() {
+    var lease = core.lease();
+    return lease == null
+        ? null
+        : new LeaseInfo(
+            lease.leaseId(),
+            Duration.ofSeconds(lease.ttlSeconds()),
+            Duration.ofNanos(lease.sinceConfirmedNanos()));
+  }
+
+  /**
+   * A snapshot of the registry's lease.
+   *
+   * @param id the etcd lease id (etcdctl shows it in hex: {@link #idHex()})
+   * @param ttl the TTL etcd reported when it last confirmed the lease
+   * @param sinceKeepAlive the time since that confirmation
+   */
+  public record LeaseInfo(long id, Duration ttl, Duration sinceKeepAlive) {
+    /** The lease id in hex, as etcdctl and KRPC's log show it. */
+    public String idHex() {
+      return Long.toHexString(id);
+    }
+
+    /** When etcd lets the lease expire unless it is kept alive again; zero once past. */
+    public Duration expiresIn() {
+      Duration left = ttl.minus(sinceKeepAlive);
+      return left.isNegative() ? Duration.ZERO : left;
+    }
+  }
+
   @Override
   public List<ServiceInstance> lookup(String serviceName) {
     return core.lookup(ServiceInstance.checkServiceName(serviceName));
@@ -150,6 +188,11 @@ public final class EtcdRegistry implements Registry {
   @Override
   public void close() {
     core.close(true);
+  }
+
+  /** Test hook: how this registry reaches etcd (see {@code EtcdRegistryCore.connectionInfo}). */
+  String connectionInfo() {
+    return core.connectionInfo();
   }
 
   /** Test hook: the watch streams this registry opened so far. */
@@ -180,6 +223,7 @@ public final class EtcdRegistry implements Registry {
     private int pageLimit = 1000;
     private Duration coalesce = Duration.ofMillis(50);
     private Duration watchProgressInterval = Duration.ofSeconds(5);
+    private boolean shareConnection = true;
 
     private Builder() {}
 
@@ -284,6 +328,32 @@ public final class EtcdRegistry implements Registry {
     public Builder watchProgressInterval(Duration interval) {
       this.watchProgressInterval = positive(interval, "watchProgressInterval");
       return this;
+    }
+
+    /**
+     * Whether this registry shares its connection to etcd with the other registries of this JVM
+     * that have the same endpoints, credentials, TLS files, dial timeout and message limit; default
+     * true. Each registry keeps its own lease, watch stream and state; what is shared is the HTTP/2
+     * connection (etcd keeps about 100 KB of buffers per connection, more than a registry's watch
+     * stream and watches together) and its probe. {@code false} gives the registry a connection of
+     * its own.
+     */
+    public Builder shareConnection(boolean share) {
+      this.shareConnection = share;
+      return this;
+    }
+
+    /** What identifies a connection that registries may share. */
+    private Object connectionKey() {
+      return List.of(
+          new TreeSet<>(endpoints).toString(),
+          String.valueOf(username),
+          String.valueOf(password),
+          String.valueOf(trustCertificates),
+          String.valueOf(clientCertificate),
+          String.valueOf(clientKey),
+          dialTimeout.toString(),
+          String.valueOf(maxInboundMessageSize));
     }
 
     /**

@@ -93,6 +93,45 @@ class EtcdRegistryIT {
   }
 
   @Test
+  void registriesOfOneJvmShareOneConnectionAndTheWatchStreamRidesIt() {
+    EtcdRegistry server = registry();
+    EtcdRegistry client = registry();
+    EtcdRegistry alone =
+        resources.add(
+            EtcdRegistry.builder()
+                .endpoints(etcd.endpoints())
+                .leaseTtl(Duration.ofSeconds(2))
+                .shareConnection(false)
+                .build());
+    RecordingListener shared = new RecordingListener();
+    RecordingListener own = new RecordingListener();
+    client.watch("greeter-shared", shared);
+    alone.watch("greeter-shared", own);
+    ServiceInstance instance = ServiceInstance.of("greeter-shared", "127.0.0.1", 9001);
+    server.register(instance);
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> instance.equals(first(shared)) && instance.equals(first(own)));
+    // one jetcd channel carries reads, writes, leases and the watch stream (if this fails, a new
+    // jetcd moved its channel: EtcdConnection.Reflection must find it again)
+    assertThat(client.connectionInfo()).isEqualTo("shared/2+watch");
+    assertThat(alone.connectionInfo()).isEqualTo("own+watch");
+
+    // closing one sharer leaves the other working on the connection
+    server.close();
+    await().atMost(Duration.ofSeconds(2)).until(() -> shared.last().isEmpty());
+    assertThat(client.connectionInfo()).isEqualTo("own+watch");
+    EtcdRegistry again = registry();
+    again.register(instance);
+    await().atMost(Duration.ofSeconds(5)).until(() -> instance.equals(first(shared)));
+  }
+
+  private static ServiceInstance first(RecordingListener listener) {
+    List<ServiceInstance> last = listener.last();
+    return last == null || last.isEmpty() ? null : last.get(0);
+  }
+
+  @Test
   void crashedServerLeavesWithinTtlPlusOneSecond() {
     EtcdRegistry server = registry();
     EtcdRegistry client = registry();

@@ -5,8 +5,10 @@ import io.krpc.registry.Registry;
 import io.krpc.spring.example.client.GreeterClientApplication;
 import io.krpc.spring.example.server.GreeterServerApplication;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -14,8 +16,8 @@ import org.springframework.context.ConfigurableApplicationContext;
 /**
  * Two greeter server apps and one client app in one JVM: the client's calls spread over both
  * servers. Without {@code --etcd=URL} the three apps share one in-memory registry, handed to each
- * as its own {@code Registry} bean (an application's registry bean wins over the starter's);
- * with it, each app talks to that etcd as separate processes would.
+ * as its own {@code Registry} bean (an application's registry bean wins over the starter's); with
+ * it, each app talks to that etcd as separate processes would.
  *
  * <pre>./mvnw -q -B -DskipTests -pl krpc-spring-boot-example -am package exec:java</pre>
  */
@@ -23,7 +25,7 @@ public final class Demo {
   private Demo() {}
 
   public static void main(String[] args) {
-    String etcd = null;
+    @Nullable String etcd = null;
     int calls = 30;
     for (String arg : args) {
       if (arg.startsWith("--etcd=")) {
@@ -36,20 +38,45 @@ public final class Demo {
   }
 
   /** Starts the apps, runs the client's calls; returns the contexts, servers first. */
-  public static Map<String, ConfigurableApplicationContext> run(String etcd, int calls) {
+  public static Map<String, ConfigurableApplicationContext> run(@Nullable String etcd, int calls) {
     Registry shared = etcd == null ? new InMemoryRegistry() : null;
-    Map<String, ConfigurableApplicationContext> apps = new java.util.LinkedHashMap<>();
-    apps.put("server-1", start(GreeterServerApplication.class, "greeter-server", shared, etcd,
-        "spring.grpc.server.port=0", "server.port=0"));
-    apps.put("server-2", start(GreeterServerApplication.class, "greeter-server", shared, etcd,
-        "spring.grpc.server.port=0", "server.port=0"));
-    apps.put("client", start(GreeterClientApplication.class, "greeter-client", shared, etcd,
-        "server.port=0", "demo.calls=" + calls));
+    Map<String, ConfigurableApplicationContext> apps = new LinkedHashMap<>();
+    apps.put(
+        "server-1",
+        start(
+            GreeterServerApplication.class,
+            "greeter-server",
+            shared,
+            etcd,
+            "spring.grpc.server.port=0",
+            "server.port=0"));
+    apps.put(
+        "server-2",
+        start(
+            GreeterServerApplication.class,
+            "greeter-server",
+            shared,
+            etcd,
+            "spring.grpc.server.port=0",
+            "server.port=0"));
+    apps.put(
+        "client",
+        start(
+            GreeterClientApplication.class,
+            "greeter-client",
+            shared,
+            etcd,
+            "server.port=0",
+            "demo.calls=" + calls));
     return apps;
   }
 
-  private static ConfigurableApplicationContext start(Class<?> app, String configName,
-      Registry shared, String etcd, String... properties) {
+  private static ConfigurableApplicationContext start(
+      Class<?> app,
+      String configName,
+      @Nullable Registry shared,
+      @Nullable String etcd,
+      String... properties) {
     List<String> props = new ArrayList<>(List.of(properties));
     props.add("spring.config.name=" + configName);
     props.add("spring.main.banner-mode=off");
@@ -60,8 +87,8 @@ public final class Demo {
     // as command-line arguments, so they win over the application's properties file
     SpringApplicationBuilder builder = new SpringApplicationBuilder(app);
     if (shared != null) {
-      builder.initializers(context ->
-          context.getBeanFactory().registerSingleton("demoRegistry", shared));
+      builder.initializers(
+          context -> context.getBeanFactory().registerSingleton("demoRegistry", shared));
     }
     return builder.run(props.stream().map(p -> "--" + p).toArray(String[]::new));
   }

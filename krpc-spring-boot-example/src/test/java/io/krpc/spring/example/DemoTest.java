@@ -18,13 +18,17 @@ class DemoTest {
       Registry registry = apps.get("client").getBean(Registry.class);
       assertThat(registry.lookup("greeter")).hasSize(2);
       io.krpc.examples.greeter.GreeterGrpc.GreeterBlockingStub greeter =
-          apps.get("client").getBean(io.krpc.examples.greeter.GreeterGrpc.GreeterBlockingStub.class);
+          apps.get("client")
+              .getBean(io.krpc.examples.greeter.GreeterGrpc.GreeterBlockingStub.class);
       java.util.Set<String> servers = new java.util.HashSet<>();
       // krpc_p2c favours the faster server, but forces a pick of one left alone for 1 s
       long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
       while (servers.size() < 2 && System.nanoTime() < deadline) {
-        servers.add(greeter.sayHello(io.krpc.examples.greeter.HelloRequest.newBuilder()
-            .setName("test").build()).getServer());
+        servers.add(
+            greeter
+                .sayHello(
+                    io.krpc.examples.greeter.HelloRequest.newBuilder().setName("test").build())
+                .getServer());
       }
       assertThat(servers).hasSize(2);
     } finally {

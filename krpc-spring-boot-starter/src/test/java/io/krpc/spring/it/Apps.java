@@ -21,18 +21,20 @@ final class Apps {
 
   /** Properties every test app shares: free ports, loopback, fast health push, actuator open. */
   static List<String> common(String etcdEndpoints) {
-    List<String> props = new ArrayList<>(List.of(
-        "server.port=0",
-        "server.address=127.0.0.1",
-        "spring.grpc.server.port=0",
-        "spring.grpc.server.address=127.0.0.1",
-        "spring.grpc.server.health.schedule.period=200ms",
-        "spring.grpc.server.health.schedule.delay=0s",
-        "management.endpoints.web.exposure.include=health,krpc,prometheus",
-        "management.endpoint.health.show-details=always",
-        "krpc.server.host=127.0.0.1",
-        "krpc.registry.etcd.request-timeout=2s",
-        "krpc.registry.etcd.dial-timeout=2s"));
+    List<String> props =
+        new ArrayList<>(
+            List.of(
+                "server.port=0",
+                "server.address=127.0.0.1",
+                "spring.grpc.server.port=0",
+                "spring.grpc.server.address=127.0.0.1",
+                "spring.grpc.server.health.schedule.period=200ms",
+                "spring.grpc.server.health.schedule.delay=0s",
+                "management.endpoints.web.exposure.include=health,krpc,prometheus",
+                "management.endpoint.health.show-details=always",
+                "krpc.server.host=127.0.0.1",
+                "krpc.registry.etcd.request-timeout=2s",
+                "krpc.registry.etcd.dial-timeout=2s"));
     if (etcdEndpoints != null) {
       props.add("krpc.registry.etcd.endpoints=" + etcdEndpoints);
     }
@@ -44,7 +46,8 @@ final class Apps {
     props.add("spring.application.name=greeter");
     props.addAll(List.of(extra));
     return new SpringApplicationBuilder(GreeterServerApp.class)
-        .properties(props.toArray(String[]::new)).run();
+        .properties(props.toArray(String[]::new))
+        .run();
   }
 
   static ConfigurableApplicationContext client(String etcd, String... extra) {
@@ -53,7 +56,8 @@ final class Apps {
     props.add("spring.grpc.client.channel.greeter.target=krpc:///greeter");
     props.addAll(List.of(extra));
     return new SpringApplicationBuilder(GreeterClientApp.class)
-        .properties(props.toArray(String[]::new)).run();
+        .properties(props.toArray(String[]::new))
+        .run();
   }
 
   static int grpcPort(ConfigurableApplicationContext context) {
@@ -66,15 +70,19 @@ final class Apps {
 
   static HttpResponse<String> get(ConfigurableApplicationContext context, String path)
       throws Exception {
-    return http.send(HttpRequest.newBuilder(url(context, path)).timeout(Duration.ofSeconds(10))
-        .GET().build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(
+        HttpRequest.newBuilder(url(context, path)).timeout(Duration.ofSeconds(10)).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   static HttpResponse<String> post(ConfigurableApplicationContext context, String path)
       throws Exception {
-    return http.send(HttpRequest.newBuilder(url(context, path)).timeout(Duration.ofSeconds(10))
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
+    return http.send(
+        HttpRequest.newBuilder(url(context, path))
+            .timeout(Duration.ofSeconds(10))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString("{}"))
+            .build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
@@ -87,5 +95,4 @@ final class Apps {
       SpringApplication.exit(context);
     }
   }
-
 }

@@ -45,26 +45,32 @@ class RollingRestartIT {
     try {
       ConfigurableApplicationContext a = start(started, endpoints);
       ConfigurableApplicationContext b = start(started, endpoints);
-      ConfigurableApplicationContext client = Apps.client(endpoints,
-          "spring.main.web-application-type=none",
-          "spring.grpc.client.channel.greeter.default.load-balancing-policy=krpc_p2c");
+      ConfigurableApplicationContext client =
+          Apps.client(
+              endpoints,
+              "spring.main.web-application-type=none",
+              "spring.grpc.client.channel.greeter.default.load-balancing-policy=krpc_p2c");
       started.add(client);
       GreeterGrpc.GreeterBlockingStub stub = client.getBean(GreeterGrpc.GreeterBlockingStub.class);
 
       List<Future<?>> workers = new ArrayList<>();
       for (int i = 0; i < LOAD_THREADS; i++) {
-        workers.add(load.submit(() -> {
-          while (running.get()) {
-            try {
-              String server = stub.withDeadlineAfter(3, TimeUnit.SECONDS)
-                  .sayHello(HelloRequest.newBuilder().setName("roll").build()).getServer();
-              perServer.computeIfAbsent(server, k -> new AtomicLong()).incrementAndGet();
-              ok.incrementAndGet();
-            } catch (StatusRuntimeException e) {
-              failures.add(e.getStatus().toString());
-            }
-          }
-        }));
+        workers.add(
+            load.submit(
+                () -> {
+                  while (running.get()) {
+                    try {
+                      String server =
+                          stub.withDeadlineAfter(3, TimeUnit.SECONDS)
+                              .sayHello(HelloRequest.newBuilder().setName("roll").build())
+                              .getServer();
+                      perServer.computeIfAbsent(server, k -> new AtomicLong()).incrementAndGet();
+                      ok.incrementAndGet();
+                    } catch (StatusRuntimeException e) {
+                      failures.add(e.getStatus().toString());
+                    }
+                  }
+                }));
       }
       awaitCallsTo(perServer, endpoint(a), endpoint(b));
 
@@ -92,14 +98,16 @@ class RollingRestartIT {
 
   private static ConfigurableApplicationContext start(
       List<ConfigurableApplicationContext> started, String endpoints) {
-    ConfigurableApplicationContext server = Apps.server(endpoints,
-        "spring.main.web-application-type=none", "krpc.server.deregister-delay=1s");
+    ConfigurableApplicationContext server =
+        Apps.server(
+            endpoints, "spring.main.web-application-type=none", "krpc.server.deregister-delay=1s");
     started.add(server);
     return server;
   }
 
   private static ConfigurableApplicationContext restart(
-      List<ConfigurableApplicationContext> started, ConfigurableApplicationContext old,
+      List<ConfigurableApplicationContext> started,
+      ConfigurableApplicationContext old,
       String endpoints) {
     Apps.close(old);
     return start(started, endpoints);
@@ -110,14 +118,17 @@ class RollingRestartIT {
   }
 
   private static void awaitCallsTo(Map<String, AtomicLong> perServer, String... endpoints) {
-    await().atMost(Duration.ofSeconds(15)).until(() -> {
-      for (String endpoint : endpoints) {
-        AtomicLong calls = perServer.get(endpoint);
-        if (calls == null || calls.get() < 20) {
-          return false;
-        }
-      }
-      return true;
-    });
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(
+            () -> {
+              for (String endpoint : endpoints) {
+                AtomicLong calls = perServer.get(endpoint);
+                if (calls == null || calls.get() < 20) {
+                  return false;
+                }
+              }
+              return true;
+            });
   }
 }

@@ -99,7 +99,7 @@ public final class ConnectionMonitor {
                     return;
                   }
                   if (error != null) {
-                    onFailure(EtcdErrors.unwrap(error));
+                    onFailure(EtcdErrors.unwrap(error), generation);
                   } else {
                     answeredGeneration = generation;
                     onSuccess(header);
@@ -108,12 +108,12 @@ public final class ConnectionMonitor {
                 scheduler);
   }
 
-  private void onFailure(Throwable error) {
+  private void onFailure(Throwable error, long generation) {
     if (EtcdErrors.isInvalidToken(error) && !reauthenticated) {
       // etcd restarted and forgot our token: authenticate again on fresh connections, at once
       logger.info("etcd forgot the auth token (restarted?); authenticating again");
       reauthenticated = true;
-      gateway.reconnect();
+      gateway.reconnect(generation);
       schedule(0);
       return;
     }
@@ -126,7 +126,7 @@ public final class ConnectionMonitor {
       schedule(interval.toNanos());
     } else {
       // a fresh channel, so that etcd's return is not hidden by gRPC's reconnect backoff
-      gateway.reconnect();
+      gateway.reconnect(generation);
       schedule(Math.min(interval.toNanos(), TimeUnit.MILLISECONDS.toNanos(200)));
     }
   }

@@ -60,11 +60,13 @@ public interface EtcdGateway {
 
   /**
    * Drops the current connections and opens fresh ones (which also fetch a fresh auth token):
-   * gRPC's reconnect backoff would otherwise hide etcd's return for up to two minutes.
+   * gRPC's reconnect backoff would otherwise hide etcd's return for up to two minutes. Does nothing
+   * when the connections are no longer those of generation {@code seen} (someone sharing them
+   * replaced them already).
    */
-  void reconnect();
+  void reconnect(long seen);
 
-  /** Incremented by each {@link #reconnect()}. */
+  /** Incremented by each {@link #reconnect(long)} that replaced the connections. */
   long generation();
 
   /** A key and its value; {@code modRevision} is 0 for records about to be written. */

@@ -28,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -48,7 +49,10 @@ public final class EtcdRegistryCore {
   /**
    * Everything a registry is built from.
    *
-   * @param clientFactory builds a new jetcd client (called again after outages)
+   * @param clientFactory builds a new jetcd client for the endpoints in the order given (called
+   *     again after outages)
+   * @param connectionKey registries of this JVM with equal keys share one connection to etcd; null:
+   *     a connection of this registry's own
    * @param endpoints the etcd URLs, for the watch stream's own channel
    * @param keyPrefix KRPC's own key prefix, where the connection monitor probes
    * @param formats the record formats written and read, at least one
@@ -58,7 +62,8 @@ public final class EtcdRegistryCore {
    * @param progressInterval how often the watch stream is asked for progress
    */
   public record Config(
-      Supplier<Client> clientFactory,
+      Function<List<String>, Client> clientFactory,
+      @Nullable Object connectionKey,
       List<String> endpoints,
       @Nullable SslContext sslContext,
       @Nullable String username,
@@ -103,9 +108,14 @@ public final class EtcdRegistryCore {
         new ThreadStateScheduler(DaemonThreads.named("krpc-etcd-registry-" + id));
     ExecutorService notifier =
         Executors.newSingleThreadExecutor(DaemonThreads.named("krpc-etcd-notifier-" + id));
+    Object key = config.connectionKey();
+    EtcdConnection connection =
+        key == null
+            ? EtcdConnection.own(config.endpoints(), config.clientFactory())
+            : EtcdConnection.shared(key, config.endpoints(), config.clientFactory());
     JetcdGateway gateway =
         new JetcdGateway(
-            config.clientFactory(),
+            connection,
             new GrpcWatchTransport.Settings(
                 GrpcWatchTransport.uris(config.endpoints()),
                 config.sslContext(),
@@ -277,6 +287,11 @@ public final class EtcdRegistryCore {
     return subscription;
   }
 
+  /** The lease as etcd last confirmed it, or null while none is held; any thread. */
+  public LeaseKeeper.@Nullable LeaseStatus lease() {
+    return keeper.lease();
+  }
+
   /** See {@link Registry#lookup}: a paged, linearizable list per format, merged. */
   public List<ServiceInstance> lookup(String serviceName) {
     checkOpen();
@@ -303,6 +318,20 @@ public final class EtcdRegistryCore {
       perFormat.add(result);
     }
     return FormatMerge.merge(formats, perFormat);
+  }
+
+  /**
+   * How this registry reaches etcd, for tests and benchmarks: {@code "shared/N"} when its
+   * connection is shared by N registries, {@code "own"} otherwise, with {@code "+watch"} when the
+   * watch stream rides that connection (a second connection otherwise).
+   */
+  public String connectionInfo() {
+    if (jetcd == null) {
+      return "none";
+    }
+    int references = jetcd.connection().references();
+    return (references > 1 ? "shared/" + references : "own")
+        + (jetcd.watchRidesConnection() ? "+watch" : "");
   }
 
   /** The watch streams opened so far by this registry; for tests and benchmarks. */

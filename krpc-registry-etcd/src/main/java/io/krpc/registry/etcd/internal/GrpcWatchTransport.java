@@ -24,16 +24,19 @@ import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The registry's watch stream on a gRPC channel of its own, through the stubs etcd's protocol is
- * generated into ({@code io.etcd.jetcd.api}, shipped with jetcd). One member at a time: a random
- * one first (so that many clients spread over the cluster), the next one after each failed stream.
- * The stream carries etcd's {@code hasleader} metadata (require-leader) and, with auth on, a token
- * fetched with the registry's credentials and fetched again when etcd rejects it.
+ * The registry's watch stream, through the stubs etcd's protocol is generated into ({@code
+ * io.etcd.jetcd.api}, shipped with jetcd), on the jetcd client's own gRPC channel (so a registry
+ * holds one connection to etcd, see {@link EtcdConnection}). When that channel cannot be reached it
+ * falls back to a channel of its own, one member at a time: a random one first (so that many
+ * clients spread over the cluster), the next one after each failed stream. The stream carries
+ * etcd's {@code hasleader} metadata (require-leader) and, with auth on, a token fetched with the
+ * registry's credentials and fetched again when etcd rejects it.
  */
 final class GrpcWatchTransport implements WatchTransport {
   private static final Logger logger = LoggerFactory.getLogger(GrpcWatchTransport.class);
@@ -52,14 +55,20 @@ final class GrpcWatchTransport implements WatchTransport {
       int maxInboundMessageSize) {}
 
   private final Settings settings;
+  private final Supplier<@Nullable ManagedChannel> shared;
   private final Object lock = new Object();
   private int member;
   private @Nullable ManagedChannel channel;
   private volatile @Nullable String token;
   private boolean closed;
 
-  GrpcWatchTransport(Settings settings) {
+  /**
+   * {@code shared} gives the connection's channel to ride, or null to use a channel of this
+   * transport's own.
+   */
+  GrpcWatchTransport(Settings settings, Supplier<@Nullable ManagedChannel> shared) {
     this.settings = settings;
+    this.shared = shared;
     this.member = ThreadLocalRandom.current().nextInt(settings.endpoints().size());
   }
 
@@ -157,10 +166,19 @@ final class GrpcWatchTransport implements WatchTransport {
     }
   }
 
+  /** Whether the last stream opened rode the shared connection; for tests. */
+  boolean ridesSharedChannel() {
+    return shared.get() != null;
+  }
+
   private ManagedChannel channel() {
+    ManagedChannel connection = shared.get();
     synchronized (lock) {
       if (closed) {
         throw new IllegalStateException("EtcdRegistry is closed");
+      }
+      if (connection != null) {
+        return connection;
       }
       if (channel == null) {
         URI endpoint = settings.endpoints().get(member);

@@ -1,7 +1,6 @@
 package io.krpc.registry.etcd.internal;
 
 import io.etcd.jetcd.ByteSequence;
-import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
@@ -11,27 +10,36 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Supplier;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The production {@link EtcdGateway}: reads, writes and leases through jetcd (a client replaced by
- * {@link #reconnect()}), watches on the registry's one {@link WatchMux} stream.
+ * {@link #reconnect(long)}, possibly shared with the JVM's other registries), watches on the
+ * registry's one {@link WatchMux} stream over the same connection.
  */
 final class JetcdGateway implements EtcdGateway, AutoCloseable {
   /** etcd's default {@code --max-txn-ops}: the most operations one transaction may carry. */
   static final int MAX_TXN_OPS = 128;
 
+  /**
+   * How long a probe's answer is good for everyone sharing the connection: registries sharing it
+   * probe at their own pace (every 500 ms), and within this much of each other one request answers
+   * them all. It is what an outage may go unnoticed longer than with a probe of one's own.
+   */
+  static final long PROBE_SHARE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
   private final EtcdConnection connection;
   private final GrpcWatchTransport watchTransport;
   private final WatchMux mux;
 
+  /** Takes over one reference to {@code connection}, released by {@link #close()}. */
   JetcdGateway(
-      Supplier<Client> clientFactory,
+      EtcdConnection connection,
       GrpcWatchTransport.Settings watchSettings,
       StateScheduler scheduler,
       Duration progressInterval) {
-    this.connection = new EtcdConnection(clientFactory);
-    this.watchTransport = new GrpcWatchTransport(watchSettings);
+    this.connection = connection;
+    this.watchTransport = new GrpcWatchTransport(watchSettings, connection::channel);
     this.mux = new WatchMux(watchTransport, scheduler, progressInterval);
   }
 
@@ -67,11 +75,14 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
 
   @Override
   public CompletableFuture<Header> probe(String key) {
-    return connection
-        .client()
-        .getKVClient()
-        .get(bytes(key), GetOption.builder().withCountOnly(true).build())
-        .thenApply(r -> new Header(r.getHeader().getRaftTerm(), r.getHeader().getRevision()));
+    return connection.probe(
+        PROBE_SHARE_NANOS,
+        client ->
+            client
+                .getKVClient()
+                .get(bytes(key), GetOption.builder().withCountOnly(true).build())
+                .thenApply(
+                    r -> new Header(r.getHeader().getRaftTerm(), r.getHeader().getRevision())));
   }
 
   @Override
@@ -145,14 +156,26 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
   }
 
   @Override
-  public void reconnect() {
-    connection.reconnect();
-    watchTransport.reconnect();
+  public void reconnect(long seen) {
+    if (connection.generation() == seen) {
+      watchTransport.reconnect();
+    }
+    connection.reconnect(seen);
   }
 
   @Override
   public long generation() {
     return connection.generation();
+  }
+
+  /** Whether the watch stream rides the connection's channel; for tests. */
+  boolean watchRidesConnection() {
+    return watchTransport.ridesSharedChannel();
+  }
+
+  /** The connection, possibly shared with other registries; for tests. */
+  EtcdConnection connection() {
+    return connection;
   }
 
   /** The watch multiplexer; confined to the state scheduler. */
@@ -165,7 +188,7 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
   public void close() {
     mux.close();
     watchTransport.close();
-    connection.close();
+    connection.release();
   }
 
   private static ByteSequence bytes(String s) {

@@ -45,6 +45,8 @@ public final class LeaseKeeper {
   private StateScheduler.@Nullable Cancellable keepAliveTask;
   private boolean closed;
   private volatile @Nullable Throwable lastError;
+  // written on the state thread, read from any thread by lease()
+  private volatile @Nullable Confirmed confirmed;
 
   LeaseKeeper(
       EtcdGateway gateway,
@@ -283,6 +285,8 @@ public final class LeaseKeeper {
     if (leaseId != result.leaseId) {
       logger.info("Granted etcd lease {} (TTL {} s)", Long.toHexString(result.leaseId), ttlSeconds);
     }
+    // the sync either granted this lease or kept it alive: its full TTL runs from now
+    confirmed = new Confirmed(result.leaseId, ttlSeconds, scheduler.nanoTime());
     leaseId = result.leaseId;
     if (recovering) {
       logger.info("Registrations back in etcd: {}", desired.keySet());
@@ -386,7 +390,10 @@ public final class LeaseKeeper {
                         "keep-alive of lease " + Long.toHexString(lease) + " failed: " + error);
                   } else if (ttl <= 0) {
                     leaseId = 0;
+                    confirmed = null;
                     requestSync("lease " + Long.toHexString(lease) + " expired");
+                  } else {
+                    confirmed = new Confirmed(lease, ttl, scheduler.nanoTime());
                   }
                 },
                 scheduler);
@@ -395,6 +402,7 @@ public final class LeaseKeeper {
   /** Stops keeping alive and returns the lease to revoke, or 0; the keeper is dead afterwards. */
   long shutdown() {
     closed = true;
+    confirmed = null;
     if (keepAliveTask != null) {
       keepAliveTask.cancel();
     }
@@ -415,6 +423,26 @@ public final class LeaseKeeper {
   long leaseId() {
     return leaseId;
   }
+
+  /**
+   * The lease as etcd last confirmed it (granted or kept alive), or null while none is held (before
+   * the first registration, after it expired until a new one is granted, after shutdown). Any
+   * thread.
+   */
+  @Nullable LeaseStatus lease() {
+    Confirmed c = confirmed;
+    return c == null
+        ? null
+        : new LeaseStatus(c.leaseId, c.ttlSeconds, scheduler.nanoTime() - c.atNanos);
+  }
+
+  /**
+   * A lease as seen now: its id, the TTL etcd reported when it last confirmed it, and the time
+   * since then; it expires {@code ttlSeconds} after that confirmation unless kept alive again.
+   */
+  public record LeaseStatus(long leaseId, long ttlSeconds, long sinceConfirmedNanos) {}
+
+  private record Confirmed(long leaseId, long ttlSeconds, long atNanos) {}
 
   /** The last failure of a sync, for the message of a failed {@code register()}; may be null. */
   @Nullable Throwable lastError() {

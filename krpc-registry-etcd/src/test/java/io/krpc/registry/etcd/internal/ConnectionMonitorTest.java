@@ -48,6 +48,19 @@ class ConnectionMonitorTest {
   }
 
   @Test
+  void aReconnectNamesTheGenerationWhoseProbeFailed() {
+    // registries sharing a connection all see its probe fail: only the first reconnect of a
+    // generation replaces it, so each names the generation it probed on
+    start();
+    etcd.down = true;
+    time.advance(Duration.ofSeconds(2));
+    assertThat(etcd.reconnectsSeen).isNotEmpty();
+    for (int i = 0; i < etcd.reconnectsSeen.size(); i++) {
+      assertThat(etcd.reconnectsSeen.get(i)).isEqualTo((long) i);
+    }
+  }
+
+  @Test
   void aFrozenEtcdIsAnOutageAfterTheProbeTimeout() {
     start();
     etcd.hang = true;

@@ -28,6 +28,7 @@ final class FakeEtcd implements EtcdGateway {
   long raftTerm = 2;
   long nextLease = 100;
   int generation;
+  final List<Long> reconnectsSeen = new ArrayList<>();
   boolean down;
   boolean hang;
   Throwable refuseRange;
@@ -182,8 +183,9 @@ final class FakeEtcd implements EtcdGateway {
   }
 
   @Override
-  public void reconnect() {
+  public void reconnect(long seen) {
     calls.add("reconnect");
+    reconnectsSeen.add(seen);
     generation++;
     probeError = null; // fresh connections authenticate again
   }

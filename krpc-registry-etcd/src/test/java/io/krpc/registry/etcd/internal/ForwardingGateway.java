@@ -63,8 +63,8 @@ class ForwardingGateway implements EtcdGateway {
   }
 
   @Override
-  public void reconnect() {
-    delegate.reconnect();
+  public void reconnect(long seen) {
+    delegate.reconnect(seen);
   }
 
   @Override

@@ -35,6 +35,38 @@ class LeaseKeeperTest {
   }
 
   @Test
+  void leaseStatusFollowsGrantKeepAliveExpiryAndShutdown() {
+    assertThat(keeper.lease()).isNull();
+    var unused = register(instance);
+    LeaseKeeper.LeaseStatus granted = keeper.lease();
+    assertThat(granted).isNotNull();
+    assertThat(granted.leaseId()).isEqualTo(keeper.leaseId());
+    assertThat(granted.ttlSeconds()).isEqualTo(3);
+    assertThat(granted.sinceConfirmedNanos()).isZero();
+    time.advance(Duration.ofMillis(900));
+    assertThat(keeper.lease().sinceConfirmedNanos()).isEqualTo(Duration.ofMillis(900).toNanos());
+    // the keep-alive at 1 s confirms it again, with the TTL etcd reports (10 s in FakeEtcd)
+    time.advance(Duration.ofMillis(200));
+    assertThat(keeper.lease().sinceConfirmedNanos()).isEqualTo(Duration.ofMillis(100).toNanos());
+    assertThat(keeper.lease().ttlSeconds()).isEqualTo(10);
+    // etcd away and the lease lost: the last confirmation only ages while etcd cannot be asked
+    etcd.down = true;
+    etcd.expireLease(granted.leaseId());
+    time.advance(Duration.ofSeconds(1));
+    assertThat(keeper.lease().leaseId()).isEqualTo(granted.leaseId());
+    assertThat(keeper.lease().sinceConfirmedNanos()).isEqualTo(Duration.ofMillis(1100).toNanos());
+    // etcd back: a new lease, confirmed just now
+    etcd.down = false;
+    time.advance(Duration.ofSeconds(3));
+    assertThat(keeper.lease().leaseId())
+        .isEqualTo(keeper.leaseId())
+        .isNotEqualTo(granted.leaseId());
+    assertThat(keeper.lease().sinceConfirmedNanos()).isLessThan(Duration.ofSeconds(1).toNanos());
+    keeper.shutdown();
+    assertThat(keeper.lease()).isNull();
+  }
+
+  @Test
   void leaseLostIsGrantedAgainWithBackoffAndEveryKeyPutBack() {
     var unused = register(instance);
     long first = keeper.leaseId();

@@ -43,7 +43,9 @@ class ServiceWatcherCompactionIT {
     try (Client raw = Client.builder().endpoints(endpoints).build();
         JetcdGateway jetcd =
             new JetcdGateway(
-                () -> Client.builder().endpoints(endpoints).build(),
+                EtcdConnection.own(
+                    etcd.endpoints(),
+                    order -> Client.builder().endpoints(order.toArray(String[]::new)).build()),
                 new GrpcWatchTransport.Settings(
                     GrpcWatchTransport.uris(etcd.endpoints()),
                     null,

@@ -13,8 +13,8 @@ import org.springframework.grpc.client.GrpcChannelFactory;
 
 /**
  * A greeter client on Spring gRPC: the channel named {@code greeter} has the target {@code
- * krpc:///greeter} (greeter-client.properties), so it discovers the servers through the
- * registry and balances with krpc_p2c. It makes {@code demo.calls} calls and prints the spread.
+ * krpc:///greeter} (greeter-client.properties), so it discovers the servers through the registry
+ * and balances with krpc_p2c. It makes {@code demo.calls} calls and prints the spread.
  */
 @SpringBootApplication
 public class GreeterClientApplication {
@@ -30,8 +30,8 @@ public class GreeterClientApplication {
       int calls = env.getProperty("demo.calls", Integer.class, 30);
       Map<String, Integer> spread = new TreeMap<>();
       for (int i = 0; i < calls; i++) {
-        String server = greeter.sayHello(HelloRequest.newBuilder().setName("boot").build())
-            .getServer();
+        String server =
+            greeter.sayHello(HelloRequest.newBuilder().setName("boot").build()).getServer();
         spread.merge(server, 1, Integer::sum);
       }
       System.out.println("calls per server: " + spread);
