@@ -244,9 +244,10 @@ public final class KClient implements AutoCloseable {
     }
 
     /**
-     * Where the client's {@code prpc_client_*} metrics go; default a new {@code
-     * PrometheusMeterRegistry} for this client (see {@link KClient#meterRegistry()}), read through
-     * {@link #metricsPort} or your own scrape. Pass a server's {@link KServer#meterRegistry()} to
+     * Where the client's {@code prpc_client_*} metrics go; default a new registry for this client
+     * (see {@link KClient#meterRegistry()}), read through {@link #metricsPort} or your own scrape:
+     * a {@code PrometheusMeterRegistry} when krpc-metrics-prometheus is on the classpath, else
+     * Micrometer's {@code SimpleMeterRegistry}. Pass a server's {@link KServer#meterRegistry()} to
      * serve client and server metrics on one endpoint. With {@link #metricsPort} it must be a
      * {@code PrometheusMeterRegistry}.
      */
@@ -258,7 +259,9 @@ public final class KClient implements AutoCloseable {
     /**
      * Serves the client's metrics as Prometheus text at {@code http://<host>:<port>/metrics},
      * started by {@link #build()} and stopped by {@link KClient#close()}; 0 picks a free port (see
-     * {@link KClient#metricsPort()}). Default: no endpoint.
+     * {@link KClient#metricsPort()}). Default: no endpoint. Needs the artifact {@code
+     * io.krpc:krpc-metrics-prometheus} on the classpath ({@link #build()} throws
+     * IllegalStateException naming it otherwise).
      */
     public Builder metricsPort(int metricsPort) {
       chainOptions.metricsPort = Checks.port(metricsPort, "metricsPort");
@@ -456,6 +459,7 @@ public final class KClient implements AutoCloseable {
      * @throws IllegalStateException when {@code forService} was used without a registry
      */
     public KClient build() {
+      InterceptorChains.checkMetricsEndpoint(chainOptions.metricsPort, chainOptions.meterRegistry);
       String target;
       if (serviceName != null) {
         if (registry == null) {

@@ -377,7 +377,9 @@ public final class KServer implements AutoCloseable {
 
     /**
      * Serves Prometheus text at {@code http://<host>:<port>/metrics}; 0 picks a free port (see
-     * {@link KServer#metricsPort()}). Default: no endpoint.
+     * {@link KServer#metricsPort()}). Default: no endpoint. Needs the artifact {@code
+     * io.krpc:krpc-metrics-prometheus} on the classpath ({@link #start()} throws
+     * IllegalStateException naming it otherwise).
      */
     public Builder metricsPort(int metricsPort) {
       chainOptions.metricsPort = Checks.port(metricsPort, "metricsPort");
@@ -385,9 +387,10 @@ public final class KServer implements AutoCloseable {
     }
 
     /**
-     * Where the server's metrics go; default a new {@code PrometheusMeterRegistry} for this server
-     * (see {@link KServer#meterRegistry()}). With {@link #metricsPort} it must be a {@code
-     * PrometheusMeterRegistry}.
+     * Where the server's metrics go; default a new registry for this server (see {@link
+     * KServer#meterRegistry()}): a {@code PrometheusMeterRegistry} when krpc-metrics-prometheus is
+     * on the classpath, else Micrometer's {@code SimpleMeterRegistry}. With {@link #metricsPort} it
+     * must be a {@code PrometheusMeterRegistry}.
      */
     public Builder meterRegistry(MeterRegistry meterRegistry) {
       chainOptions.meterRegistry = notNull(meterRegistry, "meterRegistry");
@@ -525,6 +528,7 @@ public final class KServer implements AutoCloseable {
                 + port
                 + ")");
       }
+      InterceptorChains.checkMetricsEndpoint(chainOptions.metricsPort, chainOptions.meterRegistry);
       started = true;
       // The same lookup the metrics use for their ip label, so both name the same address.
       String registeredHost = host != null ? host : HostAddress.hostIpv4().getHostAddress();

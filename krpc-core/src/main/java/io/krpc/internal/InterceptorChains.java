@@ -6,16 +6,13 @@ import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptor;
 import io.krpc.interceptor.client.ClientMetricsInterceptor;
 import io.krpc.interceptor.client.ClientTracingInterceptor;
-import io.krpc.interceptor.metrics.PrometheusHttpServer;
 import io.krpc.interceptor.server.RecoveryInterceptor;
 import io.krpc.interceptor.server.ServerMetricsInterceptor;
 import io.krpc.interceptor.server.ServerTracingInterceptor;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.api.GlobalOpenTelemetry;
 import io.opentelemetry.api.OpenTelemetry;
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -32,6 +29,11 @@ import org.jspecify.annotations.Nullable;
  * goes through the tracing and metrics wrappers, so that spans and metrics record the INTERNAL the
  * client sees (the outer one closes the raw call, which the inner wrappers never see). Tracing
  * wraps metrics so that the span covers the whole call as the metrics see it.
+ *
+ * <p>The Prometheus parts (the default {@code PrometheusMeterRegistry}, the {@code /metrics}
+ * endpoint) live in the optional artifact io.krpc:krpc-metrics-prometheus; this class reaches them
+ * only through {@code PrometheusEndpoints}, after checking that they are on the classpath, so that
+ * an application without them never loads a Prometheus class.
  */
 public final class InterceptorChains {
   private InterceptorChains() {}
@@ -41,7 +43,7 @@ public final class InterceptorChains {
     /** Port of the Prometheus endpoint; -1 for none. */
     public int metricsPort = -1;
 
-    /** Where server metrics go; null for a new {@link PrometheusMeterRegistry} per server. */
+    /** Where server metrics go; null for a new registry per server (see {@link #meterRegistry}). */
     public @Nullable MeterRegistry meterRegistry;
 
     /** Tracing API; null for {@link GlobalOpenTelemetry}. */
@@ -59,7 +61,7 @@ public final class InterceptorChains {
     /** Port of the Prometheus endpoint; -1 for none. */
     public int metricsPort = -1;
 
-    /** Where client metrics go; null for a new {@link PrometheusMeterRegistry} per client. */
+    /** Where client metrics go; null for a new registry per client (see {@link #meterRegistry}). */
     public @Nullable MeterRegistry meterRegistry;
 
     /** Tracing API; null for {@link GlobalOpenTelemetry}. */
@@ -78,7 +80,7 @@ public final class InterceptorChains {
   public static final class ChainResources implements AutoCloseable {
     private final MeterRegistry meterRegistry;
     private final int requestedMetricsPort;
-    private @Nullable PrometheusHttpServer metricsServer;
+    private PrometheusEndpoints.@Nullable Endpoint metricsServer;
 
     ChainResources(MeterRegistry meterRegistry, int requestedMetricsPort) {
       this.meterRegistry = meterRegistry;
@@ -93,10 +95,7 @@ public final class InterceptorChains {
     /** Starts the metrics endpoint, when one was asked for. */
     public void startMetricsEndpoint() {
       if (requestedMetricsPort >= 0) {
-        metricsServer =
-            PrometheusHttpServer.start(
-                (PrometheusMeterRegistry) meterRegistry,
-                new InetSocketAddress(requestedMetricsPort));
+        metricsServer = PrometheusEndpoints.start(meterRegistry, requestedMetricsPort);
       }
     }
 
@@ -117,8 +116,9 @@ public final class InterceptorChains {
    * Installs the server chain on {@code builder}: outermost first, the built-in interceptors, then
    * {@code userInterceptors} in the order given.
    *
-   * @throws IllegalStateException when a metrics port is asked for with a meter registry that is
-   *     not a {@link PrometheusMeterRegistry}
+   * @throws IllegalStateException when a metrics port is asked for without krpc-metrics-prometheus
+   *     on the classpath or with a meter registry that is not a Prometheus one (see {@link
+   *     #checkMetricsEndpoint})
    */
   public static ChainResources installServerChain(
       ServerBuilder<?> builder,
@@ -151,8 +151,9 @@ public final class InterceptorChains {
    * Installs the client chain on {@code builder}: outermost first, the built-in interceptors, then
    * {@code userInterceptors} in the order given.
    *
-   * @throws IllegalStateException when a metrics port is asked for with a meter registry that is
-   *     not a {@link PrometheusMeterRegistry}
+   * @throws IllegalStateException when a metrics port is asked for without krpc-metrics-prometheus
+   *     on the classpath or with a meter registry that is not a Prometheus one (see {@link
+   *     #checkMetricsEndpoint})
    */
   public static ChainResources installClientChain(
       ManagedChannelBuilder<?> builder,
@@ -176,23 +177,49 @@ public final class InterceptorChains {
   }
 
   /**
-   * The configured registry, else a new {@link PrometheusMeterRegistry} of its own, so that a
-   * server's or client's meters always reach something a scrape can read (Micrometer's global
-   * registry has no backend unless the application adds one).
+   * Checks, before anything is built, that a requested metrics endpoint can be served: {@code
+   * metricsPort} needs krpc-metrics-prometheus on the classpath, and a configured registry that is
+   * a {@code PrometheusMeterRegistry}.
+   *
+   * @throws IllegalStateException naming the option and, when missing, the artifact to add
    */
-  private static MeterRegistry meterRegistry(@Nullable MeterRegistry configured, int metricsPort) {
-    MeterRegistry meterRegistry =
-        configured != null ? configured : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    if (metricsPort >= 0 && !(meterRegistry instanceof PrometheusMeterRegistry)) {
+  public static void checkMetricsEndpoint(int metricsPort, @Nullable MeterRegistry configured) {
+    if (metricsPort < 0) {
+      return;
+    }
+    if (!PrometheusEndpoints.onClasspath()) {
+      throw new IllegalStateException(
+          "metricsPort: "
+              + metricsPort
+              + " needs the Prometheus endpoint, which is not on the classpath (expected: add "
+              + PrometheusEndpoints.ARTIFACT
+              + ", or no metricsPort)");
+    }
+    if (configured != null && !PrometheusEndpoints.isPrometheus(configured)) {
       throw new IllegalStateException(
           "metricsPort: "
               + metricsPort
               + " with meterRegistry: "
-              + meterRegistry.getClass().getName()
+              + configured.getClass().getName()
               + " (expected: a PrometheusMeterRegistry, or no "
               + "metricsPort and a /metrics endpoint of your own)");
     }
-    return meterRegistry;
+  }
+
+  /**
+   * The configured registry, else a new one of its own, so that a server's or client's meters
+   * always reach something a scrape or the application can read (Micrometer's global registry has
+   * no backend unless the application adds one): a {@code PrometheusMeterRegistry} when
+   * krpc-metrics-prometheus is on the classpath, else Micrometer's {@link SimpleMeterRegistry}.
+   */
+  private static MeterRegistry meterRegistry(@Nullable MeterRegistry configured, int metricsPort) {
+    checkMetricsEndpoint(metricsPort, configured);
+    if (configured != null) {
+      return configured;
+    }
+    return PrometheusEndpoints.onClasspath()
+        ? PrometheusEndpoints.newRegistry()
+        : new SimpleMeterRegistry();
   }
 
   private static OpenTelemetry openTelemetry(@Nullable OpenTelemetry configured) {
