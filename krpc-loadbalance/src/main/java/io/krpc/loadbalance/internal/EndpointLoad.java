@@ -64,7 +64,7 @@ final class EndpointLoad {
   /** The latency estimate's decay time, in multiples of the estimate itself. */
   static final double DECAY_RTTS = 10;
 
-  private static final Latency NO_LATENCY = new Latency(0, 0);
+  private static final Latency NO_LATENCY = new Latency(0, 0, 0);
 
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger fleetInFlight;
@@ -126,11 +126,14 @@ final class EndpointLoad {
     latency.updateAndGet(
         old -> {
           if (old == NO_LATENCY) {
-            return new Latency(rtt, nowNanos);
+            return new Latency(rtt, othersInFlight, nowNanos);
           }
           double weight = decayedWeight(old, nowNanos, maxDecayNanos);
           double toward = rtt > old.value ? Math.max(weight, 1.0 / (othersInFlight + 1)) : weight;
-          return new Latency(old.value + (rtt - old.value) * toward, nowNanos);
+          return new Latency(
+              old.value + (rtt - old.value) * toward,
+              old.measuredAt + (othersInFlight - old.measuredAt) * toward,
+              nowNanos);
         });
   }
 
@@ -181,14 +184,17 @@ final class EndpointLoad {
    * while the fleet held about {@code meanInFlight} calls per endpoint, so it already holds that
    * much queueing. With {@code r = (inFlight + 1) / (meanInFlight + 1)} the factor is {@code r}
    * above the mean and {@code sqrt(r)}, at least {@value #MIN_QUEUEING_FACTOR}, below it: calls
-   * beyond the mean count in full, an endpoint below it is cheaper by less. Finagle's and tower's
-   * {@code latency x (inFlight + 1)} is {@code r} throughout; at 16-64 calls in flight it rated an
-   * idle endpoint ten times slower as cheap as a busy fast one (the queueing counted twice), while
-   * no reward at all below the mean left equal endpoints to be told apart by latency noise alone.
-   * With one call at a time (meanInFlight = 0) all three agree. An estimate above {@code
-   * referenceNanos} (the lower estimate of the two endpoints compared) drifts towards it since its
-   * last answer while the endpoint has no call in flight. An endpoint never measured costs 0 while
-   * idle (so it is tried once) and {@link #UNMEASURED_PENALTY} while its first call is out.
+   * beyond the mean count in full, an endpoint below it is cheaper by less. Below the mean, {@code
+   * r} takes as its reference the lower of the mean and the calls in flight the estimate was
+   * measured beside: an estimate measured one call at a time holds no queueing to discount.
+   * Finagle's and tower's {@code latency x (inFlight + 1)} is {@code r} throughout; at 16-64 calls
+   * in flight it rated an idle endpoint ten times slower as cheap as a busy fast one (the queueing
+   * counted twice), while no reward at all below the mean left equal endpoints to be told apart by
+   * latency noise alone. With one call at a time (meanInFlight = 0) all three agree. An estimate
+   * above {@code referenceNanos} (the lower estimate of the two endpoints compared) drifts towards
+   * it since its last answer while the endpoint has no call in flight. An endpoint never measured
+   * costs 0 while idle (so it is tried once) and {@link #UNMEASURED_PENALTY} while its first call
+   * is out.
    */
   double cost(long nowNanos, long decayNanos, double meanInFlight, double referenceNanos) {
     Latency lat = latency.get();
@@ -208,7 +214,15 @@ final class EndpointLoad {
               + (value - referenceNanos) * (1 - decayedWeight(lat, nowNanos, decayNanos));
     }
     double ratio = (calls + 1) / (Math.max(0, meanInFlight) + 1);
-    double queueing = ratio >= 1 ? ratio : Math.max(MIN_QUEUEING_FACTOR, Math.sqrt(ratio));
+    double queueing = ratio;
+    if (ratio < 1) {
+      // The discount below the mean is for the queueing share of the estimate, so it counts only
+      // the calls its samples had beside them: none for an estimate taken one call at a time (a
+      // probe of a slow endpoint, which the discount made up to twice as cheap as it is).
+      double measuredAt = Math.min(Math.max(0, meanInFlight), lat.measuredAt);
+      queueing =
+          Math.min(1, Math.max(MIN_QUEUEING_FACTOR, Math.sqrt((calls + 1) / (measuredAt + 1))));
+    }
     // +1 ns so that an endpoint answering in "zero" time still costs more with more calls.
     return (value + 1) * queueing / rate;
   }
@@ -224,14 +238,19 @@ final class EndpointLoad {
     return 1 - (1 - r.value) * Math.exp(-(double) elapsed / decayNanos);
   }
 
-  /** A latency estimate and when it was last updated. */
+  /**
+   * A latency estimate, the calls in flight beside the calls it was measured from (averaged with
+   * the same weights), and when it was last updated.
+   */
   @Immutable
   private static final class Latency {
     final double value;
+    final double measuredAt;
     final long stampNanos;
 
-    Latency(double value, long stampNanos) {
+    Latency(double value, double measuredAt, long stampNanos) {
       this.value = value;
+      this.measuredAt = measuredAt;
       this.stampNanos = stampNanos;
     }
   }

@@ -123,11 +123,29 @@ class EndpointLoadTest {
   void aStaleEstimateDriftsOnlyWhileIdleOneProbeAtATime() {
     load.recordLatency(10 * MS, 0, 0, DECAY);
     double idle = load.cost(100 * MS, DECAY, 1, MS);
-    assertThat(idle).isCloseTo((MS + 9 * MS * Math.exp(-1) + 1) * Math.sqrt(1 / 2.0), offset(1.0));
+    // measured one call at a time: no discount for being below the fleet's mean of 1
+    assertThat(idle).isCloseTo(MS + 9 * MS * Math.exp(-1) + 1, offset(1.0));
     load.callStarted(); // the probe: until it answers, the endpoint costs its own estimate
     assertThat(load.cost(100 * MS, DECAY, 1, MS)).isCloseTo(10 * MS + 1, offset(1.0));
     load.callFinished();
     assertThat(load.cost(100 * MS, DECAY, 1, MS)).isCloseTo(idle, offset(1.0));
+  }
+
+  @Test
+  void theDiscountBelowTheMeanCountsOnlyTheQueueingTheEstimateWasMeasuredWith() {
+    load.recordLatency(MS, 0, 0, DECAY); // one call at a time: no queueing in it
+    assertThat(load.cost(0, DECAY, 8, NONE)).isCloseTo(MS + 1, offset(1.0));
+    // Later answers had 3 others beside them: with weight 1 - exp(-1) the estimate was measured
+    // beside 3 x (1 - 1/e) calls, and an idle endpoint is discounted for that much.
+    load.recordLatency(MS, 3, 10 * MS, DECAY);
+    double measuredAt = 3 * (1 - Math.exp(-1));
+    assertThat(load.cost(10 * MS, DECAY, 8, NONE))
+        .isCloseTo((MS + 1) * Math.sqrt(1 / (measuredAt + 1)), offset(1.0));
+    // Above the mean the factor is the same as before.
+    for (int i = 0; i < 17; i++) {
+      load.callStarted();
+    }
+    assertThat(load.cost(10 * MS, DECAY, 8, NONE)).isCloseTo((MS + 1) * 2, offset(1.0));
   }
 
   @Test
