@@ -39,19 +39,25 @@ import org.HdrHistogram.Histogram;
 import org.jspecify.annotations.Nullable;
 
 /**
- * {@code lb}: the load-balancing matrix. Four in-JVM greeter servers behind one in-memory registry;
- * for every fast service time ({@code --fast=0.5ms,1ms,2ms,10ms}) and every number of calls in
- * flight ({@code --concurrency=4,16,64}) one cell of five rows, measured back to back: {@code
- * krpc_p2c} over four healthy servers (its p99 is the baseline; the four shares show whether equal
- * servers get equal shares), then {@code round_robin} and {@code krpc_p2c} with server 0 ten times
- * slower, then both with server 0 answering 5% of its calls 100 times slower; then (unless {@code
- * --no-recovery}) how long {@code krpc_p2c} takes, after the slow server heals, to send it a
- * quarter of the calls again.
+ * {@code lb}: the load-balancing matrix. Four greeter servers in a JVM of their own ({@link
+ * LbServer}; with two or more cores and {@code taskset} that JVM is pinned to the upper half of the
+ * cores and this one, the client, to the lower half, as the overload benchmark does; {@code
+ * --no-pin} leaves both unpinned), listed in an in-memory registry; for every fast service time
+ * ({@code --fast=0.5ms,1ms,2ms,10ms}) and every number of calls in flight ({@code
+ * --concurrency=4,16,64}) one cell of five rows, measured back to back: {@code krpc_p2c} over four
+ * healthy servers (its p99 is the baseline; the four shares show whether equal servers get equal
+ * shares), then {@code round_robin} and {@code krpc_p2c} with server 0 ten times slower, then both
+ * with server 0 answering 5% of its calls 100 times slower; then (unless {@code --no-recovery}) how
+ * long {@code krpc_p2c} takes, after the slow server heals, to send it a quarter of the calls
+ * again.
  *
- * <p>Each row has a fresh client, {@code --warmup=1s} and {@code --duration=3s}. The servers reply
- * from a timer on a direct executor (a slow backend, not an overloaded one), and neither side runs
- * the tracing and metrics interceptors, so that the harness's own CPU use stays small beside the
- * service times compared.
+ * <p>Each row has a fresh client, {@code --warmup=1s} and {@code --duration=3s} (longer where a row
+ * needs more calls: see {@link Bench#forCalls}); its latency is that of every call started in the
+ * window, waited for to its end. The servers reply from a timer on a direct executor (a slow
+ * backend, not an overloaded one), scheduled early by the timer's measured lateness so that a 0.5
+ * ms delay is 0.5 ms (the delays served are reported per cell), and neither side runs the tracing
+ * and metrics interceptors, so that the harness's own CPU use stays small beside the service times
+ * compared.
  *
  * <p>One run is one pass over the matrix; its figures are appended to {@code --raw=FILE} (default
  * {@code lb-raw.tsv} in the results directory). {@code lb --report} reads every pass in that file
