@@ -15,8 +15,12 @@ import io.krpc.registry.etcd.RecordFormat;
 import io.krpc.registry.etcd.internal.EtcdConnection;
 import io.krpc.testing.EtcdCluster;
 import io.krpc.testing.EtcdMember;
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -71,10 +75,15 @@ public final class ScaleCommand {
     Duration down = options.duration("down", Duration.ofMillis(200));
     Duration coalesce = options.duration("coalesce", Duration.ofMillis(50));
     int own = options.integer("own", 100);
+    String share = options.string("share", "default");
+    if (!List.of("default", "true", "false").contains(share)) {
+      throw new IllegalArgumentException(
+          "--share: " + share + " (expected: true, false or default)");
+    }
     boolean files = !options.flag("no-files");
     StringBuilder report = new StringBuilder();
     try (EtcdCluster cluster = EtcdCluster.builder().members(members).start();
-        Fleet fleet = new Fleet(cluster.endpoints(), coalesce)) {
+        Fleet fleet = new Fleet(cluster.endpoints(), coalesce, share)) {
       List<EtcdProbe> empty = probe(cluster);
       // 1. the servers
       long t0 = System.nanoTime();
@@ -99,6 +108,7 @@ public final class ScaleCommand {
           awaitQuietly(() -> fleet.clientsComplete(instances / services), Duration.ofSeconds(30));
       Histogram appear = fleet.appear.getIntervalHistogram();
       Histogram disappear = fleet.disappear.getIntervalHistogram();
+      Histogram afterCommit = fleet.afterCommit.getIntervalHistogram();
       long expected = 2L * restart * clients * watch / services;
       long missed = expected - appear.getTotalCount() - disappear.getTotalCount();
       Histogram calls = fleet.calls.getIntervalHistogram();
@@ -174,6 +184,8 @@ public final class ScaleCommand {
                   + "| … instance back → listener p50 / p99 | %.1f / %.1f ms |%n"
                   + "| … of which the deregister/register call itself (etcd commit) p50 / p99 |"
                   + " %.1f / %.1f ms |%n"
+                  + "| change → listener from the call's return (the change committed) p50 / p99 /"
+                  + " max | %.1f / %.1f / %.1f ms |%n"
                   + "| coalescing interval of the client registries | %d ms |%n"
                   + "| observations recorded / expected (missed: a delete and re-put within one"
                   + " coalescing interval) | %d / %d |%n"
@@ -197,6 +209,9 @@ public final class ScaleCommand {
               p(appear, 99),
               p(calls, 50),
               p(calls, 99),
+              p(afterCommit, 50),
+              p(afterCommit, 99),
+              afterCommit.getMaxValue() / 1000.0,
               coalesce.toMillis(),
               appear.getTotalCount() + disappear.getTotalCount(),
               expected,
@@ -400,19 +415,30 @@ public final class ScaleCommand {
     final Recorder appear = new Recorder(3);
     final Recorder disappear = new Recorder(3);
     final Recorder calls = new Recorder(3);
+    // from the moment the deregister/register call returned (the change is committed then); a
+    // listener that saw the change before the call returned counts 0
+    final Recorder afterCommit = new Recorder(3);
+    final Map<String, Long> committedAt = new ConcurrentHashMap<>();
     final ExecutorService pool = Executors.newFixedThreadPool(20);
     final Duration coalesce;
+    final String share;
 
-    Fleet(List<String> endpoints, Duration coalesce) {
+    Fleet(List<String> endpoints, Duration coalesce, String share) {
       this.endpoints = endpoints;
       this.coalesce = coalesce;
+      this.share = share;
+    }
+
+    EtcdRegistry.Builder builder() {
+      EtcdRegistry.Builder builder = EtcdRegistry.builder().endpoints(endpoints);
+      return "default".equals(share) ? builder : builder.shareConnection("true".equals(share));
     }
 
     void registerAll(int instances, int services) throws Exception {
       int serverCount = Math.min(20, services);
       List<List<ServiceInstance>> perServer = new ArrayList<>();
       for (int s = 0; s < serverCount; s++) {
-        servers.add(EtcdRegistry.builder().endpoints(endpoints).build());
+        servers.add(builder().build());
         perServer.add(new ArrayList<>());
       }
       for (int i = 0; i < instances; i++) {
@@ -438,8 +464,7 @@ public final class ScaleCommand {
 
     void startClients(int count, int services, int watch) {
       for (int c = 0; c < count; c++) {
-        EtcdRegistry registry =
-            EtcdRegistry.builder().endpoints(endpoints).coalesce(coalesce).build();
+        EtcdRegistry registry = builder().coalesce(coalesce).build();
         clients.add(registry);
         int step = Math.max(1, services / watch);
         for (int k = 0; k < watch; k++) {
@@ -464,6 +489,7 @@ public final class ScaleCommand {
       appear.getIntervalHistogram();
       disappear.getIntervalHistogram();
       calls.getIntervalHistogram();
+      afterCommit.getIntervalHistogram();
     }
 
     /** Restarts {@code count} instances spread over the fleet, one server thread per registry. */
@@ -482,14 +508,20 @@ public final class ScaleCommand {
                     ServiceInstance instance = mine.get(j * stride);
                     String id = instance.serviceName() + "/" + instance.endpoint();
                     long t = System.nanoTime();
+                    committedAt.remove("-" + id);
                     deregisteredAt.put(id, t);
-                    registry.deregister(instance);
-                    calls.recordValue((System.nanoTime() - t) / 1000);
+                    timed(() -> registry.deregister(instance), "deregister " + id);
+                    long end = System.nanoTime();
+                    committedAt.put("-" + id, end);
+                    calls.recordValue((end - t) / 1000);
                     sleep(down);
                     t = System.nanoTime();
+                    committedAt.remove("+" + id);
                     registeredAt.put(id, t);
-                    registry.register(instance);
-                    calls.recordValue((System.nanoTime() - t) / 1000);
+                    timed(() -> registry.register(instance), "register " + id);
+                    end = System.nanoTime();
+                    committedAt.put("+" + id, end);
+                    calls.recordValue((end - t) / 1000);
                   }
                   return null;
                 }));
@@ -500,6 +532,33 @@ public final class ScaleCommand {
         } catch (Exception e) {
           throw new IllegalStateException("rolling restart failed", e);
         }
+      }
+    }
+
+    /**
+     * Runs {@code call}; when it fails, writes every thread's stack to a file first (the cause of a
+     * timeout is in what the threads were doing while it ran out).
+     */
+    void timed(Runnable call, String what) {
+      try {
+        call.run();
+      } catch (RuntimeException e) {
+        StringBuilder dump = new StringBuilder(what + " failed: " + e + "\n\n");
+        for (ThreadInfo info : ManagementFactory.getThreadMXBean().dumpAllThreads(true, true)) {
+          dump.append(info.getThreadName()).append(' ').append(info.getThreadState()).append('\n');
+          for (StackTraceElement frame : info.getStackTrace()) {
+            dump.append("    at ").append(frame).append('\n');
+          }
+          dump.append('\n');
+        }
+        try {
+          Path file = Files.createTempFile("scale-threads-", ".txt");
+          Files.writeString(file, dump);
+          System.err.println("scale: " + what + " failed; threads in " + file);
+        } catch (IOException io) {
+          e.addSuppressed(io);
+        }
+        throw e;
       }
     }
 
@@ -542,6 +601,8 @@ public final class ScaleCommand {
             Long at = registeredAt.get(service + "/" + endpoint);
             if (at != null) {
               appear.recordValue(Math.max(0, now - at) / 1000);
+              Long committed = committedAt.get("+" + service + "/" + endpoint);
+              afterCommit.recordValue(committed == null ? 0 : Math.max(0, now - committed) / 1000);
             }
           }
         }
@@ -550,6 +611,8 @@ public final class ScaleCommand {
             Long at = deregisteredAt.get(service + "/" + endpoint);
             if (at != null) {
               disappear.recordValue(Math.max(0, now - at) / 1000);
+              Long committed = committedAt.get("-" + service + "/" + endpoint);
+              afterCommit.recordValue(committed == null ? 0 : Math.max(0, now - committed) / 1000);
             }
           }
         }
