@@ -100,7 +100,11 @@ public final class ScaleCommand {
       long clientsMillis = millisSince(t0);
       Thread.sleep(3000);
       List<EtcdProbe> watching = probe(cluster);
+      long probes0 = EtcdConnection.probesSent();
+      long idle0 = System.nanoTime();
       double idleCores = fleet.cores(() -> sleep(Duration.ofSeconds(5)));
+      double idleProbesPerSecond =
+          (EtcdConnection.probesSent() - probes0) * 1e9 / (System.nanoTime() - idle0);
       // 3. the rolling restart
       fleet.resetLatencies();
       double restartCores = fleet.cores(() -> fleet.rollingRestart(restart, down));
@@ -164,20 +168,31 @@ public final class ScaleCommand {
       report.append(
           String.format(
               Locale.ROOT,
-              "%nEvery registry above shares this JVM's one connection to etcd (reads, writes,"
-                  + " leases and each registry's own watch stream on one HTTP/2 connection), so the"
-                  + " figures per registry below are its watch stream and watchers; the cost of a"
-                  + " connection is measured separately with %d registries of their own connection."
-                  + " Heaps are read after a forced GC in every member.%n",
-              own));
+              "%n%s Heaps are read after a forced GC in every member.%n",
+              "true".equals(share)
+                  ? "Every registry above shares this JVM's one connection to etcd (a jetcd channel"
+                      + " to the members: reads, writes, leases and each registry's own watch"
+                      + " stream), so the figures per watching registry below are its watch stream"
+                      + " and watchers plus 1/"
+                      + (clients + fleet.servers.size())
+                      + " of the connection; the cost of a connection is measured apart with "
+                      + own
+                      + " registries of their own connection."
+                  : "Registries here use EtcdRegistry's default for sharing the connection ("
+                      + share
+                      + "); the cost of a connection and of the watches on it are measured apart"
+                      + " with "
+                      + own
+                      + " registries of their own connection."));
       report.append(
           String.format(
               Locale.ROOT,
               "%n| measure | value |%n|---|---:|%n"
                   + "| watch streams per client registry (etcd gauge) | %.2f |%n"
                   + "| watchers added per client registry (etcd gauge) | %.1f |%n"
-                  + "| etcd RSS per watching registry, all members | %.1f KB |%n"
-                  + "| etcd Go heap in use per watching registry, all members | %.1f KB |%n"
+                  + "| etcd RSS per watching registry (its watches + its share of the"
+                  + " connections), all members | %.1f KB |%n"
+                  + "| etcd Go heap in use per watching registry (same), all members | %.1f KB |%n"
                   + "| rolling restart of %d instances (down %d ms each): change → listener p50 / p99 / max"
                   + " | %.1f / %.1f / %.1f ms |%n"
                   + "| … instance gone → listener p50 / p99 | %.1f / %.1f ms |%n"
@@ -191,6 +206,7 @@ public final class ScaleCommand {
                   + " coalescing interval) | %d / %d |%n"
                   + "| all clients converged after the restart | %s |%n"
                   + "| client JVM CPU, idle (%d registries + %d servers) | %.2f cores |%n"
+                  + "| … connection probes sent to etcd meanwhile | %.1f /s |%n"
                   + "| client JVM CPU during the rolling restart | %.2f cores |%n"
                   + "| connections replaced / told to retry at once (probe failures) until here |"
                   + " %d / %d |%n",
@@ -219,6 +235,7 @@ public final class ScaleCommand {
               clients,
               fleet.servers.size(),
               idleCores,
+              idleProbesPerSecond,
               restartCores,
               reconnects[0],
               reconnects[1]));
@@ -229,9 +246,11 @@ public final class ScaleCommand {
                 "| %d registries with a connection of their own, connected (one lookup each), not"
                     + " watching: etcd Go heap / RSS per connection, all members | %.1f KB / %.1f KB"
                     + " |%n"
-                    + "| … then each watching %d services (one stream, %d watchers): added Go heap /"
-                    + " RSS per registry, all members | %.1f KB / %.1f KB |%n"
-                    + "| … so one registry alone on its connection costs etcd (Go heap) | %.1f KB |%n",
+                    + "| … then each watching %d services: the watch part alone (one stream, %d"
+                    + " watchers), added Go heap / RSS per registry, all members | %.1f KB / %.1f KB"
+                    + " |%n"
+                    + "| … so one registry alone on its connection costs etcd in all (connection +"
+                    + " watches), Go heap / RSS | %.1f KB / %.1f KB |%n",
                 own,
                 ownCost.heapPerConnection / 1024.0,
                 ownCost.rssPerConnection / 1024.0,
@@ -239,7 +258,8 @@ public final class ScaleCommand {
                 watch,
                 ownCost.heapPerWatching / 1024.0,
                 ownCost.rssPerWatching / 1024.0,
-                (ownCost.heapPerConnection + ownCost.heapPerWatching) / 1024.0));
+                (ownCost.heapPerConnection + ownCost.heapPerWatching) / 1024.0,
+                (ownCost.rssPerConnection + ownCost.rssPerWatching) / 1024.0));
       }
       if (bigList != null) {
         report.append(
