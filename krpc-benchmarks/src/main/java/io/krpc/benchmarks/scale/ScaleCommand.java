@@ -9,6 +9,7 @@ import io.etcd.jetcd.options.PutOption;
 import io.krpc.benchmarks.Options;
 import io.krpc.benchmarks.internal.MarkdownReport;
 import io.krpc.registry.Registry;
+import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.EtcdRegistry;
 import io.krpc.registry.etcd.RecordFormat;
@@ -201,6 +202,8 @@ public final class ScaleCommand {
                   + " %.1f / %.1f ms |%n"
                   + "| change → listener from the call's return (the change committed) p50 / p99 /"
                   + " max | %.1f / %.1f / %.1f ms |%n"
+                  + "| … changes a listener saw before the call returned (counted as 0 above) |"
+                  + " %.1f %% |%n"
                   + "| coalescing interval of the client registries | %d ms |%n"
                   + "| observations recorded / expected (missed: a delete and re-put within one"
                   + " coalescing interval) | %d / %d |%n"
@@ -209,7 +212,9 @@ public final class ScaleCommand {
                   + "| … connection probes sent to etcd meanwhile | %.1f /s |%n"
                   + "| client JVM CPU during the rolling restart | %.2f cores |%n"
                   + "| connections replaced / told to retry at once (probe failures) until here |"
-                  + " %d / %d |%n",
+                  + " %d / %d |%n"
+                  + "| listeners told \"etcd does not answer\" until here (etcd was up: false"
+                  + " alarms) | %d |%n",
               streamsPerRegistry,
               watchersDelta / (double) clients,
               rssDelta / 1024.0 / clients,
@@ -228,6 +233,7 @@ public final class ScaleCommand {
               p(afterCommit, 50),
               p(afterCommit, 99),
               afterCommit.getMaxValue() / 1000.0,
+              100.0 * fleet.beforeReturn.get() / Math.max(1, afterCommit.getTotalCount()),
               coalesce.toMillis(),
               appear.getTotalCount() + disappear.getTotalCount(),
               expected,
@@ -238,7 +244,8 @@ public final class ScaleCommand {
               idleProbesPerSecond,
               restartCores,
               reconnects[0],
-              reconnects[1]));
+              reconnects[1],
+              fleet.listenerErrors.get()));
       if (ownCost != null) {
         report.append(
             String.format(
@@ -439,6 +446,8 @@ public final class ScaleCommand {
     // listener that saw the change before the call returned counts 0
     final Recorder afterCommit = new Recorder(3);
     final Map<String, Long> committedAt = new ConcurrentHashMap<>();
+    final AtomicLong beforeReturn = new AtomicLong();
+    final AtomicLong listenerErrors = new AtomicLong();
     final ExecutorService pool = Executors.newFixedThreadPool(20);
     final Duration coalesce;
     final String share;
@@ -510,6 +519,7 @@ public final class ScaleCommand {
       disappear.getIntervalHistogram();
       calls.getIntervalHistogram();
       afterCommit.getIntervalHistogram();
+      beforeReturn.set(0);
     }
 
     /** Restarts {@code count} instances spread over the fleet, one server thread per registry. */
@@ -610,6 +620,11 @@ public final class ScaleCommand {
       }
 
       @Override
+      public void onError(RegistryException error) {
+        listenerErrors.incrementAndGet(); // etcd is up throughout: every one is a false alarm
+      }
+
+      @Override
       public void onUpdate(List<ServiceInstance> instances) {
         long now = System.nanoTime();
         Set<String> current = new HashSet<>(instances.size() * 2);
@@ -623,6 +638,9 @@ public final class ScaleCommand {
               appear.recordValue(Math.max(0, now - at) / 1000);
               Long committed = committedAt.get("+" + service + "/" + endpoint);
               afterCommit.recordValue(committed == null ? 0 : Math.max(0, now - committed) / 1000);
+              if (committed == null) {
+                beforeReturn.incrementAndGet();
+              }
             }
           }
         }
@@ -633,6 +651,9 @@ public final class ScaleCommand {
               disappear.recordValue(Math.max(0, now - at) / 1000);
               Long committed = committedAt.get("-" + service + "/" + endpoint);
               afterCommit.recordValue(committed == null ? 0 : Math.max(0, now - committed) / 1000);
+              if (committed == null) {
+                beforeReturn.incrementAndGet();
+              }
             }
           }
         }

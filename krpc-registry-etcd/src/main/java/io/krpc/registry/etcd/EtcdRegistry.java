@@ -223,7 +223,7 @@ public final class EtcdRegistry implements Registry {
     private int pageLimit = 1000;
     private Duration coalesce = Duration.ofMillis(50);
     private Duration watchProgressInterval = Duration.ofSeconds(5);
-    private boolean shareConnection;
+    private boolean shareConnection = true;
 
     private Builder() {}
 
@@ -333,10 +333,11 @@ public final class EtcdRegistry implements Registry {
     /**
      * Whether this registry shares its connection to etcd with the other registries of this JVM
      * that have the same endpoints, credentials, TLS files, dial timeout and message limit; default
-     * false (experimental: the scale benchmark's rolling restart with 220 sharers timed out). Each
-     * registry keeps its own lease, watch stream and state; what is shared is the HTTP/2 connection
-     * (etcd keeps about 100 KB of buffers per connection, more than a registry's watch stream and
-     * watches together) and its probe. {@code false} gives the registry a connection of its own.
+     * true. Each registry keeps its own lease, watch stream and state, and closing one leaves the
+     * others running; what is shared is jetcd's channel (an HTTP/2 connection to each member; etcd
+     * keeps about 150 KB of Go heap per connection, more than a registry's watch stream and watches
+     * together) and the liveness probe. {@code false} gives the registry a connection of its own,
+     * which a failure or replacement of another registry's connection cannot touch.
      */
     public Builder shareConnection(boolean share) {
       this.shareConnection = share;
