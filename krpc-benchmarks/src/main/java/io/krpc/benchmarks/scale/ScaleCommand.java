@@ -74,7 +74,8 @@ public final class ScaleCommand {
     int big = options.integer("big", 30_000);
     int metadataBytes = options.integer("metadata", 200);
     Duration down = options.duration("down", Duration.ofMillis(200));
-    Duration coalesce = options.duration("coalesce", Duration.ofMillis(50));
+    // negative: EtcdRegistry's default
+    Duration coalesce = options.duration("coalesce", Duration.ofMillis(-1));
     int own = options.integer("own", 100);
     String share = options.string("share", "default");
     if (!List.of("default", "true", "false").contains(share)) {
@@ -179,9 +180,12 @@ public final class ScaleCommand {
                       + " of the connection; the cost of a connection is measured apart with "
                       + own
                       + " registries of their own connection."
-                  : "Registries here use EtcdRegistry's default for sharing the connection ("
-                      + share
-                      + "); the cost of a connection and of the watches on it are measured apart"
+                  : ("false".equals(share)
+                          ? "Registries here have a connection of their own (--share=false)"
+                          : "Registries here use EtcdRegistry's default for connection sharing (on"
+                              + " since 2026-12-05: the registries of a JVM with the same endpoints"
+                              + " and identity share one connection)")
+                      + "; the cost of a connection and of the watches on it are measured apart"
                       + " with "
                       + own
                       + " registries of their own connection."));
@@ -204,7 +208,7 @@ public final class ScaleCommand {
                   + " max | %.1f / %.1f / %.1f ms |%n"
                   + "| … changes a listener saw before the call returned (counted as 0 above) |"
                   + " %.1f %% |%n"
-                  + "| coalescing interval of the client registries | %d ms |%n"
+                  + "| coalescing interval of the client registries | %s |%n"
                   + "| observations recorded / expected (missed: a delete and re-put within one"
                   + " coalescing interval) | %d / %d |%n"
                   + "| all clients converged after the restart | %s |%n"
@@ -234,7 +238,7 @@ public final class ScaleCommand {
               p(afterCommit, 99),
               afterCommit.getMaxValue() / 1000.0,
               100.0 * fleet.beforeReturn.get() / Math.max(1, afterCommit.getTotalCount()),
-              coalesce.toMillis(),
+              coalesce.isNegative() ? "EtcdRegistry's default" : coalesce.toMillis() + " ms",
               appear.getTotalCount() + disappear.getTotalCount(),
               expected,
               converged,
@@ -493,7 +497,11 @@ public final class ScaleCommand {
 
     void startClients(int count, int services, int watch) {
       for (int c = 0; c < count; c++) {
-        EtcdRegistry registry = builder().coalesce(coalesce).build();
+        EtcdRegistry.Builder builder = builder();
+        if (!coalesce.isNegative()) {
+          builder.coalesce(coalesce);
+        }
+        EtcdRegistry registry = builder.build();
         clients.add(registry);
         int step = Math.max(1, services / watch);
         for (int k = 0; k < watch; k++) {
