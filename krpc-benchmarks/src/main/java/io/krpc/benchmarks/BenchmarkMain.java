@@ -136,6 +136,7 @@ public final class BenchmarkMain {
           "--warmup=100ms",
           "--duration=300ms",
           "--recovery-limit=300ms",
+          "--no-pin",
           "--no-files"
         });
     OverloadCommand.smoke();

@@ -1,17 +1,20 @@
 package io.krpc.benchmarks.lb;
 
+import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import io.grpc.LoadBalancerRegistry;
 import io.krpc.KClient;
-import io.krpc.KServer;
 import io.krpc.benchmarks.Options;
 import io.krpc.benchmarks.internal.MarkdownReport;
 import io.krpc.benchmarks.lb.DelayedGreeter.Behaviour;
 import io.krpc.benchmarks.load.LoadGenerator;
 import io.krpc.benchmarks.load.LoadResult;
 import io.krpc.examples.greeter.GreeterGrpc;
+import io.krpc.examples.greeter.HelloReply;
 import io.krpc.examples.greeter.HelloRequest;
 import io.krpc.registry.InMemoryRegistry;
+import io.krpc.registry.ServiceInstance;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -26,9 +29,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+import org.HdrHistogram.ConcurrentHistogram;
+import org.HdrHistogram.Histogram;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code lb}: the load-balancing matrix. Four in-JVM greeter servers behind one in-memory registry;
@@ -64,30 +72,24 @@ public final class LbCommand {
       LbReport.write(options.raw, options.out, String.join(" ", args));
       return;
     }
-    ScheduledExecutorService timer =
-        Executors.newScheduledThreadPool(
-            2,
-            r -> {
-              Thread t = new Thread(r, "lb-bench-timer");
-              t.setDaemon(true);
-              return t;
-            });
+    String serverCpus = pin(options.pin);
     InMemoryRegistry registry = new InMemoryRegistry();
-    List<KServer> servers = new ArrayList<>();
-    List<DelayedGreeter> cluster = new ArrayList<>();
     List<Map<String, Double>> cells = new ArrayList<>();
     String pass = Instant.now().toString();
-    try {
-      for (int i = 0; i < 4; i++) {
-        DelayedGreeter greeter = new DelayedGreeter(timer, "server-" + i, Behaviour.fixed(1000));
-        cluster.add(greeter);
-        servers.add(start(greeter, registry));
+    try (ServerCluster cluster = ServerCluster.start(4, serverCpus)) {
+      for (int port : cluster.ports()) {
+        registry.register(ServiceInstance.builder(SERVICE, "127.0.0.1", port).weight(100).build());
       }
       Bench bench = new Bench(registry, cluster, options);
-      // JIT, class loading and connection setup would otherwise land in the first cell.
-      bench.setAll(Behaviour.fixed(micros(options.fasts.get(0))));
-      bench.measure(
-          RR, options.concurrencies.get(options.concurrencies.size() - 1), options.duration);
+      // JIT (of both JVMs), class loading, connection setup and the servers' timer lead would
+      // otherwise land in the first cell.
+      cluster.setAll(Behaviour.fixed(micros(options.fasts.get(0))));
+      int most = options.concurrencies.stream().mapToInt(Integer::intValue).max().orElse(1);
+      int least = options.concurrencies.stream().mapToInt(Integer::intValue).min().orElse(1);
+      bench.measure(RR, most, options.duration);
+      bench.measure(P2C, most, options.duration);
+      bench.measure(P2C, least, options.duration);
+      var unused = cluster.servedDelays();
       for (Duration fast : options.fasts) {
         for (int concurrency : options.concurrencies) {
           Map<String, Double> cell = bench.cell(micros(fast), concurrency);
@@ -99,11 +101,50 @@ public final class LbCommand {
         }
       }
     } finally {
-      servers.forEach(KServer::close);
-      timer.shutdownNow();
+      registry.close();
     }
     System.out.println();
     System.out.println(LbReport.table(List.of(cells)));
+  }
+
+  /**
+   * With {@code pin}, two or more cores and {@code taskset}, pins this JVM (the client) to the
+   * lower half of the cores and returns the upper half for the servers' JVM, as the overload
+   * benchmark does; otherwise returns null (both unpinned).
+   */
+  private static String pin(boolean pin) throws InterruptedException {
+    int cores = Runtime.getRuntime().availableProcessors();
+    if (!pin || cores < 2 || !Files.isExecutable(Path.of("/usr/bin/taskset"))) {
+      System.out.println("servers' JVM and client unpinned, sharing " + cores + " cores");
+      return null;
+    }
+    int clientCores = cores / 2;
+    String clientCpus = clientCores == 1 ? "0" : "0-" + (clientCores - 1);
+    String serverCpus =
+        clientCores == cores - 1 ? Integer.toString(clientCores) : clientCores + "-" + (cores - 1);
+    try {
+      Process p =
+          new ProcessBuilder(
+                  "taskset",
+                  "-a",
+                  "-p",
+                  "-c",
+                  clientCpus,
+                  Long.toString(ProcessHandle.current().pid()))
+              .redirectErrorStream(true)
+              .start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (p.waitFor() != 0) {
+        System.out.println("taskset failed (" + out.trim() + "); unpinned");
+        return null;
+      }
+    } catch (IOException e) {
+      System.out.println("taskset failed (" + e + "); unpinned");
+      return null;
+    }
+    System.out.println(
+        "servers' JVM pinned to CPU " + serverCpus + ", client to CPU " + clientCpus);
+    return serverCpus;
   }
 
   private static long micros(Duration d) {
@@ -125,38 +166,19 @@ public final class LbCommand {
         StandardOpenOption.APPEND);
   }
 
-  static KServer start(DelayedGreeter greeter, InMemoryRegistry registry) {
-    return KServer.builder()
-        .serviceName(SERVICE)
-        .host("127.0.0.1")
-        .port(0)
-        .weight(100)
-        .registry(registry)
-        .addService(greeter)
-        .executor(MoreExecutors.directExecutor()) // the handler only schedules its reply
-        .tracing(false)
-        .metrics(false)
-        .healthService(false)
-        .reflectionService(false)
-        .deregisterDelay(Duration.ZERO)
-        .shutdownHook(false)
-        .start();
-  }
-
   /** Runs the rows of the matrix against the four servers. */
   static final class Bench {
+    /** Calls the healthy row and round_robin's tail row take at least (see {@link #forCalls}). */
+    static final int MIN_CALLS = 6000;
+
     private final InMemoryRegistry registry;
-    private final List<DelayedGreeter> cluster;
+    private final ServerCluster cluster;
     private final Settings options;
 
-    Bench(InMemoryRegistry registry, List<DelayedGreeter> cluster, Settings options) {
+    Bench(InMemoryRegistry registry, ServerCluster cluster, Settings options) {
       this.registry = registry;
       this.cluster = cluster;
       this.options = options;
-    }
-
-    void setAll(Behaviour behaviour) {
-      cluster.forEach(g -> g.setBehaviour(behaviour));
     }
 
     /** One cell: the five rows and the recovery, as named figures. */
@@ -164,54 +186,88 @@ public final class LbCommand {
       Map<String, Double> cell = new LinkedHashMap<>();
       cell.put("fast_us", (double) fast);
       cell.put("concurrency", (double) concurrency);
-      setAll(Behaviour.fixed(fast));
-      Row healthy = measure(P2C, concurrency, options.duration);
-      cell.put("healthy_p50", healthy.result.p50Micros());
-      cell.put("healthy_p99", healthy.result.p99Micros());
+      cluster.setAll(Behaviour.fixed(fast));
+      var unused = cluster.servedDelays(); // from the cell before
+      // Enough calls that four shares of a quarter are told apart from sampling noise: with 1000
+      // calls (10 ms x4 in 3 s) one server's share alone varies by +-5 % of itself.
+      Row healthy =
+          measure(P2C, concurrency, forCalls(options.duration, MIN_CALLS, fast, concurrency, 1));
+      double[] served = cluster.servedDelays();
+      cell.put("served_p50", served[0]);
+      cell.put("served_p99", served[1]);
+      cell.put("healthy_p50", healthy.p50);
+      cell.put("healthy_p99", healthy.p99);
       cell.put("healthy_spread", healthy.spread());
       for (int i = 0; i < healthy.shares.length; i++) {
         cell.put("healthy_share_" + i, healthy.shares[i]);
       }
-      cell.put("healthy_calls_s", healthy.result.throughput());
-      cell.put("healthy_errors", (double) healthy.result.errors());
+      cell.put("healthy_calls_s", healthy.callsPerSecond);
+      cell.put("healthy_errors", (double) healthy.errors);
       Behaviour slow = Behaviour.fixed(fast * 10);
       Behaviour tail = new Behaviour(fast, 0.05, fast * 100, 0);
       for (String scenario : List.of("slow", "tail")) {
-        cluster.get(0).setBehaviour(scenario.equals("slow") ? slow : tail);
-        // A 100x answer that starts late in the window ends after it, unmeasured: keep that share
-        // small, or round_robin's p99 misses its own tail (1.25% of its calls).
+        cluster.set(0, scenario.equals("slow") ? slow : tail);
+        // Every call started in the window is waited for (see measure), so a 100x answer that
+        // starts late still counts. round_robin sends 1.25 % of its calls to the 100x tail, so its
+        // p99 shows the tail only with enough calls: with 1400 (10 ms x4 in 8 s) about 18 are slow
+        // where the p99 needs 15, and it missed its own tail in one pass of three. Its window
+        // holds about MIN_CALLS calls (an answer takes 2.24x the fast time on average there).
         Duration window =
             scenario.equals("slow")
                 ? options.duration
                 : max(options.duration, Duration.ofNanos(fast * 1000 * 100 * 8));
-        Row rr = measure(RR, concurrency, window);
+        Duration rrWindow =
+            scenario.equals("slow")
+                ? window
+                : max(window, forCalls(options.duration, MIN_CALLS, fast, concurrency, 2.24));
+        Row rr = measure(RR, concurrency, rrWindow);
         Row p2c = measure(P2C, concurrency, window);
-        cell.put(scenario + "_rr_p99", rr.result.p99Micros());
+        cell.put(scenario + "_rr_p99", rr.p99);
         cell.put(scenario + "_rr_share", rr.shares[0]);
-        cell.put(scenario + "_p99", p2c.result.p99Micros());
+        cell.put(scenario + "_p99", p2c.p99);
         cell.put(scenario + "_share", p2c.shares[0]);
-        cell.put(scenario + "_calls_s", p2c.result.throughput());
-        cell.put(scenario + "_errors", (double) (p2c.result.errors() + rr.result.errors()));
+        cell.put(scenario + "_calls_s", p2c.callsPerSecond);
+        cell.put(scenario + "_errors", (double) (p2c.errors + rr.errors));
       }
       if (options.recovery) {
-        cluster.get(0).setBehaviour(slow);
+        cluster.set(0, slow);
         cell.put("recovery_ms", recovery(fast, concurrency));
       }
       return cell;
+    }
+
+    /**
+     * At least {@code min}, and long enough for about {@code calls} calls of {@code meanRtts} times
+     * the fast time each (plus 0.3 ms of the harness's own) with {@code concurrency} in flight.
+     */
+    static Duration forCalls(
+        Duration min, int calls, long fastMicros, int concurrency, double meanRtts) {
+      double rttNanos = (fastMicros * meanRtts + 300) * 1000;
+      return max(min, Duration.ofNanos(Math.round(calls * rttNanos / concurrency)));
     }
 
     private static Duration max(Duration a, Duration b) {
       return a.compareTo(b) >= 0 ? a : b;
     }
 
+    /**
+     * One row: a warm-up, then the window. Latency is that of every call started in the window,
+     * each waited for to its end (the generator drains them): a generator's own histogram holds the
+     * calls that end in the window, which leaves out a slow answer that starts late in it, and with
+     * a 1 s answer among 10 ms ones that is a good part of a tail near 1 % (round_robin's p99 at 10
+     * ms x4 then missed its own tail).
+     */
     Row measure(String policy, int concurrency, Duration window) throws InterruptedException {
       KClient client = client(policy);
       try {
-        LoadGenerator warmup = generator(client, policy, concurrency, options.warmup);
+        LoadGenerator warmup = generator(client, policy, concurrency, options.warmup, null);
         warmup.run();
-        long[] before = counts();
-        LoadResult result = generator(client, policy, concurrency, window).run();
-        long[] after = counts();
+        Window started = new Window();
+        LoadGenerator generator = generator(client, policy, concurrency, window, started);
+        long[] before = cluster.counts();
+        started.open(window);
+        LoadResult result = generator.run();
+        long[] after = cluster.counts();
         long total = 0;
         for (int i = 0; i < after.length; i++) {
           total += after[i] - before[i];
@@ -220,7 +276,13 @@ public final class LbCommand {
         for (int i = 0; i < after.length; i++) {
           shares[i] = total == 0 ? 0 : (double) (after[i] - before[i]) / total;
         }
-        return new Row(result, shares);
+        Histogram h = started.latencies;
+        return new Row(
+            h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(50) / 1000.0,
+            h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(99) / 1000.0,
+            result.throughput(),
+            result.errors(),
+            shares);
       } finally {
         client.close();
       }
@@ -238,7 +300,8 @@ public final class LbCommand {
       try {
         Duration pre = Duration.ofSeconds(2);
         LoadGenerator generator =
-            generator(client, P2C, concurrency, pre.plus(options.recoveryLimit).plusMillis(300));
+            generator(
+                client, P2C, concurrency, pre.plus(options.recoveryLimit).plusMillis(300), null);
         Thread load =
             new Thread(
                 () -> {
@@ -251,14 +314,14 @@ public final class LbCommand {
                 "lb-recovery-load");
         load.start();
         Thread.sleep(pre.toMillis());
-        cluster.get(0).setBehaviour(Behaviour.fixed(fast));
+        cluster.set(0, Behaviour.fixed(fast));
         long healed = System.nanoTime();
         List<long[]> samples = new ArrayList<>();
-        samples.add(counts());
+        samples.add(cluster.counts());
         double result = -1;
         while (System.nanoTime() - healed < options.recoveryLimit.toNanos()) {
           Thread.sleep(sampleMillis);
-          long[] now = counts();
+          long[] now = cluster.counts();
           samples.add(now);
           long[] from = samples.get(Math.max(0, samples.size() - 1 - window));
           long total = 0;
@@ -288,10 +351,18 @@ public final class LbCommand {
     }
 
     private static LoadGenerator generator(
-        KClient client, String policy, int concurrency, Duration duration) {
+        KClient client,
+        String policy,
+        int concurrency,
+        Duration duration,
+        @Nullable Window window) {
       GreeterGrpc.GreeterFutureStub stub = GreeterGrpc.newFutureStub(client.channel());
       HelloRequest request = HelloRequest.newBuilder().setName("lb").build();
-      return LoadGenerator.builder(() -> stub.sayHello(request))
+      Supplier<ListenableFuture<HelloReply>> call =
+          window == null
+              ? () -> stub.sayHello(request)
+              : () -> window.track(stub.sayHello(request));
+      return LoadGenerator.builder(call)
           .name(policy + " x" + concurrency)
           .concurrency(concurrency)
           .warmup(Duration.ZERO)
@@ -299,13 +370,46 @@ public final class LbCommand {
           .progress(QUIET)
           .build();
     }
+  }
 
-    private long[] counts() {
-      return cluster.stream().mapToLong(DelayedGreeter::calls).toArray();
+  /**
+   * The latencies of the calls started between {@link #open} and its end, recorded when each ends
+   * (however late).
+   */
+  static final class Window {
+    final Histogram latencies = new ConcurrentHistogram(3);
+    final LongAdder errors = new LongAdder();
+    private volatile long start = Long.MAX_VALUE;
+    private volatile long end = Long.MIN_VALUE;
+
+    void open(Duration length) {
+      long now = System.nanoTime();
+      end = now + length.toNanos();
+      start = now;
+    }
+
+    <T> ListenableFuture<T> track(ListenableFuture<T> call) {
+      long begun = System.nanoTime();
+      if (begun >= start && begun < end) {
+        // Added before the generator's own listener, so it runs first (direct executor).
+        call.addListener(
+            () -> {
+              long latency = System.nanoTime() - begun;
+              try {
+                Futures.getDone(call);
+                latencies.recordValue(latency);
+              } catch (ExecutionException | CancellationException e) {
+                errors.increment();
+              }
+            },
+            MoreExecutors.directExecutor());
+      }
+      return call;
     }
   }
 
-  record Row(LoadResult result, double[] shares) {
+  /** One row's figures: latency in microseconds, and each server's share of the calls. */
+  record Row(double p50, double p99, double callsPerSecond, long errors, double[] shares) {
     /** How far apart the largest and smallest share are: max / min - 1. */
     double spread() {
       double min = 1;
@@ -330,6 +434,7 @@ public final class LbCommand {
     Duration duration;
     Duration recoveryLimit;
     boolean recovery;
+    boolean pin;
     boolean report;
     Path raw;
     Path out;
@@ -356,6 +461,7 @@ public final class LbCommand {
       s.duration = options.duration("duration", Duration.ofSeconds(3));
       s.recoveryLimit = options.duration("recovery-limit", Duration.ofSeconds(5));
       s.recovery = !options.flag("no-recovery");
+      s.pin = !options.flag("no-pin");
       s.report = options.flag("report");
       boolean files = !options.flag("no-files");
       s.raw =

@@ -59,11 +59,13 @@ final class LbReport {
   static String line(Map<String, Double> c) {
     return String.format(
         Locale.ROOT,
-        "fast %s x%d: healthy p50 %.2f p99 %.2f ms spread %.0f%% (%.1f %.1f %.1f %.1f);"
+        "fast %s x%d: served p50 %.3f p99 %.3f ms; healthy p50 %.2f p99 %.2f ms spread %.0f%% (%.1f %.1f %.1f %.1f);"
             + " 10x share %.2f%% p99 %.2f (rr %.2f);"
             + " tail share %.2f%% p99 %.2f (rr %.2f); recovery %s",
         DelayedGreeter.formatMillis(c.get("fast_us").longValue()),
         c.get("concurrency").intValue(),
+        c.getOrDefault("served_p50", Double.NaN) / 1000,
+        c.getOrDefault("served_p99", Double.NaN) / 1000,
         c.get("healthy_p50") / 1000,
         c.get("healthy_p99") / 1000,
         c.get("healthy_spread") * 100,

@@ -1,19 +1,13 @@
 package io.krpc.benchmarks.overload;
 
+import io.krpc.benchmarks.internal.ChildJvm;
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.URISyntaxException;
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -104,28 +98,7 @@ final class ServerProcess implements AutoCloseable {
     }
   }
 
-  /**
-   * This JVM's class path, which under {@code exec:java} lives in the plugin's class loaders rather
-   * than in {@code java.class.path}.
-   */
   private static String classPath() {
-    Set<String> entries = new LinkedHashSet<>();
-    for (ClassLoader cl = OverloadServer.class.getClassLoader(); cl != null; cl = cl.getParent()) {
-      if (cl instanceof URLClassLoader urls) {
-        for (URL url : urls.getURLs()) {
-          try {
-            entries.add(Path.of(url.toURI()).toString());
-          } catch (URISyntaxException | IllegalArgumentException e) {
-            // not a file: the child cannot use it either
-          }
-        }
-      }
-    }
-    for (String entry : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
-      if (!entry.isEmpty()) {
-        entries.add(entry);
-      }
-    }
-    return String.join(File.pathSeparator, entries);
+    return ChildJvm.classPath(OverloadServer.class);
   }
 }

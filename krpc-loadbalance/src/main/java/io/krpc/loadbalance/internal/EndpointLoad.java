@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * decay theirs towards zero when read; towards the other candidate keeps a failing endpoint
  * penalised): an endpoint that stopped being picked because of one slow answer is tried again after
  * a few of its own latencies, and a much slower one gets a probe now and then, besides the forced
- * picks, which lets a healed endpoint back in soon.
+ * picks, which lets a healed endpoint back in soon. The drift applies only while the endpoint is
+ * idle: one probe at a time.
  *
  * <p>The success rate weighs each outcome by {@value #SUCCESS_WEIGHT} (roughly the last 20 calls)
  * and drifts back towards 1 with {@code decayTime} while no outcome arrives, so a penalised
@@ -186,8 +187,8 @@ final class EndpointLoad {
    * no reward at all below the mean left equal endpoints to be told apart by latency noise alone.
    * With one call at a time (meanInFlight = 0) all three agree. An estimate above {@code
    * referenceNanos} (the lower estimate of the two endpoints compared) drifts towards it since its
-   * last answer. An endpoint never measured costs 0 while idle (so it is tried once) and {@link
-   * #UNMEASURED_PENALTY} while its first call is out.
+   * last answer while the endpoint has no call in flight. An endpoint never measured costs 0 while
+   * idle (so it is tried once) and {@link #UNMEASURED_PENALTY} while its first call is out.
    */
   double cost(long nowNanos, long decayNanos, double meanInFlight, double referenceNanos) {
     Latency lat = latency.get();
@@ -197,7 +198,11 @@ final class EndpointLoad {
     }
     double rate = Math.max(MIN_SUCCESS, successRate(nowNanos, decayNanos));
     double value = lat.value;
-    if (value > referenceNanos) { // stale evidence counts less: drift towards the reference
+    // Stale evidence counts less: drift towards the reference, but only while idle. The drift is
+    // a probe: once a call is out, the endpoint costs its own estimate again until that call
+    // answers, so a slow endpoint gets one call per probe, not every call picked while its probe
+    // is out (at 0.5 ms x 4 in flight that pile-up was most of a 10x endpoint's share).
+    if (calls == 0 && value > referenceNanos) {
       value =
           referenceNanos
               + (value - referenceNanos) * (1 - decayedWeight(lat, nowNanos, decayNanos));

@@ -120,6 +120,17 @@ class EndpointLoadTest {
   }
 
   @Test
+  void aStaleEstimateDriftsOnlyWhileIdleOneProbeAtATime() {
+    load.recordLatency(10 * MS, 0, 0, DECAY);
+    double idle = load.cost(100 * MS, DECAY, 1, MS);
+    assertThat(idle).isCloseTo((MS + 9 * MS * Math.exp(-1) + 1) * Math.sqrt(1 / 2.0), offset(1.0));
+    load.callStarted(); // the probe: until it answers, the endpoint costs its own estimate
+    assertThat(load.cost(100 * MS, DECAY, 1, MS)).isCloseTo(10 * MS + 1, offset(1.0));
+    load.callFinished();
+    assertThat(load.cost(100 * MS, DECAY, 1, MS)).isCloseTo(idle, offset(1.0));
+  }
+
+  @Test
   void fleetCounterSumsEveryEndpointsCallsInFlight() {
     AtomicInteger fleet = new AtomicInteger();
     EndpointLoad a = new EndpointLoad(fleet);
