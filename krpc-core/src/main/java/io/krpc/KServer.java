@@ -1,7 +1,7 @@
 package io.krpc;
 
-import static io.krpc.internal.Checks.check;
-import static io.krpc.internal.Checks.notNull;
+import static io.krpc.common.Checks.check;
+import static io.krpc.common.Checks.notNull;
 
 import io.grpc.BindableService;
 import io.grpc.Grpc;
@@ -14,8 +14,8 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.krpc.common.Checks;
 import io.krpc.common.HostAddress;
-import io.krpc.internal.Checks;
 import io.krpc.internal.InterceptorChains;
 import io.krpc.internal.ServerExecutors;
 import io.krpc.registry.Registry;
@@ -42,8 +42,17 @@ import org.slf4j.LoggerFactory;
  * A running KRPC server: a grpc-java server that registers itself in a {@link Registry}, serves
  * health and reflection, and runs the built-in governance chain around its services.
  *
- * <p>{@code KServer server = KServer.builder() .serviceName("greeter") .port(9001)
- * .registry(registry) .addService(new GreeterImpl()) .start(); ... server.close(); // graceful }
+ * <pre>{@code
+ * KServer server =
+ *     KServer.builder()
+ *         .serviceName("greeter")
+ *         .port(9001)
+ *         .registry(registry)
+ *         .addService(new GreeterImpl())
+ *         .start();
+ * ...
+ * server.close(); // graceful
+ * }</pre>
  *
  * <p>Thread-safe. {@link #close()} may be called from any thread, more than once.
  */

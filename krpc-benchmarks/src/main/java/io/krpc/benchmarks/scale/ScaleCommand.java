@@ -9,14 +9,19 @@ import io.etcd.jetcd.options.PutOption;
 import io.krpc.benchmarks.Options;
 import io.krpc.benchmarks.internal.MarkdownReport;
 import io.krpc.registry.Registry;
+import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.EtcdRegistry;
 import io.krpc.registry.etcd.RecordFormat;
 import io.krpc.registry.etcd.internal.EtcdConnection;
 import io.krpc.testing.EtcdCluster;
 import io.krpc.testing.EtcdMember;
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -69,12 +74,18 @@ public final class ScaleCommand {
     int big = options.integer("big", 30_000);
     int metadataBytes = options.integer("metadata", 200);
     Duration down = options.duration("down", Duration.ofMillis(200));
-    Duration coalesce = options.duration("coalesce", Duration.ofMillis(50));
+    // negative: EtcdRegistry's default
+    Duration coalesce = options.duration("coalesce", Duration.ofMillis(-1));
     int own = options.integer("own", 100);
+    String share = options.string("share", "default");
+    if (!List.of("default", "true", "false").contains(share)) {
+      throw new IllegalArgumentException(
+          "--share: " + share + " (expected: true, false or default)");
+    }
     boolean files = !options.flag("no-files");
     StringBuilder report = new StringBuilder();
     try (EtcdCluster cluster = EtcdCluster.builder().members(members).start();
-        Fleet fleet = new Fleet(cluster.endpoints(), coalesce)) {
+        Fleet fleet = new Fleet(cluster.endpoints(), coalesce, share)) {
       List<EtcdProbe> empty = probe(cluster);
       // 1. the servers
       long t0 = System.nanoTime();
@@ -91,7 +102,11 @@ public final class ScaleCommand {
       long clientsMillis = millisSince(t0);
       Thread.sleep(3000);
       List<EtcdProbe> watching = probe(cluster);
+      long probes0 = EtcdConnection.probesSent();
+      long idle0 = System.nanoTime();
       double idleCores = fleet.cores(() -> sleep(Duration.ofSeconds(5)));
+      double idleProbesPerSecond =
+          (EtcdConnection.probesSent() - probes0) * 1e9 / (System.nanoTime() - idle0);
       // 3. the rolling restart
       fleet.resetLatencies();
       double restartCores = fleet.cores(() -> fleet.rollingRestart(restart, down));
@@ -99,6 +114,7 @@ public final class ScaleCommand {
           awaitQuietly(() -> fleet.clientsComplete(instances / services), Duration.ofSeconds(30));
       Histogram appear = fleet.appear.getIntervalHistogram();
       Histogram disappear = fleet.disappear.getIntervalHistogram();
+      Histogram afterCommit = fleet.afterCommit.getIntervalHistogram();
       long expected = 2L * restart * clients * watch / services;
       long missed = expected - appear.getTotalCount() - disappear.getTotalCount();
       Histogram calls = fleet.calls.getIntervalHistogram();
@@ -154,34 +170,55 @@ public final class ScaleCommand {
       report.append(
           String.format(
               Locale.ROOT,
-              "%nEvery registry above shares this JVM's one connection to etcd (reads, writes,"
-                  + " leases and each registry's own watch stream on one HTTP/2 connection), so the"
-                  + " figures per registry below are its watch stream and watchers; the cost of a"
-                  + " connection is measured separately with %d registries of their own connection."
-                  + " Heaps are read after a forced GC in every member.%n",
-              own));
+              "%n%s Heaps are read after a forced GC in every member.%n",
+              "true".equals(share)
+                  ? "Every registry above shares this JVM's one connection to etcd (a jetcd channel"
+                      + " to the members: reads, writes, leases and each registry's own watch"
+                      + " stream), so the figures per watching registry below are its watch stream"
+                      + " and watchers plus 1/"
+                      + (clients + fleet.servers.size())
+                      + " of the connection; the cost of a connection is measured apart with "
+                      + own
+                      + " registries of their own connection."
+                  : ("false".equals(share)
+                          ? "Registries here have a connection of their own (--share=false)"
+                          : "Registries here use EtcdRegistry's default for connection sharing (on"
+                              + " since 2026-12-05: the registries of a JVM with the same endpoints"
+                              + " and identity share one connection)")
+                      + "; the cost of a connection and of the watches on it are measured apart"
+                      + " with "
+                      + own
+                      + " registries of their own connection."));
       report.append(
           String.format(
               Locale.ROOT,
               "%n| measure | value |%n|---|---:|%n"
                   + "| watch streams per client registry (etcd gauge) | %.2f |%n"
                   + "| watchers added per client registry (etcd gauge) | %.1f |%n"
-                  + "| etcd RSS per watching registry, all members | %.1f KB |%n"
-                  + "| etcd Go heap in use per watching registry, all members | %.1f KB |%n"
+                  + "| etcd RSS per watching registry (its watches + its share of the"
+                  + " connections), all members | %.1f KB |%n"
+                  + "| etcd Go heap in use per watching registry (same), all members | %.1f KB |%n"
                   + "| rolling restart of %d instances (down %d ms each): change → listener p50 / p99 / max"
                   + " | %.1f / %.1f / %.1f ms |%n"
                   + "| … instance gone → listener p50 / p99 | %.1f / %.1f ms |%n"
                   + "| … instance back → listener p50 / p99 | %.1f / %.1f ms |%n"
                   + "| … of which the deregister/register call itself (etcd commit) p50 / p99 |"
                   + " %.1f / %.1f ms |%n"
-                  + "| coalescing interval of the client registries | %d ms |%n"
+                  + "| change → listener from the call's return (the change committed) p50 / p99 /"
+                  + " max | %.1f / %.1f / %.1f ms |%n"
+                  + "| … changes a listener saw before the call returned (counted as 0 above) |"
+                  + " %.1f %% |%n"
+                  + "| coalescing interval of the client registries | %s |%n"
                   + "| observations recorded / expected (missed: a delete and re-put within one"
                   + " coalescing interval) | %d / %d |%n"
                   + "| all clients converged after the restart | %s |%n"
                   + "| client JVM CPU, idle (%d registries + %d servers) | %.2f cores |%n"
+                  + "| … connection probes sent to etcd meanwhile | %.1f /s |%n"
                   + "| client JVM CPU during the rolling restart | %.2f cores |%n"
                   + "| connections replaced / told to retry at once (probe failures) until here |"
-                  + " %d / %d |%n",
+                  + " %d / %d |%n"
+                  + "| listeners told \"etcd does not answer\" until here (etcd was up: false"
+                  + " alarms) | %d |%n",
               streamsPerRegistry,
               watchersDelta / (double) clients,
               rssDelta / 1024.0 / clients,
@@ -197,16 +234,22 @@ public final class ScaleCommand {
               p(appear, 99),
               p(calls, 50),
               p(calls, 99),
-              coalesce.toMillis(),
+              p(afterCommit, 50),
+              p(afterCommit, 99),
+              afterCommit.getMaxValue() / 1000.0,
+              100.0 * fleet.beforeReturn.get() / Math.max(1, afterCommit.getTotalCount()),
+              coalesce.isNegative() ? "EtcdRegistry's default" : coalesce.toMillis() + " ms",
               appear.getTotalCount() + disappear.getTotalCount(),
               expected,
               converged,
               clients,
               fleet.servers.size(),
               idleCores,
+              idleProbesPerSecond,
               restartCores,
               reconnects[0],
-              reconnects[1]));
+              reconnects[1],
+              fleet.listenerErrors.get()));
       if (ownCost != null) {
         report.append(
             String.format(
@@ -214,9 +257,11 @@ public final class ScaleCommand {
                 "| %d registries with a connection of their own, connected (one lookup each), not"
                     + " watching: etcd Go heap / RSS per connection, all members | %.1f KB / %.1f KB"
                     + " |%n"
-                    + "| … then each watching %d services (one stream, %d watchers): added Go heap /"
-                    + " RSS per registry, all members | %.1f KB / %.1f KB |%n"
-                    + "| … so one registry alone on its connection costs etcd (Go heap) | %.1f KB |%n",
+                    + "| … then each watching %d services: the watch part alone (one stream, %d"
+                    + " watchers), added Go heap / RSS per registry, all members | %.1f KB / %.1f KB"
+                    + " |%n"
+                    + "| … so one registry alone on its connection costs etcd in all (connection +"
+                    + " watches), Go heap / RSS | %.1f KB / %.1f KB |%n",
                 own,
                 ownCost.heapPerConnection / 1024.0,
                 ownCost.rssPerConnection / 1024.0,
@@ -224,7 +269,8 @@ public final class ScaleCommand {
                 watch,
                 ownCost.heapPerWatching / 1024.0,
                 ownCost.rssPerWatching / 1024.0,
-                (ownCost.heapPerConnection + ownCost.heapPerWatching) / 1024.0));
+                (ownCost.heapPerConnection + ownCost.heapPerWatching) / 1024.0,
+                (ownCost.rssPerConnection + ownCost.rssPerWatching) / 1024.0));
       }
       if (bigList != null) {
         report.append(
@@ -400,19 +446,32 @@ public final class ScaleCommand {
     final Recorder appear = new Recorder(3);
     final Recorder disappear = new Recorder(3);
     final Recorder calls = new Recorder(3);
+    // from the moment the deregister/register call returned (the change is committed then); a
+    // listener that saw the change before the call returned counts 0
+    final Recorder afterCommit = new Recorder(3);
+    final Map<String, Long> committedAt = new ConcurrentHashMap<>();
+    final AtomicLong beforeReturn = new AtomicLong();
+    final AtomicLong listenerErrors = new AtomicLong();
     final ExecutorService pool = Executors.newFixedThreadPool(20);
     final Duration coalesce;
+    final String share;
 
-    Fleet(List<String> endpoints, Duration coalesce) {
+    Fleet(List<String> endpoints, Duration coalesce, String share) {
       this.endpoints = endpoints;
       this.coalesce = coalesce;
+      this.share = share;
+    }
+
+    EtcdRegistry.Builder builder() {
+      EtcdRegistry.Builder builder = EtcdRegistry.builder().endpoints(endpoints);
+      return "default".equals(share) ? builder : builder.shareConnection("true".equals(share));
     }
 
     void registerAll(int instances, int services) throws Exception {
       int serverCount = Math.min(20, services);
       List<List<ServiceInstance>> perServer = new ArrayList<>();
       for (int s = 0; s < serverCount; s++) {
-        servers.add(EtcdRegistry.builder().endpoints(endpoints).build());
+        servers.add(builder().build());
         perServer.add(new ArrayList<>());
       }
       for (int i = 0; i < instances; i++) {
@@ -438,8 +497,11 @@ public final class ScaleCommand {
 
     void startClients(int count, int services, int watch) {
       for (int c = 0; c < count; c++) {
-        EtcdRegistry registry =
-            EtcdRegistry.builder().endpoints(endpoints).coalesce(coalesce).build();
+        EtcdRegistry.Builder builder = builder();
+        if (!coalesce.isNegative()) {
+          builder.coalesce(coalesce);
+        }
+        EtcdRegistry registry = builder.build();
         clients.add(registry);
         int step = Math.max(1, services / watch);
         for (int k = 0; k < watch; k++) {
@@ -464,6 +526,8 @@ public final class ScaleCommand {
       appear.getIntervalHistogram();
       disappear.getIntervalHistogram();
       calls.getIntervalHistogram();
+      afterCommit.getIntervalHistogram();
+      beforeReturn.set(0);
     }
 
     /** Restarts {@code count} instances spread over the fleet, one server thread per registry. */
@@ -482,14 +546,20 @@ public final class ScaleCommand {
                     ServiceInstance instance = mine.get(j * stride);
                     String id = instance.serviceName() + "/" + instance.endpoint();
                     long t = System.nanoTime();
+                    committedAt.remove("-" + id);
                     deregisteredAt.put(id, t);
-                    registry.deregister(instance);
-                    calls.recordValue((System.nanoTime() - t) / 1000);
+                    timed(() -> registry.deregister(instance), "deregister " + id);
+                    long end = System.nanoTime();
+                    committedAt.put("-" + id, end);
+                    calls.recordValue((end - t) / 1000);
                     sleep(down);
                     t = System.nanoTime();
+                    committedAt.remove("+" + id);
                     registeredAt.put(id, t);
-                    registry.register(instance);
-                    calls.recordValue((System.nanoTime() - t) / 1000);
+                    timed(() -> registry.register(instance), "register " + id);
+                    end = System.nanoTime();
+                    committedAt.put("+" + id, end);
+                    calls.recordValue((end - t) / 1000);
                   }
                   return null;
                 }));
@@ -500,6 +570,33 @@ public final class ScaleCommand {
         } catch (Exception e) {
           throw new IllegalStateException("rolling restart failed", e);
         }
+      }
+    }
+
+    /**
+     * Runs {@code call}; when it fails, writes every thread's stack to a file first (the cause of a
+     * timeout is in what the threads were doing while it ran out).
+     */
+    void timed(Runnable call, String what) {
+      try {
+        call.run();
+      } catch (RuntimeException e) {
+        StringBuilder dump = new StringBuilder(what + " failed: " + e + "\n\n");
+        for (ThreadInfo info : ManagementFactory.getThreadMXBean().dumpAllThreads(true, true)) {
+          dump.append(info.getThreadName()).append(' ').append(info.getThreadState()).append('\n');
+          for (StackTraceElement frame : info.getStackTrace()) {
+            dump.append("    at ").append(frame).append('\n');
+          }
+          dump.append('\n');
+        }
+        try {
+          Path file = Files.createTempFile("scale-threads-", ".txt");
+          Files.writeString(file, dump);
+          System.err.println("scale: " + what + " failed; threads in " + file);
+        } catch (IOException io) {
+          e.addSuppressed(io);
+        }
+        throw e;
       }
     }
 
@@ -531,6 +628,11 @@ public final class ScaleCommand {
       }
 
       @Override
+      public void onError(RegistryException error) {
+        listenerErrors.incrementAndGet(); // etcd is up throughout: every one is a false alarm
+      }
+
+      @Override
       public void onUpdate(List<ServiceInstance> instances) {
         long now = System.nanoTime();
         Set<String> current = new HashSet<>(instances.size() * 2);
@@ -542,6 +644,11 @@ public final class ScaleCommand {
             Long at = registeredAt.get(service + "/" + endpoint);
             if (at != null) {
               appear.recordValue(Math.max(0, now - at) / 1000);
+              Long committed = committedAt.get("+" + service + "/" + endpoint);
+              afterCommit.recordValue(committed == null ? 0 : Math.max(0, now - committed) / 1000);
+              if (committed == null) {
+                beforeReturn.incrementAndGet();
+              }
             }
           }
         }
@@ -550,6 +657,11 @@ public final class ScaleCommand {
             Long at = deregisteredAt.get(service + "/" + endpoint);
             if (at != null) {
               disappear.recordValue(Math.max(0, now - at) / 1000);
+              Long committed = committedAt.get("-" + service + "/" + endpoint);
+              afterCommit.recordValue(committed == null ? 0 : Math.max(0, now - committed) / 1000);
+              if (committed == null) {
+                beforeReturn.incrementAndGet();
+              }
             }
           }
         }

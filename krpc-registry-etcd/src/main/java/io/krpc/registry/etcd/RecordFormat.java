@@ -1,6 +1,6 @@
 package io.krpc.registry.etcd;
 
-import static java.util.Objects.requireNonNull;
+import static io.krpc.common.Checks.notNull;
 
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.internal.GoRecordFormats;
@@ -12,9 +12,14 @@ import org.jspecify.annotations.Nullable;
  * {@link EtcdRegistry} writes every format listed in {@link EtcdRegistry.Builder#recordFormats} and
  * reads and merges them all, so Java and Go services of one fleet find each other.
  *
- * <p>{@code Registry fleet = EtcdRegistry.builder() .endpoints("http://127.0.0.1:2379")
- * .recordFormats(RecordFormat.KRPC, RecordFormat.KRPC_GO,
- * RecordFormat.GO_ZERO.withKeyPrefix("/rpc/")) .build(); }
+ * <pre>{@code
+ * Registry fleet =
+ *     EtcdRegistry.builder()
+ *         .endpoints("http://127.0.0.1:2379")
+ *         .recordFormats(
+ *             RecordFormat.KRPC, RecordFormat.KRPC_GO, RecordFormat.GO_ZERO.withKeyPrefix("/rpc/"))
+ *         .build();
+ * }</pre>
  *
  * <p>The formats, as the Go libraries write them (examples for service {@code greeter} at {@code
  * 10.0.0.1:9001}):
@@ -77,7 +82,7 @@ public abstract class RecordFormat {
    * @param keyPrefix empty, or ends with {@code /}; no whitespace
    */
   protected RecordFormat(String name, String keyPrefix) {
-    this.name = requireNonNull(name, "name");
+    this.name = notNull(name, "name");
     this.keyPrefix = checkKeyPrefix(keyPrefix);
   }
 
@@ -152,7 +157,7 @@ public abstract class RecordFormat {
   }
 
   private static String checkKeyPrefix(String keyPrefix) {
-    requireNonNull(keyPrefix, "keyPrefix");
+    notNull(keyPrefix, "keyPrefix");
     if ((!keyPrefix.isEmpty() && !keyPrefix.endsWith("/"))
         || keyPrefix.chars().anyMatch(Character::isWhitespace)) {
       throw new IllegalArgumentException(

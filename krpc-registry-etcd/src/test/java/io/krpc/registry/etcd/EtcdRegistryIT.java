@@ -126,6 +126,46 @@ class EtcdRegistryIT {
     await().atMost(Duration.ofSeconds(5)).until(() -> instance.equals(first(shared)));
   }
 
+  @Test
+  void registriesShareByDefaultAndClosingOneLeavesTheOthersWorking() {
+    EtcdRegistry server = resources.add(defaults());
+    EtcdRegistry crashing = resources.add(defaults());
+    EtcdRegistry client = resources.add(defaults());
+    assertThat(client.connectionInfo()).isEqualTo("shared/3+watch");
+    RecordingListener seen = new RecordingListener();
+    client.watch("greeter-default-shared", seen);
+    ServiceInstance a = ServiceInstance.of("greeter-default-shared", "127.0.0.1", 9001);
+    ServiceInstance b = ServiceInstance.of("greeter-default-shared", "127.0.0.1", 9002);
+    server.register(a);
+    crashing.register(b);
+    crashing.watch("greeter-default-shared", new RecordingListener());
+    await().atMost(Duration.ofSeconds(5)).until(() -> seen.last().size() == 2);
+
+    // a sharer that stops like a crashed process: its instance goes with its lease, the others'
+    // calls and watches go on over the connection
+    crashing.closeWithoutRevoking();
+    await().atMost(Duration.ofSeconds(5)).until(() -> seen.last().equals(List.of(a)));
+    server.deregister(a);
+    await().atMost(Duration.ofSeconds(5)).until(() -> seen.last().isEmpty());
+    server.register(a);
+    await().atMost(Duration.ofSeconds(5)).until(() -> seen.last().equals(List.of(a)));
+    assertThat(client.lookup("greeter-default-shared")).containsExactly(a);
+
+    // a sharer closed for good: its lease is revoked, the last registry keeps the connection
+    server.close();
+    await().atMost(Duration.ofSeconds(2)).until(() -> seen.last().isEmpty());
+    assertThat(client.connectionInfo()).isEqualTo("own+watch");
+    assertThat(client.lookup("greeter-default-shared")).isEmpty();
+    assertThat(client.watchStreamsOpened()).isEqualTo(1);
+  }
+
+  private EtcdRegistry defaults() {
+    return EtcdRegistry.builder()
+        .endpoints(etcd.endpoints())
+        .leaseTtl(Duration.ofSeconds(2))
+        .build();
+  }
+
   private EtcdRegistry sharing() {
     return resources.add(
         EtcdRegistry.builder()

@@ -13,6 +13,14 @@ import org.slf4j.LoggerFactory;
  * failed probe, so that etcd's return is seen at once; on recovery, restart or wipe it tells the
  * callbacks to re-register and re-list.
  *
+ * <p>The probe is skipped while the connection shows proof of life: an answer from etcd ({@link
+ * EtcdGateway#lastHeard()}: any successful call, keep-alive, watch event or progress answer, also
+ * of the registries sharing the connection) within the last {@code interval}, of the same raft term
+ * and no older revision than the last probe saw. So a busy connection is not probed at all, an idle
+ * one as before, and nothing is found later than before: a term change or a revision going back
+ * makes the answer no proof, and the probe runs. Registries sharing a connection (hundreds in one
+ * JVM) thus mostly do without probes.
+ *
  * <p>Confined to the registry's {@link StateScheduler}.
  */
 public final class ConnectionMonitor {
@@ -38,6 +46,7 @@ public final class ConnectionMonitor {
   private long lastTerm = -1;
   private long lastRevision = -1;
   private boolean probing;
+  private long skipped;
   private boolean reauthenticated;
   private boolean closed;
 
@@ -72,6 +81,11 @@ public final class ConnectionMonitor {
     }
   }
 
+  /** How many probes were skipped for proof of life; for tests. */
+  long skipped() {
+    return skipped;
+  }
+
   /** Whether the last probe failed; for tests. */
   boolean failing() {
     return failures > 0;
@@ -85,8 +99,11 @@ public final class ConnectionMonitor {
     if (closed || probing) {
       return;
     }
-    probing = true;
     long generation = gateway.generation();
+    if (provenAlive(generation)) {
+      return;
+    }
+    probing = true;
     // The first call of a client may take seconds (a cold JVM, a TLS handshake): give it the
     // request timeout. Later probes must notice a frozen etcd well within a lease TTL.
     Duration timeout = generation == answeredGeneration ? probeTimeout : firstProbeTimeout;
@@ -106,6 +123,32 @@ public final class ConnectionMonitor {
                   }
                 },
                 scheduler);
+  }
+
+  /**
+   * Whether a recent answer on the connection already says what the probe would, in which case the
+   * next check is scheduled one interval after that answer.
+   */
+  private boolean provenAlive(long generation) {
+    if (failures > 0 || generation != answeredGeneration) {
+      return false;
+    }
+    EtcdGateway.Heard heard = gateway.lastHeard();
+    if (heard == null) {
+      return false;
+    }
+    long age = scheduler.nanoTime() - heard.atNanos();
+    long intervalNanos = interval.toNanos();
+    if (age >= intervalNanos
+        || heard.header().raftTerm() != lastTerm
+        || heard.header().revision() < lastRevision) {
+      return false;
+    }
+    skipped++;
+    lastRevision = heard.header().revision();
+    // never sooner than a quarter interval, so that a stream of answers cannot make this spin
+    schedule(Math.max(intervalNanos / 4, intervalNanos - age));
+    return true;
   }
 
   private void onFailure(Throwable error, long generation) {

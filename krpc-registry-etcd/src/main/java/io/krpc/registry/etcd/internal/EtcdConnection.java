@@ -57,6 +57,7 @@ public final class EtcdConnection {
 
   private static final AtomicLong REPLACEMENTS = new AtomicLong();
   private static final AtomicLong BACKOFF_RESETS = new AtomicLong();
+  private static final AtomicLong PROBES = new AtomicLong();
 
   @GuardedBy("POOL")
   private static final Map<Object, EtcdConnection> POOL = new HashMap<>();
@@ -91,6 +92,14 @@ public final class EtcdConnection {
 
   @GuardedBy("lock")
   private long probeStartedNanos;
+
+  /**
+   * The newest answer etcd gave on this connection, by any of its users; written without a lock by
+   * every response (a stale write only makes a probe run that could have been skipped).
+   */
+  private volatile @Nullable Answer lastAnswer;
+
+  private record Answer(long generation, long raftTerm, long revision, long atNanos) {}
 
   /**
    * A connection of the JVM's pool: the one already open under {@code key} (its count raised), or a
@@ -170,6 +179,24 @@ public final class EtcdConnection {
     }
   }
 
+  /**
+   * Notes that etcd answered a call made on generation {@code seen} (its header's raft term and
+   * revision): proof of life that lets every user of the connection skip its probe. Any thread.
+   */
+  void heard(long seen, long raftTerm, long revision) {
+    lastAnswer = new Answer(seen, raftTerm, revision, nanoTime.getAsLong());
+  }
+
+  /** The newest answer on the current generation, or null; see {@link EtcdGateway#lastHeard()}. */
+  EtcdGateway.@Nullable Heard lastHeard() {
+    Answer answer = lastAnswer;
+    if (answer == null || answer.generation() != generation()) {
+      return null;
+    }
+    return new EtcdGateway.Heard(
+        new EtcdGateway.Header(answer.raftTerm(), answer.revision()), answer.atNanos());
+  }
+
   /** How many registries use this connection; for tests. */
   int references() {
     synchronized (lock) {
@@ -185,6 +212,7 @@ public final class EtcdConnection {
   CompletableFuture<EtcdGateway.Header> probe(
       long maxAgeNanos, Function<Client, CompletableFuture<EtcdGateway.Header>> send) {
     Client current;
+    long sentOn;
     CompletableFuture<EtcdGateway.Header> started;
     synchronized (lock) {
       long now = nanoTime.getAsLong();
@@ -195,10 +223,12 @@ public final class EtcdConnection {
         return last.copy(); // a caller's cancel (its timeout) must not fail the others
       }
       current = client;
+      sentOn = generation;
       started = new CompletableFuture<>();
       probe = started;
       probeStartedNanos = now;
     }
+    PROBES.incrementAndGet();
     CompletableFuture<EtcdGateway.Header> sent;
     try {
       sent = send.apply(current);
@@ -211,6 +241,7 @@ public final class EtcdConnection {
               if (error != null) {
                 started.completeExceptionally(error);
               } else {
+                heard(sentOn, header.raftTerm(), header.revision());
                 started.complete(header);
               }
             });
@@ -262,6 +293,11 @@ public final class EtcdConnection {
    */
   public static long[] reconnects() {
     return new long[] {REPLACEMENTS.get(), BACKOFF_RESETS.get()};
+  }
+
+  /** How many probes connections of this JVM sent to etcd; for benchmarks. */
+  public static long probesSent() {
+    return PROBES.get();
   }
 
   /** Releases one reference; the last one closes the client. */

@@ -69,6 +69,16 @@ public interface EtcdGateway {
   /** Incremented by each {@link #reconnect(long)} that replaced the connections. */
   long generation();
 
+  /**
+   * The newest answer etcd gave on the current connections (any successful call, a keep-alive, a
+   * watch event or progress answer, by this registry or another sharing the connection), or null
+   * when none arrived since they were made. The connection monitor skips its probe while this is
+   * recent enough.
+   */
+  default @Nullable Heard lastHeard() {
+    return null;
+  }
+
   /** A key and its value; {@code modRevision} is 0 for records about to be written. */
   record EtcdRecord(String key, byte[] value, long modRevision) {}
 
@@ -79,6 +89,9 @@ public interface EtcdGateway {
 
   /** What a response header tells: the raft term and the store revision. */
   record Header(long raftTerm, long revision) {}
+
+  /** An answer's header and when it arrived, on the {@link StateScheduler}'s clock. */
+  record Heard(Header header, long atNanos) {}
 
   /** One change seen by a watch: {@code value} is null for a deletion. */
   record Change(String key, byte @Nullable [] value, long modRevision) {

@@ -24,7 +24,6 @@ import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,7 +54,7 @@ final class GrpcWatchTransport implements WatchTransport {
       int maxInboundMessageSize) {}
 
   private final Settings settings;
-  private final Supplier<@Nullable ManagedChannel> shared;
+  private final EtcdConnection shared;
   private final Object lock = new Object();
   private int member;
   private @Nullable ManagedChannel channel;
@@ -63,10 +62,11 @@ final class GrpcWatchTransport implements WatchTransport {
   private boolean closed;
 
   /**
-   * {@code shared} gives the connection's channel to ride, or null to use a channel of this
-   * transport's own.
+   * {@code shared} is the connection whose channel the stream rides (when reachable; a channel of
+   * this transport's own otherwise), and which hears of every answer on the stream as proof of
+   * life.
    */
-  GrpcWatchTransport(Settings settings, Supplier<@Nullable ManagedChannel> shared) {
+  GrpcWatchTransport(Settings settings, EtcdConnection shared) {
     this.settings = settings;
     this.shared = shared;
     this.member = ThreadLocalRandom.current().nextInt(settings.endpoints().size());
@@ -74,7 +74,9 @@ final class GrpcWatchTransport implements WatchTransport {
 
   @Override
   public Stream open(StreamListener listener) {
+    long generation = shared.generation();
     ManagedChannel current = channel();
+    boolean ridesConnection = current == shared.channel();
     Metadata headers = new Metadata();
     headers.put(HAS_LEADER, "true");
     WatchGrpc.WatchStub stub =
@@ -95,6 +97,12 @@ final class GrpcWatchTransport implements WatchTransport {
 
               @Override
               public void onNext(WatchResponse response) {
+                if (ridesConnection) {
+                  shared.heard(
+                      generation,
+                      response.getHeader().getRaftTerm(),
+                      response.getHeader().getRevision());
+                }
                 listener.onResponse(response);
               }
 
@@ -168,11 +176,11 @@ final class GrpcWatchTransport implements WatchTransport {
 
   /** Whether the last stream opened rode the shared connection; for tests. */
   boolean ridesSharedChannel() {
-    return shared.get() != null;
+    return shared.channel() != null;
   }
 
   private ManagedChannel channel() {
-    ManagedChannel connection = shared.get();
+    ManagedChannel connection = shared.channel();
     synchronized (lock) {
       if (closed) {
         throw new IllegalStateException("EtcdRegistry is closed");

@@ -2,6 +2,7 @@ package io.krpc.registry.etcd.internal;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Response;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The production {@link EtcdGateway}: reads, writes and leases through jetcd (a client replaced by
@@ -39,7 +41,7 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
       StateScheduler scheduler,
       Duration progressInterval) {
     this.connection = connection;
-    this.watchTransport = new GrpcWatchTransport(watchSettings, connection::channel);
+    this.watchTransport = new GrpcWatchTransport(watchSettings, connection);
     this.mux = new WatchMux(watchTransport, scheduler, progressInterval);
   }
 
@@ -55,10 +57,8 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
             .withSortField(GetOption.SortTarget.KEY)
             .withSortOrder(GetOption.SortOrder.ASCEND)
             .build();
-    return connection
-        .client()
-        .getKVClient()
-        .get(bytes(fromKey), option)
+    long generation = connection.generation();
+    return heard(generation, connection.client().getKVClient().get(bytes(fromKey), option))
         .thenApply(
             response -> {
               List<EtcdRecord> records = new ArrayList<>(response.getKvs().size());
@@ -87,28 +87,37 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
 
   @Override
   public CompletableFuture<Long> grant(long ttlSeconds) {
-    return connection.client().getLeaseClient().grant(ttlSeconds).thenApply(r -> r.getID());
+    long generation = connection.generation();
+    return heard(generation, connection.client().getLeaseClient().grant(ttlSeconds))
+        .thenApply(r -> r.getID());
   }
 
   @Override
   public CompletableFuture<Long> keepAliveOnce(long leaseId) {
-    return connection.client().getLeaseClient().keepAliveOnce(leaseId).thenApply(r -> r.getTTL());
+    long generation = connection.generation();
+    return heard(generation, connection.client().getLeaseClient().keepAliveOnce(leaseId))
+        .thenApply(r -> r.getTTL());
   }
 
   @Override
   public CompletableFuture<Void> revoke(long leaseId) {
-    return connection.client().getLeaseClient().revoke(leaseId).thenApply(r -> null);
+    long generation = connection.generation();
+    return heard(generation, connection.client().getLeaseClient().revoke(leaseId))
+        .thenApply(r -> null);
   }
 
   @Override
   public CompletableFuture<Long> put(EtcdRecord record, long leaseId) {
-    return connection
-        .client()
-        .getKVClient()
-        .put(
-            bytes(record.key()),
-            ByteSequence.from(record.value()),
-            PutOption.builder().withLeaseId(leaseId).build())
+    long generation = connection.generation();
+    return heard(
+            generation,
+            connection
+                .client()
+                .getKVClient()
+                .put(
+                    bytes(record.key()),
+                    ByteSequence.from(record.value()),
+                    PutOption.builder().withLeaseId(leaseId).build()))
         .thenApply(r -> r.getHeader().getRevision());
   }
 
@@ -124,21 +133,21 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
               .toArray(Op[]::new);
       chain =
           chain.thenCompose(
-              previous ->
-                  connection
-                      .client()
-                      .getKVClient()
-                      .txn()
-                      .Then(puts)
-                      .commit()
-                      .thenApply(r -> r.getHeader().getRevision()));
+              previous -> {
+                long generation = connection.generation();
+                return heard(
+                        generation, connection.client().getKVClient().txn().Then(puts).commit())
+                    .thenApply(r -> r.getHeader().getRevision());
+              });
     }
     return chain;
   }
 
   @Override
   public CompletableFuture<Void> delete(String key) {
-    return connection.client().getKVClient().delete(bytes(key)).thenApply(r -> null);
+    long generation = connection.generation();
+    return heard(generation, connection.client().getKVClient().delete(bytes(key)))
+        .thenApply(r -> null);
   }
 
   @Override
@@ -147,7 +156,9 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
         keys.stream()
             .map(k -> Op.delete(bytes(k), io.etcd.jetcd.options.DeleteOption.DEFAULT))
             .toArray(Op[]::new);
-    return connection.client().getKVClient().txn().Then(deletes).commit().thenApply(r -> null);
+    long generation = connection.generation();
+    return heard(generation, connection.client().getKVClient().txn().Then(deletes).commit())
+        .thenApply(r -> null);
   }
 
   @Override
@@ -166,6 +177,23 @@ final class JetcdGateway implements EtcdGateway, AutoCloseable {
   @Override
   public long generation() {
     return connection.generation();
+  }
+
+  @Override
+  public @Nullable Heard lastHeard() {
+    return connection.lastHeard();
+  }
+
+  /** Notes {@code call}'s answer as proof that the connection of {@code generation} lives. */
+  private <R extends Response> CompletableFuture<R> heard(
+      long generation, CompletableFuture<R> call) {
+    return call.whenComplete(
+        (response, error) -> {
+          if (response != null) {
+            Response.Header header = response.getHeader();
+            connection.heard(generation, header.getRaftTerm(), header.getRevision());
+          }
+        });
   }
 
   /** Whether the watch stream rides the connection's channel; for tests. */

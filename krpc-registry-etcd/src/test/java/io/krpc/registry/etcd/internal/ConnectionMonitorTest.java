@@ -98,6 +98,80 @@ class ConnectionMonitorTest {
     assertThat(monitor.failing()).isFalse();
   }
 
+  @Test
+  void recentAnswersOnTheConnectionStandInForTheProbe() {
+    start();
+    assertThat(etcd.count("probe")).isEqualTo(1);
+    // a watch event, keep-alive or call of a registry sharing the connection every 200 ms
+    for (int i = 0; i < 25; i++) {
+      etcd.answered(time.nanoTime());
+      time.advance(Duration.ofMillis(200));
+    }
+    assertThat(etcd.count("probe")).isEqualTo(1);
+    assertThat(monitor.skipped()).isGreaterThanOrEqualTo(8);
+    assertThat(events).isEmpty();
+    // once the connection is quiet, the probe runs again within an interval of the last answer
+    time.advance(Duration.ofMillis(400));
+    assertThat(etcd.count("probe")).isEqualTo(2);
+  }
+
+  @Test
+  void anAnswerOlderThanTheIntervalIsNoProof() {
+    start();
+    etcd.answered(time.nanoTime());
+    time.advance(Duration.ofMillis(500));
+    assertThat(etcd.count("probe")).isEqualTo(2);
+    assertThat(monitor.skipped()).isZero();
+  }
+
+  @Test
+  void anAnswerOfAnotherTermOrAnOlderRevisionIsNoProof() {
+    start();
+    // a restart or a new leader shows in the answer's header: the probe runs and finds it
+    etcd.raftTerm++;
+    etcd.answered(time.nanoTime());
+    time.advance(Duration.ofMillis(500));
+    assertThat(etcd.count("probe")).isEqualTo(2);
+    assertThat(events)
+        .containsExactly("recovered: etcd raft term changed from 2 to 3 (restart or new leader)");
+    etcd.revision = 0;
+    etcd.answered(time.nanoTime());
+    time.advance(Duration.ofMillis(500));
+    assertThat(etcd.count("probe")).isEqualTo(3);
+    assertThat(events).hasSize(2);
+    assertThat(events.get(1)).contains("revision went back");
+  }
+
+  @Test
+  void aFrozenEtcdIsFoundWithinAnIntervalAndAProbeTimeoutOfItsLastAnswer() {
+    start();
+    for (int i = 0; i < 10; i++) {
+      etcd.answered(time.nanoTime());
+      time.advance(Duration.ofMillis(100));
+    }
+    // the last answer was 100 ms ago; then nothing, and the probe hangs
+    etcd.hang = true;
+    time.advance(Duration.ofMillis(1300));
+    assertThat(events).isEmpty();
+    time.advance(Duration.ofMillis(200));
+    assertThat(events).containsExactly("outage");
+  }
+
+  @Test
+  void answersDoNotStandInWhileFailing() {
+    start();
+    etcd.down = true;
+    time.advance(Duration.ofMillis(1600));
+    assertThat(events).containsExactly("outage");
+    etcd.down = false;
+    etcd.answered(time.nanoTime());
+    int probes = etcd.count("probe");
+    time.advance(Duration.ofMillis(500));
+    assertThat(etcd.count("probe")).isGreaterThan(probes);
+    assertThat(events).hasSize(2);
+    assertThat(events.get(1)).startsWith("recovered: etcd answers again");
+  }
+
   private void start() {
     time.execute(monitor::start);
     time.runDue();

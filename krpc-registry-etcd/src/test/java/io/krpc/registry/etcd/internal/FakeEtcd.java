@@ -33,6 +33,7 @@ final class FakeEtcd implements EtcdGateway {
   boolean hang;
   Throwable refuseRange;
   Throwable probeError;
+  Heard heard;
 
   // ---- what a test does to etcd
 
@@ -193,6 +194,16 @@ final class FakeEtcd implements EtcdGateway {
   @Override
   public long generation() {
     return generation;
+  }
+
+  @Override
+  public Heard lastHeard() {
+    return heard;
+  }
+
+  /** etcd answered some call on the current connection at {@code atNanos}. */
+  void answered(long atNanos) {
+    heard = new Heard(new Header(raftTerm, revision), atNanos);
   }
 
   // ---- inside
