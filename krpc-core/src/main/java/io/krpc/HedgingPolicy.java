@@ -16,9 +16,12 @@ import java.util.Set;
  * latency for idempotent calls; bounded by the retry throttling of {@link
  * KClient.Builder#retryThrottling}.
  *
- * <p>{@code KClient.forService("greeter").registry(registry)
- * .hedging(HedgingPolicy.builder().maxAttempts(2).hedgingDelay(Duration.ofMillis(20)).build())
- * .build(); }
+ * <pre>{@code
+ * KClient.forService("greeter")
+ *     .registry(registry)
+ *     .hedging(HedgingPolicy.builder().maxAttempts(2).hedgingDelay(Duration.ofMillis(20)).build())
+ *     .build();
+ * }</pre>
  */
 public final class HedgingPolicy {
   private final int maxAttempts;

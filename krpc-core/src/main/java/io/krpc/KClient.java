@@ -39,10 +39,13 @@ import org.slf4j.LoggerFactory;
  * A KRPC client: a grpc-java {@link ManagedChannel} that finds a service through a {@link
  * Registry}, balances calls over its instances and runs the built-in governance chain.
  *
- * <p>{@code KClient client =
- * KClient.forService("greeter").registry(registry).loadBalancing("krpc_p2c").build();
- * GreeterGrpc.GreeterBlockingStub stub = GreeterGrpc.newBlockingStub(client.channel()); ...
- * client.close(); }
+ * <pre>{@code
+ * KClient client =
+ *     KClient.forService("greeter").registry(registry).loadBalancing("krpc_p2c").build();
+ * GreeterGrpc.GreeterBlockingStub stub = GreeterGrpc.newBlockingStub(client.channel());
+ * ...
+ * client.close();
+ * }</pre>
  *
  * <p>Thread-safe; share one client per target service.
  */

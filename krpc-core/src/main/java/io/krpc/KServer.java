@@ -42,8 +42,17 @@ import org.slf4j.LoggerFactory;
  * A running KRPC server: a grpc-java server that registers itself in a {@link Registry}, serves
  * health and reflection, and runs the built-in governance chain around its services.
  *
- * <p>{@code KServer server = KServer.builder() .serviceName("greeter") .port(9001)
- * .registry(registry) .addService(new GreeterImpl()) .start(); ... server.close(); // graceful }
+ * <pre>{@code
+ * KServer server =
+ *     KServer.builder()
+ *         .serviceName("greeter")
+ *         .port(9001)
+ *         .registry(registry)
+ *         .addService(new GreeterImpl())
+ *         .start();
+ * ...
+ * server.close(); // graceful
+ * }</pre>
  *
  * <p>Thread-safe. {@link #close()} may be called from any thread, more than once.
  */

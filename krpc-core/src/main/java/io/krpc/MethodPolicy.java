@@ -17,12 +17,21 @@ import org.jspecify.annotations.Nullable;
  * Retry, hedging and a default timeout for one gRPC service or one method of a {@link KClient},
  * with grpc-java's service-config ("method config") semantics.
  *
- * <p>{@code KClient.forService("greeter").registry(registry) .retry(RetryPolicy.builder().build())
- * // every other method .methodPolicy(MethodPolicy.forService("greeter.Greeter") // every Greeter
- * method .timeout(Duration.ofSeconds(2)).retry(RetryPolicy.builder().maxAttempts(4).build())
- * .build()) .methodPolicy(MethodPolicy.forMethod("greeter.Greeter/SayHello") // this one method
- * .hedging(HedgingPolicy.builder().hedgingDelay(Duration.ofMillis(20)).build()) .build()) .build();
- * }
+ * <pre>{@code
+ * KClient.forService("greeter")
+ *     .registry(registry)
+ *     .retry(RetryPolicy.builder().build()) // every other method
+ *     .methodPolicy(
+ *         MethodPolicy.forService("greeter.Greeter") // every Greeter method
+ *             .timeout(Duration.ofSeconds(2))
+ *             .retry(RetryPolicy.builder().maxAttempts(4).build())
+ *             .build())
+ *     .methodPolicy(
+ *         MethodPolicy.forMethod("greeter.Greeter/SayHello") // this one method
+ *             .hedging(HedgingPolicy.builder().hedgingDelay(Duration.ofMillis(20)).build())
+ *             .build())
+ *     .build();
+ * }</pre>
  *
  * <p><b>The most specific policy applies, whole.</b> A call of {@code service/method} takes the
  * policy for that method if there is one, else the one for its service, else the client-wide {@link

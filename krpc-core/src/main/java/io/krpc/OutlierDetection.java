@@ -29,9 +29,17 @@ import org.jspecify.annotations.Nullable;
  * (INVALID_ARGUMENT, NOT_FOUND) and calls the client cancelled; keep the failure threshold above
  * the share of such answers a healthy server gives.
  *
- * <p>{@code KClient.forService("greeter").registry(registry).loadBalancing("krpc_p2c")
- * .outlierDetection(OutlierDetection.builder() .interval(Duration.ofSeconds(5))
- * .failurePercentage(30, 3, 20) .build()) .build(); }
+ * <pre>{@code
+ * KClient.forService("greeter")
+ *     .registry(registry)
+ *     .loadBalancing("krpc_p2c")
+ *     .outlierDetection(
+ *         OutlierDetection.builder()
+ *             .interval(Duration.ofSeconds(5))
+ *             .failurePercentage(30, 3, 20)
+ *             .build())
+ *     .build();
+ * }</pre>
  *
  * <p>Immutable and thread-safe.
  */

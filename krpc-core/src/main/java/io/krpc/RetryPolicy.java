@@ -17,9 +17,12 @@ import java.util.Set;
  * (so it composes with transparent retries and the retry throttling of {@link
  * KClient.Builder#retryThrottling}).
  *
- * <p>{@code KClient.forService("greeter").registry(registry)
- * .retry(RetryPolicy.builder().maxAttempts(3).initialBackoff(Duration.ofMillis(50)).build())
- * .build(); }
+ * <pre>{@code
+ * KClient.forService("greeter")
+ *     .registry(registry)
+ *     .retry(RetryPolicy.builder().maxAttempts(3).initialBackoff(Duration.ofMillis(50)).build())
+ *     .build();
+ * }</pre>
  *
  * <p>Only calls that end with one of the retryable codes (default: UNAVAILABLE) are retried, and
  * only before the first response message arrived. Retry only idempotent methods, or methods whose

@@ -14,10 +14,10 @@ import java.util.Map;
 /**
  * Entry point of the benchmark suite: {@code BenchmarkMain <command> [--option=value ...]}.
  *
- * <pre>
+ * <pre>{@code
  * ./mvnw -q -B -DskipTests -pl krpc-benchmarks -am package exec:java \
  *     -Dexec.args="overhead --duration=10s"
- * </pre>
+ * }</pre>
  *
  * <p>Commands:
  *

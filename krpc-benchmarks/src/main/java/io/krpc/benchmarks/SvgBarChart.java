@@ -8,9 +8,13 @@ import java.util.Objects;
 /**
  * Writes grouped bar charts as SVG text, so that the benchmark tooling draws its own figures.
  *
- * <p>{@code String svg = SvgBarChart.builder("Throughput and p99 by configuration") .series("raw",
- * "KRPC") .panel("throughput (calls/s)", List.of("unary 16 B"), new double[][] {{30000, 29000}})
- * .build(); }
+ * <pre>{@code
+ * String svg =
+ *     SvgBarChart.builder("Throughput and p99 by configuration")
+ *         .series("raw", "KRPC")
+ *         .panel("throughput (calls/s)", List.of("unary 16 B"), new double[][] {{30000, 29000}})
+ *         .build();
+ * }</pre>
  *
  * <p>Each panel is one chart: a group of bars per category, one bar per series, a y axis scaled to
  * the panel's largest value and the value above each bar. Panels fill a grid of {@link

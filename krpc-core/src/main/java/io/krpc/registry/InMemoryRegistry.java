@@ -19,9 +19,12 @@ import org.slf4j.LoggerFactory;
  * The embedded registry for one JVM: tests, the demo and local development. Nothing leaves the
  * process; instances disappear when the registry is closed.
  *
- * <p>{@code Registry registry = new InMemoryRegistry(); KServer server =
- * KServer.builder().serviceName("greeter").port(0).registry(registry)...start(); KClient client =
- * KClient.forService("greeter").registry(registry).build(); }
+ * <pre>{@code
+ * Registry registry = new InMemoryRegistry();
+ * KServer server =
+ *     KServer.builder().serviceName("greeter").port(0).registry(registry)...start();
+ * KClient client = KClient.forService("greeter").registry(registry).build();
+ * }</pre>
  *
  * <p>Thread-safe. Snapshots are delivered to listeners in order on one daemon thread owned by the
  * registry, so a slow listener delays the others but never the caller of {@link #register}.

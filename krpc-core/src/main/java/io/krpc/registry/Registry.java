@@ -5,10 +5,20 @@ import java.util.List;
 /**
  * Where services announce their instances and where clients find them: the KRPC registry SPI.
  *
- * <p>{@code Registry registry = new InMemoryRegistry();
- * registry.register(ServiceInstance.of("greeter", "10.0.0.5", 9001)); Registry.Watch watch =
- * registry.watch("greeter", new Registry.Listener() { public void onUpdate(List<ServiceInstance>
- * instances) { ... } public void onError(RegistryException error) { ... } }); ... watch.cancel(); }
+ * <pre>{@code
+ * Registry registry = new InMemoryRegistry();
+ * registry.register(ServiceInstance.of("greeter", "10.0.0.5", 9001));
+ * Registry.Watch watch =
+ *     registry.watch(
+ *         "greeter",
+ *         new Registry.Listener() {
+ *           public void onUpdate(List<ServiceInstance> instances) { ... }
+ *
+ *           public void onError(RegistryException error) { ... }
+ *         });
+ * ...
+ * watch.cancel();
+ * }</pre>
  *
  * <h2>Threading</h2>
  *

@@ -10,8 +10,10 @@ import java.util.regex.Pattern;
  * One registered endpoint of a service: where it can be reached and how much traffic it takes.
  * Immutable and validated on construction.
  *
- * <p>{@code ServiceInstance instance = ServiceInstance.builder("greeter", "10.0.0.5",
- * 9001).weight(200).build(); }
+ * <pre>{@code
+ * ServiceInstance instance =
+ *     ServiceInstance.builder("greeter", "10.0.0.5", 9001).weight(200).build();
+ * }</pre>
  *
  * <p>Two instances are equal when all their fields are equal; {@link #endpoint()} ({@code
  * host:port}) identifies an instance within its service.

@@ -15,9 +15,12 @@ import org.jspecify.annotations.Nullable;
  * with {@link io.grpc.ManagedChannelBuilder#setNameResolverArg}; registered through {@link
  * java.util.ServiceLoader}. There is no process-wide registry: each channel names its own.
  *
- * <p>{@code ManagedChannel channel = Grpc.newChannelBuilder("krpc:///greeter",
- * InsecureChannelCredentials.create()) .setNameResolverArg(KrpcNameResolverProvider.REGISTRY,
- * registry) .build(); }
+ * <pre>{@code
+ * ManagedChannel channel =
+ *     Grpc.newChannelBuilder("krpc:///greeter", InsecureChannelCredentials.create())
+ *         .setNameResolverArg(KrpcNameResolverProvider.REGISTRY, registry)
+ *         .build();
+ * }</pre>
  *
  * <p>{@code KClient.forService("greeter").registry(registry)} does exactly this.
  */

@@ -16,8 +16,10 @@ import org.jspecify.annotations.Nullable;
  * presents. Made by {@link KrpcTls#client(File)}; immutable, so one value may serve several
  * clients.
  *
- * <p>{@code ClientTls mtls = KrpcTls.client(serverCa).keyManager(clientCrt, clientKey);
- * KClient.forService("greeter").registry(registry).tls(mtls).build(); }
+ * <pre>{@code
+ * ClientTls mtls = KrpcTls.client(serverCa).keyManager(clientCrt, clientKey);
+ * KClient.forService("greeter").registry(registry).tls(mtls).build();
+ * }</pre>
  *
  * <p>The server's certificate must name the channel's authority (hostname verification is on): the
  * host of {@code KClient.forTarget}, the service name with {@code KClient.forService}, or the value

@@ -10,12 +10,17 @@ import javax.net.ssl.TrustManager;
 /**
  * Entry point for TLS settings of KRPC servers and clients.
  *
- * <p>{@code // server, TLS only KServer.builder().tls(KrpcTls.server(new File("server.crt"), new
- * File("server.key")))... // server, mutual TLS: clients must present a certificate signed by
- * ca.crt KServer.builder().tls(KrpcTls.server(serverCrt, serverKey).clientAuth(new
- * File("ca.crt")))... // client trusting ca.crt, with its own certificate for mutual TLS
- * KClient.forTarget("10.0.0.5:9001") .tls(KrpcTls.client(new File("ca.crt")).keyManager(clientCrt,
- * clientKey))... }
+ * <pre>{@code
+ * // server, TLS only
+ * KServer.builder().tls(KrpcTls.server(new File("server.crt"), new File("server.key")))...
+ *
+ * // server, mutual TLS: clients must present a certificate signed by ca.crt
+ * KServer.builder().tls(KrpcTls.server(serverCrt, serverKey).clientAuth(new File("ca.crt")))...
+ *
+ * // client trusting ca.crt, with its own certificate for mutual TLS
+ * KClient.forTarget("10.0.0.5:9001")
+ *     .tls(KrpcTls.client(new File("ca.crt")).keyManager(clientCrt, clientKey))...
+ * }</pre>
  *
  * <p>Files are PEM: certificate chains as X.509 certificates, private keys unencrypted (PKCS#8,
  * {@code -----BEGIN PRIVATE KEY-----}). They are read once, when the method is called, and checked

@@ -15,8 +15,10 @@ import org.jspecify.annotations.Nullable;
  * The TLS settings of a server: its identity and, for mutual TLS, whom it accepts as clients. Made
  * by {@link KrpcTls#server(File, File)}; immutable, so one value may serve several servers.
  *
- * <p>{@code ServerTls mtls = KrpcTls.server(serverCrt, serverKey).clientAuth(clientCa);
- * KServer.builder().tls(mtls)... // or .credentials(mtls.toCredentials()) }
+ * <pre>{@code
+ * ServerTls mtls = KrpcTls.server(serverCrt, serverKey).clientAuth(clientCa);
+ * KServer.builder().tls(mtls)... // or .credentials(mtls.toCredentials())
+ * }</pre>
  */
 public final class ServerTls {
   private final byte @Nullable [] certChainPem;

@@ -2,6 +2,7 @@ package io.krpc.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
@@ -51,7 +52,9 @@ class BlockingAwareExecutorTest {
         .as("tasks behind two blocked workers ran")
         .isTrue();
     assertThat(pool.threads()).isGreaterThan(2);
-    assertThat(pool.stalledThreads()).isEqualTo(2);
+    // Exactly the two blocked workers count as stalled; on a loaded machine a worker preempted in
+    // the middle of a countDown task can look stalled for a moment, so wait until it is done.
+    await().atMost(Duration.ofSeconds(10)).until(() -> pool.stalledThreads() == 2);
   }
 
   @Test

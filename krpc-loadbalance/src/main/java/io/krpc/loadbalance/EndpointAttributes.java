@@ -8,7 +8,9 @@ import java.util.Map;
  * Public attribute keys under which KRPC name resolvers describe each endpoint on its {@link
  * EquivalentAddressGroup}, and which KRPC load-balancing policies read.
  *
- * <p>{@code int weight = EndpointAttributes.weightOf(eag); // 100 when the resolver gave none }
+ * <pre>{@code
+ * int weight = EndpointAttributes.weightOf(eag); // 100 when the resolver gave none
+ * }</pre>
  *
  * <p>The keys live in this module, the lowest one that both the resolvers ({@code krpc-core},
  * {@code krpc-registry-etcd}) and the policies ({@code krpc-loadbalance}) depend on, so that there

@@ -8,9 +8,12 @@ import java.util.function.Function;
  * Names of the load-balancing policies this module registers with grpc-java's {@link
  * io.grpc.LoadBalancerRegistry} through {@link java.util.ServiceLoader}.
  *
- * <p>{@code ManagedChannel channel =
- * ManagedChannelBuilder.forTarget("etcd://127.0.0.1:2379/greeter")
- * .defaultLoadBalancingPolicy(KrpcLoadBalancers.P2C) .build(); }
+ * <pre>{@code
+ * ManagedChannel channel =
+ *     ManagedChannelBuilder.forTarget("etcd://127.0.0.1:2379/greeter")
+ *         .defaultLoadBalancingPolicy(KrpcLoadBalancers.P2C)
+ *         .build();
+ * }</pre>
  *
  * <p>Either policy may also be chosen, with a JSON config, from a service config: {@code
  * {"loadBalancingConfig": [{"krpc_p2c": {"decayTime": "10s", "slowStart": "30s"}}]}}.

@@ -12,7 +12,9 @@ import java.util.Map;
  * in-flight calls and success rate. Found by {@link java.util.ServiceLoader}; users select it by
  * name and never construct it.
  *
- * <p>{@code ManagedChannelBuilder.forTarget(target).defaultLoadBalancingPolicy("krpc_p2c"); }
+ * <pre>{@code
+ * ManagedChannelBuilder.forTarget(target).defaultLoadBalancingPolicy("krpc_p2c");
+ * }</pre>
  *
  * <p>JSON config keys (all optional): {@code decayTime} (default {@code "10s"}, must be &gt; 0),
  * {@code forcePickInterval} (default {@code "1s"}, {@code 0} disables forced picks), {@code

@@ -13,7 +13,9 @@ import java.util.Map;
  * EndpointAttributes#DEFAULT_WEIGHT}). Found by {@link java.util.ServiceLoader}; users select it by
  * name and never construct it.
  *
- * <p>{@code ManagedChannelBuilder.forTarget(target).defaultLoadBalancingPolicy("krpc_wrr"); }
+ * <pre>{@code
+ * ManagedChannelBuilder.forTarget(target).defaultLoadBalancingPolicy("krpc_wrr");
+ * }</pre>
  *
  * <p>JSON config keys (all optional): {@code slowStart} (default {@code 0}, off). See {@link
  * KrpcLoadBalancers} for the duration syntax.

@@ -26,9 +26,12 @@ import org.slf4j.LoggerFactory;
  * A real etcd, one member or a three-member cluster, running as child processes on loopback with
  * free ports and temporary data directories. For integration tests of code that talks to etcd.
  *
- * <p>{@code try (EtcdCluster etcd = EtcdCluster.builder().members(3).start()) { String endpoints =
- * etcd.endpointsString(); // "http://127.0.0.1:41234,http://127.0.0.1:..."
- * etcd.member(etcd.leaderIndex()).kill(); // kill -9 the leader } }
+ * <pre>{@code
+ * try (EtcdCluster etcd = EtcdCluster.builder().members(3).start()) {
+ *   String endpoints = etcd.endpointsString(); // "http://127.0.0.1:41234,http://127.0.0.1:..."
+ *   etcd.member(etcd.leaderIndex()).kill(); // kill -9 the leader
+ * }
+ * }</pre>
  *
  * <p>The binary is {@link Builder#binary(Path)}, else the {@code KRPC_ETCD_BINARY} environment
  * variable, else {@code etcd} on the {@code PATH}. When none is found, {@link Builder#start()}

@@ -15,25 +15,25 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 /**
  * JUnit 5 extension that runs a real etcd ({@link EtcdCluster}) for a test class or for each test.
  *
- * <p>{@code
+ * <pre>{@code
  * // in the test class, on a field annotated with JUnit's RegisterExtension:
  * static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(3).build();
  *
  * // in a test:
  * Client client = Client.builder().endpoints(etcd.endpoints().toArray(String[]::new)).build();
  * etcd.cluster().member(etcd.cluster().leaderIndex()).kill();
- * }
+ * }</pre>
  *
  * <p>{@link Lifecycle#PER_CLASS} (the default) starts the cluster before the first test and stops
  * it after the last; register the extension on a {@code static} field. {@link Lifecycle#PER_TEST}
  * gives each test a fresh cluster.
  *
- * <p>etcd runs from the etcd binary ({@link Builder#binary}, {@code KRPC_ETCD_BINARY}, else
- * {@code etcd} on the PATH). When there is none, one etcd container is started through
- * Testcontainers instead, if {@code org.testcontainers:testcontainers} is on the test class path
- * and a Docker engine answers: {@link #endpoints()} work the same, while {@link #cluster()}
- * (member control: kill, pause, restart) needs the binary. When neither exists the tests fail
- * (never skip) with a message that says how to install etcd.
+ * <p>etcd runs from the etcd binary ({@link Builder#binary}, {@code KRPC_ETCD_BINARY}, else {@code
+ * etcd} on the PATH). When there is none, one etcd container is started through Testcontainers
+ * instead, if {@code org.testcontainers:testcontainers} is on the test class path and a Docker
+ * engine answers: {@link #endpoints()} work the same, while {@link #cluster()} (member control:
+ * kill, pause, restart) needs the binary. When neither exists the tests fail (never skip) with a
+ * message that says how to install etcd.
  */
 public final class EtcdClusterExtension
     implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback {
@@ -50,8 +50,10 @@ public final class EtcdClusterExtension
   private final Lifecycle lifecycle;
   private final String containerImage;
   private volatile @Nullable EtcdCluster cluster;
+
   /** The container fallback's etcd (an {@code EtcdContainer}), when it runs. */
   private volatile @Nullable AutoCloseable container;
+
   private volatile @Nullable List<String> containerEndpoints;
 
   private EtcdClusterExtension(Builder builder) {
@@ -66,16 +68,18 @@ public final class EtcdClusterExtension
   }
 
   /**
-   * The running cluster; fails outside a test, and when etcd runs in the container fallback
-   * (member control needs the etcd binary).
+   * The running cluster; fails outside a test, and when etcd runs in the container fallback (member
+   * control needs the etcd binary).
    */
   public EtcdCluster cluster() {
     EtcdCluster current = cluster;
     if (current == null) {
       if (containerEndpoints != null) {
-        throw new IllegalStateException("etcd runs in a Testcontainers container (no etcd binary "
-            + "was found): endpoints() work, member control (kill, pause, restart) needs the etcd "
-            + "binary on the PATH or in " + EtcdCluster.BINARY_ENV);
+        throw new IllegalStateException(
+            "etcd runs in a Testcontainers container (no etcd binary "
+                + "was found): endpoints() work, member control (kill, pause, restart) needs the etcd "
+                + "binary on the PATH or in "
+                + EtcdCluster.BINARY_ENV);
       }
       throw new IllegalStateException("etcd is not running: use the extension from a test");
     }
@@ -127,8 +131,12 @@ public final class EtcdClusterExtension
     if (cluster != null || container != null) {
       return;
     }
-    EtcdBackend.Kind kind = EtcdBackend.choose(clusterBuilder::findBinary,
-        clusterBuilder.binaryNamed(), EtcdBackend::dockerAnswers, clusterBuilder.memberCount());
+    EtcdBackend.Kind kind =
+        EtcdBackend.choose(
+            clusterBuilder::findBinary,
+            clusterBuilder.binaryNamed(),
+            EtcdBackend::dockerAnswers,
+            clusterBuilder.memberCount());
     if (kind == EtcdBackend.Kind.BINARY) {
       cluster = clusterBuilder.start();
     } else {
@@ -165,14 +173,16 @@ public final class EtcdClusterExtension
     private Builder() {}
 
     /**
-     * The image of the container fallback (used only when no etcd binary is found); default
-     * {@code quay.io/coreos/etcd:v3.5.17}.
+     * The image of the container fallback (used only when no etcd binary is found); default {@code
+     * quay.io/coreos/etcd:v3.5.17}.
      */
     public Builder containerImage(String image) {
       requireNonNull(image, "containerImage");
       if (image.isBlank()) {
-        throw new IllegalArgumentException("containerImage: '" + image
-            + "' (expected: an image name such as quay.io/coreos/etcd:v3.5.17)");
+        throw new IllegalArgumentException(
+            "containerImage: '"
+                + image
+                + "' (expected: an image name such as quay.io/coreos/etcd:v3.5.17)");
       }
       this.containerImage = image;
       return this;

@@ -24,10 +24,17 @@ import org.HdrHistogram.Recorder;
  * Drives asynchronous calls against a server for a bounded time and measures them with
  * HdrHistogram. The server is expected on loopback, in this JVM or another.
  *
- * <p>{@code LoadResult result = LoadGenerator.builder(() -> futureStub.sayHello(request))
- * .name("raw unary 16B") .concurrency(64) // or .rate(20_000) for an open-loop run
- * .warmup(Duration.ofSeconds(5)) .duration(Duration.ofSeconds(10)) .build() .run();
- * System.out.println(result.summary()); }
+ * <pre>{@code
+ * LoadResult result =
+ *     LoadGenerator.builder(() -> futureStub.sayHello(request))
+ *         .name("raw unary 16B")
+ *         .concurrency(64) // or .rate(20_000) for an open-loop run
+ *         .warmup(Duration.ofSeconds(5))
+ *         .duration(Duration.ofSeconds(10))
+ *         .build()
+ *         .run();
+ * System.out.println(result.summary());
+ * }</pre>
  *
  * <p>Two modes:
  *

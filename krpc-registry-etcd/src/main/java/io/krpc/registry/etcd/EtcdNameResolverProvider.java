@@ -17,9 +17,13 @@ import org.jspecify.annotations.Nullable;
  * Resolves {@code etcd://} targets: a plain grpc-java channel gets KRPC discovery with no other
  * code. Registered through {@link java.util.ServiceLoader}.
  *
- * <p>{@code ManagedChannel channel =
- * ManagedChannelBuilder.forTarget("etcd://127.0.0.1:2379/greeter")
- * .defaultLoadBalancingPolicy("round_robin").usePlaintext().build(); }
+ * <pre>{@code
+ * ManagedChannel channel =
+ *     ManagedChannelBuilder.forTarget("etcd://127.0.0.1:2379/greeter")
+ *         .defaultLoadBalancingPolicy("round_robin")
+ *         .usePlaintext()
+ *         .build();
+ * }</pre>
  *
  * <p>Target forms:
  *

@@ -29,8 +29,14 @@ import org.jspecify.annotations.Nullable;
  * A {@link Registry} on etcd v3: servers register under a lease that is kept alive and restored
  * after any etcd failure; clients list and watch with a shared cache per service.
  *
- * <p>{@code Registry registry = EtcdRegistry.builder() .endpoints("http://127.0.0.1:2379")
- * .dialTimeout(Duration.ofSeconds(5)) .leaseTtl(Duration.ofSeconds(10)) .build(); }
+ * <pre>{@code
+ * Registry registry =
+ *     EtcdRegistry.builder()
+ *         .endpoints("http://127.0.0.1:2379")
+ *         .dialTimeout(Duration.ofSeconds(5))
+ *         .leaseTtl(Duration.ofSeconds(10))
+ *         .build();
+ * }</pre>
  *
  * <h2>Records</h2>
  *

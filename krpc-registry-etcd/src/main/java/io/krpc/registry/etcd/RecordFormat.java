@@ -12,9 +12,14 @@ import org.jspecify.annotations.Nullable;
  * {@link EtcdRegistry} writes every format listed in {@link EtcdRegistry.Builder#recordFormats} and
  * reads and merges them all, so Java and Go services of one fleet find each other.
  *
- * <p>{@code Registry fleet = EtcdRegistry.builder() .endpoints("http://127.0.0.1:2379")
- * .recordFormats(RecordFormat.KRPC, RecordFormat.KRPC_GO,
- * RecordFormat.GO_ZERO.withKeyPrefix("/rpc/")) .build(); }
+ * <pre>{@code
+ * Registry fleet =
+ *     EtcdRegistry.builder()
+ *         .endpoints("http://127.0.0.1:2379")
+ *         .recordFormats(
+ *             RecordFormat.KRPC, RecordFormat.KRPC_GO, RecordFormat.GO_ZERO.withKeyPrefix("/rpc/"))
+ *         .build();
+ * }</pre>
  *
  * <p>The formats, as the Go libraries write them (examples for service {@code greeter} at {@code
  * 10.0.0.1:9001}):

@@ -19,7 +19,7 @@ import org.springframework.context.ConfigurableApplicationContext;
  * as its own {@code Registry} bean (an application's registry bean wins over the starter's); with
  * it, each app talks to that etcd as separate processes would.
  *
- * <pre>./mvnw -q -B -DskipTests -pl krpc-spring-boot-example -am package exec:java</pre>
+ * <pre>{@code ./mvnw -q -B -DskipTests -pl krpc-spring-boot-example -am package exec:java}</pre>
  */
 public final class Demo {
   private Demo() {}
