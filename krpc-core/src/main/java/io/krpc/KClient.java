@@ -1,7 +1,7 @@
 package io.krpc;
 
-import static io.krpc.internal.Checks.check;
-import static io.krpc.internal.Checks.notNull;
+import static io.krpc.common.Checks.check;
+import static io.krpc.common.Checks.notNull;
 
 import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptor;
@@ -12,7 +12,7 @@ import io.grpc.LoadBalancerRegistry;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.NameResolver;
-import io.krpc.internal.Checks;
+import io.krpc.common.Checks;
 import io.krpc.internal.DefaultExecutor;
 import io.krpc.internal.InterceptorChains;
 import io.krpc.registry.Registry;

@@ -1,7 +1,7 @@
 package io.krpc;
 
-import static io.krpc.internal.Checks.check;
-import static io.krpc.internal.Checks.notNull;
+import static io.krpc.common.Checks.check;
+import static io.krpc.common.Checks.notNull;
 
 import io.grpc.BindableService;
 import io.grpc.Grpc;
@@ -14,8 +14,8 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.krpc.common.Checks;
 import io.krpc.common.HostAddress;
-import io.krpc.internal.Checks;
 import io.krpc.internal.InterceptorChains;
 import io.krpc.internal.ServerExecutors;
 import io.krpc.registry.Registry;

@@ -1,7 +1,7 @@
 package io.krpc;
 
-import static io.krpc.internal.Checks.check;
-import static io.krpc.internal.Checks.notNull;
+import static io.krpc.common.Checks.check;
+import static io.krpc.common.Checks.notNull;
 
 import io.grpc.Status;
 import java.time.Duration;

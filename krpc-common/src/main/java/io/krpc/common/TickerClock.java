@@ -1,11 +1,12 @@
 package io.krpc.common;
 
+import static io.krpc.common.Checks.notNull;
+
 import io.grpc.Deadline;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
-import java.util.Objects;
 
 /**
  * A {@link Clock} driven by a {@link Deadline.Ticker}, so that libraries that take a {@code Clock}
@@ -17,7 +18,7 @@ public final class TickerClock extends Clock {
   private final Deadline.Ticker ticker;
 
   public TickerClock(Deadline.Ticker ticker) {
-    this.ticker = Objects.requireNonNull(ticker, "ticker");
+    this.ticker = notNull(ticker, "ticker");
   }
 
   @Override

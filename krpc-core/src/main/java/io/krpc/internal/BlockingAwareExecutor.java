@@ -1,5 +1,6 @@
 package io.krpc.internal;
 
+import io.krpc.common.Checks;
 import io.krpc.common.DaemonThreads;
 import java.time.Duration;
 import java.util.ArrayList;

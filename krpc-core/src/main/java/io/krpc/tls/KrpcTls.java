@@ -1,6 +1,6 @@
 package io.krpc.tls;
 
-import static io.krpc.internal.Checks.notNull;
+import static io.krpc.common.Checks.notNull;
 
 import java.io.File;
 import java.util.List;

@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -343,7 +342,7 @@ public final class EtcdCluster implements AutoCloseable {
                   "--cert-file",
                   certFile.toString(),
                   "--key-file",
-                  Objects.requireNonNull(keyFile, "keyFile").toString()));
+                  requireNonNull(keyFile, "keyFile: null (expected: not null)").toString()));
       if (clientCaFile != null) {
         flags.addAll(List.of("--client-cert-auth", "--trusted-ca-file", clientCaFile.toString()));
       }
@@ -351,7 +350,7 @@ public final class EtcdCluster implements AutoCloseable {
     }
 
     private static Path readable(Path file, String name) {
-      requireNonNull(file, name);
+      requireNonNull(file, name + ": null (expected: not null)");
       if (!Files.isReadable(file)) {
         throw new IllegalArgumentException(name + ": " + file + " (expected: a readable file)");
       }
@@ -371,13 +370,13 @@ public final class EtcdCluster implements AutoCloseable {
      * The etcd binary; default: {@code KRPC_ETCD_BINARY}, else {@code etcd} on the {@code PATH}.
      */
     public Builder binary(Path binary) {
-      this.binary = requireNonNull(binary, "binary");
+      this.binary = requireNonNull(binary, "binary: null (expected: not null)");
       return this;
     }
 
     /** How long {@link #start()} and restarts wait for health; default 30 s. */
     public Builder startTimeout(Duration startTimeout) {
-      requireNonNull(startTimeout, "startTimeout");
+      requireNonNull(startTimeout, "startTimeout: null (expected: not null)");
       if (startTimeout.isNegative() || startTimeout.isZero()) {
         throw new IllegalArgumentException("startTimeout: " + startTimeout + " (expected: > 0)");
       }

@@ -177,7 +177,7 @@ public final class EtcdClusterExtension
      * quay.io/coreos/etcd:v3.5.17}.
      */
     public Builder containerImage(String image) {
-      requireNonNull(image, "containerImage");
+      requireNonNull(image, "containerImage: null (expected: not null)");
       if (image.isBlank()) {
         throw new IllegalArgumentException(
             "containerImage: '"
@@ -208,7 +208,7 @@ public final class EtcdClusterExtension
 
     /** When the cluster starts and stops; default {@link Lifecycle#PER_CLASS}. */
     public Builder lifecycle(Lifecycle lifecycle) {
-      this.lifecycle = requireNonNull(lifecycle, "lifecycle");
+      this.lifecycle = requireNonNull(lifecycle, "lifecycle: null (expected: not null)");
       return this;
     }
 

@@ -10,6 +10,15 @@ import org.junit.jupiter.api.io.TempDir;
 class EtcdClusterTest {
 
   @Test
+  void aNullNamesTheOption() {
+    assertThatThrownBy(() -> EtcdCluster.builder().binary(null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("binary: null (expected: not null)");
+    assertThatThrownBy(() -> EtcdCluster.builder().startTimeout(null))
+        .hasMessage("startTimeout: null (expected: not null)");
+  }
+
+  @Test
   void missingBinaryFailsWithInstallHint(@TempDir Path emptyDir) {
     assertThatThrownBy(() -> EtcdCluster.findBinary(null, null, emptyDir.toString()))
         .isInstanceOf(IllegalStateException.class)

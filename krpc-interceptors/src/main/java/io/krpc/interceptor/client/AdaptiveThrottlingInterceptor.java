@@ -1,5 +1,7 @@
 package io.krpc.interceptor.client;
 
+import static io.krpc.common.Checks.notNull;
+
 import com.google.errorprone.annotations.ThreadSafe;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.CallOptions;
@@ -18,7 +20,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Locale;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
@@ -300,7 +301,7 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
 
     /** The span of history counted. Default: 10 s. */
     public Builder window(Duration window) {
-      Objects.requireNonNull(window, "window");
+      notNull(window, "window");
       if (window.isNegative() || window.isZero()) {
         throw new IllegalArgumentException("window: " + window + " (expected: > 0)");
       }
@@ -324,7 +325,7 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
      * if shorter); at least one bucket and at most the window.
      */
     public Builder recoveryWindow(Duration recoveryWindow) {
-      Objects.requireNonNull(recoveryWindow, "recoveryWindow");
+      notNull(recoveryWindow, "recoveryWindow");
       if (recoveryWindow.isNegative() || recoveryWindow.isZero()) {
         throw new IllegalArgumentException(
             "recoveryWindow: " + recoveryWindow + " (expected: > 0)");
@@ -343,13 +344,17 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
 
     /** Status codes that mean the backend refused the call. Default: RESOURCE_EXHAUSTED. */
     public Builder rejectionCodes(Status.Code... codes) {
-      Objects.requireNonNull(codes, "codes");
+      notNull(codes, "rejectionCodes");
       if (codes.length == 0) {
         throw new IllegalArgumentException("rejectionCodes: [] (expected: at least one code)");
       }
       Set<Status.Code> set = EnumSet.noneOf(Status.Code.class);
       for (Status.Code code : codes) {
-        if (Objects.requireNonNull(code, "code") == Status.Code.OK) {
+        if (code == null) {
+          throw new NullPointerException(
+              "rejectionCodes: " + Arrays.toString(codes) + " (expected: no null)");
+        }
+        if (code == Status.Code.OK) {
           throw new IllegalArgumentException("rejectionCodes: OK (expected: error codes)");
         }
         set.add(code);
@@ -360,19 +365,19 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
 
     /** Where random numbers in [0, 1) come from. Default: ThreadLocalRandom; for tests. */
     public Builder random(DoubleSupplier random) {
-      this.random = Objects.requireNonNull(random, "random");
+      this.random = notNull(random, "random");
       return this;
     }
 
     /** The time source of the window. Default: the system ticker; for tests. */
     public Builder ticker(Deadline.Ticker ticker) {
-      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      this.ticker = notNull(ticker, "ticker");
       return this;
     }
 
     /** Counts locally refused calls as {@code krpc_client_throttled}. Default: none. */
     public Builder meterRegistry(MeterRegistry meterRegistry) {
-      this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+      this.meterRegistry = notNull(meterRegistry, "meterRegistry");
       return this;
     }
 

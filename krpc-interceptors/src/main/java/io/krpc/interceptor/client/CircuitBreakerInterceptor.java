@@ -1,5 +1,7 @@
 package io.krpc.interceptor.client;
 
+import static io.krpc.common.Checks.notNull;
+
 import com.google.errorprone.annotations.ThreadSafe;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
@@ -123,7 +125,7 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
     this.config =
         gobreaker != null
             ? gobreaker.toConfig(builder.ticker)
-            : Objects.requireNonNull(builder.config, "config");
+            : Objects.requireNonNull(builder.config, "config: null (expected: not null)");
   }
 
   /**
@@ -339,7 +341,7 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
     private Deadline.Ticker ticker = Deadline.getSystemTicker();
 
     private Builder(String name) {
-      Objects.requireNonNull(name, "name");
+      notNull(name, "name");
       if (name.isBlank()) {
         throw new IllegalArgumentException("name: '" + name + "' (expected: not blank)");
       }
@@ -365,7 +367,7 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
      * gobreaker's defaults.
      */
     public Builder config(CircuitBreakerConfig config) {
-      this.config = Objects.requireNonNull(config, "config");
+      this.config = notNull(config, "config");
       return this;
     }
 
@@ -381,7 +383,7 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
      * accepted.
      */
     public Builder failureCodes(Set<Status.Code> failureCodes) {
-      Objects.requireNonNull(failureCodes, "failureCodes");
+      notNull(failureCodes, "failureCodes");
       if (failureCodes.isEmpty()
           || failureCodes.contains(Status.Code.OK)
           || failureCodes.contains(Status.Code.CANCELLED)) {
@@ -394,7 +396,7 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
 
     /** Exports breaker states and transitions to this registry. Default: no metrics. */
     public Builder meterRegistry(MeterRegistry meterRegistry) {
-      this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+      this.meterRegistry = notNull(meterRegistry, "meterRegistry");
       return this;
     }
 
@@ -403,7 +405,7 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
      * durations). Default: {@link Deadline#getSystemTicker()}; for tests.
      */
     public Builder ticker(Deadline.Ticker ticker) {
-      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      this.ticker = notNull(ticker, "ticker");
       return this;
     }
 
@@ -414,7 +416,11 @@ public final class CircuitBreakerInterceptor implements ClientInterceptor {
     public CircuitBreakerInterceptor build() {
       if (config != null && gobreaker != null) {
         throw new IllegalStateException(
-            "config and gobreaker: both set (expected: at most one of them)");
+            "config and gobreaker: both set, config: "
+                + config
+                + ", gobreaker: "
+                + gobreaker.describe()
+                + " (expected: at most one of them)");
       }
       GobreakerSettings settings =
           config == null && gobreaker == null

@@ -1,6 +1,6 @@
 package io.krpc.interceptor.client;
 
-import static java.util.Objects.requireNonNull;
+import static io.krpc.common.Checks.notNull;
 
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -66,8 +66,8 @@ public final class ClientMetricsInterceptor implements ClientInterceptor {
    * @param serverName the KRPC service name of the target, e.g. {@code "greeter"}
    */
   public static ClientMetricsInterceptor create(MeterRegistry registry, String serverName) {
-    requireNonNull(registry, "registry");
-    requireNonNull(serverName, "serverName");
+    notNull(registry, "registry");
+    notNull(serverName, "serverName");
     return new ClientMetricsInterceptor(
         new RpcMeters(registry, RpcMetricNames.CLIENT, serverName), HostAddress.hostIpv4());
   }

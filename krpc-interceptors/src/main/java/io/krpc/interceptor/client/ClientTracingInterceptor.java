@@ -1,6 +1,6 @@
 package io.krpc.interceptor.client;
 
-import static java.util.Objects.requireNonNull;
+import static io.krpc.common.Checks.notNull;
 
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -52,8 +52,7 @@ public final class ClientTracingInterceptor implements ClientInterceptor {
 
   /** Returns an interceptor that traces with {@code openTelemetry}. */
   public static ClientTracingInterceptor create(OpenTelemetry openTelemetry) {
-    return new ClientTracingInterceptor(
-        RpcTracing.of(requireNonNull(openTelemetry, "openTelemetry")));
+    return new ClientTracingInterceptor(RpcTracing.of(notNull(openTelemetry, "openTelemetry")));
   }
 
   /**

@@ -1,10 +1,11 @@
 package io.krpc.interceptor.client;
 
+import static io.krpc.common.Checks.notNull;
+
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.grpc.Deadline;
 import io.krpc.common.TickerClock;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 
@@ -21,14 +22,27 @@ record GobreakerSettings(
     if (maxRequests < 0) {
       throw new IllegalArgumentException("maxRequests: " + maxRequests + " (expected: >= 0)");
     }
-    Objects.requireNonNull(interval, "interval");
+    notNull(interval, "interval");
     if (interval.isNegative()) {
       throw new IllegalArgumentException("interval: " + interval + " (expected: >= 0)");
     }
-    Objects.requireNonNull(timeout, "timeout");
+    notNull(timeout, "timeout");
     if (timeout.isNegative()) {
       throw new IllegalArgumentException("timeout: " + timeout + " (expected: >= 0)");
     }
+  }
+
+  /** As the builder call that made it: {@code gobreaker(0, PT0S, PT1M, null)}. */
+  String describe() {
+    return "gobreaker("
+        + maxRequests
+        + ", "
+        + interval
+        + ", "
+        + timeout
+        + ", "
+        + (readyToTrip == null ? "null" : "a readyToTrip rule")
+        + ")";
   }
 
   long intervalNanos() {

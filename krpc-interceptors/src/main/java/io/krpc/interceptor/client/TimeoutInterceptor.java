@@ -1,5 +1,7 @@
 package io.krpc.interceptor.client;
 
+import static io.krpc.common.Checks.notNull;
+
 import com.google.errorprone.annotations.ThreadSafe;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -16,7 +18,6 @@ import io.grpc.Status;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
@@ -180,7 +181,7 @@ public final class TimeoutInterceptor implements ClientInterceptor {
 
     /** The deadline of calls that have none. Default: {@link Duration#ZERO}, meaning none added. */
     public Builder defaultDeadline(Duration defaultDeadline) {
-      Objects.requireNonNull(defaultDeadline, "defaultDeadline");
+      notNull(defaultDeadline, "defaultDeadline");
       if (defaultDeadline.isNegative()) {
         throw new IllegalArgumentException(
             "defaultDeadline: " + defaultDeadline + " (expected: >= 0)");
@@ -193,7 +194,7 @@ public final class TimeoutInterceptor implements ClientInterceptor {
      * Calls that take longer are logged at WARN. Default: {@link Duration#ZERO}, meaning no log.
      */
     public Builder slowThreshold(Duration slowThreshold) {
-      Objects.requireNonNull(slowThreshold, "slowThreshold");
+      notNull(slowThreshold, "slowThreshold");
       if (slowThreshold.isNegative()) {
         throw new IllegalArgumentException("slowThreshold: " + slowThreshold + " (expected: >= 0)");
       }
@@ -206,7 +207,7 @@ public final class TimeoutInterceptor implements ClientInterceptor {
      * Deadlines always use the system ticker.
      */
     public Builder ticker(Deadline.Ticker ticker) {
-      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      this.ticker = notNull(ticker, "ticker");
       return this;
     }
 
@@ -216,7 +217,7 @@ public final class TimeoutInterceptor implements ClientInterceptor {
      * Default: none.
      */
     public Builder slowCallObserver(Consumer<SlowCall> observer) {
-      this.slowCallObserver = Objects.requireNonNull(observer, "observer");
+      this.slowCallObserver = notNull(observer, "observer");
       return this;
     }
 

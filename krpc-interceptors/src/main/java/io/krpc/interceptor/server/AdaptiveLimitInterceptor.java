@@ -1,5 +1,7 @@
 package io.krpc.interceptor.server;
 
+import static io.krpc.common.Checks.notNull;
+
 import com.google.errorprone.annotations.ThreadSafe;
 import io.grpc.Deadline;
 import io.grpc.ForwardingServerCall;
@@ -15,7 +17,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.Locale;
-import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
@@ -317,7 +318,7 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
 
     /** The span of history the capacity is estimated from. Default: 10 s. */
     public Builder window(Duration window) {
-      Objects.requireNonNull(window, "window");
+      notNull(window, "window");
       if (window.isNegative() || window.isZero()) {
         throw new IllegalArgumentException("window: " + window + " (expected: > 0)");
       }
@@ -337,7 +338,7 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
 
     /** How long after a shed call in-flight stays checked although the CPU is low. Default: 1 s. */
     public Builder coolOff(Duration coolOff) {
-      Objects.requireNonNull(coolOff, "coolOff");
+      notNull(coolOff, "coolOff");
       if (coolOff.isNegative()) {
         throw new IllegalArgumentException("coolOff: " + coolOff + " (expected: >= 0)");
       }
@@ -370,7 +371,7 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
      * shorter); must be at least one bucket and at most the window.
      */
     public Builder maxPassSpan(Duration maxPassSpan) {
-      Objects.requireNonNull(maxPassSpan, "maxPassSpan");
+      notNull(maxPassSpan, "maxPassSpan");
       if (maxPassSpan.isNegative() || maxPassSpan.isZero()) {
         throw new IllegalArgumentException("maxPassSpan: " + maxPassSpan + " (expected: > 0)");
       }
@@ -389,19 +390,19 @@ public final class AdaptiveLimitInterceptor implements ServerInterceptor {
 
     /** Where CPU usage is read. Default: {@link CpuUsageSource#processCpu()}. */
     public Builder cpuUsageSource(CpuUsageSource cpu) {
-      this.cpu = Objects.requireNonNull(cpu, "cpu");
+      this.cpu = notNull(cpu, "cpu");
       return this;
     }
 
     /** The time source of the window and cool-off. Default: the system ticker; for tests. */
     public Builder ticker(Deadline.Ticker ticker) {
-      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      this.ticker = notNull(ticker, "ticker");
       return this;
     }
 
     /** Exports in-flight, estimated capacity and shed calls to this registry. Default: none. */
     public Builder meterRegistry(MeterRegistry meterRegistry) {
-      this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+      this.meterRegistry = notNull(meterRegistry, "meterRegistry");
       return this;
     }
 

@@ -1,7 +1,8 @@
 package io.krpc.interceptor.server;
 
+import static io.krpc.common.Checks.notNull;
+
 import java.time.Duration;
-import java.util.Objects;
 
 /**
  * The token bucket of one method: the Go KRPC's {@code Cap}, {@code Rate} and {@code
@@ -27,7 +28,7 @@ public record RateLimitConfig(long capacity, double tokensPerSecond, Duration ma
       throw new IllegalArgumentException(
           "tokensPerSecond: " + tokensPerSecond + " (expected: > 0 and finite)");
     }
-    Objects.requireNonNull(maxWait, "maxWait");
+    notNull(maxWait, "maxWait");
     if (maxWait.isNegative()) {
       throw new IllegalArgumentException("maxWait: " + maxWait + " (expected: >= 0)");
     }

@@ -1,5 +1,7 @@
 package io.krpc.interceptor.server;
 
+import static io.krpc.common.Checks.notNull;
+
 import com.google.errorprone.annotations.ThreadSafe;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.TimeMeter;
@@ -14,7 +16,6 @@ import io.krpc.interceptor.internal.SharedExecutors;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -198,8 +199,8 @@ public final class RateLimitInterceptor implements ServerInterceptor {
 
     /** Limits one method, named by its full name ({@code "greeter.Greeter/SayHello"}). */
     public Builder method(String fullMethodName, RateLimitConfig config) {
-      Objects.requireNonNull(fullMethodName, "fullMethodName");
-      Objects.requireNonNull(config, "config");
+      notNull(fullMethodName, "fullMethodName");
+      notNull(config, "config");
       if (fullMethodName.indexOf('/') <= 0 || fullMethodName.endsWith("/")) {
         throw new IllegalArgumentException(
             "fullMethodName: " + fullMethodName + " (expected: service/method)");
@@ -210,7 +211,7 @@ public final class RateLimitInterceptor implements ServerInterceptor {
 
     /** Limits each method of {@code perMethod}, keyed by full method name. */
     public Builder methods(Map<String, RateLimitConfig> perMethod) {
-      Objects.requireNonNull(perMethod, "perMethod");
+      notNull(perMethod, "perMethod");
       perMethod.forEach(this::method);
       return this;
     }
@@ -220,13 +221,13 @@ public final class RateLimitInterceptor implements ServerInterceptor {
      * such methods are not limited.
      */
     public Builder defaultConfig(RateLimitConfig config) {
-      this.defaultConfig = Objects.requireNonNull(config, "config");
+      this.defaultConfig = notNull(config, "config");
       return this;
     }
 
     /** The time source of the buckets. Default: {@link Deadline#getSystemTicker()}; for tests. */
     public Builder ticker(Deadline.Ticker ticker) {
-      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      this.ticker = notNull(ticker, "ticker");
       return this;
     }
 
@@ -236,7 +237,7 @@ public final class RateLimitInterceptor implements ServerInterceptor {
      * first time a call has to wait. The caller owns a scheduler passed here.
      */
     public Builder scheduler(ScheduledExecutorService scheduler) {
-      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      this.scheduler = notNull(scheduler, "scheduler");
       return this;
     }
 
@@ -246,7 +247,7 @@ public final class RateLimitInterceptor implements ServerInterceptor {
      * share it.
      */
     public Builder executor(Executor executor) {
-      this.executor = Objects.requireNonNull(executor, "executor");
+      this.executor = notNull(executor, "executor");
       return this;
     }
 

@@ -1,6 +1,6 @@
 package io.krpc.interceptor.server;
 
-import static java.util.Objects.requireNonNull;
+import static io.krpc.common.Checks.notNull;
 
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
@@ -68,8 +68,8 @@ public final class ServerMetricsInterceptor implements ServerInterceptor {
    * @param serverName the KRPC service name of this server, e.g. {@code "greeter"}
    */
   public static ServerMetricsInterceptor create(MeterRegistry registry, String serverName) {
-    requireNonNull(registry, "registry");
-    requireNonNull(serverName, "serverName");
+    notNull(registry, "registry");
+    notNull(serverName, "serverName");
     return new ServerMetricsInterceptor(new RpcMeters(registry, RpcMetricNames.SERVER, serverName));
   }
 

@@ -1,6 +1,6 @@
 package io.krpc.interceptor.server;
 
-import static java.util.Objects.requireNonNull;
+import static io.krpc.common.Checks.notNull;
 
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
@@ -54,8 +54,7 @@ public final class ServerTracingInterceptor implements ServerInterceptor {
 
   /** Returns an interceptor that traces with {@code openTelemetry}. */
   public static ServerTracingInterceptor create(OpenTelemetry openTelemetry) {
-    return new ServerTracingInterceptor(
-        RpcTracing.of(requireNonNull(openTelemetry, "openTelemetry")));
+    return new ServerTracingInterceptor(RpcTracing.of(notNull(openTelemetry, "openTelemetry")));
   }
 
   /**

@@ -5,9 +5,9 @@ import static io.grpc.ConnectivityState.IDLE;
 import static io.grpc.ConnectivityState.READY;
 import static io.grpc.ConnectivityState.SHUTDOWN;
 import static io.grpc.ConnectivityState.TRANSIENT_FAILURE;
+import static io.krpc.common.Checks.notNull;
 import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
-import com.google.common.base.Preconditions;
 import io.grpc.ConnectivityState;
 import io.grpc.ConnectivityStateInfo;
 import io.grpc.Deadline;
@@ -70,9 +70,9 @@ abstract class EndpointSetLoadBalancer extends LoadBalancer {
   private @Nullable ScheduledHandle rampTimer;
 
   EndpointSetLoadBalancer(Helper helper, String policyName, Deadline.Ticker ticker) {
-    this.helper = Preconditions.checkNotNull(helper, "helper");
+    this.helper = notNull(helper, "helper");
     this.policyName = policyName;
-    this.ticker = Preconditions.checkNotNull(ticker, "ticker");
+    this.ticker = notNull(ticker, "ticker");
   }
 
   /** Applies the policy config ({@code null} means the defaults); returns the slow-start window. */

@@ -1,6 +1,6 @@
 package io.krpc.interceptor.metrics;
 
-import static java.util.Objects.requireNonNull;
+import static io.krpc.common.Checks.notNull;
 
 import com.sun.net.httpserver.HttpServer;
 import io.krpc.common.DaemonThreads;
@@ -52,8 +52,8 @@ public final class PrometheusHttpServer implements AutoCloseable {
    */
   public static PrometheusHttpServer start(
       PrometheusMeterRegistry registry, InetSocketAddress address) {
-    requireNonNull(registry, "registry");
-    requireNonNull(address, "address");
+    notNull(registry, "registry");
+    notNull(address, "address");
     HttpServer server;
     try {
       server = HttpServer.create(address, 0);

@@ -1,6 +1,6 @@
 package io.krpc.interceptor.metrics;
 
-import static java.util.Objects.requireNonNull;
+import static io.krpc.common.Checks.notNull;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
@@ -37,7 +37,7 @@ public final class PrometheusScrapeHandler implements HttpHandler {
 
   /** Returns a handler that scrapes {@code registry} on every request. */
   public static PrometheusScrapeHandler of(PrometheusMeterRegistry registry) {
-    return new PrometheusScrapeHandler(requireNonNull(registry, "registry"));
+    return new PrometheusScrapeHandler(notNull(registry, "registry"));
   }
 
   /** Returns the current values of every meter, in the text format of {@link #CONTENT_TYPE}. */

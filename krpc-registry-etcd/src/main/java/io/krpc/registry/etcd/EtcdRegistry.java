@@ -1,6 +1,6 @@
 package io.krpc.registry.etcd;
 
-import static java.util.Objects.requireNonNull;
+import static io.krpc.common.Checks.notNull;
 
 import com.google.errorprone.annotations.ThreadSafe;
 import io.etcd.jetcd.ByteSequence;
@@ -135,18 +135,18 @@ public final class EtcdRegistry implements Registry {
    */
   @Override
   public void register(ServiceInstance instance) {
-    core.register(requireNonNull(instance, "instance"));
+    core.register(notNull(instance, "instance"));
   }
 
   @Override
   public void deregister(ServiceInstance instance) {
-    core.deregister(requireNonNull(instance, "instance"));
+    core.deregister(notNull(instance, "instance"));
   }
 
   @Override
   public Watch watch(String serviceName, Listener listener) {
     ServiceInstance.checkServiceName(serviceName);
-    return core.watch(serviceName, requireNonNull(listener, "listener"));
+    return core.watch(serviceName, notNull(listener, "listener"));
   }
 
   /**
@@ -238,18 +238,21 @@ public final class EtcdRegistry implements Registry {
      * without a scheme gets {@code http://}. Replaces earlier calls.
      */
     public Builder endpoints(String... endpoints) {
-      requireNonNull(endpoints, "endpoints");
+      notNull(endpoints, "endpoints");
       return endpoints(Arrays.asList(endpoints));
     }
 
     /** Same as {@link #endpoints(String...)}. */
     public Builder endpoints(List<String> endpoints) {
-      requireNonNull(endpoints, "endpoints");
+      notNull(endpoints, "endpoints");
       if (endpoints.isEmpty()) {
         throw new IllegalArgumentException("endpoints: [] (expected: at least one)");
       }
       List<String> checked = new ArrayList<>();
       for (String endpoint : endpoints) {
+        if (endpoint == null) {
+          throw new NullPointerException("endpoints: " + endpoints + " (expected: no null)");
+        }
         checked.add(checkEndpoint(endpoint));
       }
       this.endpoints.clear();
@@ -268,7 +271,7 @@ public final class EtcdRegistry implements Registry {
      * whole seconds; etcd raises values below its minimum (about 2 s by default).
      */
     public Builder leaseTtl(Duration leaseTtl) {
-      requireNonNull(leaseTtl, "leaseTtl");
+      notNull(leaseTtl, "leaseTtl");
       if (leaseTtl.compareTo(Duration.ofSeconds(1)) < 0) {
         throw new IllegalArgumentException("leaseTtl: " + leaseTtl + " (expected: >= PT1S)");
       }
@@ -322,7 +325,7 @@ public final class EtcdRegistry implements Registry {
      * of many thousand instances, whose every snapshot is a large copy.
      */
     public Builder coalesce(Duration interval) {
-      requireNonNull(interval, "coalesce");
+      notNull(interval, "coalesce");
       if (interval.isNegative() || interval.compareTo(Duration.ofSeconds(10)) > 0) {
         throw new IllegalArgumentException("coalesce: " + interval + " (expected: 0..PT10S)");
       }
@@ -372,7 +375,7 @@ public final class EtcdRegistry implements Registry {
      * /krpc/services/}.
      */
     public Builder keyPrefix(String keyPrefix) {
-      requireNonNull(keyPrefix, "keyPrefix");
+      notNull(keyPrefix, "keyPrefix");
       if (keyPrefix.length() < 2
           || !keyPrefix.startsWith("/")
           || !keyPrefix.endsWith("/")
@@ -394,13 +397,16 @@ public final class EtcdRegistry implements Registry {
      * with {@link RecordFormat#withKeyPrefix}. Replaces earlier calls.
      */
     public Builder recordFormats(RecordFormat... formats) {
-      requireNonNull(formats, "recordFormats");
+      notNull(formats, "recordFormats");
       if (formats.length == 0) {
         throw new IllegalArgumentException("recordFormats: [] (expected: at least one)");
       }
       List<RecordFormat> list = new ArrayList<>();
       for (RecordFormat format : formats) {
-        requireNonNull(format, "recordFormats element");
+        if (format == null) {
+          throw new NullPointerException(
+              "recordFormats: " + Arrays.toString(formats) + " (expected: no null)");
+        }
         for (RecordFormat other : list) {
           if (other.getClass() == format.getClass()
               && other.keyPrefix().equals(format.keyPrefix())) {
@@ -420,7 +426,7 @@ public final class EtcdRegistry implements Registry {
 
     /** The etcd user, for etcd with authentication enabled; default none. Needs a password. */
     public Builder username(String username) {
-      requireNonNull(username, "username");
+      notNull(username, "username");
       if (username.isEmpty()) {
         throw new IllegalArgumentException("username: '' (expected: not empty)");
       }
@@ -430,7 +436,7 @@ public final class EtcdRegistry implements Registry {
 
     /** The etcd user's password; default none. Needs a {@link #username}. */
     public Builder password(String password) {
-      this.password = requireNonNull(password, "password");
+      this.password = notNull(password, "password");
       return this;
     }
 
@@ -551,7 +557,8 @@ public final class EtcdRegistry implements Registry {
         if (clientCertificate != null) {
           ssl.keyManager(
               clientCertificate.toFile(),
-              Objects.requireNonNull(clientKey, "clientKey").toFile()); // set with the chain
+              Objects.requireNonNull(clientKey, "clientKey: null (expected: not null)")
+                  .toFile()); // set with the chain
         }
         return ssl.build();
       } catch (IOException | RuntimeException e) {
@@ -567,7 +574,6 @@ public final class EtcdRegistry implements Registry {
     }
 
     private static String checkEndpoint(String endpoint) {
-      requireNonNull(endpoint, "endpoint");
       String url = endpoint.contains("://") ? endpoint.trim() : "http://" + endpoint.trim();
       try {
         URI uri = URI.create(url);
@@ -585,7 +591,7 @@ public final class EtcdRegistry implements Registry {
     }
 
     private static Duration positive(Duration value, String name) {
-      requireNonNull(value, name);
+      notNull(value, name);
       if (value.isNegative() || value.isZero()) {
         throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
       }
@@ -593,7 +599,7 @@ public final class EtcdRegistry implements Registry {
     }
 
     private static Path readable(Path file, String name) {
-      requireNonNull(file, name);
+      notNull(file, name);
       if (!Files.isReadable(file) || Files.isDirectory(file)) {
         throw new IllegalArgumentException(name + ": " + file + " (expected: a readable file)");
       }

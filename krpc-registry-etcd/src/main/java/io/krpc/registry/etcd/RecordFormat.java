@@ -1,6 +1,6 @@
 package io.krpc.registry.etcd;
 
-import static java.util.Objects.requireNonNull;
+import static io.krpc.common.Checks.notNull;
 
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.internal.GoRecordFormats;
@@ -82,7 +82,7 @@ public abstract class RecordFormat {
    * @param keyPrefix empty, or ends with {@code /}; no whitespace
    */
   protected RecordFormat(String name, String keyPrefix) {
-    this.name = requireNonNull(name, "name");
+    this.name = notNull(name, "name");
     this.keyPrefix = checkKeyPrefix(keyPrefix);
   }
 
@@ -157,7 +157,7 @@ public abstract class RecordFormat {
   }
 
   private static String checkKeyPrefix(String keyPrefix) {
-    requireNonNull(keyPrefix, "keyPrefix");
+    notNull(keyPrefix, "keyPrefix");
     if ((!keyPrefix.isEmpty() && !keyPrefix.endsWith("/"))
         || keyPrefix.chars().anyMatch(Character::isWhitespace)) {
       throw new IllegalArgumentException(

@@ -36,6 +36,25 @@ class EtcdRegistryBuilderTest {
   }
 
   @Test
+  void aNullNamesTheOption() {
+    EtcdRegistry.Builder builder = EtcdRegistry.builder();
+    assertThatThrownBy(() -> builder.endpoints((String[]) null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("endpoints: null (expected: not null)");
+    assertThatThrownBy(() -> builder.endpoints("http://127.0.0.1:2379", null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("endpoints: [http://127.0.0.1:2379, null] (expected: no null)");
+    assertThatThrownBy(() -> builder.leaseTtl(null))
+        .hasMessage("leaseTtl: null (expected: not null)");
+    assertThatThrownBy(() -> builder.recordFormats(RecordFormat.KRPC, null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessageStartingWith("recordFormats: [KRPC")
+        .hasMessageEndingWith(", null] (expected: no null)");
+    assertThatThrownBy(() -> builder.password(null))
+        .hasMessage("password: null (expected: not null)");
+  }
+
+  @Test
   void scaleSettersValidateAtOnce() {
     EtcdRegistry.Builder builder = EtcdRegistry.builder();
     assertThatThrownBy(() -> builder.maxInboundMessageSize(1024))

@@ -62,7 +62,7 @@ public final class TracingAgent implements AutoCloseable {
    *     already set
    */
   public static TracingAgent start(TracingOptions options) {
-    requireNonNull(options, "options");
+    requireNonNull(options, "options: null (expected: not null)");
     OtlpGrpcSpanExporter exporter =
         OtlpGrpcSpanExporter.builder()
             .setEndpoint(options.endpoint())

@@ -108,7 +108,7 @@ public final class TracingOptions {
      * Default: {@value TracingOptions#DEFAULT_ENDPOINT}.
      */
     public Builder endpoint(String endpoint) {
-      requireNonNull(endpoint, "endpoint");
+      requireNonNull(endpoint, "endpoint: null (expected: not null)");
       URI uri;
       try {
         uri = new URI(endpoint);
@@ -127,7 +127,7 @@ public final class TracingOptions {
 
     /** Sets the service name spans are reported under; required, not blank. */
     public Builder serviceName(String serviceName) {
-      requireNonNull(serviceName, "serviceName");
+      requireNonNull(serviceName, "serviceName: null (expected: not null)");
       if (serviceName.isBlank()) {
         throw new IllegalArgumentException(
             "serviceName: '" + serviceName + "' (expected: not blank)");
@@ -151,7 +151,7 @@ public final class TracingOptions {
 
     /** Sets how long one export and the final flush may take; positive. Default: 10 seconds. */
     public Builder exportTimeout(Duration exportTimeout) {
-      requireNonNull(exportTimeout, "exportTimeout");
+      requireNonNull(exportTimeout, "exportTimeout: null (expected: not null)");
       if (exportTimeout.isNegative() || exportTimeout.isZero()) {
         throw new IllegalArgumentException("exportTimeout: " + exportTimeout + " (expected: > 0)");
       }

@@ -21,6 +21,15 @@ class TracingOptionsTest {
   }
 
   @Test
+  void aNullNamesTheOption() {
+    assertThatThrownBy(() -> TracingOptions.builder().endpoint(null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("endpoint: null (expected: not null)");
+    assertThatThrownBy(() -> TracingOptions.builder().exportTimeout(null))
+        .hasMessage("exportTimeout: null (expected: not null)");
+  }
+
+  @Test
   void rejectsSamplingRatioOutsideZeroToOne() {
     assertThatThrownBy(() -> TracingOptions.builder().samplingRatio(1.5))
         .isInstanceOf(IllegalArgumentException.class)

@@ -1,4 +1,4 @@
-package io.krpc.internal;
+package io.krpc.common;
 
 import java.time.Duration;
 import java.util.Objects;
