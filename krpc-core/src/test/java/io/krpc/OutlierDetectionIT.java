@@ -100,7 +100,15 @@ class OutlierDetectionIT {
     }
     assertThat(failuresBefore).as("failures before ejection").isPositive();
     long[] start = calls();
+    // At least 2 s and 1,000 calls (so that 1 % is ten calls): a loaded machine may serve fewer
+    // in 2 s; at most 10 s, well inside the 30 s ejection.
     Load after = load(stub, Duration.ofSeconds(2));
+    long deadline = System.nanoTime() + Duration.ofSeconds(8).toNanos();
+    while (after.calls.get() < 1000 && System.nanoTime() < deadline) {
+      Load more = load(stub, Duration.ofMillis(500));
+      after.calls.addAndGet(more.calls.get());
+      after.failures.addAndGet(more.failures.get());
+    }
     long[] end = calls();
 
     long total = 0;

@@ -110,7 +110,7 @@ public final class BenchmarkMain {
             Options.parse(
                 new String[] {
                   "overhead",
-                  "--duration=150ms",
+                  "--duration=400ms",
                   "--warmup=50ms",
                   "--concurrency=4",
                   "--blocking-concurrency=8",

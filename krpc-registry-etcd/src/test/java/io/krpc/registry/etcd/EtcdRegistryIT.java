@@ -17,6 +17,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -200,6 +204,38 @@ class EtcdRegistryIT {
     long gone = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - crashed);
     logger.info("MEASURE crashed instance left discovery after {} ms (TTL 2 s)", gone);
     assertThat(gone).isLessThan(3000);
+  }
+
+  @Test
+  void twoThreadsClosingAtOnceBothReturnOnceTheRegistryIsClosed() throws Exception {
+    EtcdRegistry server = registry();
+    server.register(ServiceInstance.of("greeter-close-race", "127.0.0.1", 9001));
+    ByteSequence key = bytes("/krpc/services/greeter-close-race/127.0.0.1:9001");
+    assertThat(raw.getKVClient().get(key).get().getCount()).isOne();
+
+    CyclicBarrier together = new CyclicBarrier(2);
+    ExecutorService closers = Executors.newFixedThreadPool(2);
+    try {
+      List<Future<?>> closes = new ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        closes.add(
+            closers.submit(
+                () -> {
+                  together.await();
+                  server.close();
+                  return null;
+                }));
+      }
+      for (Future<?> close : closes) {
+        close.get(15, TimeUnit.SECONDS); // both return, neither throws
+        // whichever returns, the one close has finished by then: the lease is revoked
+        assertThat(raw.getKVClient().get(key).get().getCount()).isZero();
+      }
+    } finally {
+      closers.shutdownNow();
+    }
+    assertThatThrownBy(() -> server.register(ServiceInstance.of("greeter-close-race", "h", 1)))
+        .hasMessageContaining("closed");
   }
 
   @Test

@@ -6,6 +6,7 @@ import io.krpc.registry.etcd.RecordFormat;
 import io.krpc.registry.etcd.internal.EtcdGateway.EtcdRecord;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -178,7 +179,7 @@ public final class LeaseKeeper {
         if (!registration.instance.serviceName().equals(serviceName)) {
           continue;
         }
-        String key = format.key(registration.instance, leaseId);
+        String key = registration.key(formatIndex, format, leaseId);
         if ((keys == null || keys.contains(key))
             && registration.confirmedRevision > 0
             && revision >= registration.confirmedRevision
@@ -465,12 +466,28 @@ public final class LeaseKeeper {
     final Object[] readBack;
     final List<CompletableFuture<Void>> waiters = new ArrayList<>();
     long confirmedRevision;
+    // each format's key under keysLease: every change of the service checks it
+    private final String[] keys;
+    private long keysLease = -1;
 
     Registration(String key, ServiceInstance instance, byte[][] values) {
       this.key = key;
       this.instance = instance;
       this.values = values;
       this.readBack = new Object[values.length];
+      this.keys = new String[values.length];
+    }
+
+    /** Format {@code index}'s key of this instance under {@code lease}, built once per lease. */
+    String key(int index, RecordFormat format, long lease) {
+      if (lease != keysLease) {
+        Arrays.fill(keys, null);
+        keysLease = lease;
+      }
+      if (keys[index] == null) {
+        keys[index] = format.key(instance, lease);
+      }
+      return keys[index];
     }
 
     List<EtcdRecord> records(List<RecordFormat> formats, long lease) {

@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,8 +44,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ServiceWatcher {
   private static final Logger logger = LoggerFactory.getLogger(ServiceWatcher.class);
-  private static final Comparator<ServiceInstance> BY_ENDPOINT =
-      Comparator.comparing(ServiceInstance::endpoint);
   private static final Duration REFUSAL_RETRY = Duration.ofSeconds(30);
 
   /** The lease keeper's view of a service: told which keys changed, and asked to check them. */
@@ -421,9 +418,21 @@ public final class ServiceWatcher {
     subscriptions.forEach(s -> s.deliver(notifier, snapshot));
   }
 
+  /**
+   * The instances sorted by endpoint; each endpoint string is built once (a comparator calling
+   * {@code endpoint()} built two per comparison, a tenth of the client's CPU in the scale
+   * benchmark).
+   */
   private List<ServiceInstance> sortedSnapshot() {
-    List<ServiceInstance> snapshot = new ArrayList<>(instances.values());
-    snapshot.sort(BY_ENDPOINT);
+    List<Map.Entry<String, ServiceInstance>> byEndpoint = new ArrayList<>(instances.size());
+    for (ServiceInstance instance : instances.values()) {
+      byEndpoint.add(Map.entry(instance.endpoint(), instance));
+    }
+    byEndpoint.sort(Map.Entry.comparingByKey());
+    List<ServiceInstance> snapshot = new ArrayList<>(byEndpoint.size());
+    for (Map.Entry<String, ServiceInstance> entry : byEndpoint) {
+      snapshot.add(entry.getValue());
+    }
     return Collections.unmodifiableList(snapshot);
   }
 
