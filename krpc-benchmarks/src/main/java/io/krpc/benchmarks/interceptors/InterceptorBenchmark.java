@@ -12,6 +12,7 @@ import io.grpc.stub.StreamObserver;
 import io.grpc.testing.protobuf.SimpleRequest;
 import io.grpc.testing.protobuf.SimpleResponse;
 import io.grpc.testing.protobuf.SimpleServiceGrpc;
+import io.krpc.KChains;
 import io.krpc.interceptor.client.CircuitBreakerInterceptor;
 import io.krpc.interceptor.client.ClientMetricsInterceptor;
 import io.krpc.interceptor.client.ClientTracingInterceptor;
@@ -22,7 +23,6 @@ import io.krpc.interceptor.server.RateLimitInterceptor;
 import io.krpc.interceptor.server.RecoveryInterceptor;
 import io.krpc.interceptor.server.ServerMetricsInterceptor;
 import io.krpc.interceptor.server.ServerTracingInterceptor;
-import io.krpc.internal.InterceptorChains;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
@@ -69,10 +69,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code client-tracing-noop}, {@code client-tracing-sdk}, {@code client-metrics}, {@code
  *       breaker} (closed), {@code timeout} (adds the default deadline): one client interceptor;
  *   <li>{@code default-chain-noop} / {@code default-chain-sdk}: the built-in chains KServer and
- *       KClient install by default (through the same {@code InterceptorChains}): server recovery →
- *       tracing → metrics (Prometheus) → recovery, client tracing → metrics (Micrometer's global
- *       registry, which records nothing until the application adds a registry to it), with a no-op
- *       or an SDK tracer;
+ *       KClient install by default (through {@link KChains}, which builds them with the code
+ *       KServer and KClient use): server recovery → tracing → metrics (Prometheus) → recovery,
+ *       client tracing → metrics (a Prometheus registry of the client's own, as a KClient's by
+ *       default), with a no-op or an SDK tracer;
  *   <li>{@code full-chain-sdk}: the built-in chains with client metrics in Prometheus too, plus
  *       every governance interceptor as user interceptors (client timeout and breaker, server rate
  *       limit and BBR limiter).
@@ -157,17 +157,18 @@ public class InterceptorBenchmark {
         InProcessServerBuilder.forName(name).directExecutor().addService(new EchoService());
     InProcessChannelBuilder channelBuilder = InProcessChannelBuilder.forName(name).directExecutor();
     if (builtIn != null) {
-      // Exactly what KServer and KClient install, with the given interceptors as the user's.
-      InterceptorChains.ServerOptions serverOptions = new InterceptorChains.ServerOptions();
-      serverOptions.openTelemetry = builtIn;
-      serverOptions.meterRegistry = meterRegistry;
-      InterceptorChains.installServerChain(serverBuilder, "bench", serverOptions, serverChain);
-      InterceptorChains.ClientOptions clientOptions = new InterceptorChains.ClientOptions();
-      clientOptions.openTelemetry = builtIn;
-      if (clientMetricsToPrometheus) {
-        clientOptions.meterRegistry = meterRegistry;
-      }
-      InterceptorChains.installClientChain(channelBuilder, "bench", clientOptions, clientChain);
+      // Exactly what KServer and KClient install, with the given interceptors as the user's. The
+      // client's metrics go to a Prometheus registry of its own unless asked otherwise, as a
+      // KClient's do by default with krpc-metrics-prometheus on the classpath.
+      KChains.installServerChain(serverBuilder, "bench", meterRegistry, builtIn, serverChain);
+      KChains.installClientChain(
+          channelBuilder,
+          "bench",
+          clientMetricsToPrometheus
+              ? meterRegistry
+              : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+          builtIn,
+          clientChain);
     } else {
       // ServerBuilder.intercept and ManagedChannelBuilder.intercept run the last one first.
       List<ServerInterceptor> serverInnerFirst = new ArrayList<>(serverChain);

@@ -43,6 +43,42 @@ record EtcdProbe(long rssBytes, long heapInUseBytes, long watchStreams, long wat
     }
   }
 
+  /**
+   * Range calls the members have started so far, from etcd's own {@code grpc_server_started_total}
+   * (all members summed). A registry's connection probe is a count-only Range; while the fleet is
+   * idle (no lookups, no re-lists) it is the only Range sent, so the difference over an idle period
+   * is the probes the clients sent, seen from etcd.
+   */
+  static long rangesStarted(List<EtcdMember> members) {
+    long sum = 0;
+    for (EtcdMember member : members) {
+      String metrics = metrics(member);
+      for (String line : metrics.split("\n")) {
+        if (line.startsWith("grpc_server_started_total{")
+            && line.contains("grpc_method=\"Range\"")) {
+          sum += (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1).trim());
+        }
+      }
+    }
+    return sum;
+  }
+
+  private static String metrics(EtcdMember member) {
+    try {
+      return HTTP.send(
+              HttpRequest.newBuilder(URI.create(member.endpoint() + "/metrics"))
+                  .timeout(Duration.ofSeconds(5))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString())
+          .body();
+    } catch (IOException e) {
+      return "";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "";
+    }
+  }
+
   static EtcdProbe of(EtcdMember member) {
     long rss = 0;
     try {
@@ -54,21 +90,7 @@ record EtcdProbe(long rssBytes, long heapInUseBytes, long watchStreams, long wat
     } catch (IOException e) {
       rss = -1;
     }
-    String metrics;
-    try {
-      metrics =
-          HTTP.send(
-                  HttpRequest.newBuilder(URI.create(member.endpoint() + "/metrics"))
-                      .timeout(Duration.ofSeconds(5))
-                      .build(),
-                  HttpResponse.BodyHandlers.ofString())
-              .body();
-    } catch (IOException e) {
-      metrics = "";
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      metrics = "";
-    }
+    String metrics = metrics(member);
     return new EtcdProbe(
         rss,
         gauge(metrics, "go_memstats_heap_inuse_bytes"),

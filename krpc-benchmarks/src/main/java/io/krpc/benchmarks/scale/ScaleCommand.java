@@ -13,7 +13,6 @@ import io.krpc.registry.RegistryException;
 import io.krpc.registry.ServiceInstance;
 import io.krpc.registry.etcd.EtcdRegistry;
 import io.krpc.registry.etcd.RecordFormat;
-import io.krpc.registry.etcd.internal.EtcdConnection;
 import io.krpc.testing.EtcdCluster;
 import io.krpc.testing.EtcdMember;
 import java.io.IOException;
@@ -102,11 +101,19 @@ public final class ScaleCommand {
       long clientsMillis = millisSince(t0);
       Thread.sleep(3000);
       List<EtcdProbe> watching = probe(cluster);
-      long probes0 = EtcdConnection.probesSent();
+      long ranges0 = EtcdProbe.rangesStarted(cluster.members());
       long idle0 = System.nanoTime();
       double idleCores = fleet.cores(() -> sleep(Duration.ofSeconds(5)));
+      // seen from etcd: a connection probe is a count-only Range, the only Range an idle fleet
+      // sends
       double idleProbesPerSecond =
-          (EtcdConnection.probesSent() - probes0) * 1e9 / (System.nanoTime() - idle0);
+          (EtcdProbe.rangesStarted(cluster.members()) - ranges0)
+              * 1e9
+              / (System.nanoTime() - idle0);
+      System.err.printf(
+              * 1e9
+              / (System.nanoTime() - idle0),
+          idleProbesPerSecond);
       // 3. the rolling restart
       fleet.resetLatencies();
       double restartCores = fleet.cores(() -> fleet.rollingRestart(restart, down));
@@ -118,7 +125,6 @@ public final class ScaleCommand {
       long expected = 2L * restart * clients * watch / services;
       long missed = expected - appear.getTotalCount() - disappear.getTotalCount();
       Histogram calls = fleet.calls.getIntervalHistogram();
-      long[] reconnects = EtcdConnection.reconnects();
       // 4. registries with a connection of their own (one registry per JVM, as most fleets run):
       // what the connection costs etcd, then what the watches on it add
       Own ownCost = own > 0 ? ownConnections(cluster, own, services, watch) : null;
@@ -213,10 +219,8 @@ public final class ScaleCommand {
                   + " coalescing interval) | %d / %d |%n"
                   + "| all clients converged after the restart | %s |%n"
                   + "| client JVM CPU, idle (%d registries + %d servers) | %.2f cores |%n"
-                  + "| … connection probes sent to etcd meanwhile | %.1f /s |%n"
+                  + "| … connection probes (count-only Range) etcd received meanwhile | %.1f /s |%n"
                   + "| client JVM CPU during the rolling restart | %.2f cores |%n"
-                  + "| connections replaced / told to retry at once (probe failures) until here |"
-                  + " %d / %d |%n"
                   + "| listeners told \"etcd does not answer\" until here (etcd was up: false"
                   + " alarms) | %d |%n",
               streamsPerRegistry,
@@ -247,8 +251,6 @@ public final class ScaleCommand {
               idleCores,
               idleProbesPerSecond,
               restartCores,
-              reconnects[0],
-              reconnects[1],
               fleet.listenerErrors.get()));
       if (ownCost != null) {
         report.append(

@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
@@ -54,10 +53,6 @@ public final class EtcdConnection {
    * an overloaded etcd (a replacement breaks every watch stream on it and makes things worse).
    */
   static final long MIN_REPLACE_CONNECTED_GAP_NANOS = TimeUnit.SECONDS.toNanos(3);
-
-  private static final AtomicLong REPLACEMENTS = new AtomicLong();
-  private static final AtomicLong BACKOFF_RESETS = new AtomicLong();
-  private static final AtomicLong PROBES = new AtomicLong();
 
   @GuardedBy("POOL")
   private static final Map<Object, EtcdConnection> POOL = new HashMap<>();
@@ -228,7 +223,6 @@ public final class EtcdConnection {
       probe = started;
       probeStartedNanos = now;
     }
-    PROBES.incrementAndGet();
     CompletableFuture<EtcdGateway.Header> sent;
     try {
       sent = send.apply(current);
@@ -267,7 +261,6 @@ public final class EtcdConnection {
       if (channel != null) {
         ConnectivityState state = channel.getState(false);
         if (state != ConnectivityState.READY) {
-          BACKOFF_RESETS.incrementAndGet();
           channel.resetConnectBackoff();
           return;
         }
@@ -282,22 +275,8 @@ public final class EtcdConnection {
       generation++;
       probe = null;
     }
-    REPLACEMENTS.incrementAndGet();
     logger.info("Replaced the etcd connection (generation {})", seen + 1);
     closeQuietly(old);
-  }
-
-  /**
-   * How many times connections of this JVM were replaced, and told to retry at once; for benchmarks
-   * and tests.
-   */
-  public static long[] reconnects() {
-    return new long[] {REPLACEMENTS.get(), BACKOFF_RESETS.get()};
-  }
-
-  /** How many probes connections of this JVM sent to etcd; for benchmarks. */
-  public static long probesSent() {
-    return PROBES.get();
   }
 
   /** Releases one reference; the last one closes the client. */
