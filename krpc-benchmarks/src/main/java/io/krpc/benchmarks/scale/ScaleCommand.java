@@ -110,10 +110,6 @@ public final class ScaleCommand {
           (EtcdProbe.rangesStarted(cluster.members()) - ranges0)
               * 1e9
               / (System.nanoTime() - idle0);
-      System.err.printf(
-              * 1e9
-              / (System.nanoTime() - idle0),
-          idleProbesPerSecond);
       // 3. the rolling restart
       fleet.resetLatencies();
       double restartCores = fleet.cores(() -> fleet.rollingRestart(restart, down));
