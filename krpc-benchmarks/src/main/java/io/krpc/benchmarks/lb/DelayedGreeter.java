@@ -122,8 +122,6 @@ final class DelayedGreeter extends GreeterGrpc.GreeterImplBase {
       return;
     }
     long delay = b.tailRatio > 0 && random.nextDouble() < b.tailRatio ? b.tailMicros : b.baseMicros;
-    HelloReply reply =
-        HelloReply.newBuilder().setMessage("Hello, " + request.getName()).setServer(name).build();
     long lead = lateness.lead();
     long wait = TimeUnit.MICROSECONDS.toNanos(delay) - lead;
     var unused =
@@ -133,7 +131,14 @@ final class DelayedGreeter extends GreeterGrpc.GreeterImplBase {
               if (wait > 0) {
                 lateness.observe(now - received - wait);
               }
-              responseObserver.onNext(reply);
+              // The message carries when the call was received and answered (System.nanoTime, one
+              // clock for both JVMs on one machine), so the client can tell its way there, the
+              // served delay and its way back apart.
+              responseObserver.onNext(
+                  HelloReply.newBuilder()
+                      .setMessage(received + " " + System.nanoTime())
+                      .setServer(name)
+                      .build());
               responseObserver.onCompleted();
               served.recordValue(Math.max(0, now - received));
             },
