@@ -14,7 +14,8 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
 /**
- * A greeter that answers each call after a delay, scheduled on a timer rather than slept on a
+ * A greeter that answers each call after a delay, scheduled on a timer (a timer thread, or with
+ * {@code lb --one-loop} the servers' own event loop, see {@link EventLoops}) rather than slept on a
  * thread, so that a slow server stays responsive and only its latency differs: a slow backend, not
  * an overloaded one. Its {@link Behaviour} can be changed while it serves (a backend that heals).
  *

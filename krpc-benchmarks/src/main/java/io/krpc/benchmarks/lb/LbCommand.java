@@ -53,11 +53,16 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Each row has a fresh client, {@code --warmup=1s} and {@code --duration=3s} (longer where a row
  * needs more calls: see {@link Bench#forCalls}); its latency is that of every call started in the
- * window, waited for to its end. The servers reply from a timer on a direct executor (a slow
- * backend, not an overloaded one), scheduled early by the timer's measured lateness so that a 0.5
- * ms delay is 0.5 ms (the delays served are reported per cell), and neither side runs the tracing
- * and metrics interceptors, so that the harness's own CPU use stays small beside the service times
- * compared.
+ * window, waited for to its end. The servers reply from a timer thread (a slow backend, not an
+ * overloaded one; both sides on grpc-java's default event loops), early by the timer's measured
+ * lateness so that a 0.5 ms delay is 0.5 ms (the delays served are reported per cell); the client's
+ * calls complete, and the next ones start, on the transport's thread (direct executor). {@code
+ * --one-loop} runs each side on one Netty event loop instead ({@link EventLoops}; the servers reply
+ * from their loop's scheduler): it served the delays more exactly but did not lower the client's
+ * p99 (results/lb.md), so it is not the default. Neither side runs the tracing and metrics
+ * interceptors, so that the harness's own CPU use stays small beside the service times compared.
+ * {@code --legs} prints, per row, the p50/p99 of each call's way to the server, served delay and
+ * way back (from both JVMs' System.nanoTime, one clock on one machine).
  *
  * <p>One run is one pass over the matrix; its figures are appended to {@code --raw=FILE} (default
  * {@code lb-raw.tsv} in the results directory). {@code lb --report} reads every pass in that file
@@ -83,7 +88,7 @@ public final class LbCommand {
     List<Map<String, Double>> cells = new ArrayList<>();
     String pass = Instant.now().toString();
     List<String> serverJvm =
-        options.oneLoop ? List.of() : List.of("-D" + LbServer.LOOP_PROPERTY + "=timer");
+        options.oneLoop ? List.of("-D" + LbServer.LOOP_PROPERTY + "=loop") : List.of();
     EventLoops loop = options.oneLoop ? EventLoops.createOrNull("lb-client-loop") : null;
     System.out.println(
         loop != null
@@ -549,7 +554,7 @@ public final class LbCommand {
       s.recoveryLimit = options.duration("recovery-limit", Duration.ofSeconds(5));
       s.recovery = !options.flag("no-recovery");
       s.pin = !options.flag("no-pin");
-      s.oneLoop = !options.flag("default-loops");
+      s.oneLoop = options.flag("one-loop");
       s.legs = options.flag("legs");
       s.report = options.flag("report");
       boolean files = !options.flag("no-files");

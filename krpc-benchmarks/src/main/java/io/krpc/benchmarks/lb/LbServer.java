@@ -34,7 +34,7 @@ import org.jspecify.annotations.Nullable;
 public final class LbServer {
   static final String PORTS_LINE = "PORTS";
 
-  /** System property: {@code timer} for the old reply path (a timer thread, default transport). */
+  /** System property: {@code loop} for one event loop that also schedules the replies. */
   static final String LOOP_PROPERTY = "krpc.lb.loop";
 
   private LbServer() {}
@@ -42,12 +42,13 @@ public final class LbServer {
   /** Serves until standard input closes. */
   public static void main(String[] args) throws IOException {
     int n = args.length > 0 ? Integer.parseInt(args[0]) : 4;
-    // One event loop serves all four servers and schedules their replies (see EventLoops); without
-    // epoll, grpc-java's default transport and a timer thread.
+    // With -Dkrpc.lb.loop=loop (lb --one-loop) and epoll, one event loop serves all four servers
+    // and schedules their replies (see EventLoops); otherwise grpc-java's default transport and a
+    // timer thread.
     EventLoops loop =
-        "timer".equals(System.getProperty(LOOP_PROPERTY))
-            ? null
-            : EventLoops.createOrNull("lb-server-loop");
+        "loop".equals(System.getProperty(LOOP_PROPERTY))
+            ? EventLoops.createOrNull("lb-server-loop")
+            : null;
     ScheduledExecutorService timer =
         loop != null
             ? loop.group()
