@@ -121,6 +121,7 @@ public final class RollingWindow {
    * columns, of a window made by {@link #RollingWindow(int, long)}.
    */
   public synchronized void add(long nowNanos, long rtNanos) {
+    checkBbrColumns();
     int slot = slotToAdd(Math.floorDiv(nowNanos, bucketNanos));
     if (slot >= 0) {
       long rt = Math.max(0, rtNanos);
@@ -198,6 +199,7 @@ public final class RollingWindow {
    * without data.
    */
   public synchronized long minRtNanos(long nowNanos) {
+    checkBbrColumns();
     long current = Math.floorDiv(nowNanos, bucketNanos);
     long min = Long.MAX_VALUE;
     // Full buckets only: the current one is still filling.
@@ -215,6 +217,13 @@ public final class RollingWindow {
     if (column < 0 || column >= columns) {
       throw new IllegalArgumentException(
           "column: " + column + " (expected: 0.." + (columns - 1) + ")");
+    }
+  }
+
+  private void checkBbrColumns() {
+    if (columns < 2) {
+      throw new IllegalStateException(
+          "columns: " + columns + " (expected: >= 2, calls and response times, for the BBR view)");
     }
   }
 

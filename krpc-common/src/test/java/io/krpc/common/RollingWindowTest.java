@@ -232,5 +232,9 @@ class RollingWindowTest {
     assertThatThrownBy(() -> counters.add(0, 2, 1)).hasMessage("column: 2 (expected: 0..1)");
     assertThatThrownBy(() -> counters.sum(0, -1)).hasMessage("column: -1 (expected: 0..1)");
     assertThatThrownBy(() -> counters.sum(0, 0, 0)).hasMessage("spanBuckets: 0 (expected: >= 1)");
+    RollingWindow oneColumn = new RollingWindow(1, 10, 100 * MS);
+    assertThatThrownBy(() -> oneColumn.add(0, 10 * MS))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("columns: 1 (expected: >= 2, calls and response times, for the BBR view)");
   }
 }
