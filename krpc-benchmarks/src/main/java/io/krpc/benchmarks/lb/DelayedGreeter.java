@@ -14,7 +14,8 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
 /**
- * A greeter that answers each call after a delay, scheduled on a timer rather than slept on a
+ * A greeter that answers each call after a delay, scheduled on a timer (a timer thread, or with
+ * {@code lb --one-loop} the servers' own event loop, see {@link EventLoops}) rather than slept on a
  * thread, so that a slow server stays responsive and only its latency differs: a slow backend, not
  * an overloaded one. Its {@link Behaviour} can be changed while it serves (a backend that heals).
  *
@@ -122,8 +123,6 @@ final class DelayedGreeter extends GreeterGrpc.GreeterImplBase {
       return;
     }
     long delay = b.tailRatio > 0 && random.nextDouble() < b.tailRatio ? b.tailMicros : b.baseMicros;
-    HelloReply reply =
-        HelloReply.newBuilder().setMessage("Hello, " + request.getName()).setServer(name).build();
     long lead = lateness.lead();
     long wait = TimeUnit.MICROSECONDS.toNanos(delay) - lead;
     var unused =
@@ -133,7 +132,14 @@ final class DelayedGreeter extends GreeterGrpc.GreeterImplBase {
               if (wait > 0) {
                 lateness.observe(now - received - wait);
               }
-              responseObserver.onNext(reply);
+              // The message carries when the call was received and answered (System.nanoTime, one
+              // clock for both JVMs on one machine), so the client can tell its way there, the
+              // served delay and its way back apart.
+              responseObserver.onNext(
+                  HelloReply.newBuilder()
+                      .setMessage(received + " " + System.nanoTime())
+                      .setServer(name)
+                      .build());
               responseObserver.onCompleted();
               served.recordValue(Math.max(0, now - received));
             },

@@ -53,11 +53,16 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Each row has a fresh client, {@code --warmup=1s} and {@code --duration=3s} (longer where a row
  * needs more calls: see {@link Bench#forCalls}); its latency is that of every call started in the
- * window, waited for to its end. The servers reply from a timer on a direct executor (a slow
- * backend, not an overloaded one), scheduled early by the timer's measured lateness so that a 0.5
- * ms delay is 0.5 ms (the delays served are reported per cell), and neither side runs the tracing
- * and metrics interceptors, so that the harness's own CPU use stays small beside the service times
- * compared.
+ * window, waited for to its end. The servers reply from a timer thread (a slow backend, not an
+ * overloaded one; both sides on grpc-java's default event loops), early by the timer's measured
+ * lateness so that a 0.5 ms delay is 0.5 ms (the delays served are reported per cell); the client's
+ * calls complete, and the next ones start, on the transport's thread (direct executor). {@code
+ * --one-loop} runs each side on one Netty event loop instead ({@link EventLoops}; the servers reply
+ * from their loop's scheduler): it served the delays more exactly but did not lower the client's
+ * p99 (results/lb.md), so it is not the default. Neither side runs the tracing and metrics
+ * interceptors, so that the harness's own CPU use stays small beside the service times compared.
+ * {@code --legs} prints, per row, the p50/p99 of each call's way to the server, served delay and
+ * way back (from both JVMs' System.nanoTime, one clock on one machine).
  *
  * <p>One run is one pass over the matrix; its figures are appended to {@code --raw=FILE} (default
  * {@code lb-raw.tsv} in the results directory). {@code lb --report} reads every pass in that file
@@ -82,11 +87,18 @@ public final class LbCommand {
     InMemoryRegistry registry = new InMemoryRegistry();
     List<Map<String, Double>> cells = new ArrayList<>();
     String pass = Instant.now().toString();
-    try (ServerCluster cluster = ServerCluster.start(4, serverCpus)) {
+    List<String> serverJvm =
+        options.oneLoop ? List.of("-D" + LbServer.LOOP_PROPERTY + "=loop") : List.of();
+    EventLoops loop = options.oneLoop ? EventLoops.createOrNull("lb-client-loop") : null;
+    System.out.println(
+        loop != null
+            ? "one event loop per side (client: all channels; servers: all four, replies scheduled on it)"
+            : "grpc-java's default event loops; servers reply from a timer thread");
+    try (ServerCluster cluster = ServerCluster.start(4, serverCpus, serverJvm)) {
       for (int port : cluster.ports()) {
         registry.register(ServiceInstance.builder(SERVICE, "127.0.0.1", port).weight(100).build());
       }
-      Bench bench = new Bench(registry, cluster, options);
+      Bench bench = new Bench(registry, cluster, options, loop);
       // JIT (of both JVMs), class loading, connection setup and the servers' timer lead would
       // otherwise land in the first cell.
       cluster.setAll(Behaviour.fixed(micros(options.fasts.get(0))));
@@ -108,6 +120,9 @@ public final class LbCommand {
       }
     } finally {
       registry.close();
+      if (loop != null) {
+        loop.close();
+      }
     }
     System.out.println();
     System.out.println(LbReport.table(List.of(cells)));
@@ -180,11 +195,17 @@ public final class LbCommand {
     private final InMemoryRegistry registry;
     private final ServerCluster cluster;
     private final Settings options;
+    private final @Nullable EventLoops loop;
 
-    Bench(InMemoryRegistry registry, ServerCluster cluster, Settings options) {
+    Bench(
+        InMemoryRegistry registry,
+        ServerCluster cluster,
+        Settings options,
+        @Nullable EventLoops loop) {
       this.registry = registry;
       this.cluster = cluster;
       this.options = options;
+      this.loop = loop;
     }
 
     /** One cell: the five rows and the recovery, as named figures. */
@@ -283,6 +304,16 @@ public final class LbCommand {
           shares[i] = total == 0 ? 0 : (double) (after[i] - before[i]) / total;
         }
         Histogram h = started.latencies;
+        if (options.legs) {
+          System.out.printf(
+              Locale.ROOT,
+              "  %s x%d: p50 %.2f p99 %.2f ms; %s%n",
+              policy,
+              concurrency,
+              h.getValueAtPercentile(50) / 1e6,
+              h.getValueAtPercentile(99) / 1e6,
+              started.legs());
+        }
         return new Row(
             h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(50) / 1000.0,
             h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(99) / 1000.0,
@@ -347,7 +378,11 @@ public final class LbCommand {
     }
 
     private KClient client(String policy) {
-      return KClient.forService(SERVICE)
+      KClient.Builder builder = KClient.forService(SERVICE);
+      if (loop != null) {
+        builder.channelCustomizer(loop::onChannel);
+      }
+      return builder
           .registry(registry)
           .loadBalancing(policy)
           .executor(MoreExecutors.directExecutor()) // callbacks only start the next call
@@ -384,9 +419,53 @@ public final class LbCommand {
    */
   static final class Window {
     final Histogram latencies = new ConcurrentHistogram(3);
+
+    /** Client's call start to the server's handler, nanoseconds. */
+    final Histogram there = new ConcurrentHistogram(3);
+
+    /** The server's handler to its reply: the delay served. */
+    final Histogram served = new ConcurrentHistogram(3);
+
+    /** Latency of the calls that servers 1-3 answered (server 0 is the slow one). */
+    final Histogram others = new ConcurrentHistogram(3);
+
+    /** The server's reply to the client's completion. */
+    final Histogram back = new ConcurrentHistogram(3);
+
     final LongAdder errors = new LongAdder();
     private volatile long start = Long.MAX_VALUE;
     private volatile long end = Long.MIN_VALUE;
+
+    private void legs(String message, long begun, long done) {
+      int space = message.indexOf(' ');
+      if (space < 0) {
+        return;
+      }
+      try {
+        long received = Long.parseLong(message.substring(0, space));
+        long sent = Long.parseLong(message.substring(space + 1));
+        there.recordValue(Math.max(0, received - begun));
+        served.recordValue(Math.max(0, sent - received));
+        back.recordValue(Math.max(0, done - sent));
+      } catch (NumberFormatException e) {
+        // not the lb servers' reply: no legs
+      }
+    }
+
+    /** "there p50/p99, served p50/p99, back p50/p99" in milliseconds, for the log. */
+    String legs() {
+      return String.format(
+          Locale.ROOT,
+          "there %.2f/%.2f served %.2f/%.2f back %.2f/%.2f ms; servers 1-3 p99 %.2f p99.9 %.2f",
+          there.getValueAtPercentile(50) / 1e6,
+          there.getValueAtPercentile(99) / 1e6,
+          served.getValueAtPercentile(50) / 1e6,
+          served.getValueAtPercentile(99) / 1e6,
+          back.getValueAtPercentile(50) / 1e6,
+          back.getValueAtPercentile(99) / 1e6,
+          others.getValueAtPercentile(99) / 1e6,
+          others.getValueAtPercentile(99.9) / 1e6);
+    }
 
     void open(Duration length) {
       long now = System.nanoTime();
@@ -394,16 +473,21 @@ public final class LbCommand {
       start = now;
     }
 
-    <T> ListenableFuture<T> track(ListenableFuture<T> call) {
+    ListenableFuture<HelloReply> track(ListenableFuture<HelloReply> call) {
       long begun = System.nanoTime();
       if (begun >= start && begun < end) {
         // Added before the generator's own listener, so it runs first (direct executor).
         call.addListener(
             () -> {
-              long latency = System.nanoTime() - begun;
+              long done = System.nanoTime();
+              long latency = done - begun;
               try {
-                Futures.getDone(call);
+                HelloReply reply = Futures.getDone(call);
                 latencies.recordValue(latency);
+                legs(reply.getMessage(), begun, done);
+                if (!reply.getServer().equals("server-0")) {
+                  others.recordValue(latency);
+                }
               } catch (ExecutionException | CancellationException e) {
                 errors.increment();
               }
@@ -441,6 +525,8 @@ public final class LbCommand {
     Duration recoveryLimit;
     boolean recovery;
     boolean pin;
+    boolean oneLoop;
+    boolean legs;
     boolean report;
     Path raw;
     Path out;
@@ -468,6 +554,8 @@ public final class LbCommand {
       s.recoveryLimit = options.duration("recovery-limit", Duration.ofSeconds(5));
       s.recovery = !options.flag("no-recovery");
       s.pin = !options.flag("no-pin");
+      s.oneLoop = options.flag("one-loop");
+      s.legs = options.flag("legs");
       s.report = options.flag("report");
       boolean files = !options.flag("no-files");
       s.raw =

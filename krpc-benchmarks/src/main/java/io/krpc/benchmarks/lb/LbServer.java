@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.HdrHistogram.Histogram;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The server side of the {@code lb} benchmark, run in its own JVM (as the overload benchmark's
@@ -33,19 +34,31 @@ import org.HdrHistogram.Histogram;
 public final class LbServer {
   static final String PORTS_LINE = "PORTS";
 
+  /** System property: {@code loop} for one event loop that also schedules the replies. */
+  static final String LOOP_PROPERTY = "krpc.lb.loop";
+
   private LbServer() {}
 
   /** Serves until standard input closes. */
   public static void main(String[] args) throws IOException {
     int n = args.length > 0 ? Integer.parseInt(args[0]) : 4;
+    // With -Dkrpc.lb.loop=loop (lb --one-loop) and epoll, one event loop serves all four servers
+    // and schedules their replies (see EventLoops); otherwise grpc-java's default transport and a
+    // timer thread.
+    EventLoops loop =
+        "loop".equals(System.getProperty(LOOP_PROPERTY))
+            ? EventLoops.createOrNull("lb-server-loop")
+            : null;
     ScheduledExecutorService timer =
-        Executors.newScheduledThreadPool(
-            2,
-            r -> {
-              Thread t = new Thread(r, "lb-server-timer");
-              t.setDaemon(true);
-              return t;
-            });
+        loop != null
+            ? loop.group()
+            : Executors.newScheduledThreadPool(
+                2,
+                r -> {
+                  Thread t = new Thread(r, "lb-server-timer");
+                  t.setDaemon(true);
+                  return t;
+                });
     DelayedGreeter.Lateness lateness = new DelayedGreeter.Lateness();
     List<DelayedGreeter> greeters = new ArrayList<>();
     List<KServer> servers = new ArrayList<>();
@@ -56,7 +69,7 @@ public final class LbServer {
         DelayedGreeter greeter =
             new DelayedGreeter(timer, lateness, "server-" + i, Behaviour.fixed(1000));
         greeters.add(greeter);
-        KServer server = start(greeter);
+        KServer server = start(greeter, loop);
         servers.add(server);
         ports.append(' ').append(server.port());
       }
@@ -68,7 +81,11 @@ public final class LbServer {
       }
     } finally {
       servers.forEach(KServer::close);
-      timer.shutdownNow();
+      if (loop != null) {
+        loop.close();
+      } else {
+        timer.shutdownNow();
+      }
     }
   }
 
@@ -102,8 +119,12 @@ public final class LbServer {
     }
   }
 
-  private static KServer start(DelayedGreeter greeter) {
-    return KServer.builder()
+  private static KServer start(DelayedGreeter greeter, @Nullable EventLoops loop) {
+    KServer.Builder builder = KServer.builder();
+    if (loop != null) {
+      builder.serverCustomizer(loop::onServer);
+    }
+    return builder
         .serviceName(LbCommand.SERVICE)
         .host("127.0.0.1")
         .port(0)

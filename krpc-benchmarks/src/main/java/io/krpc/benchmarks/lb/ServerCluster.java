@@ -38,16 +38,17 @@ final class ServerCluster implements AutoCloseable {
   }
 
   /** Starts {@code n} servers on {@code cpus} (a taskset CPU list), or unpinned when null. */
-  static ServerCluster start(int n, String cpus) throws IOException, InterruptedException {
+  static ServerCluster start(int n, String cpus, List<String> jvmOptions)
+      throws IOException, InterruptedException {
     List<String> command = new ArrayList<>();
     if (cpus != null) {
       command.addAll(List.of("taskset", "-c", cpus));
     }
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(List.of("-Xms256m", "-Xmx256m"));
+    command.addAll(jvmOptions);
     command.addAll(
         List.of(
-            "-Xms256m",
-            "-Xmx256m",
             "-cp",
             ChildJvm.classPath(LbServer.class),
             LbServer.class.getName(),

@@ -13,6 +13,7 @@ import io.grpc.ForwardingClientCallListener;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
+import io.krpc.common.RollingWindow;
 import io.krpc.interceptor.internal.RefusableClientCall;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -60,38 +61,30 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>One instance measures one backend (a client or channel); streams count when they start and are
  * accepted unless they end with a rejection code. Thread-safe; each call takes one short lock (and,
- * while the window says to refuse, one pass over its buckets).
+ * while the window says to refuse, one pass over the recent span's buckets). The window is
+ * krpc-common's {@link RollingWindow} with two columns, requests and accepts; its own lock is only
+ * taken inside this one, so it is never contended.
  */
 @ThreadSafe
 public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
   /** The start of every locally refused call's description. */
   public static final String THROTTLED_DESCRIPTION = "client throttled";
 
+  private static final int REQUESTS = 0;
+  private static final int ACCEPTS = 1;
+
   private final double k;
   private final Set<Status.Code> rejectionCodes;
   private final DoubleSupplier random;
   private final Deadline.Ticker ticker;
-  private final long bucketNanos;
   private final int recentBuckets;
   @Nullable private final Counter throttledCounter;
 
-  @GuardedBy("this")
-  private final long[] epochs;
-
-  @GuardedBy("this")
-  private final long[] requests;
-
-  @GuardedBy("this")
-  private final long[] accepts;
-
-  @GuardedBy("this")
-  private long totalRequests;
-
-  @GuardedBy("this")
-  private long totalAccepts;
-
-  @GuardedBy("this")
-  private long currentEpoch = Long.MIN_VALUE;
+  /**
+   * Requests and accepts per bucket. Thread-safe itself; read and written under this interceptor's
+   * lock too, so that an admission sees both sums and the probe state at once.
+   */
+  private final RollingWindow window;
 
   /** When a call last went to the backend, once {@link #sentAny}. */
   @GuardedBy("this")
@@ -105,12 +98,9 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
     this.rejectionCodes = EnumSet.copyOf(builder.rejectionCodes);
     this.random = builder.random;
     this.ticker = builder.ticker;
-    this.bucketNanos = builder.window.toNanos() / builder.buckets;
+    long bucketNanos = builder.window.toNanos() / builder.buckets;
     this.recentBuckets = builder.recentBuckets(bucketNanos);
-    this.epochs = new long[builder.buckets];
-    this.requests = new long[builder.buckets];
-    this.accepts = new long[builder.buckets];
-    Arrays.fill(epochs, Long.MIN_VALUE);
+    this.window = new RollingWindow(2, builder.buckets, bucketNanos);
     this.throttledCounter =
         builder.meterRegistry == null
             ? null
@@ -131,27 +121,23 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
 
   /** Returns the probability with which a call starting now would be refused (unless a probe). */
   public synchronized double rejectionProbability() {
-    roll(ticker.nanoTime());
-    return probability();
+    long now = ticker.nanoTime();
+    return probability(now, window.sum(now, REQUESTS), window.sum(now, ACCEPTS));
   }
 
+  /** The probability at {@code now}, given the whole window's sums at {@code now}. */
   @GuardedBy("this")
-  private double probability() {
-    double p = probability(totalRequests, totalAccepts);
-    if (p == 0 || recentBuckets >= epochs.length) {
+  private double probability(long now, long requests, long accepts) {
+    double p = probability(requests, accepts);
+    if (p == 0 || recentBuckets >= window.buckets()) {
       return p;
     }
-    long recentRequests = 0;
-    long recentAccepts = 0;
-    for (int i = 0; i < epochs.length; i++) {
-      if (epochs[i] != Long.MIN_VALUE && currentEpoch - epochs[i] < recentBuckets) {
-        recentRequests += requests[i];
-        recentAccepts += accepts[i];
-      }
-    }
+    long recentAccepts = window.sum(now, ACCEPTS, recentBuckets);
     // Only evidence that the backend accepts again may lower p: a client that sent nothing of
     // late (idle, or refusing everything) keeps the whole window's view.
-    return recentAccepts == 0 ? p : Math.min(p, probability(recentRequests, recentAccepts));
+    return recentAccepts == 0
+        ? p
+        : Math.min(p, probability(window.sum(now, REQUESTS, recentBuckets), recentAccepts));
   }
 
   private double probability(long requests, long accepts) {
@@ -173,15 +159,13 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
     boolean refuse;
     synchronized (this) {
       long now = ticker.nanoTime();
-      roll(now);
-      p = probability();
-      seenRequests = totalRequests;
-      seenAccepts = totalAccepts;
-      add(requests, 1);
-      totalRequests++;
+      seenRequests = window.sum(now, REQUESTS);
+      seenAccepts = window.sum(now, ACCEPTS);
+      p = probability(now, seenRequests, seenAccepts);
+      window.add(now, REQUESTS, 1);
       // A probe: nothing went out for a whole recovery window, so let this one go and learn
       // whether the backend accepts again, instead of waiting for a 1 in 1/(1 - p) draw.
-      boolean probe = !sentAny || now - lastSentNanos >= recentBuckets * bucketNanos;
+      boolean probe = !sentAny || now - lastSentNanos >= recentBuckets * window.bucketNanos();
       refuse = p > 0 && !probe && random.getAsDouble() < p;
       if (!refuse) {
         sentAny = true;
@@ -205,46 +189,7 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
   }
 
   private synchronized void accepted() {
-    roll(ticker.nanoTime());
-    add(accepts, 1);
-    totalAccepts++;
-  }
-
-  @GuardedBy("this")
-  private void add(long[] counts, long n) {
-    counts[slot(currentEpoch)] += n;
-  }
-
-  /** Moves the window to {@code nowNanos}: buckets that left it are subtracted and cleared. */
-  @GuardedBy("this")
-  private void roll(long nowNanos) {
-    long epoch = Math.floorDiv(nowNanos, bucketNanos);
-    if (epoch == currentEpoch) {
-      return;
-    }
-    for (int i = 0; i < epochs.length; i++) {
-      if (epochs[i] != Long.MIN_VALUE && epoch - epochs[i] >= epochs.length) {
-        totalRequests -= requests[i];
-        totalAccepts -= accepts[i];
-        requests[i] = 0;
-        accepts[i] = 0;
-        epochs[i] = Long.MIN_VALUE;
-      }
-    }
-    int slot = slot(epoch);
-    if (epochs[slot] != epoch) {
-      totalRequests -= requests[slot];
-      totalAccepts -= accepts[slot];
-      requests[slot] = 0;
-      accepts[slot] = 0;
-      epochs[slot] = epoch;
-    }
-    currentEpoch = epoch;
-  }
-
-  @GuardedBy("this")
-  private int slot(long epoch) {
-    return (int) Math.floorMod(epoch, (long) epochs.length);
+    window.add(ticker.nanoTime(), ACCEPTS, 1);
   }
 
   private final class ThrottledCall<ReqT, RespT> extends RefusableClientCall<ReqT, RespT> {

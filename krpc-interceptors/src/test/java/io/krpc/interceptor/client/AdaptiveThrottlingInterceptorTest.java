@@ -115,6 +115,38 @@ class AdaptiveThrottlingInterceptorTest {
     assertThat(call("hello").isOk()).isTrue();
   }
 
+  @Test
+  void theWindowMovesOneBucketAtATime() {
+    // 1 s in two buckets of 500 ms; the recent span is the whole window.
+    AdaptiveThrottlingInterceptor coarse =
+        AdaptiveThrottlingInterceptor.builder()
+            .ticker(ticker)
+            .random(() -> random)
+            .window(Duration.ofSeconds(1))
+            .buckets(2)
+            .build();
+    harness = InProcessHarness.start(new EchoService(), List.of(), List.of(coarse));
+    random = 0.999;
+    long start = ticker.nanoTime();
+    ticker.advance(Duration.ofNanos(Math.floorMod(-start, 500_000_000L))); // a bucket's start
+    for (int i = 0; i < 4; i++) {
+      call("fail:RESOURCE_EXHAUSTED");
+    }
+    ticker.advance(Duration.ofMillis(600)); // the second bucket
+    for (int i = 0; i < 2; i++) {
+      call("hello");
+    }
+    assertThat(coarse.rejectionProbability()).isCloseTo((6 - 2 * 2.0) / 7, within(1e-9));
+
+    ticker.advance(Duration.ofMillis(399)); // 999 ms after the first bucket began
+    assertThat(coarse.rejectionProbability()).isCloseTo((6 - 2 * 2.0) / 7, within(1e-9));
+    ticker.advance(Duration.ofMillis(1)); // the first bucket left with its 4 rejections
+    assertThat(coarse.rejectionProbability()).isZero();
+    ticker.advance(Duration.ofMillis(500)); // and the second with its 2 accepts
+    call("fail:RESOURCE_EXHAUSTED");
+    assertThat(coarse.rejectionProbability()).isCloseTo(1.0 / 2, within(1e-9));
+  }
+
   /**
    * A backend that refuses everything for 2 s (a cold start), then accepts everything, offered 100
    * calls per second (one every 10 ms of fake time); returns the calls sent in each second after
