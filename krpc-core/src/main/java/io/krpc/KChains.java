@@ -1,5 +1,6 @@
 package io.krpc;
 
+import static io.krpc.common.Checks.noNullElements;
 import static io.krpc.common.Checks.notNull;
 
 import io.grpc.ClientInterceptor;
@@ -52,7 +53,8 @@ public final class KChains {
     InterceptorChains.ServerOptions options = new InterceptorChains.ServerOptions();
     options.meterRegistry = notNull(meterRegistry, "meterRegistry");
     options.openTelemetry = notNull(openTelemetry, "openTelemetry");
-    InterceptorChains.installServerChain(builder, serviceName, options, copy(interceptors));
+    InterceptorChains.installServerChain(
+        builder, serviceName, options, noNullElements(interceptors, "interceptors"));
   }
 
   /**
@@ -74,16 +76,7 @@ public final class KChains {
     InterceptorChains.ClientOptions options = new InterceptorChains.ClientOptions();
     options.meterRegistry = notNull(meterRegistry, "meterRegistry");
     options.openTelemetry = notNull(openTelemetry, "openTelemetry");
-    InterceptorChains.installClientChain(builder, serviceName, options, copy(interceptors));
-  }
-
-  private static <I> List<I> copy(List<? extends I> interceptors) {
-    notNull(interceptors, "interceptors");
-    for (I interceptor : interceptors) {
-      if (interceptor == null) {
-        throw new NullPointerException("interceptors: " + interceptors + " (expected: no null)");
-      }
-    }
-    return List.copyOf(interceptors);
+    InterceptorChains.installClientChain(
+        builder, serviceName, options, noNullElements(interceptors, "interceptors"));
   }
 }

@@ -1,6 +1,9 @@
 package io.krpc.common;
 
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
 import java.util.Objects;
 
 /** Argument checks whose messages name the option, the value and what was expected. */
@@ -17,6 +20,27 @@ public final class Checks {
   /** Checks that {@code value} is not null, naming the option. */
   public static <T> T notNull(T value, String option) {
     return Objects.requireNonNull(value, option + ": null (expected: not null)");
+  }
+
+  /**
+   * Checks that {@code values} and each of its elements are not null, naming the option and the
+   * values ({@code "option: [a, null] (expected: no null)"}); returns an unmodifiable copy.
+   */
+  public static <T> List<T> noNullElements(Collection<? extends T> values, String option) {
+    notNull(values, option);
+    for (T value : values) {
+      if (value == null) {
+        throw new NullPointerException(option + ": " + values + " (expected: no null)");
+      }
+    }
+    return List.copyOf(values);
+  }
+
+  /** Same as {@link #noNullElements(Collection, String)}, for an array. */
+  @SafeVarargs
+  public static <T> List<T> noNullElements(String option, T... values) {
+    notNull(values, option);
+    return noNullElements(Arrays.asList(values), option);
   }
 
   /** Checks a port in 0..65535 (0 picks a free port). */

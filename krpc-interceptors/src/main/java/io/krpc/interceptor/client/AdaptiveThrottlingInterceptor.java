@@ -1,5 +1,6 @@
 package io.krpc.interceptor.client;
 
+import static io.krpc.common.Checks.noNullElements;
 import static io.krpc.common.Checks.notNull;
 
 import com.google.errorprone.annotations.ThreadSafe;
@@ -18,7 +19,6 @@ import io.krpc.interceptor.internal.RefusableClientCall;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Locale;
 import java.util.Set;
@@ -294,11 +294,7 @@ public final class AdaptiveThrottlingInterceptor implements ClientInterceptor {
         throw new IllegalArgumentException("rejectionCodes: [] (expected: at least one code)");
       }
       Set<Status.Code> set = EnumSet.noneOf(Status.Code.class);
-      for (Status.Code code : codes) {
-        if (code == null) {
-          throw new NullPointerException(
-              "rejectionCodes: " + Arrays.toString(codes) + " (expected: no null)");
-        }
+      for (Status.Code code : noNullElements("rejectionCodes", codes)) {
         if (code == Status.Code.OK) {
           throw new IllegalArgumentException("rejectionCodes: OK (expected: error codes)");
         }

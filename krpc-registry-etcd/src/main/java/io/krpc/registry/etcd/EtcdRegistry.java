@@ -1,5 +1,6 @@
 package io.krpc.registry.etcd;
 
+import static io.krpc.common.Checks.noNullElements;
 import static io.krpc.common.Checks.notNull;
 
 import com.google.errorprone.annotations.ThreadSafe;
@@ -249,10 +250,7 @@ public final class EtcdRegistry implements Registry {
         throw new IllegalArgumentException("endpoints: [] (expected: at least one)");
       }
       List<String> checked = new ArrayList<>();
-      for (String endpoint : endpoints) {
-        if (endpoint == null) {
-          throw new NullPointerException("endpoints: " + endpoints + " (expected: no null)");
-        }
+      for (String endpoint : noNullElements(endpoints, "endpoints")) {
         checked.add(checkEndpoint(endpoint));
       }
       this.endpoints.clear();
@@ -402,11 +400,7 @@ public final class EtcdRegistry implements Registry {
         throw new IllegalArgumentException("recordFormats: [] (expected: at least one)");
       }
       List<RecordFormat> list = new ArrayList<>();
-      for (RecordFormat format : formats) {
-        if (format == null) {
-          throw new NullPointerException(
-              "recordFormats: " + Arrays.toString(formats) + " (expected: no null)");
-        }
+      for (RecordFormat format : noNullElements("recordFormats", formats)) {
         for (RecordFormat other : list) {
           if (other.getClass() == format.getClass()
               && other.keyPrefix().equals(format.keyPrefix())) {
