@@ -9,6 +9,7 @@ import io.krpc.benchmarks.overhead.Target;
 import io.krpc.benchmarks.overhead.Workload;
 import io.krpc.benchmarks.overload.OverloadCommand;
 import io.krpc.benchmarks.scale.ScaleCommand;
+import io.krpc.benchmarks.scale.WatchCostCommand;
 import java.util.Map;
 
 /**
@@ -35,6 +36,8 @@ import java.util.Map;
  *       BBR limiter; see {@link OverloadCommand}
  *   <li>{@code scale}: a fleet of 10,000 instances and 200 watching registries on a 3-member etcd,
  *       a rolling restart, a 30,000-instance service; see {@link ScaleCommand}
+ *   <li>{@code watchcost}: what one etcd watch stream and one watcher cost a member, per request
+ *       shape; see {@link WatchCostCommand}
  *   <li>{@code smoke}: every configuration for a moment; fails only when calls fail (CI)
  * </ul>
  *
@@ -88,6 +91,9 @@ public final class BenchmarkMain {
         return 0;
       case "scale":
         ScaleCommand.run(args);
+        return 0;
+      case "watchcost":
+        WatchCostCommand.run(args);
         return 0;
       case "smoke":
         return smoke(options);
@@ -166,7 +172,7 @@ public final class BenchmarkMain {
   }
 
   static String usage() {
-    return "usage: BenchmarkMain overhead|discovery|lb|interceptors|overload|scale|smoke"
+    return "usage: BenchmarkMain overhead|discovery|lb|interceptors|overload|scale|watchcost|smoke"
         + " [--option=value ...]";
   }
 }

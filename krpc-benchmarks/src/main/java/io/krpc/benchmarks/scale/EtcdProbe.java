@@ -11,29 +11,30 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
-/** What one etcd member costs right now: its RSS, Go heap in use and watch gauges. */
-record EtcdProbe(long rssBytes, long heapInUseBytes, long watchStreams, long watchers) {
+/**
+ * What one etcd member costs right now: its RSS, its Go heap (live bytes, {@code heap_alloc}, and
+ * the spans holding them, {@code heap_inuse}), its goroutine stacks and watch gauges.
+ */
+record EtcdProbe(
+    long rssBytes,
+    long heapAllocBytes,
+    long heapInUseBytes,
+    long stackInUseBytes,
+    long watchStreams,
+    long watchers) {
   private static final HttpClient HTTP =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   /**
-   * Forces a garbage collection in every member (etcd runs with {@code --enable-pprof}; a heap
+   * Forces two garbage collections in every member (etcd runs with {@code --enable-pprof}; a heap
    * profile with {@code gc=1} collects first) and waits a second, so heap figures compare settled
-   * heaps rather than garbage.
+   * heaps rather than garbage. Two, because Go's {@code sync.Pool}s (gRPC's buffers among them)
+   * survive one collection as its victim cache and are dropped by the next.
    */
   static void settle(List<EtcdMember> members) {
-    for (EtcdMember member : members) {
-      try {
-        HTTP.send(
-            HttpRequest.newBuilder(URI.create(member.endpoint() + "/debug/pprof/heap?gc=1"))
-                .timeout(Duration.ofSeconds(10))
-                .build(),
-            HttpResponse.BodyHandlers.discarding());
-      } catch (IOException e) {
-        // a member without pprof: its heap is read unsettled
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
+    for (int round = 0; round < 2; round++) {
+      for (EtcdMember member : members) {
+        forceGc(member);
       }
     }
     try {
@@ -63,7 +64,36 @@ record EtcdProbe(long rssBytes, long heapInUseBytes, long watchStreams, long wat
     return sum;
   }
 
-  private static String metrics(EtcdMember member) {
+  /** Forces a garbage collection in {@code member} (a heap profile with {@code gc=1}). */
+  static void forceGc(EtcdMember member) {
+    try {
+      HTTP.send(
+          HttpRequest.newBuilder(URI.create(member.endpoint() + "/debug/pprof/heap?gc=1"))
+              .timeout(Duration.ofSeconds(10))
+              .build(),
+          HttpResponse.BodyHandlers.discarding());
+    } catch (IOException e) {
+      // a member without pprof: its heap is read unsettled
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** The member's resident set size, or -1 when /proc does not say. */
+  static long rss(EtcdMember member) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/" + member.pid() + "/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (IOException e) {
+      return -1;
+    }
+    return -1;
+  }
+
+  static String metrics(EtcdMember member) {
     try {
       return HTTP.send(
               HttpRequest.newBuilder(URI.create(member.endpoint() + "/metrics"))
@@ -80,20 +110,12 @@ record EtcdProbe(long rssBytes, long heapInUseBytes, long watchStreams, long wat
   }
 
   static EtcdProbe of(EtcdMember member) {
-    long rss = 0;
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/" + member.pid() + "/status"))) {
-        if (line.startsWith("VmRSS:")) {
-          rss = Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-        }
-      }
-    } catch (IOException e) {
-      rss = -1;
-    }
     String metrics = metrics(member);
     return new EtcdProbe(
-        rss,
+        rss(member),
+        gauge(metrics, "go_memstats_heap_alloc_bytes"),
         gauge(metrics, "go_memstats_heap_inuse_bytes"),
+        gauge(metrics, "go_memstats_stack_inuse_bytes"),
         gauge(metrics, "etcd_debugging_mvcc_watch_stream_total"),
         gauge(metrics, "etcd_debugging_mvcc_watcher_total"));
   }

@@ -134,6 +134,10 @@ public final class ScaleCommand {
       long rssDelta = sum(watching, EtcdProbe::rssBytes) - sum(servers, EtcdProbe::rssBytes);
       long heapDelta =
           sum(watching, EtcdProbe::heapInUseBytes) - sum(servers, EtcdProbe::heapInUseBytes);
+      long liveDelta =
+          sum(watching, EtcdProbe::heapAllocBytes) - sum(servers, EtcdProbe::heapAllocBytes);
+      long stackDelta =
+          sum(watching, EtcdProbe::stackInUseBytes) - sum(servers, EtcdProbe::stackInUseBytes);
 
       report.append(
           String.format(
@@ -151,17 +155,21 @@ public final class ScaleCommand {
               clients * watch,
               clientsMillis));
       report.append(
-          "| etcd member | RSS empty | RSS with servers | RSS with clients | Go heap in use"
-              + " with servers → clients | watch streams | watchers |\n|---|---:|---:|---:|---:|---:|---:|\n");
+          "| etcd member | RSS empty | RSS with servers | RSS with clients | Go heap live"
+              + " (heap_alloc) with servers → clients | Go heap in use (heap_inuse) with servers →"
+              + " clients | watch streams | watchers |\n"
+              + "|---|---:|---:|---:|---:|---:|---:|---:|\n");
       for (int i = 0; i < members; i++) {
         report.append(
             String.format(
                 Locale.ROOT,
-                "| %s | %s | %s | %s | %s → %s | %d → %d | %d → %d |%n",
+                "| %s | %s | %s | %s | %s → %s | %s → %s | %d → %d | %d → %d |%n",
                 cluster.member(i).name(),
                 mib(empty.get(i).rssBytes()),
                 mib(servers.get(i).rssBytes()),
                 mib(watching.get(i).rssBytes()),
+                mib(servers.get(i).heapAllocBytes()),
+                mib(watching.get(i).heapAllocBytes()),
                 mib(servers.get(i).heapInUseBytes()),
                 mib(watching.get(i).heapInUseBytes()),
                 servers.get(i).watchStreams(),
@@ -172,7 +180,9 @@ public final class ScaleCommand {
       report.append(
           String.format(
               Locale.ROOT,
-              "%n%s Heaps are read after a forced GC in every member.%n",
+              "%n%s Heaps are read after two forced GCs in every member (the second drops what Go's"
+                  + " sync.Pools kept through the first). heap_alloc is the live bytes; heap_inuse"
+                  + " the spans holding them, with the free slots between.%n",
               "true".equals(share)
                   ? "Every registry above shares this JVM's one connection to etcd (a jetcd channel"
                       + " to the members: reads, writes, leases and each registry's own watch"
@@ -199,7 +209,12 @@ public final class ScaleCommand {
                   + "| watchers added per client registry (etcd gauge) | %.1f |%n"
                   + "| etcd RSS per watching registry (its watches + its share of the"
                   + " connections), all members | %.1f KB |%n"
-                  + "| etcd Go heap in use per watching registry (same), all members | %.1f KB |%n"
+                  + "| etcd Go heap live (heap_alloc) per watching registry (same), all members |"
+                  + " %.1f KB |%n"
+                  + "| etcd Go heap in use (heap_inuse) per watching registry (same), all members |"
+                  + " %.1f KB |%n"
+                  + "| etcd goroutine stacks (stack_inuse) per watching registry (same), all members"
+                  + " | %.1f KB |%n"
                   + "| rolling restart of %d instances (down %d ms each): change → listener p50 / p99 / max"
                   + " | %.1f / %.1f / %.1f ms |%n"
                   + "| … instance gone → listener p50 / p99 | %.1f / %.1f ms |%n"
@@ -222,7 +237,9 @@ public final class ScaleCommand {
               streamsPerRegistry,
               watchersDelta / (double) clients,
               rssDelta / 1024.0 / clients,
+              liveDelta / 1024.0 / clients,
               heapDelta / 1024.0 / clients,
+              stackDelta / 1024.0 / clients,
               restart,
               down.toMillis(),
               p(merge(appear, disappear), 50),
@@ -253,20 +270,23 @@ public final class ScaleCommand {
             String.format(
                 Locale.ROOT,
                 "| %d registries with a connection of their own, connected (one lookup each), not"
-                    + " watching: etcd Go heap / RSS per connection, all members | %.1f KB / %.1f KB"
-                    + " |%n"
+                    + " watching: etcd Go heap live / in use / RSS per connection, all members |"
+                    + " %.1f / %.1f / %.1f KB |%n"
                     + "| … then each watching %d services: the watch part alone (one stream, %d"
-                    + " watchers), added Go heap / RSS per registry, all members | %.1f KB / %.1f KB"
-                    + " |%n"
+                    + " watchers), added Go heap live / in use / RSS per registry, all members |"
+                    + " %.1f / %.1f / %.1f KB |%n"
                     + "| … so one registry alone on its connection costs etcd in all (connection +"
-                    + " watches), Go heap / RSS | %.1f KB / %.1f KB |%n",
+                    + " watches), Go heap live / in use / RSS | %.1f / %.1f / %.1f KB |%n",
                 own,
+                ownCost.livePerConnection / 1024.0,
                 ownCost.heapPerConnection / 1024.0,
                 ownCost.rssPerConnection / 1024.0,
                 watch,
                 watch,
+                ownCost.livePerWatching / 1024.0,
                 ownCost.heapPerWatching / 1024.0,
                 ownCost.rssPerWatching / 1024.0,
+                (ownCost.livePerConnection + ownCost.livePerWatching) / 1024.0,
                 (ownCost.heapPerConnection + ownCost.heapPerWatching) / 1024.0,
                 (ownCost.rssPerConnection + ownCost.rssPerWatching) / 1024.0));
       }
@@ -309,8 +329,10 @@ public final class ScaleCommand {
   // ---- registries with a connection of their own
 
   private record Own(
+      double livePerConnection,
       double heapPerConnection,
       double rssPerConnection,
+      double livePerWatching,
       double heapPerWatching,
       double rssPerWatching) {}
 
@@ -350,9 +372,13 @@ public final class ScaleCommand {
       Thread.sleep(2000);
       List<EtcdProbe> watching = probe(cluster);
       return new Own(
+          (sum(connected, EtcdProbe::heapAllocBytes) - sum(before, EtcdProbe::heapAllocBytes))
+              / (double) count,
           (sum(connected, EtcdProbe::heapInUseBytes) - sum(before, EtcdProbe::heapInUseBytes))
               / (double) count,
           (sum(connected, EtcdProbe::rssBytes) - sum(before, EtcdProbe::rssBytes)) / (double) count,
+          (sum(watching, EtcdProbe::heapAllocBytes) - sum(connected, EtcdProbe::heapAllocBytes))
+              / (double) count,
           (sum(watching, EtcdProbe::heapInUseBytes) - sum(connected, EtcdProbe::heapInUseBytes))
               / (double) count,
           (sum(watching, EtcdProbe::rssBytes) - sum(connected, EtcdProbe::rssBytes))
