@@ -46,7 +46,10 @@ import java.util.function.BooleanSupplier;
  * written: the watchers start unsynced), {@code progress} ({@code ours}, then one progress request
  * per stream answered), {@code key} (one key, no range end), {@code same} (every watcher on one
  * prefix), {@code distinct} (a prefix of its own per watcher), {@code registry} ({@code S}
- * EtcdRegistry instances sharing one connection, each watching {@code W} services).
+ * EtcdRegistry instances sharing one connection, each watching {@code W} services), {@code go} (the
+ * same watches through etcd's own Go client, one connection, one stream per group of {@code W}: the
+ * program given with {@code --go=PATH}, for comparison only; it prints {@code READY} once every
+ * watch is created and holds them until its stdin closes).
  */
 public final class WatchCostCommand {
   private WatchCostCommand() {}
@@ -54,6 +57,7 @@ public final class WatchCostCommand {
   private static final Metadata.Key<String> HAS_LEADER =
       Metadata.Key.of("hasleader", Metadata.ASCII_STRING_MARSHALLER);
   private static final int SERVICES = 100;
+  private static String goProbe = "";
 
   /** One reading of the member. */
   record Reading(
@@ -93,6 +97,7 @@ public final class WatchCostCommand {
       points.add(new int[] {Integer.parseInt(sw[0]), Integer.parseInt(sw[1])});
     }
     int keysPerService = options.integer("keys", 10);
+    goProbe = options.string("go", "");
     StringBuilder report = new StringBuilder();
     try (EtcdCluster cluster = EtcdCluster.builder().members(1).start()) {
       EtcdMember member = cluster.member(0);
@@ -240,7 +245,45 @@ public final class WatchCostCommand {
       throws Exception {
     Reading before = read(member);
     Reading after;
-    if (shape.equals("registry")) {
+    if (shape.equals("go")) {
+      if (goProbe.isEmpty()) {
+        throw new IllegalArgumentException("shape go: --go=PATH (the Go probe program) missing");
+      }
+      Process process =
+          new ProcessBuilder(
+                  goProbe,
+                  cluster.endpoints().get(0),
+                  String.valueOf(streams),
+                  String.valueOf(watchers),
+                  String.valueOf(currentRevision(member) + 1))
+              .redirectError(ProcessBuilder.Redirect.INHERIT)
+              .start();
+      try {
+        java.io.BufferedReader out =
+            new java.io.BufferedReader(
+                new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        String line;
+        do {
+          line = out.readLine();
+        } while (line != null && !line.equals("READY"));
+        if (line == null) {
+          throw new IllegalStateException("watchcost: the Go probe ended before READY");
+        }
+        await(
+            () -> {
+              Reading now = read(member, false);
+              return now.streams() - before.streams() == (watchers == 0 ? 0 : streams)
+                  && now.watchers() - before.watchers() == (long) streams * watchers;
+            },
+            "Go probe's streams and watchers on the gauges");
+        after = read(member);
+      } finally {
+        process.getOutputStream().close();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+          process.destroyForcibly();
+        }
+      }
+    } else if (shape.equals("registry")) {
       List<EtcdRegistry> registries = new ArrayList<>();
       AtomicLong complete = new AtomicLong();
       try {
