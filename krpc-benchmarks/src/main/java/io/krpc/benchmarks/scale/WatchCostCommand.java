@@ -58,6 +58,7 @@ public final class WatchCostCommand {
       Metadata.Key.of("hasleader", Metadata.ASCII_STRING_MARSHALLER);
   private static final int SERVICES = 100;
   private static String goProbe = "";
+  private static String profiles = "";
 
   /** One reading of the member. */
   record Reading(
@@ -98,6 +99,7 @@ public final class WatchCostCommand {
     }
     int keysPerService = options.integer("keys", 10);
     goProbe = options.string("go", "");
+    profiles = options.string("profiles", "");
     StringBuilder report = new StringBuilder();
     try (EtcdCluster cluster = EtcdCluster.builder().members(1).start()) {
       EtcdMember member = cluster.member(0);
@@ -244,6 +246,7 @@ public final class WatchCostCommand {
       long pastRevision)
       throws Exception {
     Reading before = read(member);
+    profile(member, shape + "-" + streams + "x" + watchers + "-before");
     Reading after;
     if (shape.equals("go")) {
       if (goProbe.isEmpty()) {
@@ -277,6 +280,7 @@ public final class WatchCostCommand {
             },
             "Go probe's streams and watchers on the gauges");
         after = read(member);
+        profile(member, shape + "-" + streams + "x" + watchers + "-after");
       } finally {
         process.getOutputStream().close();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
@@ -307,6 +311,7 @@ public final class WatchCostCommand {
             () -> read(member, false).watchers() - before.watchers() == (long) streams * watchers,
             "watchers created");
         after = read(member);
+        profile(member, shape + "-" + streams + "x" + watchers + "-after");
       } finally {
         registries.forEach(EtcdRegistry::close);
       }
@@ -384,6 +389,7 @@ public final class WatchCostCommand {
             },
             "streams and watchers on the gauges");
         after = read(member);
+        profile(member, shape + "-" + streams + "x" + watchers + "-after");
       } finally {
         for (ClientCallStreamObserver<WatchRequest> call : calls) {
           call.cancel("watchcost done", null);
@@ -443,6 +449,28 @@ public final class WatchCostCommand {
       }
     }
     return "etcd";
+  }
+
+  /**
+   * With {@code --profiles=DIR}: saves the member's heap profile (Go's, self-symbolized; compare
+   * two with {@code go tool pprof -sample_index=inuse_space -base before after}).
+   */
+  private static void profile(EtcdMember member, String name) {
+    if (profiles.isEmpty()) {
+      return;
+    }
+    try {
+      java.nio.file.Files.createDirectories(java.nio.file.Path.of(profiles));
+      try (java.io.InputStream in =
+          URI.create(member.endpoint() + "/debug/pprof/heap").toURL().openStream()) {
+        java.nio.file.Files.copy(
+            in,
+            java.nio.file.Path.of(profiles, name + ".pb.gz"),
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private static Reading read(EtcdMember member) {
