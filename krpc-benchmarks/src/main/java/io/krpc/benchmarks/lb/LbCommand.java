@@ -62,7 +62,11 @@ import org.jspecify.annotations.Nullable;
  * p99 (results/lb.md), so it is not the default. Neither side runs the tracing and metrics
  * interceptors, so that the harness's own CPU use stays small beside the service times compared.
  * {@code --legs} prints, per row, the p50/p99 of each call's way to the server, served delay and
- * way back (from both JVMs' System.nanoTime, one clock on one machine).
+ * way back (from both JVMs' System.nanoTime, one clock on one machine), the client's calls per
+ * second, CPU time and bytes allocated per call, and adds a round_robin row over the four healthy
+ * servers, so that both policies' cost per call is compared at the same load (not in the table).
+ * Every row's client CPU time and allocation per call go to the raw file ({@code *_cpu_us}, {@code
+ * *_alloc_b}).
  *
  * <p>One run is one pass over the matrix; its figures are appended to {@code --raw=FILE} (default
  * {@code lb-raw.tsv} in the results directory). {@code lb --report} reads every pass in that file
@@ -230,6 +234,19 @@ public final class LbCommand {
       }
       cell.put("healthy_calls_s", healthy.callsPerSecond);
       cell.put("healthy_errors", (double) healthy.errors);
+      cell.put("healthy_cpu_us", healthy.cpuMicrosPerCall);
+      cell.put("healthy_alloc_b", healthy.allocatedBytesPerCall);
+      if (options.legs) {
+        // The client's cost per call of each policy at the same load (both rows with a slow
+        // server run at different call rates: round_robin waits on it, krpc_p2c does not).
+        Row rrHealthy =
+            measure(RR, concurrency, forCalls(options.duration, MIN_CALLS, fast, concurrency, 1));
+        cell.put("healthy_rr_p50", rrHealthy.p50);
+        cell.put("healthy_rr_p99", rrHealthy.p99);
+        cell.put("healthy_rr_calls_s", rrHealthy.callsPerSecond);
+        cell.put("healthy_rr_cpu_us", rrHealthy.cpuMicrosPerCall);
+        cell.put("healthy_rr_alloc_b", rrHealthy.allocatedBytesPerCall);
+      }
       Behaviour slow = Behaviour.fixed(fast * 10);
       Behaviour tail = new Behaviour(fast, 0.05, fast * 100, 0);
       for (String scenario : List.of("slow", "tail")) {
@@ -255,6 +272,10 @@ public final class LbCommand {
         cell.put(scenario + "_share", p2c.shares[0]);
         cell.put(scenario + "_calls_s", p2c.callsPerSecond);
         cell.put(scenario + "_errors", (double) (p2c.errors + rr.errors));
+        cell.put(scenario + "_rr_cpu_us", rr.cpuMicrosPerCall);
+        cell.put(scenario + "_cpu_us", p2c.cpuMicrosPerCall);
+        cell.put(scenario + "_rr_alloc_b", rr.allocatedBytesPerCall);
+        cell.put(scenario + "_alloc_b", p2c.allocatedBytesPerCall);
       }
       if (options.recovery) {
         cluster.set(0, slow);
@@ -307,19 +328,26 @@ public final class LbCommand {
         if (options.legs) {
           System.out.printf(
               Locale.ROOT,
-              "  %s x%d: p50 %.2f p99 %.2f ms; %s%n",
+              "  %s x%d: p50 %.2f p99 %.2f ms; %s; client %.0f calls/s, CPU %.1f us/call (%.0f%%"
+                  + " of a core), %.0f B/call%n",
               policy,
               concurrency,
               h.getValueAtPercentile(50) / 1e6,
               h.getValueAtPercentile(99) / 1e6,
-              started.legs());
+              started.legs(),
+              result.throughput(),
+              result.cpuNanosPerCall() / 1000,
+              result.cpuNanosPerCall() * result.throughput() / 1e7,
+              result.allocatedBytesPerCall());
         }
         return new Row(
             h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(50) / 1000.0,
             h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(99) / 1000.0,
             result.throughput(),
             result.errors(),
-            shares);
+            shares,
+            result.cpuNanosPerCall() < 0 ? -1 : result.cpuNanosPerCall() / 1000,
+            result.allocatedBytesPerCall());
       } finally {
         client.close();
       }
@@ -498,8 +526,20 @@ public final class LbCommand {
     }
   }
 
-  /** One row's figures: latency in microseconds, and each server's share of the calls. */
-  record Row(double p50, double p99, double callsPerSecond, long errors, double[] shares) {
+  /**
+   * One row's figures: latency in microseconds, each server's share of the calls, and the client
+   * JVM's CPU time (every thread: calls, event loops, JIT, GC) and allocation per call in the
+   * window (-1 when the JVM cannot tell); the servers run in their own JVM, so this is the client's
+   * cost alone.
+   */
+  record Row(
+      double p50,
+      double p99,
+      double callsPerSecond,
+      long errors,
+      double[] shares,
+      double cpuMicrosPerCall,
+      double allocatedBytesPerCall) {
     /** How far apart the largest and smallest share are: max / min - 1. */
     double spread() {
       double min = 1;

@@ -166,7 +166,52 @@ final class LbReport {
                 + " Cells meeting every goal: %d of %d.%n",
             met,
             byCell.size()));
+    appendCpu(sb, byCell.values());
     return sb.toString();
+  }
+
+  private static final String[] CPU_ROWS = {"healthy", "slow_rr", "slow", "tail_rr", "tail"};
+
+  /**
+   * The client JVM's CPU time per call in each row, where every pass recorded it (the servers run
+   * in their own JVM, so this is the client's cost alone): medians, with krpc_p2c's calls per
+   * second, since a row's cost per call falls as its call rate rises (the event loops' and timers'
+   * fixed cost is shared by more calls).
+   */
+  private static void appendCpu(StringBuilder sb, Iterable<List<Map<String, Double>>> byCell) {
+    for (List<Map<String, Double>> cells : byCell) {
+      for (Map<String, Double> c : cells) {
+        for (String row : CPU_ROWS) {
+          if (!c.containsKey(row + "_cpu_us")) {
+            return;
+          }
+        }
+      }
+    }
+    sb.append(
+        "\nClient CPU time per call (µs; the client JVM, every thread), median of the passes;"
+            + " krpc_p2c's calls/s beside it:\n\n");
+    sb.append(
+        "| fast | in flight | healthy: krpc_p2c (calls/s) | 10x: rr | krpc_p2c (calls/s)"
+            + " | 5% 100x: rr | krpc_p2c (calls/s) |\n");
+    sb.append("|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (List<Map<String, Double>> cells : byCell) {
+      Map<String, Double> first = cells.get(0);
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "| %s | %d | %.1f (%.0f) | %.1f | %.1f (%.0f) | %.1f | %.1f (%.0f) |%n",
+              DelayedGreeter.formatMillis(first.get("fast_us").longValue()),
+              first.get("concurrency").intValue(),
+              median(cells, c -> c.get("healthy_cpu_us")),
+              median(cells, c -> c.get("healthy_calls_s")),
+              median(cells, c -> c.get("slow_rr_cpu_us")),
+              median(cells, c -> c.get("slow_cpu_us")),
+              median(cells, c -> c.get("slow_calls_s")),
+              median(cells, c -> c.get("tail_rr_cpu_us")),
+              median(cells, c -> c.get("tail_cpu_us")),
+              median(cells, c -> c.get("tail_calls_s"))));
+    }
   }
 
   private static void check(List<String> missed, boolean ok, String goal) {

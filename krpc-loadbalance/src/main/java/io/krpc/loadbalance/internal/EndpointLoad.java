@@ -123,18 +123,25 @@ final class EndpointLoad {
    */
   void recordLatency(long rttNanos, int othersInFlight, long nowNanos, long maxDecayNanos) {
     double rtt = Math.max(0, rttNanos);
-    latency.updateAndGet(
-        old -> {
-          if (old == NO_LATENCY) {
-            return new Latency(rtt, othersInFlight, nowNanos);
-          }
-          double weight = decayedWeight(old, nowNanos, maxDecayNanos);
-          double toward = rtt > old.value ? Math.max(weight, 1.0 / (othersInFlight + 1)) : weight;
-          return new Latency(
-              old.value + (rtt - old.value) * toward,
-              old.measuredAt + (othersInFlight - old.measuredAt) * toward,
-              nowNanos);
-        });
+    // A compare-and-set loop rather than updateAndGet: no capturing lambda allocated per answer.
+    while (true) {
+      Latency old = latency.get();
+      Latency next;
+      if (old == NO_LATENCY) {
+        next = new Latency(rtt, othersInFlight, nowNanos);
+      } else {
+        double weight = decayedWeight(old, nowNanos, maxDecayNanos);
+        double toward = rtt > old.value ? Math.max(weight, 1.0 / (othersInFlight + 1)) : weight;
+        next =
+            new Latency(
+                old.value + (rtt - old.value) * toward,
+                old.measuredAt + (othersInFlight - old.measuredAt) * toward,
+                nowNanos);
+      }
+      if (latency.compareAndSet(old, next)) {
+        return;
+      }
+    }
   }
 
   /**
@@ -150,13 +157,32 @@ final class EndpointLoad {
   }
 
   void recordOutcome(Status.Code code, long nowNanos, long decayNanos) {
-    double outcome = isFailure(code) ? 0 : 1;
-    success.updateAndGet(
-        old ->
-            new Rate(
-                successRate(old, nowNanos, decayNanos) * (1 - SUCCESS_WEIGHT)
-                    + outcome * SUCCESS_WEIGHT,
-                nowNanos));
+    boolean failure = isFailure(code);
+    double outcome = failure ? 0 : 1;
+    while (true) {
+      Rate old = success.get();
+      if (!failure && old.value == 1) {
+        // 1 x (1 - w) + 1 x w is 1 again, and a rate of 1 reads as 1 whatever its stamp: the
+        // update would change nothing, so the common case (every call succeeds) skips it.
+        return;
+      }
+      Rate next =
+          new Rate(
+              successRate(old, nowNanos, decayNanos) * (1 - SUCCESS_WEIGHT)
+                  + outcome * SUCCESS_WEIGHT,
+              nowNanos);
+      if (success.compareAndSet(old, next)) {
+        return;
+      }
+    }
+  }
+
+  /**
+   * Whether an outcome with {@code code} would change the success rate: false for a success while
+   * the rate is 1 (then {@link #recordOutcome} needs no time and a caller need not read its clock).
+   */
+  boolean outcomeCounts(Status.Code code) {
+    return isFailure(code) || success.get().value != 1;
   }
 
   /** Codes that say the endpoint itself is unhealthy or overloaded: KRPC's one failure table. */
@@ -234,6 +260,9 @@ final class EndpointLoad {
   }
 
   private static double successRate(Rate r, long nowNanos, long decayNanos) {
+    if (r.value == 1) {
+      return 1; // 1 - 0 x exp(...): no need to compute the exponential
+    }
     long elapsed = Math.max(0, nowNanos - r.stampNanos);
     return 1 - (1 - r.value) * Math.exp(-(double) elapsed / decayNanos);
   }

@@ -5,7 +5,7 @@ import io.grpc.ClientStreamTracer;
 import io.grpc.Deadline;
 import io.grpc.Metadata;
 import io.grpc.Status;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * Feeds an {@link EndpointLoad} from the calls sent to its endpoint, unary and streaming alike: a
@@ -33,50 +33,82 @@ final class LoadRecordingTracerFactory extends ClientStreamTracer.Factory {
   public ClientStreamTracer newClientStreamTracer(
       ClientStreamTracer.StreamInfo info, Metadata headers) {
     int othersInFlight = load.callStarted();
-    return new Tracer(ticker.nanoTime(), othersInFlight);
+    return new Tracer(this, ticker.nanoTime(), othersInFlight);
   }
 
-  private final class Tracer extends ClientStreamTracer {
+  /**
+   * One stream's tracer: one object per call, its two once-only steps (latency recorded, closed) as
+   * bits of one field set by compare-and-set.
+   */
+  private static final class Tracer extends ClientStreamTracer {
+    private static final int LATENCY_RECORDED = 1;
+    private static final int CLOSED = 2;
+    private static final AtomicIntegerFieldUpdater<Tracer> STATE =
+        AtomicIntegerFieldUpdater.newUpdater(Tracer.class, "state");
+
+    private final LoadRecordingTracerFactory factory;
     private final long startNanos;
     private final int othersInFlight;
-    private final AtomicBoolean latencyRecorded = new AtomicBoolean();
-    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile int state;
 
-    Tracer(long startNanos, int othersInFlight) {
+    Tracer(LoadRecordingTracerFactory factory, long startNanos, int othersInFlight) {
+      this.factory = factory;
       this.startNanos = startNanos;
       this.othersInFlight = othersInFlight;
     }
 
     @Override
     public void inboundHeaders(Metadata headers) {
-      recordLatencyOnce(ticker.nanoTime());
+      if (claim(LATENCY_RECORDED)) {
+        recordLatency(factory.ticker.nanoTime());
+      }
     }
 
     @Override
     public void streamClosed(Status status) {
-      if (!closed.compareAndSet(false, true)) {
+      if (!claim(CLOSED)) {
         return;
       }
-      long now = ticker.nanoTime();
-      if (status.getCode() != Status.Code.CANCELLED) {
-        if (EndpointLoad.isFailure(status.getCode())) {
+      EndpointLoad load = factory.load;
+      Status.Code code = status.getCode();
+      if (code != Status.Code.CANCELLED) {
+        if (EndpointLoad.isFailure(code)) {
+          long now = factory.ticker.nanoTime();
           // A fast failure must not pull the latency estimate down (the chaos suite saw a
           // failing server stay the cheapest for ~30 calls): failures may only raise it.
-          if (latencyRecorded.compareAndSet(false, true)) {
-            load.recordFailedCallLatency(now - startNanos, othersInFlight, now, decayNanos);
+          if (claim(LATENCY_RECORDED)) {
+            load.recordFailedCallLatency(now - startNanos, othersInFlight, now, factory.decayNanos);
           }
-        } else {
-          recordLatencyOnce(now);
+          load.recordOutcome(code, now, factory.decayNanos);
+        } else if (claim(LATENCY_RECORDED)) {
+          long now = factory.ticker.nanoTime();
+          recordLatency(now);
+          load.recordOutcome(code, now, factory.decayNanos);
+        } else if (load.outcomeCounts(code)) {
+          // The clock is read only when the outcome changes something: a success of an
+          // endpoint whose rate is 1, its latency taken at the headers, needs no time.
+          load.recordOutcome(code, factory.ticker.nanoTime(), factory.decayNanos);
         }
-        load.recordOutcome(status.getCode(), now, decayNanos);
       }
       load.callFinished();
     }
 
-    private void recordLatencyOnce(long nowNanos) {
-      if (latencyRecorded.compareAndSet(false, true)) {
-        load.recordLatency(nowNanos - startNanos, othersInFlight, nowNanos, decayNanos);
+    /** Sets {@code bit}; true for the one caller that set it. */
+    private boolean claim(int bit) {
+      while (true) {
+        int s = state;
+        if ((s & bit) != 0) {
+          return false;
+        }
+        if (STATE.compareAndSet(this, s, s | bit)) {
+          return true;
+        }
       }
+    }
+
+    private void recordLatency(long nowNanos) {
+      factory.load.recordLatency(
+          nowNanos - startNanos, othersInFlight, nowNanos, factory.decayNanos);
     }
   }
 }
