@@ -79,6 +79,22 @@ record EtcdProbe(
     }
   }
 
+  /** Saves the member's heap profile (Go's, self-symbolized) to {@code file}. */
+  static void saveHeapProfile(EtcdMember member, Path file) {
+    try {
+      Files.createDirectories(file.toAbsolutePath().getParent());
+      HTTP.send(
+          HttpRequest.newBuilder(URI.create(member.endpoint() + "/debug/pprof/heap"))
+              .timeout(Duration.ofSeconds(10))
+              .build(),
+          HttpResponse.BodyHandlers.ofFile(file));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** The member's resident set size, or -1 when /proc does not say. */
   static long rss(EtcdMember member) {
     try {

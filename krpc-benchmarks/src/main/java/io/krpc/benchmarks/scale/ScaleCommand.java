@@ -54,6 +54,9 @@ import org.HdrHistogram.Recorder;
 public final class ScaleCommand {
   private ScaleCommand() {}
 
+  // --profiles=DIR: where probes save the members' heap profiles; empty: not saved
+  private static String profiles = "";
+
   /** What a run measured, for the smoke check. */
   public record Result(
       double streamsPerRegistry,
@@ -82,15 +85,16 @@ public final class ScaleCommand {
           "--share: " + share + " (expected: true, false or default)");
     }
     boolean files = !options.flag("no-files");
+    profiles = options.string("profiles", "");
     StringBuilder report = new StringBuilder();
     try (EtcdCluster cluster = EtcdCluster.builder().members(members).start();
         Fleet fleet = new Fleet(cluster.endpoints(), coalesce, share)) {
-      List<EtcdProbe> empty = probe(cluster);
+      List<EtcdProbe> empty = probe(cluster, "empty");
       // 1. the servers
       long t0 = System.nanoTime();
       fleet.registerAll(instances, services);
       long populateMillis = millisSince(t0);
-      List<EtcdProbe> servers = probe(cluster);
+      List<EtcdProbe> servers = probe(cluster, "servers");
       // 2. the clients
       t0 = System.nanoTime();
       fleet.startClients(clients, services, watch);
@@ -100,7 +104,7 @@ public final class ScaleCommand {
           Duration.ofMinutes(3));
       long clientsMillis = millisSince(t0);
       Thread.sleep(3000);
-      List<EtcdProbe> watching = probe(cluster);
+      List<EtcdProbe> watching = probe(cluster, "watching");
       long ranges0 = EtcdProbe.rangesStarted(cluster.members());
       long idle0 = System.nanoTime();
       double idleCores = fleet.cores(() -> sleep(Duration.ofSeconds(5)));
@@ -340,14 +344,14 @@ public final class ScaleCommand {
       throws Exception {
     List<EtcdRegistry> registries = new ArrayList<>();
     try {
-      List<EtcdProbe> before = probe(cluster);
+      List<EtcdProbe> before = probe(cluster, "own-before");
       for (int i = 0; i < count; i++) {
         EtcdRegistry registry =
             EtcdRegistry.builder().endpoints(cluster.endpoints()).shareConnection(false).build();
         registries.add(registry);
         registry.lookup(service(i % services));
       }
-      List<EtcdProbe> connected = probe(cluster);
+      List<EtcdProbe> connected = probe(cluster, "own-connected");
       AtomicLong complete = new AtomicLong();
       int step = Math.max(1, services / watch);
       for (int i = 0; i < count; i++) {
@@ -370,7 +374,7 @@ public final class ScaleCommand {
           () -> complete.get() == (long) count * watch,
           Duration.ofMinutes(2));
       Thread.sleep(2000);
-      List<EtcdProbe> watching = probe(cluster);
+      List<EtcdProbe> watching = probe(cluster, "own-watching");
       return new Own(
           (sum(connected, EtcdProbe::heapAllocBytes) - sum(before, EtcdProbe::heapAllocBytes))
               / (double) count,
@@ -705,11 +709,20 @@ public final class ScaleCommand {
     return "10." + ((i >> 16) & 255) + "." + ((i >> 8) & 255) + "." + (i & 255);
   }
 
-  private static List<EtcdProbe> probe(EtcdCluster cluster) {
+  /**
+   * Every member after two forced GCs; with {@code --profiles=DIR} each member's heap profile is
+   * saved as {@code DIR/<label>-<member>.pb.gz} too (compare two with {@code go tool pprof
+   * -sample_index=inuse_space -base}).
+   */
+  private static List<EtcdProbe> probe(EtcdCluster cluster, String label) {
     EtcdProbe.settle(cluster.members());
     List<EtcdProbe> probes = new ArrayList<>();
     for (EtcdMember member : cluster.members()) {
       probes.add(EtcdProbe.of(member));
+      if (!profiles.isEmpty()) {
+        EtcdProbe.saveHeapProfile(
+            member, Path.of(profiles, label + "-" + member.name() + ".pb.gz"));
+      }
     }
     return probes;
   }
