@@ -136,7 +136,8 @@ record EtcdProbe(
         gauge(metrics, "etcd_debugging_mvcc_watcher_total"));
   }
 
-  private static long gauge(String metrics, String name) {
+  /** The value of an unlabelled gauge in a {@code /metrics} text, or -1 when it is not there. */
+  static long gauge(String metrics, String name) {
     for (String line : metrics.split("\n")) {
       if (line.startsWith(name + " ")) {
         return (long) Double.parseDouble(line.substring(name.length() + 1).trim());
