@@ -72,22 +72,19 @@ final class LoadRecordingTracerFactory extends ClientStreamTracer.Factory {
       EndpointLoad load = factory.load;
       Status.Code code = status.getCode();
       if (code != Status.Code.CANCELLED) {
-        if (EndpointLoad.isFailure(code)) {
+        boolean latencyHere = claim(LATENCY_RECORDED);
+        // The clock is read only when something is recorded: a success of an endpoint whose rate
+        // is 1, its latency taken at the headers, changes nothing and needs no time.
+        if (latencyHere || load.outcomeCounts(code)) {
           long now = factory.ticker.nanoTime();
-          // A fast failure must not pull the latency estimate down (the chaos suite saw a
-          // failing server stay the cheapest for ~30 calls): failures may only raise it.
-          if (claim(LATENCY_RECORDED)) {
+          if (latencyHere && EndpointLoad.isFailure(code)) {
+            // A fast failure must not pull the latency estimate down (the chaos suite saw a
+            // failing server stay the cheapest for ~30 calls): failures may only raise it.
             load.recordFailedCallLatency(now - startNanos, othersInFlight, now, factory.decayNanos);
+          } else if (latencyHere) {
+            recordLatency(now);
           }
           load.recordOutcome(code, now, factory.decayNanos);
-        } else if (claim(LATENCY_RECORDED)) {
-          long now = factory.ticker.nanoTime();
-          recordLatency(now);
-          load.recordOutcome(code, now, factory.decayNanos);
-        } else if (load.outcomeCounts(code)) {
-          // The clock is read only when the outcome changes something: a success of an
-          // endpoint whose rate is 1, its latency taken at the headers, needs no time.
-          load.recordOutcome(code, factory.ticker.nanoTime(), factory.decayNanos);
         }
       }
       load.callFinished();
