@@ -456,20 +456,8 @@ public final class WatchCostCommand {
    * two with {@code go tool pprof -sample_index=inuse_space -base before after}).
    */
   private static void profile(EtcdMember member, String name) {
-    if (profiles.isEmpty()) {
-      return;
-    }
-    try {
-      java.nio.file.Files.createDirectories(java.nio.file.Path.of(profiles));
-      try (java.io.InputStream in =
-          URI.create(member.endpoint() + "/debug/pprof/heap").toURL().openStream()) {
-        java.nio.file.Files.copy(
-            in,
-            java.nio.file.Path.of(profiles, name + ".pb.gz"),
-            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      }
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+    if (!profiles.isEmpty()) {
+      EtcdProbe.saveHeapProfile(member, java.nio.file.Path.of(profiles, name + ".pb.gz"));
     }
   }
 
