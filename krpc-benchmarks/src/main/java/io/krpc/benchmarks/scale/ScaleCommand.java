@@ -86,9 +86,16 @@ public final class ScaleCommand {
     }
     boolean files = !options.flag("no-files");
     profiles = options.string("profiles", "");
+    // > 0: the members' heap profiles sample every N bytes (see EtcdProbe.setMemProfileRate)
+    int memProfileRate = options.integer("memprofilerate", 0);
     StringBuilder report = new StringBuilder();
     try (EtcdCluster cluster = EtcdCluster.builder().members(members).start();
         Fleet fleet = new Fleet(cluster.endpoints(), coalesce, share)) {
+      if (memProfileRate > 0) {
+        for (EtcdMember member : cluster.members()) {
+          EtcdProbe.setMemProfileRate(member, memProfileRate);
+        }
+      }
       List<EtcdProbe> empty = probe(cluster, "empty");
       // 1. the servers
       long t0 = System.nanoTime();
@@ -96,8 +103,10 @@ public final class ScaleCommand {
       long populateMillis = millisSince(t0);
       List<EtcdProbe> servers = probe(cluster, "servers");
       // 2. the clients
+      fleet.createClients(clients, services, watch);
+      List<EtcdProbe> listed = probe(cluster, "listed");
       t0 = System.nanoTime();
-      fleet.startClients(clients, services, watch);
+      fleet.startWatches(services, watch);
       await(
           "every client sees every watched service in full",
           () -> fleet.clientsComplete(instances / services),
@@ -142,6 +151,14 @@ public final class ScaleCommand {
           sum(watching, EtcdProbe::heapAllocBytes) - sum(servers, EtcdProbe::heapAllocBytes);
       long stackDelta =
           sum(watching, EtcdProbe::stackInUseBytes) - sum(servers, EtcdProbe::stackInUseBytes);
+      // the watches alone: from the same registries after they had looked their services up
+      long watchRss = sum(watching, EtcdProbe::rssBytes) - sum(listed, EtcdProbe::rssBytes);
+      long watchLive =
+          sum(watching, EtcdProbe::heapAllocBytes) - sum(listed, EtcdProbe::heapAllocBytes);
+      long watchHeap =
+          sum(watching, EtcdProbe::heapInUseBytes) - sum(listed, EtcdProbe::heapInUseBytes);
+      long watchStack =
+          sum(watching, EtcdProbe::stackInUseBytes) - sum(listed, EtcdProbe::stackInUseBytes);
 
       report.append(
           String.format(
@@ -184,9 +201,11 @@ public final class ScaleCommand {
       report.append(
           String.format(
               Locale.ROOT,
-              "%n%s Heaps are read after two forced GCs in every member (the second drops what Go's"
-                  + " sync.Pools kept through the first). heap_alloc is the live bytes; heap_inuse"
-                  + " the spans holding them, with the free slots between.%n",
+              "%n%s Heaps and stacks are read right after the second of two forced GCs in every"
+                  + " member (the second drops what Go's sync.Pools kept through the first), from"
+                  + " the MemStats lines of Go's text heap profile, not from /metrics, which also"
+                  + " counts the garbage made since. heap_alloc is the live bytes; heap_inuse the"
+                  + " spans holding them, with the free slots between.%n",
               "true".equals(share)
                   ? "Every registry above shares this JVM's one connection to etcd (a jetcd channel"
                       + " to the members: reads, writes, leases and each registry's own watch"
@@ -219,6 +238,10 @@ public final class ScaleCommand {
                   + " %.1f KB |%n"
                   + "| etcd goroutine stacks (stack_inuse) per watching registry (same), all members"
                   + " | %.1f KB |%n"
+                  + "| … of which the watches alone (one stream, %d watchers; read from the same"
+                  + " registries after they had looked their services up): Go heap live / in use /"
+                  + " stacks / RSS, all members | %.1f / %.1f / %.1f / %.1f KB |%n"
+                  + "| … goroutines they added, per registry, all members | %.2f |%n"
                   + "| rolling restart of %d instances (down %d ms each): change → listener p50 / p99 / max"
                   + " | %.1f / %.1f / %.1f ms |%n"
                   + "| … instance gone → listener p50 / p99 | %.1f / %.1f ms |%n"
@@ -244,6 +267,13 @@ public final class ScaleCommand {
               liveDelta / 1024.0 / clients,
               heapDelta / 1024.0 / clients,
               stackDelta / 1024.0 / clients,
+              watch,
+              watchLive / 1024.0 / clients,
+              watchHeap / 1024.0 / clients,
+              watchStack / 1024.0 / clients,
+              watchRss / 1024.0 / clients,
+              (sum(watching, EtcdProbe::goroutines) - sum(listed, EtcdProbe::goroutines))
+                  / (double) clients,
               restart,
               down.toMillis(),
               p(merge(appear, disappear), 50),
@@ -273,12 +303,13 @@ public final class ScaleCommand {
         report.append(
             String.format(
                 Locale.ROOT,
-                "| %d registries with a connection of their own, connected (one lookup each), not"
+                "| %d registries with a connection of their own, connected (each has looked up the"
+                    + " services it will watch), not"
                     + " watching: etcd Go heap live / in use / RSS per connection, all members |"
                     + " %.1f / %.1f / %.1f KB |%n"
                     + "| … then each watching %d services: the watch part alone (one stream, %d"
-                    + " watchers), added Go heap live / in use / RSS per registry, all members |"
-                    + " %.1f / %.1f / %.1f KB |%n"
+                    + " watchers), added Go heap live / in use / RSS / stacks per registry, all"
+                    + " members | %.1f / %.1f / %.1f / %.1f KB |%n"
                     + "| … so one registry alone on its connection costs etcd in all (connection +"
                     + " watches), Go heap live / in use / RSS | %.1f / %.1f / %.1f KB |%n",
                 own,
@@ -290,6 +321,7 @@ public final class ScaleCommand {
                 ownCost.livePerWatching / 1024.0,
                 ownCost.heapPerWatching / 1024.0,
                 ownCost.rssPerWatching / 1024.0,
+                ownCost.stackPerWatching / 1024.0,
                 (ownCost.livePerConnection + ownCost.livePerWatching) / 1024.0,
                 (ownCost.heapPerConnection + ownCost.heapPerWatching) / 1024.0,
                 (ownCost.rssPerConnection + ownCost.rssPerWatching) / 1024.0));
@@ -338,22 +370,32 @@ public final class ScaleCommand {
       double rssPerConnection,
       double livePerWatching,
       double heapPerWatching,
-      double rssPerWatching) {}
+      double rssPerWatching,
+      double stackPerWatching) {}
 
   private static Own ownConnections(EtcdCluster cluster, int count, int services, int watch)
       throws Exception {
     List<EtcdRegistry> registries = new ArrayList<>();
     try {
       List<EtcdProbe> before = probe(cluster, "own-before");
+      int step = Math.max(1, services / watch);
       for (int i = 0; i < count; i++) {
         EtcdRegistry registry =
             EtcdRegistry.builder().endpoints(cluster.endpoints()).shareConnection(false).build();
         registries.add(registry);
-        registry.lookup(service(i % services));
+        // the services it will watch, looked up first: the lookups go round robin over its
+        // connections to the members, so each connection has carried list-sized answers before
+        // the "connected" probe. grpc-go keeps a connection's frame write buffer at the largest
+        // frame it has written (up to 16 KB); read after a single lookup, that buffer grew on the
+        // other connections during the watch's lists and counted as the watch's (~32 KB a
+        // registry in a heap-profile diff), though it is the connection's and is there for any
+        // client that reads.
+        for (int k = 0; k < watch; k++) {
+          registry.lookup(service((i + k * step) % services));
+        }
       }
       List<EtcdProbe> connected = probe(cluster, "own-connected");
       AtomicLong complete = new AtomicLong();
-      int step = Math.max(1, services / watch);
       for (int i = 0; i < count; i++) {
         for (int k = 0; k < watch; k++) {
           boolean[] seen = new boolean[1];
@@ -386,6 +428,8 @@ public final class ScaleCommand {
           (sum(watching, EtcdProbe::heapInUseBytes) - sum(connected, EtcdProbe::heapInUseBytes))
               / (double) count,
           (sum(watching, EtcdProbe::rssBytes) - sum(connected, EtcdProbe::rssBytes))
+              / (double) count,
+          (sum(watching, EtcdProbe::stackInUseBytes) - sum(connected, EtcdProbe::stackInUseBytes))
               / (double) count);
     } finally {
       registries.forEach(EtcdRegistry::close);
@@ -523,7 +567,11 @@ public final class ScaleCommand {
       }
     }
 
-    void startClients(int count, int services, int watch) {
+    /**
+     * Builds {@code count} client registries, each looking up the {@code watch} services it will
+     * watch (so etcd's figures can tell the watches from the reads and connections before them).
+     */
+    void createClients(int count, int services, int watch) {
       for (int c = 0; c < count; c++) {
         EtcdRegistry.Builder builder = builder();
         if (!coalesce.isNegative()) {
@@ -531,14 +579,30 @@ public final class ScaleCommand {
         }
         EtcdRegistry registry = builder.build();
         clients.add(registry);
-        int step = Math.max(1, services / watch);
-        for (int k = 0; k < watch; k++) {
-          String service = service((c + k * step) % services);
-          Tracker tracker = new Tracker(service);
-          trackers.add(tracker);
-          registry.watch(service, tracker);
+        for (String service : watched(c, services, watch)) {
+          registry.lookup(service);
         }
       }
+    }
+
+    /** Starts each client registry's watches of its {@code watch} services. */
+    void startWatches(int services, int watch) {
+      for (int c = 0; c < clients.size(); c++) {
+        for (String service : watched(c, services, watch)) {
+          Tracker tracker = new Tracker(service);
+          trackers.add(tracker);
+          clients.get(c).watch(service, tracker);
+        }
+      }
+    }
+
+    private static List<String> watched(int client, int services, int watch) {
+      int step = Math.max(1, services / watch);
+      List<String> names = new ArrayList<>();
+      for (int k = 0; k < watch; k++) {
+        names.add(service((client + k * step) % services));
+      }
+      return names;
     }
 
     boolean clientsComplete(int perService) {
@@ -710,8 +774,9 @@ public final class ScaleCommand {
   }
 
   /**
-   * Every member after two forced GCs; with {@code --profiles=DIR} each member's heap profile is
-   * saved as {@code DIR/<label>-<member>.pb.gz} too (compare two with {@code go tool pprof
+   * Every member right after its second forced GC (see {@link EtcdProbe#memStatsAfterGc}); with
+   * {@code --profiles=DIR} each member's heap profile is saved as {@code
+   * DIR/<label>-<member>.pb.gz} too (compare two with {@code go tool pprof
    * -sample_index=inuse_space -base}).
    */
   private static List<EtcdProbe> probe(EtcdCluster cluster, String label) {

@@ -32,6 +32,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a watch stream and a watcher cost one etcd member, measured precisely: one member, one
@@ -133,8 +134,10 @@ public final class WatchCostCommand {
                 Locale.ROOT,
                 "One etcd member (%s), %d services of %d keys, one connection from this JVM."
                     + " Each cell is the median over %d repeats of (after − before) for S streams"
-                    + " of W watchers, the member read after forced GCs (pprof gc=1, twice; the"
-                    + " \"1 GC\" columns after the first only, as the scale benchmark read it).%n%n",
+                    + " of W watchers, the member's heap and stacks read right after forced GCs (pprof"
+                    + " gc=1&debug=1, twice: the MemStats Go prints with the profile, which leave"
+                    + " out the garbage made since the GC; the \"1 GC\" columns after the first"
+                    + " only).%n%n",
                 version(member),
                 SERVICES,
                 keysPerService,
@@ -465,28 +468,42 @@ public final class WatchCostCommand {
     return read(member, true);
   }
 
-  /** With {@code settle}: two forced collections (the second empties sync.Pool victims). */
+  /**
+   * With {@code settle}: two forced collections (the second empties sync.Pool victims), the heap
+   * read right after each ({@link EtcdProbe#memStatsAfterGc}); without: the gauges as they stand.
+   */
   private static Reading read(EtcdMember member, boolean settle) {
-    long alloc1 = 0;
-    long inuse1 = 0;
-    if (settle) {
-      EtcdProbe.forceGc(member);
-      String first = EtcdProbe.metrics(member);
-      alloc1 = gauge(first, "go_memstats_heap_alloc_bytes");
-      inuse1 = gauge(first, "go_memstats_heap_inuse_bytes");
-      EtcdProbe.forceGc(member);
+    if (!settle) {
+      String m = EtcdProbe.metrics(member);
+      return reading(
+          member,
+          m,
+          new EtcdProbe.MemStats(
+              gauge(m, "go_memstats_heap_alloc_bytes"),
+              gauge(m, "go_memstats_heap_inuse_bytes"),
+              gauge(m, "go_memstats_stack_inuse_bytes")),
+          null);
     }
-    String m = EtcdProbe.metrics(member);
+    EtcdProbe.MemStats first = EtcdProbe.memStatsAfterGc(member);
+    EtcdProbe.MemStats second = EtcdProbe.memStatsAfterGc(member);
+    return reading(member, EtcdProbe.metrics(member), second, first);
+  }
+
+  private static Reading reading(
+      EtcdMember member,
+      String metrics,
+      EtcdProbe.MemStats mem,
+      EtcdProbe.@Nullable MemStats afterOneGc) {
     return new Reading(
-        alloc1,
-        inuse1,
-        gauge(m, "go_memstats_heap_alloc_bytes"),
-        gauge(m, "go_memstats_heap_inuse_bytes"),
-        gauge(m, "go_memstats_stack_inuse_bytes"),
-        gauge(m, "go_goroutines"),
+        afterOneGc == null ? 0 : afterOneGc.heapAlloc(),
+        afterOneGc == null ? 0 : afterOneGc.heapInuse(),
+        mem.heapAlloc(),
+        mem.heapInuse(),
+        mem.stackInuse(),
+        gauge(metrics, "go_goroutines"),
         EtcdProbe.rss(member),
-        gauge(m, "etcd_debugging_mvcc_watch_stream_total"),
-        gauge(m, "etcd_debugging_mvcc_watcher_total"));
+        gauge(metrics, "etcd_debugging_mvcc_watch_stream_total"),
+        gauge(metrics, "etcd_debugging_mvcc_watcher_total"));
   }
 
   /** A gauge the probe cannot do without: a member that does not report it ends the run. */
