@@ -7,6 +7,8 @@ import io.krpc.registry.etcd.internal.EtcdGateway.EtcdRecord;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +40,9 @@ public final class LeaseKeeper {
   private final long timeoutNanos;
   private final Backoff backoff = EtcdErrors.retryBackoff();
   private final Map<String, Registration> desired = new LinkedHashMap<>();
+  // `desired` by service name, kept in step by putDesired/removeDesired: a register and a
+  // watcher's key check look at the instances of one service, not at every instance registered
+  private final Map<String, Map<String, Registration>> desiredByService = new HashMap<>();
   private long leaseId;
   private boolean syncing;
   private boolean syncAgain;
@@ -69,7 +74,9 @@ public final class LeaseKeeper {
       return;
     }
     String key = identity(instance);
-    for (Registration other : desired.values()) {
+    // every key of service S starts with <keyPrefix>S/ (RecordFormat's contract), so only an
+    // instance of the same service can share a key with this one
+    for (Registration other : ofService(instance.serviceName())) {
       String clash = other.key.equals(key) ? null : sharedKey(instance, other.instance);
       if (clash != null) {
         done.completeExceptionally(
@@ -85,7 +92,7 @@ public final class LeaseKeeper {
       }
     }
     Registration registration = registration(instance);
-    Registration previous = desired.put(key, registration);
+    Registration previous = putDesired(registration);
     if (previous != null) {
       previous.waiters.forEach(w -> w.complete(null));
     }
@@ -146,9 +153,37 @@ public final class LeaseKeeper {
     return null;
   }
 
+  private @Nullable Registration putDesired(Registration registration) {
+    desiredByService
+        .computeIfAbsent(registration.instance.serviceName(), s -> new LinkedHashMap<>())
+        .put(registration.key, registration);
+    return desired.put(registration.key, registration);
+  }
+
+  private @Nullable Registration removeDesired(String key) {
+    Registration removed = desired.remove(key);
+    if (removed != null) {
+      String service = removed.instance.serviceName();
+      Map<String, Registration> ofService = desiredByService.get(service);
+      if (ofService != null) {
+        ofService.remove(key);
+        if (ofService.isEmpty()) {
+          desiredByService.remove(service);
+        }
+      }
+    }
+    return removed;
+  }
+
+  /** The registrations of {@code serviceName}, in registration order. */
+  private Collection<Registration> ofService(String serviceName) {
+    Map<String, Registration> ofService = desiredByService.get(serviceName);
+    return ofService == null ? List.of() : ofService.values();
+  }
+
   /** Forgets {@code instance} (if it is still the one registered) so it is not put back. */
   void forget(ServiceInstance instance) {
-    Registration registration = desired.remove(identity(instance));
+    Registration registration = removeDesired(identity(instance));
     if (registration != null) {
       registration.waiters.forEach(
           w ->
@@ -162,7 +197,7 @@ public final class LeaseKeeper {
   void forgetIfSame(ServiceInstance instance) {
     Registration registration = desired.get(identity(instance));
     if (registration != null && registration.instance.equals(instance)) {
-      desired.remove(registration.key);
+      removeDesired(registration.key);
     }
   }
 
@@ -175,10 +210,7 @@ public final class LeaseKeeper {
   ServiceWatcher.KeyCheck check(int formatIndex) {
     RecordFormat format = formats.get(formatIndex);
     return (serviceName, revision, instances, keys) -> {
-      for (Registration registration : desired.values()) {
-        if (!registration.instance.serviceName().equals(serviceName)) {
-          continue;
-        }
+      for (Registration registration : ofService(serviceName)) {
         String key = registration.key(formatIndex, format, leaseId);
         if ((keys == null || keys.contains(key))
             && registration.confirmedRevision > 0

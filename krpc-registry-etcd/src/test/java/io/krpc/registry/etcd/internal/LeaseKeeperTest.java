@@ -148,7 +148,37 @@ class LeaseKeeperTest {
     assertThat(keeper.lastError()).isInstanceOf(java.util.concurrent.TimeoutException.class);
   }
 
+  @Test
+  void anInstanceThatWouldOverwriteAnotherOfItsServiceIsRefusedAndOtherServicesAreNot() {
+    // go-zero's key is service/lease: one instance per service per registry
+    LeaseKeeper goZero =
+        new LeaseKeeper(etcd, List.of(new GoRecordFormats.GoZero("")), time, TTL, TIMEOUT);
+    CompletableFuture<Void> first = register(goZero, ServiceInstance.of("greeter", "10.0.0.1", 1));
+    CompletableFuture<Void> clash = register(goZero, ServiceInstance.of("greeter", "10.0.0.2", 2));
+    CompletableFuture<Void> other = register(goZero, ServiceInstance.of("billing", "10.0.0.2", 2));
+    assertThat(first).isCompleted();
+    assertThat(other).isCompleted();
+    assertThat(clash)
+        .failsWithin(Duration.ZERO)
+        .withThrowableThat()
+        .havingRootCause()
+        .isInstanceOf(IllegalArgumentException.class)
+        .withMessageContaining("greeter/10.0.0.2:2 would overwrite greeter/10.0.0.1:1")
+        .withMessageContaining("under the key greeter/");
+    assertThat(etcd.store)
+        .containsOnlyKeys("greeter/" + goZero.leaseId(), "billing/" + goZero.leaseId());
+
+    // forgotten, its key is free again for another instance of the service
+    time.execute(() -> goZero.forget(ServiceInstance.of("greeter", "10.0.0.1", 1)));
+    time.runDue();
+    assertThat(register(goZero, ServiceInstance.of("greeter", "10.0.0.2", 2))).isCompleted();
+  }
+
   private CompletableFuture<Void> register(ServiceInstance instance) {
+    return register(keeper, instance);
+  }
+
+  private CompletableFuture<Void> register(LeaseKeeper keeper, ServiceInstance instance) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     time.execute(() -> keeper.register(instance, done));
     time.runDue();
