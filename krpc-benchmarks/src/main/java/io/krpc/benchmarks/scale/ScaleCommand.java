@@ -207,21 +207,19 @@ public final class ScaleCommand {
                   + " counts the garbage made since. heap_alloc is the live bytes; heap_inuse the"
                   + " spans holding them, with the free slots between.%n",
               "true".equals(share)
-                  ? "Every client registry above shares this JVM's one connection to etcd (a jetcd channel"
+                  ? "Every registry above shares this JVM's one connection to etcd (a jetcd channel"
                       + " to the members: reads, writes, leases and each registry's own watch"
                       + " stream), so the figures per watching registry below are its watch stream"
                       + " and watchers plus 1/"
-                      + clients
-                      + " of the connection (the server registries have a connection each, as"
-                      + " separate server processes would); the cost of a connection is measured apart with "
+                      + (clients + fleet.servers.size())
+                      + " of the connection; the cost of a connection is measured apart with "
                       + own
                       + " registries of their own connection."
                   : ("false".equals(share)
                           ? "Registries here have a connection of their own (--share=false)"
                           : "Registries here use EtcdRegistry's default for connection sharing (on"
                               + " since 2026-12-05: the registries of a JVM with the same endpoints"
-                              + " and identity share one connection; the server registries have a"
-                              + " connection each, as separate server processes would)")
+                              + " and identity share one connection)")
                       + "; the cost of a connection and of the watches on it are measured apart"
                       + " with "
                       + own
@@ -545,10 +543,7 @@ public final class ScaleCommand {
       int serverCount = Math.min(20, services);
       List<List<ServiceInstance>> perServer = new ArrayList<>();
       for (int s = 0; s < serverCount; s++) {
-        // a connection of its own, as each of 20 server processes would have: sharing the
-        // clients' connection queued the servers' writes behind 200 registries' watch events on
-        // one event loop (change → listener p99 from the call's start 83-137 ms against 75 ms)
-        servers.add(builder().shareConnection(false).build());
+        servers.add(builder().build());
         perServer.add(new ArrayList<>());
       }
       for (int i = 0; i < instances; i++) {
