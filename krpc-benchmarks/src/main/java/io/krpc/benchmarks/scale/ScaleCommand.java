@@ -144,21 +144,10 @@ public final class ScaleCommand {
       long streamsAfter = sum(watching, EtcdProbe::watchStreams);
       long watchersDelta = sum(watching, EtcdProbe::watchers) - sum(servers, EtcdProbe::watchers);
       double streamsPerRegistry = (streamsAfter - streamsBefore) / (double) clients;
-      long rssDelta = sum(watching, EtcdProbe::rssBytes) - sum(servers, EtcdProbe::rssBytes);
-      long heapDelta =
-          sum(watching, EtcdProbe::heapInUseBytes) - sum(servers, EtcdProbe::heapInUseBytes);
-      long liveDelta =
-          sum(watching, EtcdProbe::heapAllocBytes) - sum(servers, EtcdProbe::heapAllocBytes);
-      long stackDelta =
-          sum(watching, EtcdProbe::stackInUseBytes) - sum(servers, EtcdProbe::stackInUseBytes);
-      // the watches alone: from the same registries after they had looked their services up
-      long watchRss = sum(watching, EtcdProbe::rssBytes) - sum(listed, EtcdProbe::rssBytes);
-      long watchLive =
-          sum(watching, EtcdProbe::heapAllocBytes) - sum(listed, EtcdProbe::heapAllocBytes);
-      long watchHeap =
-          sum(watching, EtcdProbe::heapInUseBytes) - sum(listed, EtcdProbe::heapInUseBytes);
-      long watchStack =
-          sum(watching, EtcdProbe::stackInUseBytes) - sum(listed, EtcdProbe::stackInUseBytes);
+      // per watching registry: everything the clients added, and the watches alone (from the
+      // same registries after they had looked their services up)
+      Growth added = Growth.between(servers, watching, clients);
+      Growth watches = Growth.between(listed, watching, clients);
 
       report.append(
           String.format(
@@ -263,15 +252,15 @@ public final class ScaleCommand {
                   + " alarms) | %d |%n",
               streamsPerRegistry,
               watchersDelta / (double) clients,
-              rssDelta / 1024.0 / clients,
-              liveDelta / 1024.0 / clients,
-              heapDelta / 1024.0 / clients,
-              stackDelta / 1024.0 / clients,
+              added.rss / 1024.0,
+              added.live / 1024.0,
+              added.heap / 1024.0,
+              added.stack / 1024.0,
               watch,
-              watchLive / 1024.0 / clients,
-              watchHeap / 1024.0 / clients,
-              watchStack / 1024.0 / clients,
-              watchRss / 1024.0 / clients,
+              watches.live / 1024.0,
+              watches.heap / 1024.0,
+              watches.stack / 1024.0,
+              watches.rss / 1024.0,
               (sum(watching, EtcdProbe::goroutines) - sum(listed, EtcdProbe::goroutines))
                   / (double) clients,
               restart,
@@ -313,18 +302,18 @@ public final class ScaleCommand {
                     + "| … so one registry alone on its connection costs etcd in all (connection +"
                     + " watches), Go heap live / in use / RSS | %.1f / %.1f / %.1f KB |%n",
                 own,
-                ownCost.livePerConnection / 1024.0,
-                ownCost.heapPerConnection / 1024.0,
-                ownCost.rssPerConnection / 1024.0,
+                ownCost.perConnection.live / 1024.0,
+                ownCost.perConnection.heap / 1024.0,
+                ownCost.perConnection.rss / 1024.0,
                 watch,
                 watch,
-                ownCost.livePerWatching / 1024.0,
-                ownCost.heapPerWatching / 1024.0,
-                ownCost.rssPerWatching / 1024.0,
-                ownCost.stackPerWatching / 1024.0,
-                (ownCost.livePerConnection + ownCost.livePerWatching) / 1024.0,
-                (ownCost.heapPerConnection + ownCost.heapPerWatching) / 1024.0,
-                (ownCost.rssPerConnection + ownCost.rssPerWatching) / 1024.0));
+                ownCost.perWatching.live / 1024.0,
+                ownCost.perWatching.heap / 1024.0,
+                ownCost.perWatching.rss / 1024.0,
+                ownCost.perWatching.stack / 1024.0,
+                (ownCost.perConnection.live + ownCost.perWatching.live) / 1024.0,
+                (ownCost.perConnection.heap + ownCost.perWatching.heap) / 1024.0,
+                (ownCost.perConnection.rss + ownCost.perWatching.rss) / 1024.0));
       }
       if (bigList != null) {
         report.append(
@@ -364,14 +353,25 @@ public final class ScaleCommand {
 
   // ---- registries with a connection of their own
 
-  private record Own(
-      double livePerConnection,
-      double heapPerConnection,
-      double rssPerConnection,
-      double livePerWatching,
-      double heapPerWatching,
-      double rssPerWatching,
-      double stackPerWatching) {}
+  private record Own(Growth perConnection, Growth perWatching) {}
+
+  /** What the members grew by, summed over them, per one of {@code count} registries. */
+  private record Growth(double live, double heap, double stack, double rss) {
+    static Growth between(List<EtcdProbe> before, List<EtcdProbe> after, int count) {
+      return new Growth(
+          delta(before, after, EtcdProbe::heapAllocBytes) / (double) count,
+          delta(before, after, EtcdProbe::heapInUseBytes) / (double) count,
+          delta(before, after, EtcdProbe::stackInUseBytes) / (double) count,
+          delta(before, after, EtcdProbe::rssBytes) / (double) count);
+    }
+
+    private static long delta(
+        List<EtcdProbe> before,
+        List<EtcdProbe> after,
+        java.util.function.ToLongFunction<EtcdProbe> figure) {
+      return sum(after, figure) - sum(before, figure);
+    }
+  }
 
   private static Own ownConnections(EtcdCluster cluster, int count, int services, int watch)
       throws Exception {
@@ -418,19 +418,7 @@ public final class ScaleCommand {
       Thread.sleep(2000);
       List<EtcdProbe> watching = probe(cluster, "own-watching");
       return new Own(
-          (sum(connected, EtcdProbe::heapAllocBytes) - sum(before, EtcdProbe::heapAllocBytes))
-              / (double) count,
-          (sum(connected, EtcdProbe::heapInUseBytes) - sum(before, EtcdProbe::heapInUseBytes))
-              / (double) count,
-          (sum(connected, EtcdProbe::rssBytes) - sum(before, EtcdProbe::rssBytes)) / (double) count,
-          (sum(watching, EtcdProbe::heapAllocBytes) - sum(connected, EtcdProbe::heapAllocBytes))
-              / (double) count,
-          (sum(watching, EtcdProbe::heapInUseBytes) - sum(connected, EtcdProbe::heapInUseBytes))
-              / (double) count,
-          (sum(watching, EtcdProbe::rssBytes) - sum(connected, EtcdProbe::rssBytes))
-              / (double) count,
-          (sum(watching, EtcdProbe::stackInUseBytes) - sum(connected, EtcdProbe::stackInUseBytes))
-              / (double) count);
+          Growth.between(before, connected, count), Growth.between(connected, watching, count));
     } finally {
       registries.forEach(EtcdRegistry::close);
     }
