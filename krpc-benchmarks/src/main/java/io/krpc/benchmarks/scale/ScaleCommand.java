@@ -378,7 +378,6 @@ public final class ScaleCommand {
     List<EtcdRegistry> registries = new ArrayList<>();
     try {
       List<EtcdProbe> before = probe(cluster, "own-before");
-      int step = Math.max(1, services / watch);
       for (int i = 0; i < count; i++) {
         EtcdRegistry registry =
             EtcdRegistry.builder().endpoints(cluster.endpoints()).shareConnection(false).build();
@@ -390,19 +389,19 @@ public final class ScaleCommand {
         // other connections during the watch's lists and counted as the watch's (~32 KB a
         // registry in a heap-profile diff), though it is the connection's and is there for any
         // client that reads.
-        for (int k = 0; k < watch; k++) {
-          registry.lookup(service((i + k * step) % services));
+        for (String service : Fleet.watched(i, services, watch)) {
+          registry.lookup(service);
         }
       }
       List<EtcdProbe> connected = probe(cluster, "own-connected");
       AtomicLong complete = new AtomicLong();
       for (int i = 0; i < count; i++) {
-        for (int k = 0; k < watch; k++) {
+        for (String service : Fleet.watched(i, services, watch)) {
           boolean[] seen = new boolean[1];
           registries
               .get(i)
               .watch(
-                  service((i + k * step) % services),
+                  service,
                   list -> {
                     if (!seen[0]) {
                       seen[0] = true;
@@ -584,7 +583,8 @@ public final class ScaleCommand {
       }
     }
 
-    private static List<String> watched(int client, int services, int watch) {
+    /** The {@code watch} services registry number {@code client} watches (spread over all). */
+    static List<String> watched(int client, int services, int watch) {
       int step = Math.max(1, services / watch);
       List<String> names = new ArrayList<>();
       for (int k = 0; k < watch; k++) {
